@@ -63,7 +63,9 @@ describe("a real grpc-js server and client built from the definition", () => {
               }),
             );
           } else if (message.payload.case === "hello") {
-            call.write(create(ConnectResponseSchema, { payload: { case: "welcome", value: { serverId: "s-1" } } }));
+            call.write(
+              create(ConnectResponseSchema, { payload: { case: "welcome", value: { serverId: "s-1" } } }),
+            );
           }
         });
         call.on("end", () => call.end());

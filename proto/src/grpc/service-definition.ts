@@ -7,7 +7,10 @@ import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
  * (`AgentService.method.connect` → `definition.connect`).
  */
 export type GrpcServiceDefinition<Methods extends GenServiceMethods> = {
-  [K in keyof Methods]: MethodDefinition<MessageShape<Methods[K]["input"]>, MessageShape<Methods[K]["output"]>>;
+  [K in keyof Methods]: MethodDefinition<
+    MessageShape<Methods[K]["input"]>,
+    MessageShape<Methods[K]["output"]>
+  >;
 };
 
 /**

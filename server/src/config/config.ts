@@ -1,0 +1,144 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ConfigError } from "./config-error.js";
+import { type SettingName, type SettingSpec, type SettingValues, settings } from "./settings.js";
+
+/** The control server's configuration, parsed once in `main` and passed down. */
+export interface Config {
+  readonly http: { readonly host: string; readonly port: number };
+  readonly publicUrl: string | undefined;
+  readonly dataDir: string;
+  readonly database:
+    | { readonly kind: "postgres"; readonly url: string; readonly poolSize: number }
+    | { readonly kind: "pglite"; readonly dir: string };
+  readonly log: { readonly level: SettingValues["OCORE_LOG_LEVEL"] };
+  readonly console: { readonly enabled: boolean; readonly webDir: string | undefined };
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+interface LoadOptions {
+  /** Reads `*_FILE` secrets; injectable for tests. */
+  readFile?: (file: string) => string;
+  /** Base for relative paths (the data directory). */
+  cwd?: string;
+}
+
+/**
+ * Parses the environment into a Config, or throws a ConfigError naming the first bad setting.
+ * Unknown `OCORE_*` variables are refused too: a typo must not silently fall back to a default.
+ */
+export function loadConfig(env: Env, options: LoadOptions = {}): Config {
+  const readFile = options.readFile ?? ((file: string) => readFileSync(file, "utf8"));
+  const cwd = options.cwd ?? process.cwd();
+  rejectUnknownSettings(env);
+
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(settings) as Array<[SettingName, SettingSpec]>) {
+    const raw = rawValue(name, env, readFile);
+    const input = raw === undefined || raw === "" ? spec.defaultValue : raw;
+    if (input === undefined) continue;
+    const parsed = spec.schema.safeParse(input);
+    if (!parsed.success) {
+      const problem = parsed.error.issues.map((issue) => issue.message).join("; ");
+      const shown = spec.secret ? "" : ` "${input}"`;
+      const fallback = spec.defaultValue ? `unset it to use the default (${spec.defaultValue})` : "unset it";
+      throw new ConfigError(name, `invalid value${shown}: ${problem}`, `Fix the value or ${fallback}.`);
+    }
+    values[name] = parsed.data;
+  }
+  return toConfig(values as SettingValues, cwd);
+}
+
+function rawValue(name: SettingName, env: Env, readFile: (file: string) => string): string | undefined {
+  const fileVariable = `${name}_FILE`;
+  const file = env[fileVariable];
+  if (!file) return env[name];
+  if (!(settings[name] as SettingSpec).secret) {
+    throw new ConfigError(fileVariable, "only secrets can be read from a file", `Set ${name} directly.`);
+  }
+  if (env[name]) {
+    throw new ConfigError(fileVariable, `both ${name} and ${fileVariable} are set`, "Keep only one of them.");
+  }
+  try {
+    return readFile(file).replace(/\r?\n$/, "");
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(fileVariable, `cannot read ${file} (${reason})`, "Point it at a readable file.");
+  }
+}
+
+function rejectUnknownSettings(env: Env): void {
+  const known = new Set<string>(Object.keys(settings).flatMap((name) => [name, `${name}_FILE`]));
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith("OCORE_") || known.has(name)) continue;
+    const suggestion = closestSetting(name);
+    throw new ConfigError(
+      name,
+      "is not a setting oCore knows",
+      suggestion
+        ? `Did you mean ${suggestion}? See server/config.example.env.`
+        : "See server/config.example.env.",
+    );
+  }
+}
+
+function closestSetting(name: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of Object.keys(settings)) {
+    const distance = editDistance(name, candidate);
+    if (distance <= 3 && (!best || distance < best.distance)) best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function toConfig(values: SettingValues, cwd: string): Config {
+  const dataDir = path.resolve(cwd, values.OCORE_DATA_DIR);
+  return {
+    http: values.OCORE_HTTP_ADDR,
+    publicUrl: values.OCORE_PUBLIC_URL,
+    dataDir,
+    database: values.DATABASE_URL
+      ? { kind: "postgres", url: values.DATABASE_URL, poolSize: values.OCORE_DB_POOL_SIZE }
+      : { kind: "pglite", dir: path.join(dataDir, "pglite") },
+    log: { level: values.OCORE_LOG_LEVEL },
+    console: {
+      enabled: values.OCORE_CONSOLE === "on",
+      webDir: values.OCORE_WEB_DIR ? path.resolve(cwd, values.OCORE_WEB_DIR) : undefined,
+    },
+  };
+}
+
+/** The configuration as it may be logged: secrets redacted, credentials stripped from URLs. */
+export function sanitizeConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    database:
+      config.database.kind === "postgres"
+        ? { ...config.database, url: redactUrlCredentials(config.database.url) }
+        : config.database,
+  };
+}
+
+export function redactUrlCredentials(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = "redacted";
+    return url.toString();
+  } catch {
+    return "redacted";
+  }
+}

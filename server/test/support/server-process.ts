@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const mainJs = new URL("../../dist/main.js", import.meta.url).pathname;
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface ExitedServer {
+  readonly code: number | null;
+  readonly stderr: string;
+  readonly stdout: string;
+}
+
+/** A scratch data directory for one server process. */
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), "ocore-e2e-"));
+}
+
+function spawnServer(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [mainJs], {
+    env: { PATH: process.env.PATH, OCORE_HTTP_ADDR: "127.0.0.1:0", OCORE_CONSOLE: "off", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Starts the built server (dist/main.js) and resolves once it prints its URL. */
+export function startServerProcess(
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<ServerProcess> {
+  const dataDir = env.OCORE_DATA_DIR ?? tempDataDir();
+  const child = spawnServer({ OCORE_DATA_DIR: dataDir, ...env });
+  let stderr = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the server did not start in ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    child.stdout?.resume();
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /is running: open (\S+)/.exec(stderr);
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      const exited = new Promise<number | null>((done) => {
+        if (child.exitCode !== null) done(child.exitCode);
+        else child.once("exit", (code) => done(code));
+      });
+      resolve({
+        url: match[1],
+        dataDir,
+        child,
+        stop: () => {
+          child.kill("SIGTERM");
+          return exited;
+        },
+      });
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code} before it was ready:\n${stderr}`));
+    });
+  });
+}
+
+/** Runs a server that is expected to refuse to start, and collects what it said. */
+export function runFailingServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ExitedServer> {
+  const child = spawnServer(env);
+  let stderr = "";
+  let stdout = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the server was expected to stop but still runs after ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    });
+  });
+}
