@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite drives for real: PostgreSQL (database tests run
+# against a throwaway cluster of their own) and Chromium (the console's browser tests).
+# Idempotent: installs only what is missing. Debian 12 / Ubuntu.
+set -euo pipefail
+
+packages=(postgresql chromium)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "System packages present: ${packages[*]}"
+  exit 0
+fi
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "Installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The Debian package starts a cluster of its own; the tests start their own and need none.
+"${sudo[@]}" systemctl disable --now postgresql >/dev/null 2>&1 || true

@@ -1,0 +1,43 @@
+"use client";
+
+import type { Route } from "next";
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+
+type NavItem = { href: Route; label: string };
+
+// One entry per top-level page of the console; `typedRoutes` rejects a link to a
+// page that does not exist.
+const NAV_ITEMS: readonly NavItem[] = [{ href: "/", label: "Overview" }];
+
+function isCurrent(pathname: string, href: Route): boolean {
+  return href === "/" ? pathname === "/" : pathname === href || pathname.startsWith(`${href}/`);
+}
+
+export function MainNav() {
+  const pathname = usePathname();
+  return (
+    <nav aria-label="Main" className="order-last w-full overflow-x-auto sm:order-none sm:w-auto sm:flex-1">
+      <ul className="flex gap-1">
+        {NAV_ITEMS.map((item) => {
+          const current = isCurrent(pathname, item.href);
+          return (
+            <li key={item.href}>
+              <Link
+                href={item.href}
+                aria-current={current ? "page" : undefined}
+                className={`block rounded-md px-3 py-1.5 text-sm font-medium whitespace-nowrap ${
+                  current
+                    ? "bg-surface-muted text-ink"
+                    : "text-ink-muted hover:bg-surface-muted hover:text-ink"
+                }`}
+              >
+                {item.label}
+              </Link>
+            </li>
+          );
+        })}
+      </ul>
+    </nav>
+  );
+}

@@ -1,0 +1,55 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const repoRoot = new URL("../../../../", import.meta.url).pathname;
+const serverMain = path.join(repoRoot, "server/dist/main.js");
+const webDir = path.join(repoRoot, "web");
+
+export interface ControlServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the built control server with this console (the production build) in it. */
+export function startControlServer(env: Record<string, string> = {}): Promise<ControlServer> {
+  const child: ChildProcess = spawn(process.execPath, [serverMain], {
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      OCORE_HTTP_ADDR: "127.0.0.1:0",
+      OCORE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "ocore-web-e2e-")),
+      OCORE_WEB_DIR: webDir,
+      ...env,
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the control server did not start:\n${stderr}`));
+    }, 90_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the control server exited with ${code}:\n${stderr}`));
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const url = /is running: open (\S+)/.exec(stderr)?.[1];
+      if (!url) return;
+      clearTimeout(timer);
+      resolve({
+        url,
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.once("exit", () => done());
+            child.kill("SIGTERM");
+          }),
+      });
+    });
+  });
+}
