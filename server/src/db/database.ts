@@ -1,17 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { migratePglite, migratePostgres } from "./migrate.js";
-import * as schema from "./schema.js";
-
-export type Schema = typeof schema;
 
 /** The drizzle handle every query takes as its first argument; the same type for both engines. */
-export type Db = PgDatabase<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+export type Db = PgDatabase<PgQueryResultHKT>;
 
 export type DatabaseKind = "postgres" | "pglite";
 
@@ -39,7 +35,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       onnotice: () => {},
       connection: { application_name: "ocore-server" },
     });
-    const db = drizzlePostgres(client, { schema }) as unknown as Db;
+    const db = drizzlePostgres(client) as unknown as Db;
     return {
       db,
       kind: "postgres",
@@ -50,7 +46,7 @@ export function createDatabase(options: DatabaseOptions): Database {
 
   if (options.dir) mkdirSync(options.dir, { recursive: true });
   const client = new PGlite(options.dir);
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  const db = drizzlePglite(client) as unknown as Db;
   return {
     db,
     kind: "pglite",

@@ -1,5 +1,5 @@
 import type { Db } from "../db/database.js";
-import { installation } from "../db/schema.js";
+import { installation } from "../db/schema/installation.js";
 
 export interface Installation {
   readonly id: string;

@@ -6,13 +6,15 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { MetricBatch } from "./metrics_pb.js";
+import { file_ocore_agent_v1_metrics } from "./metrics_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file ocore/agent/v1/agent_service.proto.
  */
 export const file_ocore_agent_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSKPAQoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEiQKBHBpbmcYAiABKAsyFC5vY29yZS5hZ2VudC52MS5QaW5nSAASJAoEcG9uZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBvbmdIAEIJCgdwYXlsb2FkIpQBCg9Db25uZWN0UmVzcG9uc2USKgoHd2VsY29tZRgBIAEoCzIXLm9jb3JlLmFnZW50LnYxLldlbGNvbWVIABIkCgRwaW5nGAIgASgLMhQub2NvcmUuYWdlbnQudjEuUGluZ0gAEiQKBHBvbmcYAyABKAsyFC5vY29yZS5hZ2VudC52MS5Qb25nSABCCQoHcGF5bG9hZCKoAQoFSGVsbG8SFQoNYWdlbnRfdmVyc2lvbhgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRINCgVvc19pZBgDIAEoCRISCgpvc192ZXJzaW9uGAQgASgJEg4KBmtlcm5lbBgFIAEoCRIUCgxhcmNoaXRlY3R1cmUYBiABKAkSLQoJYm9vdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI0CgdXZWxjb21lEhEKCXNlcnZlcl9pZBgBIAEoCRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoCSJCCgRQaW5nEg0KBW5vbmNlGAEgASgEEisKB3NlbnRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhUKBFBvbmcSDQoFbm9uY2UYASABKAQyXgoMQWdlbnRTZXJ2aWNlEk4KB0Nvbm5lY3QSHi5vY29yZS5hZ2VudC52MS5Db25uZWN0UmVxdWVzdBofLm9jb3JlLmFnZW50LnYxLkNvbm5lY3RSZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSKJAgoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEjMKDG1ldHJpY19iYXRjaBgCIAEoCzIbLm9jb3JlLmFnZW50LnYxLk1ldHJpY0JhdGNoSAASJAoEcGluZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBpbmdIABIkCgRwb25nGAQgASgLMhQub2NvcmUuYWdlbnQudjEuUG9uZ0gAEj0KEXJlbmV3X2NlcnRpZmljYXRlGAUgASgLMiAub2NvcmUuYWdlbnQudjEuUmVuZXdDZXJ0aWZpY2F0ZUgAQgkKB3BheWxvYWRKBAgUEB4ixwIKD0Nvbm5lY3RSZXNwb25zZRIqCgd3ZWxjb21lGAEgASgLMhcub2NvcmUuYWdlbnQudjEuV2VsY29tZUgAEjEKC21ldHJpY3NfYWNrGAIgASgLMhoub2NvcmUuYWdlbnQudjEuTWV0cmljc0Fja0gAEiQKBHBpbmcYAyABKAsyFC5vY29yZS5hZ2VudC52MS5QaW5nSAASJAoEcG9uZxgEIAEoCzIULm9jb3JlLmFnZW50LnYxLlBvbmdIABI1Cg1jb25maWdfdXBkYXRlGAUgASgLMhwub2NvcmUuYWdlbnQudjEuQ29uZmlnVXBkYXRlSAASQQoTY2VydGlmaWNhdGVfcmVuZXdlZBgGIAEoCzIiLm9jb3JlLmFnZW50LnYxLkNlcnRpZmljYXRlUmVuZXdlZEgAQgkKB3BheWxvYWRKBAgUEB4i8AEKBUhlbGxvEhUKDWFnZW50X3ZlcnNpb24YASABKAkSEAoIaG9zdG5hbWUYAiABKAkSDQoFb3NfaWQYAyABKAkSEgoKb3NfdmVyc2lvbhgEIAEoCRIOCgZrZXJuZWwYBSABKAkSFAoMYXJjaGl0ZWN0dXJlGAYgASgJEi0KCWJvb3RlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvcmVzGAggASgNEhoKEm1lbW9yeV90b3RhbF9ieXRlcxgJIAEoBBIXCg9zcG9vbGVkX3NhbXBsZXMYCiABKAQiVgoHV2VsY29tZRIRCglzZXJ2ZXJfaWQYASABKAkSFgoOc2VydmVyX3ZlcnNpb24YAiABKAkSIAoYbWV0cmljc19pbnRlcnZhbF9zZWNvbmRzGAMgASgNIh8KCk1ldHJpY3NBY2sSEQoJc2VxdWVuY2VzGAEgAygEIjAKDENvbmZpZ1VwZGF0ZRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYASABKA0iIwoQUmVuZXdDZXJ0aWZpY2F0ZRIPCgdjc3JfcGVtGAEgASgJIlwKEkNlcnRpZmljYXRlUmVuZXdlZBIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSLQoJbm90X2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJCCgRQaW5nEg0KBW5vbmNlGAEgASgEEisKB3NlbnRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhUKBFBvbmcSDQoFbm9uY2UYASABKAQyXgoMQWdlbnRTZXJ2aWNlEk4KB0Nvbm5lY3QSHi5vY29yZS5hZ2VudC52MS5Db25uZWN0UmVxdWVzdBofLm9jb3JlLmFnZW50LnYxLkNvbm5lY3RSZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_ocore_agent_v1_metrics]);
 
 /**
  * ConnectRequest is everything the agent sends on the stream (->).
@@ -35,9 +37,17 @@ export type ConnectRequest = Message<"ocore.agent.v1.ConnectRequest"> & {
     case: "hello";
   } | {
     /**
+     * -> MetricBatch carries samples, live or replayed from the spool.
+     *
+     * @generated from field: ocore.agent.v1.MetricBatch metric_batch = 2;
+     */
+    value: MetricBatch;
+    case: "metricBatch";
+  } | {
+    /**
      * -> Ping asks the server to answer with a Pong carrying the same nonce.
      *
-     * @generated from field: ocore.agent.v1.Ping ping = 2;
+     * @generated from field: ocore.agent.v1.Ping ping = 3;
      */
     value: Ping;
     case: "ping";
@@ -45,10 +55,18 @@ export type ConnectRequest = Message<"ocore.agent.v1.ConnectRequest"> & {
     /**
      * -> Pong answers a server Ping.
      *
-     * @generated from field: ocore.agent.v1.Pong pong = 3;
+     * @generated from field: ocore.agent.v1.Pong pong = 4;
      */
     value: Pong;
     case: "pong";
+  } | {
+    /**
+     * -> RenewCertificate asks for a new client certificate for a new key.
+     *
+     * @generated from field: ocore.agent.v1.RenewCertificate renew_certificate = 5;
+     */
+    value: RenewCertificate;
+    case: "renewCertificate";
   } | { case: undefined; value?: undefined };
 };
 
@@ -80,9 +98,17 @@ export type ConnectResponse = Message<"ocore.agent.v1.ConnectResponse"> & {
     case: "welcome";
   } | {
     /**
+     * <- MetricsAck confirms that samples are stored.
+     *
+     * @generated from field: ocore.agent.v1.MetricsAck metrics_ack = 2;
+     */
+    value: MetricsAck;
+    case: "metricsAck";
+  } | {
+    /**
      * <- Ping asks the agent to answer with a Pong carrying the same nonce.
      *
-     * @generated from field: ocore.agent.v1.Ping ping = 2;
+     * @generated from field: ocore.agent.v1.Ping ping = 3;
      */
     value: Ping;
     case: "ping";
@@ -90,10 +116,26 @@ export type ConnectResponse = Message<"ocore.agent.v1.ConnectResponse"> & {
     /**
      * <- Pong answers an agent Ping.
      *
-     * @generated from field: ocore.agent.v1.Pong pong = 3;
+     * @generated from field: ocore.agent.v1.Pong pong = 4;
      */
     value: Pong;
     case: "pong";
+  } | {
+    /**
+     * <- ConfigUpdate changes the agent's settings at run time.
+     *
+     * @generated from field: ocore.agent.v1.ConfigUpdate config_update = 5;
+     */
+    value: ConfigUpdate;
+    case: "configUpdate";
+  } | {
+    /**
+     * <- CertificateRenewed answers RenewCertificate.
+     *
+     * @generated from field: ocore.agent.v1.CertificateRenewed certificate_renewed = 6;
+     */
+    value: CertificateRenewed;
+    case: "certificateRenewed";
   } | { case: undefined; value?: undefined };
 };
 
@@ -158,6 +200,27 @@ export type Hello = Message<"ocore.agent.v1.Hello"> & {
    * @generated from field: google.protobuf.Timestamp booted_at = 7;
    */
   bootedAt?: Timestamp | undefined;
+
+  /**
+   * cpu_cores is the number of logical CPUs.
+   *
+   * @generated from field: uint32 cpu_cores = 8;
+   */
+  cpuCores: number;
+
+  /**
+   * memory_total_bytes is the host's physical memory.
+   *
+   * @generated from field: uint64 memory_total_bytes = 9;
+   */
+  memoryTotalBytes: bigint;
+
+  /**
+   * spooled_samples is how many unacknowledged samples the agent holds and will replay.
+   *
+   * @generated from field: uint64 spooled_samples = 10;
+   */
+  spooledSamples: bigint;
 };
 
 /**
@@ -186,6 +249,13 @@ export type Welcome = Message<"ocore.agent.v1.Welcome"> & {
    * @generated from field: string server_version = 2;
    */
   serverVersion: string;
+
+  /**
+   * metrics_interval_seconds is how often the agent samples metrics.
+   *
+   * @generated from field: uint32 metrics_interval_seconds = 3;
+   */
+  metricsIntervalSeconds: number;
 };
 
 /**
@@ -194,6 +264,97 @@ export type Welcome = Message<"ocore.agent.v1.Welcome"> & {
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
   messageDesc(file_ocore_agent_v1_agent_service, 3);
+
+/**
+ * MetricsAck confirms that the listed samples are committed; the agent may forget them.
+ *
+ * @generated from message ocore.agent.v1.MetricsAck
+ */
+export type MetricsAck = Message<"ocore.agent.v1.MetricsAck"> & {
+  /**
+   * sequences are the acknowledged samples' sequence numbers.
+   *
+   * @generated from field: repeated uint64 sequences = 1;
+   */
+  sequences: bigint[];
+};
+
+/**
+ * Describes the message ocore.agent.v1.MetricsAck.
+ * Use `create(MetricsAckSchema)` to create a new message.
+ */
+export const MetricsAckSchema: GenMessage<MetricsAck> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 4);
+
+/**
+ * ConfigUpdate changes the agent's run-time settings; unset (zero) fields keep their value.
+ *
+ * @generated from message ocore.agent.v1.ConfigUpdate
+ */
+export type ConfigUpdate = Message<"ocore.agent.v1.ConfigUpdate"> & {
+  /**
+   * metrics_interval_seconds is the new sampling interval (1..3600).
+   *
+   * @generated from field: uint32 metrics_interval_seconds = 1;
+   */
+  metricsIntervalSeconds: number;
+};
+
+/**
+ * Describes the message ocore.agent.v1.ConfigUpdate.
+ * Use `create(ConfigUpdateSchema)` to create a new message.
+ */
+export const ConfigUpdateSchema: GenMessage<ConfigUpdate> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 5);
+
+/**
+ * RenewCertificate carries a certificate signing request for a freshly generated key.
+ *
+ * @generated from message ocore.agent.v1.RenewCertificate
+ */
+export type RenewCertificate = Message<"ocore.agent.v1.RenewCertificate"> & {
+  /**
+   * csr_pem is a PKCS#10 request in PEM form; its subject is ignored (identity stays the certificate's).
+   *
+   * @generated from field: string csr_pem = 1;
+   */
+  csrPem: string;
+};
+
+/**
+ * Describes the message ocore.agent.v1.RenewCertificate.
+ * Use `create(RenewCertificateSchema)` to create a new message.
+ */
+export const RenewCertificateSchema: GenMessage<RenewCertificate> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 6);
+
+/**
+ * CertificateRenewed carries the new client certificate.
+ *
+ * @generated from message ocore.agent.v1.CertificateRenewed
+ */
+export type CertificateRenewed = Message<"ocore.agent.v1.CertificateRenewed"> & {
+  /**
+   * certificate_pem is the new certificate in PEM form.
+   *
+   * @generated from field: string certificate_pem = 1;
+   */
+  certificatePem: string;
+
+  /**
+   * not_after is when the new certificate expires.
+   *
+   * @generated from field: google.protobuf.Timestamp not_after = 2;
+   */
+  notAfter?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ocore.agent.v1.CertificateRenewed.
+ * Use `create(CertificateRenewedSchema)` to create a new message.
+ */
+export const CertificateRenewedSchema: GenMessage<CertificateRenewed> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 7);
 
 /**
  * Ping probes liveness of the other side.
@@ -221,7 +382,7 @@ export type Ping = Message<"ocore.agent.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 4);
+  messageDesc(file_ocore_agent_v1_agent_service, 8);
 
 /**
  * Pong answers a Ping.
@@ -242,7 +403,7 @@ export type Pong = Message<"ocore.agent.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 5);
+  messageDesc(file_ocore_agent_v1_agent_service, 9);
 
 /**
  * AgentService is the one long-lived channel between a host's agent and the control server.
@@ -254,12 +415,18 @@ export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
 export const AgentService: GenService<{
   /**
    * Connect opens the bidirectional stream that carries everything for one host.
+   * One live stream per server: a newer stream replaces the older one.
    *
    * The conversation:
-   *   -> Hello          (agent, first message: host facts and agent version)
-   *   <- Welcome        (server, accepts the hello)
-   *   -> Ping / <- Pong (either side may probe liveness at any time)
-   * Later messages (metrics, acknowledgements, configuration, commands) extend the envelopes.
+   *   -> Hello               (agent, always first: host facts and agent version)
+   *   <- Welcome             (server: the server id the certificate maps to, the metrics interval)
+   *   -> MetricBatch         (agent, every interval, and replays from its spool after a reconnect)
+   *   <- MetricsAck          (server, once the batch's samples are committed; the agent then drops them)
+   *   <- ConfigUpdate        (server, whenever an operator changes the agent's settings)
+   *   -> RenewCertificate    (agent, before its certificate expires: a new CSR)
+   *   <- CertificateRenewed  (server: the new certificate)
+   *   -> Ping / <- Pong, <- Ping / -> Pong (either side may probe liveness at any time)
+   * Commands (<- Command, -> CommandEvent) arrive with the commands issue (fields 20-29 are reserved).
    *
    * @generated from rpc ocore.agent.v1.AgentService.Connect
    */

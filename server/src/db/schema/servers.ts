@@ -1,0 +1,30 @@
+import { sql } from "drizzle-orm";
+import { check, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+
+/**
+ * A managed Linux host. `status` follows the lifecycle users see (connecting → connected →
+ * provisioning → active; failed with `statusReason`; removing). Tags are key=value pairs used by
+ * selectors (RBAC scopes, filters, batch targets, alert routing).
+ */
+export const servers = pgTable(
+  "servers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull().unique(),
+    status: text("status").notNull().default("connecting"),
+    statusReason: text("status_reason"),
+    statusMessage: text("status_message"),
+    tags: jsonb("tags").$type<Record<string, string>>().notNull().default({}),
+    agentVersion: text("agent_version"),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    check(
+      "servers_status",
+      sql`${table.status} in ('connecting', 'connected', 'provisioning', 'active', 'offline', 'failed', 'removing')`,
+    ),
+    index("servers_tags").using("gin", table.tags),
+  ],
+);
