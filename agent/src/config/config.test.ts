@@ -9,6 +9,8 @@ describe("loadAgentConfig", () => {
       stateDir: "/var/lib/ocore-agent",
       logLevel: "info",
       metricsIntervalMs: 10_000,
+      spoolMaxBytes: 16 * 1024 * 1024,
+      dockerSocket: "/var/run/docker.sock",
     });
   });
 
@@ -19,6 +21,8 @@ describe("loadAgentConfig", () => {
         OCORE_AGENT_STATE_DIR: "state",
         OCORE_AGENT_LOG_LEVEL: "debug",
         OCORE_AGENT_METRICS_INTERVAL_SECONDS: "30",
+        OCORE_AGENT_SPOOL_MAX_BYTES: "2097152",
+        OCORE_AGENT_DOCKER_SOCKET: "off",
       },
       "/opt",
     );
@@ -27,6 +31,8 @@ describe("loadAgentConfig", () => {
       stateDir: "/opt/state",
       logLevel: "debug",
       metricsIntervalMs: 30_000,
+      spoolMaxBytes: 2 * 1024 * 1024,
+      dockerSocket: undefined,
     });
   });
 
@@ -34,6 +40,8 @@ describe("loadAgentConfig", () => {
     [{ OCORE_AGENT_SERVER: "https://x" }, "OCORE_AGENT_SERVER"],
     [{ OCORE_AGENT_METRICS_INTERVAL_SECONDS: "0" }, "OCORE_AGENT_METRICS_INTERVAL_SECONDS"],
     [{ OCORE_AGENT_LOG_LEVEL: "chatty" }, "OCORE_AGENT_LOG_LEVEL"],
+    [{ OCORE_AGENT_SPOOL_MAX_BYTES: "1000" }, "OCORE_AGENT_SPOOL_MAX_BYTES"],
+    [{ OCORE_AGENT_DOCKER_SOCKET: "docker.sock" }, "OCORE_AGENT_DOCKER_SOCKET"],
     [{ OCORE_AGENT_SERVR: "x:1" }, "OCORE_AGENT_SERVR"],
   ])("refuses %j naming the setting", (env, setting) => {
     expect(() => loadAgentConfig(env)).toThrow(AgentConfigError);
@@ -47,6 +55,8 @@ describe("loadAgentConfig", () => {
       "OCORE_AGENT_STATE_DIR",
       "OCORE_AGENT_LOG_LEVEL",
       "OCORE_AGENT_METRICS_INTERVAL_SECONDS",
+      "OCORE_AGENT_SPOOL_MAX_BYTES",
+      "OCORE_AGENT_DOCKER_SOCKET",
     ]) {
       expect(example).toMatch(new RegExp(`^(# )?${name}=`, "m"));
     }

@@ -19,6 +19,17 @@ const schema = z.object({
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info"),
   OCORE_AGENT_METRICS_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  // A sample is 0.2-2 KB: 1 MiB still holds over an hour at 10 s, 16 MiB a day or more.
+  OCORE_AGENT_SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024, "must be at least 1048576 (1 MiB)")
+    .max(1024 * 1024 * 1024, "must be at most 1 GiB")
+    .default(16 * 1024 * 1024),
+  OCORE_AGENT_DOCKER_SOCKET: z
+    .string()
+    .regex(/^(\/.+|off)$/, 'expected an absolute socket path or "off"')
+    .default("/var/run/docker.sock"),
 });
 
 export interface AgentConfig {
@@ -26,6 +37,9 @@ export interface AgentConfig {
   readonly stateDir: string;
   readonly logLevel: z.output<typeof schema>["OCORE_AGENT_LOG_LEVEL"];
   readonly metricsIntervalMs: number;
+  readonly spoolMaxBytes: number;
+  /** undefined when Docker collection is off. */
+  readonly dockerSocket: string | undefined;
 }
 
 export class AgentConfigError extends Error {
@@ -64,5 +78,7 @@ export function loadAgentConfig(
     stateDir: path.resolve(cwd, values.OCORE_AGENT_STATE_DIR),
     logLevel: values.OCORE_AGENT_LOG_LEVEL,
     metricsIntervalMs: values.OCORE_AGENT_METRICS_INTERVAL_SECONDS * 1000,
+    spoolMaxBytes: values.OCORE_AGENT_SPOOL_MAX_BYTES,
+    dockerSocket: values.OCORE_AGENT_DOCKER_SOCKET === "off" ? undefined : values.OCORE_AGENT_DOCKER_SOCKET,
   };
 }

@@ -1,0 +1,242 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type ConnectRequest,
+  ConnectRequestSchema,
+  type ConnectResponse,
+  type Hello,
+  type Welcome,
+} from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import type { Logger } from "../logging/logger.js";
+import type { Spool } from "../spool/spool.js";
+import { type Clock, sleep } from "./clock.js";
+
+/** The part of a grpc-js client duplex stream the session uses (fakes in tests implement it). */
+export interface LinkStream {
+  write(message: ConnectRequest): boolean;
+  end(): void;
+  cancel(): void;
+  on(event: "data", listener: (message: ConnectResponse) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "end" | "drain", listener: () => void): unknown;
+  once(event: "drain", listener: () => void): unknown;
+  removeListener(event: "drain", listener: () => void): unknown;
+}
+
+/** The server accepted the stream but never answered Hello. */
+export class HandshakeTimeoutError extends Error {
+  override name = "HandshakeTimeoutError";
+  constructor() {
+    super("no Welcome from the server within the handshake timeout");
+  }
+}
+
+/** How a session ended: the link decides what comes next from this. */
+export type SessionEnd =
+  | { readonly reason: "failed"; readonly error: unknown }
+  | { readonly reason: "renewed" }
+  | { readonly reason: "stopped" };
+
+export interface Renewal {
+  /** True when the certificate has less than a third of its lifetime left. */
+  needed(): boolean;
+  /** Generates and keeps a new key; returns its CSR. */
+  begin(): Promise<string>;
+  /** Stores the new certificate with the pending key; throws when it does not fit the key. */
+  complete(certificatePem: string): Promise<void>;
+}
+
+export interface SessionOptions {
+  readonly stream: LinkStream;
+  readonly spool: Spool;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly hello: Hello;
+  readonly renewal: Renewal;
+  /** Welcome and ConfigUpdate set the sampling interval through this. */
+  readonly onInterval: (seconds: number) => void;
+  readonly handshakeTimeoutMs?: number;
+  /** Replay bounds: samples per batch, batches per second, samples sent but not yet acknowledged. */
+  readonly batchSize?: number;
+  readonly batchesPerSecond?: number;
+  readonly maxInFlight?: number;
+  readonly renewalCheckMs?: number;
+}
+
+export interface Session {
+  /** Sends Hello and resolves with Welcome; rejects when the stream fails first or times out. */
+  handshake(): Promise<Welcome>;
+  /** Sends spooled samples until the stream ends; resolves with why. */
+  run(): Promise<SessionEnd>;
+  /** The spool has a new sample. */
+  notifySample(): void;
+  /** Half-closes the stream and ends run() with "stopped". */
+  stop(): void;
+}
+
+export function createSession(options: SessionOptions): Session {
+  const { stream, spool, clock, logger } = options;
+  const batchSize = options.batchSize ?? 100;
+  const minBatchGapMs = 1000 / (options.batchesPerSecond ?? 10);
+  const maxInFlight = options.maxInFlight ?? 1000;
+  const halt = new AbortController();
+  const inFlight = new Set<bigint>();
+  let lastSent = 0n;
+  let renewing = false;
+  let wake: (() => void) | undefined;
+  let resolveWelcome: ((welcome: Welcome) => void) | undefined;
+  let finish!: (end: SessionEnd) => void;
+  const ended = new Promise<SessionEnd>((resolve) => {
+    finish = (end) => {
+      if (halt.signal.aborted) return;
+      halt.abort();
+      wake?.();
+      resolve(end);
+    };
+  });
+
+  const send = (payload: MessageInitShape<typeof ConnectRequestSchema>["payload"]) =>
+    stream.write(create(ConnectRequestSchema, { payload }));
+
+  /** Resolves when notifySample/ack wakes it, the stream can take more, or the session ends. */
+  const waitForWork = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+
+  const waitForDrain = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        stream.removeListener("drain", done);
+        halt.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      stream.once("drain", done);
+      halt.signal.addEventListener("abort", done, { once: true });
+    });
+
+  async function checkRenewal(): Promise<void> {
+    if (renewing || !options.renewal.needed()) return;
+    renewing = true;
+    try {
+      const csrPem = await options.renewal.begin();
+      if (halt.signal.aborted) return;
+      logger.info("certificate past two thirds of its lifetime: asking the server for a new one");
+      send({ case: "renewCertificate", value: { csrPem } });
+    } catch (error) {
+      renewing = false;
+      logger.error({ err: error }, "could not prepare certificate renewal; will retry");
+    }
+  }
+
+  async function handle(message: ConnectResponse): Promise<void> {
+    const { payload } = message;
+    switch (payload.case) {
+      case "welcome":
+        resolveWelcome?.(payload.value);
+        return;
+      case "metricsAck": {
+        const sequences = payload.value.sequences;
+        for (const sequence of sequences) inFlight.delete(sequence);
+        await spool.ack(sequences);
+        wake?.();
+        return;
+      }
+      case "ping":
+        send({ case: "pong", value: { nonce: payload.value.nonce } });
+        return;
+      case "configUpdate": {
+        const seconds = payload.value.metricsIntervalSeconds;
+        if (seconds >= 1 && seconds <= 3600) options.onInterval(seconds);
+        else if (seconds !== 0) logger.warn({ seconds }, "ignoring a metrics interval outside 1..3600 s");
+        return;
+      }
+      case "certificateRenewed":
+        try {
+          await options.renewal.complete(payload.value.certificatePem);
+          logger.info("stored the renewed certificate; reconnecting with it");
+          finish({ reason: "renewed" });
+          stream.end();
+        } catch (error) {
+          renewing = false;
+          logger.error(
+            { err: error },
+            "the renewed certificate could not be installed; keeping the current one",
+          );
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  stream.on("data", (message) => {
+    handle(message).catch((error: unknown) => finish({ reason: "failed", error }));
+  });
+  stream.on("error", (error) => finish({ reason: "failed", error }));
+  stream.on("end", () => finish({ reason: "failed", error: new Error("the server closed the stream") }));
+
+  async function pump(): Promise<void> {
+    let lastBatchAt = Number.NEGATIVE_INFINITY;
+    while (!halt.signal.aborted) {
+      if (inFlight.size >= maxInFlight) {
+        await waitForWork();
+        continue;
+      }
+      const samples = await spool.peek(Math.min(batchSize, maxInFlight - inFlight.size), lastSent);
+      if (halt.signal.aborted) return;
+      if (samples.length === 0) {
+        await waitForWork();
+        continue;
+      }
+      const gap = lastBatchAt + minBatchGapMs - clock.now();
+      if (gap > 0) await sleep(clock, gap, halt.signal);
+      if (halt.signal.aborted) return;
+      for (const sample of samples) inFlight.add(sample.sequence);
+      lastSent = samples.at(-1)?.sequence ?? lastSent;
+      lastBatchAt = clock.now();
+      const writable = send({ case: "metricBatch", value: { samples, droppedSamples: spool.droppedCount } });
+      if (!writable) await waitForDrain();
+    }
+  }
+
+  return {
+    handshake() {
+      return new Promise<Welcome>((resolve, reject) => {
+        const timer = clock.setTimeout(
+          () => reject(new HandshakeTimeoutError()),
+          options.handshakeTimeoutMs ?? 20_000,
+        );
+        resolveWelcome = (welcome) => {
+          clock.clearTimeout(timer);
+          resolveWelcome = undefined;
+          resolve(welcome);
+        };
+        ended.then((end) => {
+          clock.clearTimeout(timer);
+          reject(end.reason === "failed" ? end.error : new Error(`session ${end.reason} before Welcome`));
+        });
+        send({ case: "hello", value: options.hello });
+      });
+    },
+    async run() {
+      pump().catch((error: unknown) => finish({ reason: "failed", error }));
+      const renewalTimer = async () => {
+        while (!halt.signal.aborted) {
+          await checkRenewal();
+          await sleep(clock, options.renewalCheckMs ?? 3_600_000, halt.signal);
+        }
+      };
+      renewalTimer().catch(() => undefined);
+      return ended;
+    },
+    notifySample() {
+      wake?.();
+    },
+    stop() {
+      finish({ reason: "stopped" });
+      stream.end();
+      // The half-close lets the server finish; a server that never does must not hold the agent.
+      clock.setTimeout(() => stream.cancel(), 2000);
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import os from "node:os";
+import path from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { HelloSchema } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import { createCpuCollector } from "../collectors/cpu-collector.js";
+import { createDiskIoCollector } from "../collectors/disk-io-collector.js";
+import { createDockerCollector, createDockerEngine } from "../collectors/docker-collector.js";
+import { createFilesystemCollector } from "../collectors/filesystem-collector.js";
+import { readHostFacts } from "../collectors/host-facts.js";
+import { createMemoryCollector } from "../collectors/memory-collector.js";
+import { createNetworkCollector } from "../collectors/network-collector.js";
+import { createSampler } from "../collectors/sampler.js";
+import { openSequenceCounter } from "../collectors/sequence-counter.js";
+import { createTcpConnectionCollector } from "../collectors/tcp-connection-collector.js";
+import type { AgentConfig } from "../config/config.js";
+import { type AgentLink, createAgentLink } from "../connection/agent-link.js";
+import { createBackoff } from "../connection/backoff.js";
+import { type Clock, systemClock } from "../connection/clock.js";
+import { createGrpcDialer } from "../connection/grpc-dialer.js";
+import { parseServerAddress } from "../connection/server-address.js";
+import { createCertificateRenewal } from "../identity/certificate-renewal.js";
+import { createIdentityStore, NotEnrolledError } from "../identity/identity-store.js";
+import type { Logger } from "../logging/logger.js";
+import { openSpool, type Spool } from "../spool/spool.js";
+import { createSamplingLoop, type SamplingLoop } from "./sampling-loop.js";
+
+export interface RunningAgent {
+  readonly link: AgentLink;
+  readonly spool: Spool;
+  readonly sampling: SamplingLoop;
+  /** Stops sampling (the sample in progress reaches the spool), ends the stream, closes the spool. */
+  stop(): Promise<void>;
+}
+
+/** Assembles and starts `ocore-agent run`: collectors → sampler → spool ← link → server. */
+export async function startAgent(options: {
+  config: AgentConfig;
+  logger: Logger;
+  agentVersion: string;
+  clock?: Clock;
+  /** Test hooks: fixture roots and link tuning. */
+  procRoot?: string;
+  link?: Partial<Parameters<typeof createAgentLink>[0]>;
+}): Promise<RunningAgent> {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const store = createIdentityStore(config.stateDir);
+  await store.load();
+  const server = config.server ?? (await store.findState())?.server;
+  if (!server)
+    throw new NotEnrolledError(config.stateDir, "no server address in state.json or OCORE_AGENT_SERVER");
+  const address = parseServerAddress(server);
+
+  const spool = await openSpool({
+    directory: path.join(config.stateDir, "spool"),
+    maxBytes: config.spoolMaxBytes,
+    onRecovery: (event) => logger.warn(event, "spool: cut off a torn or corrupt tail after a crash"),
+  });
+  const procRoot = options.procRoot;
+  const sampler = createSampler({
+    collectors: {
+      cpu: createCpuCollector({ procRoot }),
+      memory: createMemoryCollector({ procRoot }),
+      filesystems: createFilesystemCollector({ procRoot }),
+      diskIo: createDiskIoCollector({ procRoot }),
+      network: createNetworkCollector({ procRoot }),
+      tcpConnections: createTcpConnectionCollector({ procRoot }),
+      docker: config.dockerSocket
+        ? createDockerCollector({ engine: createDockerEngine(config.dockerSocket), logger })
+        : undefined,
+    },
+    sequences: await openSequenceCounter(path.join(config.stateDir, "sequence"), spool.lastSequence),
+    wallClock: clock.now,
+  });
+  await sampler.prime();
+  const facts = await readHostFacts({ procRoot });
+
+  let sampling: SamplingLoop | undefined;
+  const link = createAgentLink({
+    dialer: createGrpcDialer({ address, store }),
+    spool,
+    clock,
+    logger: logger.child({ component: "link", server: address.text }),
+    backoff: createBackoff(),
+    renewal: await createCertificateRenewal({ store, now: clock.now, commonName: os.hostname() }),
+    hello: async () =>
+      create(HelloSchema, {
+        ...facts,
+        bootedAt: facts.bootedAt ? timestampFromDate(facts.bootedAt) : undefined,
+        agentVersion: options.agentVersion,
+        spooledSamples: BigInt(spool.size),
+      }),
+    onInterval: (seconds) => sampling?.setIntervalSeconds(seconds),
+    ...options.link,
+  });
+  sampling = createSamplingLoop({
+    sampler,
+    spool,
+    clock,
+    logger,
+    intervalMs: config.metricsIntervalMs,
+    onSample: () => link.notifySample(),
+  });
+  const loop = sampling;
+  link.start();
+  loop.start();
+  logger.info({ server: address.text, spooled: spool.size, dropped: spool.droppedCount }, "agent running");
+
+  return {
+    link,
+    spool,
+    sampling: loop,
+    async stop() {
+      await loop.stop();
+      await link.stop();
+      await spool.close();
+    },
+  };
+}
