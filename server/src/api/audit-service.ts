@@ -1,0 +1,74 @@
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  type AuditFilter as AuditFilterMessage,
+  type AuditService,
+  ExportFormat,
+} from "@ocore/proto/gen/ocore/api/v1/audit_service_pb.js";
+import { auditCsvHeader, auditCsvLine, auditJsonLine } from "../audit/audit-export.js";
+import type { AuditFeed } from "../audit/audit-feed.js";
+import { type AuditFilter, latestAuditId, listAuditEntries, readAuditEntries } from "../audit/query-audit.js";
+import type { AuditRow } from "../audit/record-audit.js";
+import { verifyAuditChain } from "../audit/verify-audit-chain.js";
+import type { Db } from "../db/database.js";
+import { AppError } from "../errors/app-error.js";
+
+function entryMessage(row: AuditRow) {
+  return { ...row, id: BigInt(row.id), at: timestampFromDate(row.at) };
+}
+
+function filterOf(message: AuditFilterMessage | undefined): AuditFilter {
+  return {
+    actor: message?.actor || undefined,
+    action: message?.action || undefined,
+    target: message?.target || undefined,
+    since: message?.since ? timestampDate(message.since) : undefined,
+    until: message?.until ? timestampDate(message.until) : undefined,
+  };
+}
+
+export function createAuditService({
+  db,
+  feed,
+}: {
+  db: Db;
+  feed: AuditFeed;
+}): ServiceImpl<typeof AuditService> {
+  return {
+    async listAuditEntries(request) {
+      const limit = request.limit || 100;
+      if (limit > 500) throw AppError.invalid("limit", "must be at most 500");
+      const rows = await listAuditEntries(db, filterOf(request.filter), {
+        limit,
+        beforeId: request.beforeId ? Number(request.beforeId) : undefined,
+      });
+      return { entries: rows.map(entryMessage) };
+    },
+    async verifyAuditChain() {
+      const verdict = await verifyAuditChain(db);
+      return {
+        ok: verdict.ok,
+        checked: BigInt(verdict.checked),
+        firstBrokenId: BigInt(verdict.firstBrokenId ?? 0),
+        problem: verdict.problem ?? "",
+      };
+    },
+    async *exportAuditLog(request) {
+      const csv = request.format === ExportFormat.CSV;
+      const encoder = new TextEncoder();
+      let buffer = csv ? auditCsvHeader : "";
+      for await (const row of readAuditEntries(db, filterOf(request.filter))) {
+        buffer += csv ? auditCsvLine(row) : auditJsonLine(row);
+        if (buffer.length >= 64 * 1024) {
+          yield { chunk: encoder.encode(buffer) };
+          buffer = "";
+        }
+      }
+      if (buffer) yield { chunk: encoder.encode(buffer) };
+    },
+    async *followAuditLog(request, context) {
+      const start = request.afterId ? Number(request.afterId) : await latestAuditId(db);
+      for await (const row of feed.follow(start, context.signal)) yield { entry: entryMessage(row) };
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { AuditFeed } from "../audit/audit-feed.js";
+import { recordAudit } from "../audit/record-audit.js";
+import type { Authenticator } from "../auth/authenticate.js";
+import { holds, holdsEverywhere, holdsOn, type Principal } from "../auth/principal.js";
+import type { Db } from "../db/database.js";
+import { AppError } from "../errors/app-error.js";
+import type { Logger } from "../logging/logger.js";
+import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, parseCookies } from "./cookies.js";
+import { auditContextOf, principalKey, requestMetaKey } from "./request-context.js";
+import { type RpcPolicy, rpcPolicies } from "./rpc-policies.js";
+
+export interface AuthInterceptorDeps {
+  readonly db: Db;
+  readonly authenticator: Authenticator;
+  readonly feed: AuditFeed;
+  readonly logger: Logger;
+  readonly policies?: Readonly<Record<string, RpcPolicy>>;
+}
+
+/**
+ * Every RPC passes here: find its policy (none → refused), authenticate the caller, check the
+ * permission (and the target server's tags), then call the handler. State-changing RPCs that
+ * fail or are refused are audited here; their successes are audited by the handler, in the
+ * transaction of the change.
+ */
+export function createAuthInterceptor(deps: AuthInterceptorDeps): Interceptor {
+  const policies = deps.policies ?? rpcPolicies;
+  return (next) => async (request) => {
+    const procedure = `${request.service.typeName}/${request.method.name}`;
+    const policy = policies[procedure];
+    if (!policy) {
+      deps.logger.error(
+        { procedure },
+        "RPC without an access policy refused (add it to api/rpc-policies.ts)",
+      );
+      throw new ConnectError(`${procedure} is not available`, Code.PermissionDenied);
+    }
+    const mutating = request.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
+    const meta = request.contextValues.get(requestMetaKey);
+    const cookies = parseCookies(request.header.get("cookie"));
+    const authorization = request.header.get("authorization") ?? "";
+    const principal = await deps.authenticator.authenticate({
+      bearer: /^Bearer /i.test(authorization) ? authorization.slice(7).trim() : undefined,
+      accessCookie: cookies[ACCESS_COOKIE],
+      csrfCookie: cookies[CSRF_COOKIE],
+      csrfHeader: request.header.get(CSRF_HEADER) ?? undefined,
+      sourceIp: meta.sourceIp,
+      userAgent: meta.userAgent,
+    });
+    request.contextValues.set(principalKey, principal);
+
+    const audited = mutating && policy.action && !policy.auditedByHandler && principal;
+    try {
+      await authorize(policy, principal, request.stream ? undefined : request.message, deps.db);
+    } catch (error) {
+      if (audited && error instanceof AppError && error.code === "permission_denied") {
+        await auditOutcome(deps.db, request.contextValues, principal, policy, "denied", error.message);
+      }
+      throw error;
+    }
+    try {
+      const response = await next(request);
+      if (mutating) deps.feed.poke();
+      return response;
+    } catch (error) {
+      if (audited) {
+        const detail = error instanceof Error ? error.message : String(error);
+        await auditOutcome(deps.db, request.contextValues, principal, policy, "failure", detail);
+      }
+      throw error;
+    }
+  };
+}
+
+async function authorize(
+  policy: RpcPolicy,
+  principal: Principal | undefined,
+  message: unknown,
+  db: Db,
+): Promise<void> {
+  if (policy.access === "public") return;
+  if (!principal)
+    throw new AppError("unauthenticated", "sign in first, or send an API token as Authorization: Bearer");
+  if (principal.mustChangePassword && !policy.allowDuringPasswordChange) {
+    throw new AppError(
+      "failed_precondition",
+      "change your one-time password first (AuthService/ChangePassword)",
+    );
+  }
+  if (policy.access === "authenticated") return;
+  const permission = policy.access;
+  const denied = new AppError("permission_denied", `this needs the ${permission} permission`);
+  if (policy.scope === "global") {
+    if (!holdsEverywhere(principal, permission)) throw denied;
+    return;
+  }
+  if (!holds(principal, permission)) throw denied;
+  if (policy.target && message !== undefined) {
+    const tags = await policy.target(message, db);
+    if (tags && !holdsOn(principal, permission, tags)) {
+      throw new AppError("permission_denied", `this needs the ${permission} permission on this server`);
+    }
+  }
+}
+
+async function auditOutcome(
+  db: Db,
+  values: Parameters<typeof auditContextOf>[0]["values"],
+  principal: Principal | undefined,
+  policy: RpcPolicy,
+  result: "failure" | "denied",
+  detail: string,
+): Promise<void> {
+  const context = auditContextOf({ values } as Parameters<typeof auditContextOf>[0], principal);
+  await db.transaction((tx) =>
+    recordAudit(tx, context, {
+      action: policy.action ?? "unknown",
+      targetType: "",
+      targetId: "",
+      result,
+      detail: detail.slice(0, 1000),
+    }),
+  );
+}

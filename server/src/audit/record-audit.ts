@@ -1,0 +1,84 @@
+import { createHash } from "node:crypto";
+import { desc, sql } from "drizzle-orm";
+import { auditLog } from "../db/schema/audit.js";
+import type { Queryable } from "../db/transaction.js";
+import type { AuditContext } from "./audit-context.js";
+import { canonicalJson } from "./redact.js";
+
+export type AuditResult = "success" | "failure" | "denied";
+
+export interface AuditEvent {
+  readonly action: string;
+  readonly targetType: string;
+  readonly targetId: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+  readonly result?: AuditResult;
+  readonly detail?: string;
+}
+
+export type AuditRow = typeof auditLog.$inferSelect;
+
+/** Serializes writers so that ids stay gapless and each entry links to the one before. */
+const AUDIT_CHAIN_LOCK = 0x61756469; // "audi"
+export const GENESIS_HASH = "0".repeat(64);
+
+/**
+ * Appends one entry. Call it inside the transaction that makes the change, so that there is no
+ * change without its record (and no record of a change that rolled back).
+ */
+export async function recordAudit(
+  db: Queryable,
+  context: AuditContext,
+  event: AuditEvent,
+  now: Date = new Date(),
+): Promise<AuditRow> {
+  await db.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+  const [last] = await db
+    .select({ id: auditLog.id, hash: auditLog.hash })
+    .from(auditLog)
+    .orderBy(desc(auditLog.id))
+    .limit(1);
+  const row = {
+    id: (last?.id ?? 0) + 1,
+    at: now,
+    actorType: context.actor.type,
+    actorId: context.actor.id,
+    actorName: context.actor.name,
+    action: event.action,
+    targetType: event.targetType,
+    targetId: event.targetId,
+    beforeJson: canonicalJson(event.before ?? null),
+    afterJson: canonicalJson(event.after ?? null),
+    sourceIp: context.sourceIp,
+    userAgent: context.userAgent.slice(0, 512),
+    result: event.result ?? "success",
+    detail: event.detail ?? "",
+    previousHash: last?.hash ?? GENESIS_HASH,
+  };
+  const entry = { ...row, hash: hashAuditEntry(row) };
+  await db.insert(auditLog).values(entry);
+  return entry;
+}
+
+/** The hash of an entry: SHA-256 over its fields, in a fixed order, and the previous hash. */
+export function hashAuditEntry(row: Omit<AuditRow, "hash">): string {
+  const fields = [
+    row.id,
+    row.at.toISOString(),
+    row.actorType,
+    row.actorId,
+    row.actorName,
+    row.action,
+    row.targetType,
+    row.targetId,
+    row.beforeJson,
+    row.afterJson,
+    row.sourceIp,
+    row.userAgent,
+    row.result,
+    row.detail,
+    row.previousHash,
+  ];
+  return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
+}

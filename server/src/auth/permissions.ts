@@ -1,0 +1,53 @@
+/**
+ * Every permission there is: resource.action. Roles are sets of these; every RPC declares the
+ * one it needs (api/rpc-policies.ts).
+ */
+export const permissions = [
+  "system.read",
+  "servers.read",
+  "servers.write",
+  "servers.import",
+  "instances.read",
+  "instances.write",
+  "commands.run",
+  "terminal.open",
+  "metrics.read",
+  "audit.read",
+  "users.read",
+  "users.manage",
+  "tokens.manage",
+] as const;
+
+export type Permission = (typeof permissions)[number];
+
+export function isPermission(value: string): value is Permission {
+  return (permissions as readonly string[]).includes(value);
+}
+
+export interface BuiltinRole {
+  readonly name: string;
+  readonly description: string;
+  readonly permissions: readonly Permission[];
+}
+
+const readOnly: Permission[] = ["system.read", "servers.read", "instances.read", "metrics.read"];
+
+/** The built-in roles, kept in the database by `ensureBuiltinRoles` so bindings can reference them. */
+export const builtinRoles: readonly BuiltinRole[] = [
+  { name: "owner", description: "Everything, including managing owners.", permissions: [...permissions] },
+  {
+    name: "admin",
+    description: "Everything: servers, instances, users, tokens and the audit log.",
+    permissions: [...permissions],
+  },
+  {
+    name: "operator",
+    description: "Operates servers and instances: commands and terminals, no user management.",
+    permissions: [...readOnly, "servers.write", "instances.write", "commands.run", "terminal.open"],
+  },
+  {
+    name: "viewer",
+    description: "Reads servers, instances and metrics; changes nothing.",
+    permissions: readOnly,
+  },
+];

@@ -1,0 +1,45 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
+import type { Requirement, Selector } from "./selector.js";
+
+/** The selector as a SQL condition on a jsonb tags column, with every value bound as a parameter. */
+export function selectorCondition(tags: AnyPgColumn, selector: Selector): SQL {
+  if (selector.requirements.length === 0) return sql`true`;
+  return sql.join(
+    selector.requirements.map((requirement) => sql`(${requirementCondition(tags, requirement)})`),
+    sql` and `,
+  );
+}
+
+function requirementCondition(tags: AnyPgColumn, requirement: Requirement): SQL {
+  const value = sql`${tags} ->> ${requirement.key}`;
+  switch (requirement.op) {
+    case "eq":
+      return sql`${value} = ${requirement.value}`;
+    case "ne":
+      return sql`${value} is distinct from ${requirement.value}`;
+    case "in":
+      return sql`${value} in (${sql.join(
+        requirement.values.map((v) => sql`${v}`),
+        sql`, `,
+      )})`;
+    case "notin":
+      return sql`${value} is null or ${value} not in (${sql.join(
+        requirement.values.map((v) => sql`${v}`),
+        sql`, `,
+      )})`;
+    case "exists":
+      return sql`${value} is not null`;
+    case "absent":
+      return sql`${value} is null`;
+  }
+}
+
+/** Any of several selectors (an access scope made of several bindings). */
+export function anySelectorCondition(tags: AnyPgColumn, selectors: readonly Selector[]): SQL {
+  if (selectors.length === 0) return sql`false`;
+  return sql.join(
+    selectors.map((selector) => sql`(${selectorCondition(tags, selector)})`),
+    sql` or `,
+  );
+}

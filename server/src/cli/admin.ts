@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { eq } from "drizzle-orm";
+import { systemContext } from "../audit/audit-context.js";
+import { loadConfig } from "../config/config.js";
+import { ConfigError } from "../config/config-error.js";
+import { createDatabase } from "../db/database.js";
+import { users } from "../db/schema/users.js";
+import { prepareDataDir } from "../startup/data-dir.js";
+import { resetUserPassword } from "../users/users.js";
+
+const usage = `Usage: npm run admin -- reset-password [username]
+
+  reset-password   give a user (default: admin) a new one-time password and print it;
+                   the user must change it at next sign-in, and all its sessions end.
+
+Reads the same settings as the server (DATABASE_URL, OCORE_DATA_DIR, …). With the embedded
+database, stop the server first: only one process may open it.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, username = "admin"] = argv;
+  if (command !== "reset-password") {
+    process.stdout.write(usage);
+    return command === undefined || command === "help" ? 0 : 2;
+  }
+  const config = loadConfig(process.env);
+  const lock = config.database.kind === "pglite" ? prepareDataDir(config.dataDir) : undefined;
+  const database = createDatabase(config.database);
+  try {
+    await database.migrate();
+    const [user] = await database.db.select({ id: users.id }).from(users).where(eq(users.username, username));
+    if (!user) {
+      process.stderr.write(`ocore admin: there is no user "${username}"\n`);
+      return 1;
+    }
+    const password = await resetUserPassword(
+      database.db,
+      { ...systemContext(), userAgent: "ocore admin cli" },
+      user.id,
+    );
+    process.stdout.write(
+      `New one-time password for "${username}": ${password}\nIt must be changed at next sign-in.\n`,
+    );
+    return 0;
+  } finally {
+    await database.close();
+    lock?.release();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`ocore admin: ${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,177 @@
+import { parse } from "csv-parse/sync";
+import { inArray } from "drizzle-orm";
+import type { AuditContext } from "../audit/audit-context.js";
+import { recordAudit } from "../audit/record-audit.js";
+import type { Db } from "../db/database.js";
+import { servers } from "../db/schema/servers.js";
+import { AppError } from "../errors/app-error.js";
+import { checkHost, checkPort, checkServerName, checkSshUser, checkTags, parseTagList } from "./tags.js";
+
+export type DataFormat = "csv" | "json";
+export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+export const MAX_IMPORT_ROWS = 10_000;
+
+export interface ImportRow {
+  readonly name: string;
+  readonly host: string;
+  readonly sshPort: number;
+  readonly sshUser: string;
+  readonly tags: Record<string, string>;
+}
+
+export interface RowResult {
+  readonly row: number;
+  readonly name: string;
+  readonly action: "create" | "update" | "unchanged" | "error";
+  readonly errors: string[];
+}
+
+export interface ImportReport {
+  readonly rows: RowResult[];
+  readonly applied: boolean;
+  readonly created: number;
+  readonly updated: number;
+  readonly errorCount: number;
+}
+
+type RawRow = Record<string, unknown>;
+
+/**
+ * Creates or updates servers from a file, matched by name. Every row is validated and reported
+ * with its number; nothing is written unless every row is valid (all or nothing), and a dry run
+ * writes nothing at all. Imported servers carry no credentials: those are added per server.
+ */
+export async function importServers(
+  db: Db,
+  context: AuditContext,
+  input: { format: DataFormat; data: Uint8Array; dryRun: boolean },
+): Promise<ImportReport> {
+  if (input.data.byteLength > MAX_IMPORT_BYTES) throw AppError.invalid("data", "is larger than 5 MB");
+  const raw = readRows(input.format, Buffer.from(input.data).toString("utf8"));
+  if (raw.length > MAX_IMPORT_ROWS) throw AppError.invalid("data", `has more than ${MAX_IMPORT_ROWS} rows`);
+
+  const parsed = raw.map((row, index) => validateRow(row, index + 1));
+  const seen = new Map<string, number>();
+  for (const result of parsed) {
+    if (!result.value) continue;
+    const first = seen.get(result.value.name);
+    if (first) result.errors.push(`name: "${result.value.name}" already appears in row ${first}`);
+    else seen.set(result.value.name, result.row);
+  }
+  const names = parsed.flatMap((result) => (result.value ? [result.value.name] : []));
+  const existing = names.length ? await db.select().from(servers).where(inArray(servers.name, names)) : [];
+  const byName = new Map(existing.map((row) => [row.name, row]));
+
+  const rows: RowResult[] = parsed.map((result) => {
+    if (result.errors.length > 0 || !result.value) {
+      return { row: result.row, name: result.name, action: "error", errors: result.errors };
+    }
+    const current = byName.get(result.value.name);
+    const action = !current ? "create" : sameServer(current, result.value) ? "unchanged" : "update";
+    return { row: result.row, name: result.name, action, errors: [] };
+  });
+  const errorCount = rows.filter((row) => row.action === "error").length;
+  const created = rows.filter((row) => row.action === "create").length;
+  const updated = rows.filter((row) => row.action === "update").length;
+  if (input.dryRun || errorCount > 0 || created + updated === 0) {
+    return { rows, applied: false, created, updated, errorCount };
+  }
+
+  await db.transaction(async (tx) => {
+    for (const [index, result] of parsed.entries()) {
+      const value = result.value;
+      const action = rows[index]?.action;
+      if (!value || (action !== "create" && action !== "update")) continue;
+      const [after] = await tx
+        .insert(servers)
+        .values({ ...value, status: "connecting" })
+        .onConflictDoUpdate({
+          target: servers.name,
+          set: {
+            host: value.host,
+            sshPort: value.sshPort,
+            sshUser: value.sshUser,
+            tags: value.tags,
+            updatedAt: new Date(),
+          },
+        })
+        .returning();
+      if (!after) throw new Error(`row ${result.row} was not written`);
+      await recordAudit(tx, context, {
+        action: action === "create" ? "server.import_create" : "server.import_update",
+        targetType: "server",
+        targetId: after.id,
+        before: byName.get(value.name),
+        after,
+      });
+    }
+  });
+  return { rows, applied: true, created, updated, errorCount };
+}
+
+function readRows(format: DataFormat, text: string): RawRow[] {
+  if (format === "json") {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw AppError.invalid("data", `is not valid JSON (${(error as Error).message})`);
+    }
+    if (!Array.isArray(value)) throw AppError.invalid("data", "must be a JSON array of server objects");
+    return value.map((item) =>
+      item && typeof item === "object" && !Array.isArray(item) ? (item as RawRow) : {},
+    );
+  }
+  try {
+    return parse(text, {
+      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+    });
+  } catch (error) {
+    throw AppError.invalid("data", `is not valid CSV (${(error as Error).message})`);
+  }
+}
+
+function validateRow(
+  raw: RawRow,
+  row: number,
+): { row: number; name: string; value?: ImportRow; errors: string[] } {
+  const errors: string[] = [];
+  const attempt = <T>(run: () => T): T | undefined => {
+    try {
+      return run();
+    } catch (error) {
+      errors.push(error instanceof AppError ? error.message : String(error));
+      return undefined;
+    }
+  };
+  const text = (key: string) =>
+    typeof raw[key] === "string" ? (raw[key] as string) : raw[key] === undefined ? "" : String(raw[key]);
+  const name = attempt(() => checkServerName(text("name"))) ?? text("name");
+  const host = attempt(() => checkHost(text("host")));
+  const portText = text("ssh_port") || "22";
+  const sshPort = attempt(() => checkPort(Number(portText)));
+  const sshUser = attempt(() => checkSshUser(text("ssh_user") || "root"));
+  const tags = attempt(() =>
+    typeof raw.tags === "object" && raw.tags !== null
+      ? checkTags(Object.fromEntries(Object.entries(raw.tags).map(([k, v]) => [k, String(v)])))
+      : parseTagList(text("tags")),
+  );
+  const known = new Set(["name", "host", "ssh_port", "ssh_user", "tags"]);
+  for (const key of Object.keys(raw)) if (!known.has(key)) errors.push(`${key}: is not a known column`);
+  if (errors.length > 0 || host === undefined || sshPort === undefined || sshUser === undefined || !tags) {
+    return { row, name, errors };
+  }
+  return { row, name, value: { name, host, sshPort, sshUser, tags }, errors };
+}
+
+function sameServer(current: typeof servers.$inferSelect, next: ImportRow): boolean {
+  return (
+    current.host === next.host &&
+    current.sshPort === next.sshPort &&
+    current.sshUser === next.sshUser &&
+    JSON.stringify(current.tags) === JSON.stringify(next.tags)
+  );
+}

@@ -1,0 +1,114 @@
+import { randomBytes } from "node:crypto";
+import type { DescService } from "@bufbuild/protobuf";
+import { type Client, createClient, createRouterTransport, type Transport } from "@connectrpc/connect";
+import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
+import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
+import pino from "pino";
+import { createApiRoutes } from "../../src/api/routes.js";
+import type { DatabaseKind } from "../../src/db/database.js";
+import { type Api, createApi } from "../../src/startup/create-api.js";
+import { ensureFirstAdmin } from "../../src/users/ensure-first-admin.js";
+import { ensureBuiltinRoles } from "../../src/users/roles.js";
+import { createTestDatabase, type TestDatabase } from "./test-databases.js";
+
+export const STRONG_PASSWORD = "correct horse battery staple 42";
+
+/** A clock tests can move. */
+export interface TestClock {
+  now: () => Date;
+  advance(ms: number): void;
+}
+
+export function createTestClock(start = new Date()): TestClock {
+  let current = start.getTime();
+  return {
+    now: () => new Date(current),
+    advance: (ms) => {
+      current += ms;
+    },
+  };
+}
+
+export interface ApiHarness {
+  readonly database: TestDatabase;
+  readonly api: Api;
+  readonly clock: TestClock;
+  readonly firstAdminPassword: string;
+  /** An in-memory transport through the real routes and interceptors; `headers` are sent on every call. */
+  transport(headers?: Record<string, string>): Transport;
+  client<S extends DescService>(service: S, bearer?: string): Client<S>;
+  /** Signs in as the first admin (owner) and replaces its one-time password; returns its access token. */
+  ownerToken(): Promise<string>;
+  /** Creates a user with these bindings, signs in and sets a password; returns its access token. */
+  userToken(username: string, roleBindings: { role: string; selector: string }[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The API on a fresh database of the given kind, served in memory (no sockets). */
+export async function createApiHarness(kind: DatabaseKind): Promise<ApiHarness> {
+  const database = await createTestDatabase(kind);
+  await ensureBuiltinRoles(database.db);
+  const firstAdmin = await ensureFirstAdmin(database.db);
+  if (!firstAdmin) throw new Error("a fresh database must get a first admin");
+  const clock = createTestClock();
+  const api = createApi({
+    db: database.db,
+    logger: pino({ level: "silent" }),
+    now: clock.now,
+    accessTokenKey: randomBytes(32),
+    secureCookies: false,
+    getSystemInfo: async () => {
+      throw new Error("not used in these tests");
+    },
+    metricsRetention: { rawDays: 3, minuteDays: 30, hourDays: 395 },
+    enrollment: { caPin: "A".repeat(43), gatewayAddress: "ocore.test:8443" },
+  });
+  const routes = createApiRoutes(api.services);
+  const transport = (headers: Record<string, string> = {}) =>
+    createRouterTransport(routes, {
+      router: { interceptors: api.interceptors },
+      transport: {
+        interceptors: [
+          (next) => (request) => {
+            for (const [name, value] of Object.entries(headers)) request.header.set(name, value);
+            return next(request);
+          },
+        ],
+      },
+    });
+  const client = <S extends DescService>(service: S, bearer?: string) =>
+    createClient(service, transport(bearer ? { authorization: `Bearer ${bearer}` } : {}));
+
+  async function signInWithNewPassword(username: string, oneTimePassword: string): Promise<string> {
+    const auth = client(AuthService);
+    const first = await auth.login({ username, password: oneTimePassword });
+    const changed = await client(AuthService, first.tokens?.accessToken).changePassword({
+      currentPassword: oneTimePassword,
+      newPassword: STRONG_PASSWORD,
+    });
+    return changed.tokens?.accessToken ?? "";
+  }
+
+  let owner: Promise<string> | undefined;
+  const harness: ApiHarness = {
+    database,
+    api,
+    clock,
+    firstAdminPassword: firstAdmin.password,
+    transport,
+    client,
+    ownerToken() {
+      owner ??= signInWithNewPassword(firstAdmin.username, firstAdmin.password);
+      return owner;
+    },
+    async userToken(username, roleBindings) {
+      const created = await client(UserService, await harness.ownerToken()).createUser({
+        username,
+        roleBindings,
+      });
+      return signInWithNewPassword(username, created.oneTimePassword);
+    },
+    close: () => database.close(),
+  };
+  return harness;
+}
