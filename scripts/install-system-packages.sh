@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real: PostgreSQL (database tests run
-# against a throwaway cluster of their own) and Chromium (the console's browser tests).
+# against a throwaway cluster of their own), Chromium (the console's browser tests) and Docker
+# (the agent's container metrics; scripts/ensure-dockerd.sh starts the daemon).
 # Idempotent: installs only what is missing. Debian 12 / Ubuntu.
 set -euo pipefail
 
-packages=(postgresql chromium)
+packages=(postgresql chromium docker.io)
 
 missing=()
 for package in "${packages[@]}"; do

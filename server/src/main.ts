@@ -14,6 +14,12 @@ async function main(): Promise<void> {
 
   const server = await startServer({ config, logger, version });
   logger.info({ url: server.url }, "oCore is ready");
+  if (server.firstAdmin) {
+    process.stderr.write(
+      `First start: sign in as "${server.firstAdmin.username}" with the one-time password ${server.firstAdmin.password}\n` +
+        "You will be asked to choose a new password. This password is shown only once.\n\n",
+    );
+  }
   process.stderr.write(`\noCore ${version} is running: open ${server.url}\n\n`);
 
   let stopping = false;

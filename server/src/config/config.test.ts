@@ -63,6 +63,42 @@ describe("loadConfig", () => {
     expect(error.message).toMatch(/\.$/); // a whole sentence with its fix
   });
 
+  it("configures the agent gateway, its certificate names and the metric tiers", () => {
+    const config = loadConfig(
+      { OCORE_AGENT_HOSTNAMES: "ocore.example.com, 10.0.0.5" },
+      { cwd, hostname: "box" },
+    );
+    expect(config.agent).toEqual({
+      listen: { host: "0.0.0.0", port: 8443 },
+      hostnames: ["ocore.example.com", "10.0.0.5", "box"],
+      publicAddress: "box:8443",
+      certificateDays: 7,
+      metricsIntervalSeconds: 10,
+    });
+    expect(config.masterKey).toEqual({ current: undefined, previous: [] });
+    expect(config.metricsRetention).toEqual({ rawDays: 3, minuteDays: 30, hourDays: 395 });
+    const key = Buffer.alloc(32, 1).toString("base64");
+    const withKey = loadConfig(
+      { OCORE_MASTER_KEY: key, OCORE_AGENT_PUBLIC_ADDR: "gw.example.com:443" },
+      { cwd },
+    );
+    expect(withKey.masterKey.current).toBe(key);
+    expect(withKey.agent.publicAddress).toBe("gw.example.com:443");
+    expect(JSON.stringify(sanitizeConfig(withKey))).not.toContain(key);
+  });
+
+  it.each([
+    [{ OCORE_AGENT_CERT_DAYS: "31" }, "OCORE_AGENT_CERT_DAYS", /invalid value "31"/],
+    [{ OCORE_AGENT_ADDR: "8443" }, "OCORE_AGENT_ADDR", /expected host:port/],
+    [{ OCORE_AGENT_HOSTNAMES: "a b" }, "OCORE_AGENT_HOSTNAMES", /comma-separated/],
+    [{ OCORE_MASTER_KEY: "c2hvcnQ=" }, "OCORE_MASTER_KEY", /32 bytes in base64/],
+  ])("refuses agent setting %j naming %s", (env, setting, message) => {
+    const error = configError(() => loadConfig(env, { cwd }));
+    expect(error.setting).toBe(setting);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain("c2hvcnQ=");
+  });
+
   it("never shows a secret's value in its error", () => {
     const error = configError(() => loadConfig({ DATABASE_URL: "mysql://user:hunter2@db/x" }, { cwd }));
     expect(error.message).not.toContain("hunter2");

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { ConfigError } from "./config-error.js";
 import { type SettingName, type SettingSpec, type SettingValues, settings } from "./settings.js";
@@ -13,6 +14,22 @@ export interface Config {
     | { readonly kind: "pglite"; readonly dir: string };
   readonly log: { readonly level: SettingValues["OCORE_LOG_LEVEL"] };
   readonly console: { readonly enabled: boolean; readonly webDir: string | undefined };
+  readonly agent: {
+    readonly listen: { readonly host: string; readonly port: number };
+    /** The gateway certificate's names: OCORE_AGENT_HOSTNAMES, the public host and this machine's name. */
+    readonly hostnames: readonly string[];
+    /** host:port handed out with enrollment tokens. */
+    readonly publicAddress: string;
+    readonly certificateDays: number;
+    readonly metricsIntervalSeconds: number;
+  };
+  /** Base64 master keys; `current` undefined means "use or create OCORE_DATA_DIR/master.key". */
+  readonly masterKey: { readonly current: string | undefined; readonly previous: readonly string[] };
+  readonly metricsRetention: {
+    readonly rawDays: number;
+    readonly minuteDays: number;
+    readonly hourDays: number;
+  };
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -22,6 +39,8 @@ interface LoadOptions {
   readFile?: (file: string) => string;
   /** Base for relative paths (the data directory). */
   cwd?: string;
+  /** This machine's host name (added to the gateway certificate); injectable for tests. */
+  hostname?: string;
 }
 
 /**
@@ -47,7 +66,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     }
     values[name] = parsed.data;
   }
-  return toConfig(values as SettingValues, cwd);
+  return toConfig(values as SettingValues, cwd, options.hostname ?? os.hostname());
 }
 
 function rawValue(name: SettingName, env: Env, readFile: (file: string) => string): string | undefined {
@@ -105,8 +124,11 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
-function toConfig(values: SettingValues, cwd: string): Config {
+function toConfig(values: SettingValues, cwd: string, hostname: string): Config {
   const dataDir = path.resolve(cwd, values.OCORE_DATA_DIR);
+  const agentPort = values.OCORE_AGENT_ADDR.port;
+  const publicAddress = values.OCORE_AGENT_PUBLIC_ADDR ?? { host: hostname, port: agentPort };
+  const hostnames = [...new Set([...values.OCORE_AGENT_HOSTNAMES, publicAddress.host, hostname])];
   return {
     http: values.OCORE_HTTP_ADDR,
     publicUrl: values.OCORE_PUBLIC_URL,
@@ -119,6 +141,19 @@ function toConfig(values: SettingValues, cwd: string): Config {
       enabled: values.OCORE_CONSOLE === "on",
       webDir: values.OCORE_WEB_DIR ? path.resolve(cwd, values.OCORE_WEB_DIR) : undefined,
     },
+    agent: {
+      listen: values.OCORE_AGENT_ADDR,
+      hostnames,
+      publicAddress: `${publicAddress.host.includes(":") ? `[${publicAddress.host}]` : publicAddress.host}:${publicAddress.port}`,
+      certificateDays: values.OCORE_AGENT_CERT_DAYS,
+      metricsIntervalSeconds: values.OCORE_METRICS_INTERVAL_SECONDS,
+    },
+    masterKey: { current: values.OCORE_MASTER_KEY, previous: values.OCORE_MASTER_KEY_PREVIOUS ?? [] },
+    metricsRetention: {
+      rawDays: values.OCORE_METRICS_RAW_RETENTION_DAYS,
+      minuteDays: values.OCORE_METRICS_MINUTE_RETENTION_DAYS,
+      hourDays: values.OCORE_METRICS_HOUR_RETENTION_DAYS,
+    },
   };
 }
 
@@ -130,6 +165,10 @@ export function sanitizeConfig(config: Config): Record<string, unknown> {
       config.database.kind === "postgres"
         ? { ...config.database, url: redactUrlCredentials(config.database.url) }
         : config.database,
+    masterKey: {
+      current: config.masterKey.current === undefined ? undefined : "[redacted]",
+      previous: config.masterKey.previous.map(() => "[redacted]"),
+    },
   };
 }
 

@@ -68,6 +68,38 @@ const httpUrl = z.string().transform((value, ctx) => {
 
 const onOff = z.enum(["on", "off"]);
 
+const wholeNumber = (min: number, max: number) =>
+  z.coerce.number().int("must be a whole number").min(min).max(max);
+
+/** 32 random bytes in base64 (standard or URL alphabet); the value itself is never echoed. */
+const masterKey = z.string().refine((value) => Buffer.from(value.trim(), "base64").length === 32, {
+  message: "expected 32 bytes in base64 (generate one with: openssl rand -base64 32)",
+});
+
+const masterKeyList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((key) => key.trim())
+      .filter((key) => key !== ""),
+  )
+  .refine((keys) => keys.every((key) => Buffer.from(key, "base64").length === 32), {
+    message: "expected comma-separated keys of 32 bytes in base64",
+  });
+
+const hostList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((host) => host.trim())
+      .filter((host) => host !== ""),
+  )
+  .refine((hosts) => hosts.length > 0 && hosts.every((host) => /^[A-Za-z0-9.:*-]+$/.test(host)), {
+    message: "expected comma-separated host names or IP addresses, e.g. ocore.example.com,10.0.0.5",
+  });
+
 export const settings = {
   OCORE_HTTP_ADDR: {
     env: "OCORE_HTTP_ADDR",
@@ -127,6 +159,79 @@ export const settings = {
       "Directory of the built console (the web/ package). Default: the web/ package next to this server.",
     secret: false,
     schema: z.string().min(1, "must not be empty"),
+  },
+  OCORE_AGENT_ADDR: {
+    env: "OCORE_AGENT_ADDR",
+    description:
+      "Address the agent gateway (mutual-TLS gRPC: enrollment and the agents' streams) listens on (host:port).",
+    defaultValue: "0.0.0.0:8443",
+    secret: false,
+    schema: listenAddress,
+  },
+  OCORE_AGENT_HOSTNAMES: {
+    env: "OCORE_AGENT_HOSTNAMES",
+    description:
+      "Host names and IP addresses agents use to reach the gateway, comma-separated; they go into the gateway's TLS certificate (this machine's host name is always added).",
+    defaultValue: "localhost,127.0.0.1",
+    secret: false,
+    schema: hostList,
+  },
+  OCORE_AGENT_PUBLIC_ADDR: {
+    env: "OCORE_AGENT_PUBLIC_ADDR",
+    description:
+      "The gateway address (host:port) handed out with enrollment tokens. Default: this machine's host name and the OCORE_AGENT_ADDR port.",
+    secret: false,
+    schema: listenAddress,
+  },
+  OCORE_AGENT_CERT_DAYS: {
+    env: "OCORE_AGENT_CERT_DAYS",
+    description:
+      "Lifetime of an agent's client certificate in days (1-30); agents renew it over their stream before it expires.",
+    defaultValue: "7",
+    secret: false,
+    schema: wholeNumber(1, 30),
+  },
+  OCORE_MASTER_KEY: {
+    env: "OCORE_MASTER_KEY",
+    description:
+      "Key that encrypts the server's private keys at rest (32 bytes, base64). Unset: read from, or generated once into, OCORE_DATA_DIR/master.key.",
+    secret: true,
+    schema: masterKey,
+  },
+  OCORE_MASTER_KEY_PREVIOUS: {
+    env: "OCORE_MASTER_KEY_PREVIOUS",
+    description:
+      "Former master keys, comma-separated, only to decrypt during a rotation; data found under them is re-encrypted with OCORE_MASTER_KEY at start.",
+    secret: true,
+    schema: masterKeyList,
+  },
+  OCORE_METRICS_INTERVAL_SECONDS: {
+    env: "OCORE_METRICS_INTERVAL_SECONDS",
+    description: "How often agents sample metrics, in seconds (1-3600); sent to agents when they connect.",
+    defaultValue: "10",
+    secret: false,
+    schema: wholeNumber(1, 3600),
+  },
+  OCORE_METRICS_RAW_RETENTION_DAYS: {
+    env: "OCORE_METRICS_RAW_RETENTION_DAYS",
+    description: "Days raw metric samples are kept (1-90).",
+    defaultValue: "3",
+    secret: false,
+    schema: wholeNumber(1, 90),
+  },
+  OCORE_METRICS_MINUTE_RETENTION_DAYS: {
+    env: "OCORE_METRICS_MINUTE_RETENTION_DAYS",
+    description: "Days 1-minute metric rollups are kept (1-365).",
+    defaultValue: "30",
+    secret: false,
+    schema: wholeNumber(1, 365),
+  },
+  OCORE_METRICS_HOUR_RETENTION_DAYS: {
+    env: "OCORE_METRICS_HOUR_RETENTION_DAYS",
+    description: "Days 1-hour metric rollups are kept (1-3650).",
+    defaultValue: "395",
+    secret: false,
+    schema: wholeNumber(1, 3650),
   },
 } as const satisfies Record<string, SettingSpec>;
 

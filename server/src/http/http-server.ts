@@ -2,7 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../logging/logger.js";
 
@@ -18,6 +18,8 @@ export interface HttpServerOptions {
   readonly readiness: () => Promise<void>;
   /** Everything that is neither the API nor a health endpoint (the console). */
   readonly fallback?: RequestHandler;
+  /** What the API handlers learn about each request from the transport (source address…). */
+  readonly contextValues?: (request: Parameters<RequestHandler>[0]) => ContextValues;
 }
 
 export interface HttpServer {
@@ -38,6 +40,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     routes: options.routes,
     interceptors: options.interceptors ?? [],
     fallback: options.fallback ?? notFound,
+    contextValues: options.contextValues,
   });
 
   const handle: RequestHandler = (request, response) => {

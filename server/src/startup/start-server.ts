@@ -1,23 +1,29 @@
 import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
-import { createErrorInterceptor } from "../api/error-interceptor.js";
 import { createApiRoutes } from "../api/routes.js";
-import { createSystemService } from "../api/system-service.js";
 import type { Config } from "../config/config.js";
 import { createDatabase } from "../db/database.js";
 import { type ConsoleHandler, createConsoleHandler, defaultWebDir } from "../http/console-handler.js";
 import { createHttpServer } from "../http/http-server.js";
 import { ensureInstallation } from "../installation/ensure-installation.js";
 import type { Logger } from "../logging/logger.js";
+import { deriveKey } from "../pki/derive-key.js";
+import { createMasterKeyring, loadOrCreateMasterKey } from "../pki/master-key.js";
 import { getSystemInfo } from "../system/system-info.js";
+import { ensureFirstAdmin } from "../users/ensure-first-admin.js";
+import { ensureBuiltinRoles } from "../users/roles.js";
+import { createApi } from "./create-api.js";
 import { prepareDataDir } from "./data-dir.js";
 import { describeDatabaseFailure } from "./database-errors.js";
 import { describeListenFailure } from "./listen-errors.js";
+import { startAgentChannel } from "./start-agent-channel.js";
 
 export interface RunningServer {
   readonly address: AddressInfo;
   /** The URL users open: OCORE_PUBLIC_URL, or the listen address. */
   readonly url: string;
+  /** Set on the very first start: the first admin's one-time password, to show once. */
+  readonly firstAdmin: { readonly username: string; readonly password: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -72,7 +78,36 @@ export async function startServer({
       stack.push(() => consoleHandler?.close());
     }
 
-    const system = createSystemService({
+    const keyring = createMasterKeyring(
+      loadOrCreateMasterKey({ configured: config.masterKey.current, dataDir: config.dataDir, logger }),
+      config.masterKey.previous,
+    );
+    await ensureBuiltinRoles(database.db);
+    const firstAdmin = await ensureFirstAdmin(database.db);
+    if (firstAdmin) {
+      logger.warn(
+        { username: firstAdmin.username, oneTimePassword: firstAdmin.password },
+        "created the first admin with a one-time password: sign in and change it now (shown only this once; `npm run admin -- reset-password admin` makes a new one)",
+      );
+    }
+    const agentChannel = await startAgentChannel({
+      config,
+      db: database.db,
+      keyring,
+      installationId,
+      logger,
+      version,
+      now,
+    });
+    stack.push(() => agentChannel.close());
+    const api = createApi({
+      metricsRetention: config.metricsRetention,
+      enrollment: { caPin: agentChannel.pki.caPin, gatewayAddress: config.agent.publicAddress },
+      db: database.db,
+      logger,
+      now,
+      accessTokenKey: deriveKey(keyring.current, "ocore access tokens v1"),
+      secureCookies: config.publicUrl?.startsWith("https:") ?? false,
       getSystemInfo: () =>
         getSystemInfo({
           db: database.db,
@@ -85,8 +120,9 @@ export async function startServer({
     });
     const http = createHttpServer({
       logger,
-      routes: createApiRoutes({ system }),
-      interceptors: [createErrorInterceptor(logger)],
+      routes: createApiRoutes(api.services),
+      interceptors: api.interceptors,
+      contextValues: api.contextValues,
       readiness: async () => {
         await database.db.execute(sql`select 1`);
       },
@@ -100,7 +136,7 @@ export async function startServer({
     }
     stack.push(() => http.close());
 
-    return { address, url: config.publicUrl ?? urlOf(address), close: closeAll };
+    return { address, url: config.publicUrl ?? urlOf(address), firstAdmin, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -33,7 +33,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return cluster.stop;
 }
 
-async function startCluster(): Promise<{ url: string; stop: () => Promise<void> }> {
+/** A throwaway PostgreSQL cluster (also used by the benchmarks). */
+export async function startCluster(): Promise<{ url: string; stop: () => Promise<void> }> {
   const bin = findPostgresBin();
   const dir = mkdtempSync(path.join(os.tmpdir(), "ocore-test-pg-"));
   // initdb refuses to run as root: the cluster then belongs to the postgres user.

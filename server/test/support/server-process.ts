@@ -9,6 +9,8 @@ export interface ServerProcess {
   readonly url: string;
   readonly dataDir: string;
   readonly child: ChildProcess;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -26,7 +28,13 @@ export function tempDataDir(): string {
 
 function spawnServer(env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, [mainJs], {
-    env: { PATH: process.env.PATH, OCORE_HTTP_ADDR: "127.0.0.1:0", OCORE_CONSOLE: "off", ...env },
+    env: {
+      PATH: process.env.PATH,
+      OCORE_HTTP_ADDR: "127.0.0.1:0",
+      OCORE_AGENT_ADDR: "127.0.0.1:0",
+      OCORE_CONSOLE: "off",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
@@ -58,6 +66,7 @@ export function startServerProcess(
         url: match[1],
         dataDir,
         child,
+        stderr: () => stderr,
         stop: () => {
           child.kill("SIGTERM");
           return exited;

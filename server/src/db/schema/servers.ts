@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { check, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
  * A managed Linux host. `status` follows the lifecycle users see (connecting → connected →
@@ -11,6 +11,9 @@ export const servers = pgTable(
   {
     id: uuid("id").primaryKey().defaultRandom(),
     name: text("name").notNull().unique(),
+    host: text("host").notNull().default(""),
+    sshPort: integer("ssh_port").notNull().default(22),
+    sshUser: text("ssh_user").notNull().default("root"),
     status: text("status").notNull().default("connecting"),
     statusReason: text("status_reason"),
     statusMessage: text("status_message"),

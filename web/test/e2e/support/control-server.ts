@@ -20,6 +20,7 @@ export function startControlServer(env: Record<string, string> = {}): Promise<Co
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
       OCORE_HTTP_ADDR: "127.0.0.1:0",
+      OCORE_AGENT_ADDR: "127.0.0.1:0",
       OCORE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "ocore-web-e2e-")),
       OCORE_WEB_DIR: webDir,
       ...env,

@@ -1,0 +1,203 @@
+import * as grpc from "@grpc/grpc-js";
+import { AgentService } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import { EnrollmentService } from "@ocore/proto/gen/ocore/agent/v1/enrollment_service_pb.js";
+import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
+import { renewAgentCertificate } from "../agent-identity/renew-agent-certificate.js";
+import { findRevokedSince } from "../agent-identity/revoke-server-certificates.js";
+import type { Db } from "../db/database.js";
+import type { Logger } from "../logging/logger.js";
+import type { MetricWriter } from "../metrics/metric-writer.js";
+import type { AgentPki } from "../pki/agent-pki.js";
+import {
+  markAgentConnected,
+  markAgentDisconnected,
+  markSilentServersOffline,
+  SILENT_AFTER_MS,
+  writeLastSeen,
+} from "../presence/server-presence.js";
+import type { AgentSession } from "./agent-session.js";
+import { createConnectHandler } from "./connect-handler.js";
+import { createEnrollHandler } from "./enroll-handler.js";
+import { createGatewayCredentials } from "./gateway-credentials.js";
+import { SessionRegistry } from "./session-registry.js";
+
+export interface AgentGatewayOptions {
+  readonly db: Db;
+  readonly pki: AgentPki;
+  readonly writer: MetricWriter;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly metricsIntervalSeconds: number;
+  readonly certificateDays: number;
+  readonly now?: () => Date;
+  readonly timing?: Partial<GatewayTiming>;
+}
+
+export interface GatewayTiming {
+  /** The server pings each live agent this often (the agent's Pong proves it is responsive). */
+  readonly pingEveryMs: number;
+  /** A live stream without any message for this long is closed and its server shown offline. */
+  readonly silentAfterMs: number;
+  /** How often silence, last-seen times, revocations and stale servers are checked (0: never, tests). */
+  readonly sweepEveryMs: number;
+  readonly helloTimeoutMs: number;
+}
+
+const defaultTiming: GatewayTiming = {
+  pingEveryMs: 10_000,
+  silentAfterMs: SILENT_AFTER_MS,
+  sweepEveryMs: 5_000,
+  helloTimeoutMs: 15_000,
+};
+
+/**
+ * Keepalive on the server side. grpc-js servers only implement keepalive_time/timeout (they do
+ * not police client ping rates: `grpc.http2.min_ping_interval_without_data_ms` and
+ * `grpc.keepalive_permit_without_calls` are client-side options in grpc-js), so agents may ping
+ * as often as they like. A dead TCP connection is noticed within ~30 s.
+ */
+const serverOptions: grpc.ServerOptions = {
+  "grpc.keepalive_time_ms": 20_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.max_receive_message_length": 4 * 1024 * 1024,
+  "grpc.max_concurrent_streams": 8,
+};
+
+export interface AgentGateway {
+  listen(host: string, port: number): Promise<number>;
+  /** One round of the periodic checks (runs on a timer after listen; tests call it directly). */
+  sweep(): Promise<void>;
+  readonly registry: SessionRegistry;
+  close(): Promise<void>;
+}
+
+/** The agent gateway: EnrollmentService and AgentService on one mutual-TLS gRPC port. */
+export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
+  const { db, pki, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const timing = { ...defaultTiming, ...options.timing };
+  const registry = new SessionRegistry();
+  const sessions = new Set<AgentSession>();
+  const server = new grpc.Server(serverOptions);
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let revocationsCheckedAt = now();
+
+  const offline = (session: AgentSession) =>
+    markAgentDisconnected(db, session.serverId, { lastSeenAt: session.lastReceivedAt, now: now() }).catch(
+      (error: unknown) =>
+        logger.warn({ err: error, serverId: session.serverId }, "could not show a server offline"),
+    );
+
+  server.addService(createGrpcServiceDefinition(EnrollmentService), {
+    enroll: createEnrollHandler({ db, pki, logger, certificateDays: options.certificateDays, now }),
+  });
+  server.addService(createGrpcServiceDefinition(AgentService), {
+    connect: createConnectHandler({
+      db,
+      pki,
+      logger,
+      now,
+      sessions,
+      helloTimeoutMs: timing.helloTimeoutMs,
+      welcome: { serverVersion: options.version, metricsIntervalSeconds: options.metricsIntervalSeconds },
+      hooks: {
+        async onHello(session, facts) {
+          await markAgentConnected(db, session.serverId, { agentVersion: facts.agentVersion, now: now() });
+          registry.register(session);
+          logger.info({ serverId: session.serverId, agentVersion: facts.agentVersion }, "agent connected");
+        },
+        writeMetrics: (serverId, samples) => options.writer.write(serverId, samples),
+        renewCertificate: (identity, csrPem) =>
+          renewAgentCertificate(db, pki, {
+            identity,
+            csrPem,
+            certificateDays: options.certificateDays,
+            now: now(),
+          }),
+        onClosed(session, end, wasLive) {
+          if (!registry.unregister(session) || !wasLive) return;
+          logger.info(
+            { serverId: session.serverId, code: end.code, reason: end.message },
+            "agent disconnected",
+          );
+          void offline(session);
+        },
+      },
+    }),
+  });
+
+  const sweep = async () => {
+    const at = now();
+    const live = [...registry.sessions()];
+    for (const session of live) {
+      if (at.getTime() - session.lastReceivedAt.getTime() > timing.silentAfterMs) {
+        session.close({
+          code: "unavailable",
+          message: `no message from the agent for ${timing.silentAfterMs / 1000} s`,
+        });
+      } else if (at.getTime() - session.lastPingAt.getTime() >= timing.pingEveryMs) {
+        session.sendPing();
+      }
+    }
+    const open = live.filter((session) => session.state === "live");
+    const existing = await writeLastSeen(
+      db,
+      open.map((session) => ({ serverId: session.serverId, at: session.lastReceivedAt })),
+    );
+    for (const session of open) {
+      if (!existing.has(session.serverId)) {
+        session.close({ code: "permission_denied", message: "this server was removed from oCore" });
+      }
+    }
+    const revoked = new Set(await findRevokedSince(db, new Date(revocationsCheckedAt.getTime() - 60_000)));
+    revocationsCheckedAt = at;
+    for (const session of registry.sessions()) {
+      if (revoked.has(session.identity.serial)) {
+        session.close({ code: "permission_denied", message: "certificate revoked: re-enroll the agent" });
+      }
+    }
+    await markSilentServersOffline(db, { now: at, silentAfterMs: timing.silentAfterMs });
+  };
+
+  return {
+    registry,
+    sweep,
+    async listen(host, port) {
+      const bound = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(
+          `${host.includes(":") ? `[${host}]` : host}:${port}`,
+          createGatewayCredentials(pki),
+          (error, p) => (error ? reject(error) : resolve(p)),
+        ),
+      );
+      if (timing.sweepEveryMs > 0) {
+        const tick = () => {
+          sweep()
+            .catch((error: unknown) => logger.warn({ err: error }, "agent gateway sweep failed"))
+            .finally(() => {
+              if (sweepTimer) sweepTimer = setTimeout(tick, timing.sweepEveryMs);
+            });
+        };
+        sweepTimer = setTimeout(tick, timing.sweepEveryMs);
+      }
+      return bound;
+    },
+    async close() {
+      if (sweepTimer) clearTimeout(sweepTimer);
+      sweepTimer = undefined;
+      for (const session of [...sessions]) {
+        session.close({ code: "unavailable", message: "the oCore server is shutting down" });
+      }
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 3_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    },
+  };
+}

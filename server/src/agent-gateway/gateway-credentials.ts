@@ -1,0 +1,44 @@
+import * as grpc from "@grpc/grpc-js";
+import type { AgentPki } from "../pki/agent-pki.js";
+
+type CertificateProvider = grpc.experimental.CertificateProvider;
+
+/**
+ * TLS for the gateway: our certificate chain [gateway leaf, CA], and client certificates
+ * REQUESTED but not REQUIRED, so enrollment (no certificate yet) and the agent stream share
+ * one port. Why not `ServerCredentials.createSsl(ca, pairs, false)`: in grpc-js 1.14 that sets
+ * `requestCert: false`, so the server never asks for a client certificate and every stream
+ * would look anonymous; `createSsl(…, true)` instead rejects certificate-less enrollment. The
+ * certificate-provider credentials set `requestCert: true, rejectUnauthorized: false`: Node
+ * still verifies a presented chain against our CA, and grpc-js only exposes the peer
+ * certificate in `getAuthContext()` when that verification passed (`socket.authorized`).
+ * AgentService/Connect then insists on it (see connect-handler.ts).
+ */
+export function createGatewayCredentials(pki: AgentPki): grpc.ServerCredentials {
+  const identity = staticProvider({
+    identity: {
+      certificate: Buffer.from(pki.gateway.certificateChainPem),
+      privateKey: Buffer.from(pki.gateway.privateKeyPem),
+    },
+  });
+  const ca = staticProvider({ ca: { caCertificate: Buffer.from(pki.caCertificatePem) } });
+  // grpc-js names the first parameter caCertificateProvider, but passes it on as the identity
+  // provider (server-credentials.js); the call below follows what the code does.
+  return grpc.experimental.createCertificateProviderServerCredentials(identity, ca, false);
+}
+
+/**
+ * A provider with fixed material. It answers asynchronously on purpose: grpc-js subscribes
+ * while it builds the TLS server and only sees updates that arrive after it has subscribed.
+ */
+function staticProvider(material: {
+  identity?: grpc.experimental.IdentityCertificateUpdate;
+  ca?: grpc.experimental.CaCertificateUpdate;
+}): CertificateProvider {
+  return {
+    addCaCertificateListener: (listener) => setImmediate(() => listener(material.ca ?? null)),
+    removeCaCertificateListener: () => {},
+    addIdentityCertificateListener: (listener) => setImmediate(() => listener(material.identity ?? null)),
+    removeIdentityCertificateListener: () => {},
+  };
+}

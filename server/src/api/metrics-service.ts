@@ -1,0 +1,81 @@
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { type MetricsService, Resolution } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
+import type { Db } from "../db/database.js";
+import { AppError } from "../errors/app-error.js";
+import { getLatestSnapshots } from "../metrics/get-latest-snapshots.js";
+import { getSeries, type SeriesPoint, type Resolution as Tier } from "../metrics/get-series.js";
+import type { MetricsRetention } from "../metrics/rollups.js";
+
+export interface MetricsServiceDeps {
+  readonly db: Db;
+  readonly retention: MetricsRetention;
+  readonly now: () => Date;
+}
+
+const tiers: Record<Tier, Resolution> = {
+  raw: Resolution.RAW,
+  minute: Resolution.MINUTE,
+  hour: Resolution.HOUR,
+};
+const fromResolution: Partial<Record<Resolution, Tier>> = {
+  [Resolution.RAW]: "raw",
+  [Resolution.MINUTE]: "minute",
+  [Resolution.HOUR]: "hour",
+};
+
+/** ocore.api.v1.MetricsService: decode, call the domain, encode. */
+export function createMetricsService(deps: MetricsServiceDeps): ServiceImpl<typeof MetricsService> {
+  return {
+    async getSeries(request) {
+      if (!request.startTime) throw AppError.invalid("start_time", "is required");
+      const now = deps.now();
+      const series = await getSeries(deps.db, {
+        serverId: request.serverId,
+        from: timestampDate(request.startTime),
+        to: request.endTime ? timestampDate(request.endTime) : now,
+        resolution: fromResolution[request.resolution],
+        now,
+        retention: deps.retention,
+      });
+      return { resolution: tiers[series.resolution], points: series.points.map(toMessage) };
+    },
+    async getLatestSnapshots(request) {
+      const snapshots = await getLatestSnapshots(deps.db, { serverIds: request.serverIds });
+      return {
+        snapshots: snapshots.map((snapshot) => ({
+          serverId: snapshot.serverId,
+          name: snapshot.name,
+          status: snapshot.status,
+          lastSeenAt: snapshot.lastSeenAt ? timestampFromDate(snapshot.lastSeenAt) : undefined,
+          latest: snapshot.latest ? toMessage(snapshot.latest) : undefined,
+        })),
+      };
+    },
+  };
+}
+
+function toMessage(point: SeriesPoint) {
+  const bytes = (value: number) => BigInt(Math.max(0, Math.round(value)));
+  return {
+    time: timestampFromDate(point.time),
+    samples: point.samples,
+    cpuUsagePercent: point.cpuPercent,
+    cpuUsagePercentMax: point.cpuPercentMax,
+    load1: point.load1,
+    load5: point.load5,
+    load15: point.load15,
+    memoryTotalBytes: bytes(point.memoryTotal),
+    memoryUsedBytes: bytes(point.memoryUsed),
+    memoryUsedBytesMax: bytes(point.memoryUsedMax),
+    memoryAvailableBytes: bytes(point.memoryAvailable),
+    swapUsedBytes: bytes(point.swapUsed),
+    diskUsedPercent: point.diskUsedPercent,
+    diskReadBytesPerSecond: point.diskReadBps,
+    diskWriteBytesPerSecond: point.diskWriteBps,
+    networkRxBytesPerSecond: point.netRxBps,
+    networkTxBytesPerSecond: point.netTxBps,
+    tcpConnections: point.tcpConnections,
+    containersRunning: point.containersRunning ?? undefined,
+  };
+}

@@ -1,0 +1,151 @@
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../db/database.js";
+import { pkiCertificates } from "../db/schema/pki.js";
+import type { Logger } from "../logging/logger.js";
+import {
+  type CertificateWithKey,
+  createCaCertificate,
+  createGatewayCertificate,
+  type Issuer,
+} from "./certificates.js";
+import type { MasterKeyring } from "./master-key.js";
+import { open, seal } from "./secret-box.js";
+import { x509 } from "./x509.js";
+import { importSigningKey, sha256 } from "./x509-keys.js";
+
+/** Everything the agent channel needs from the PKI, loaded once at start. */
+export interface AgentPki {
+  readonly caCertificatePem: string;
+  /** base64url SHA-256 of the CA certificate's DER: what enrollment tokens pin. */
+  readonly caPin: string;
+  /** The gateway's TLS identity; `certificateChainPem` is leaf + CA so agents can pin the CA. */
+  readonly gateway: CertificateWithKey & { readonly certificateChainPem: string };
+  readonly issuer: Issuer;
+  /** True when the DER certificate's signature verifies with the CA's key. */
+  isIssuedByCa(der: Uint8Array): Promise<boolean>;
+}
+
+export interface EnsureAgentPkiOptions {
+  readonly keyring: MasterKeyring;
+  readonly hostnames: readonly string[];
+  readonly installationId: string;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+const CA = "agent-ca";
+const GATEWAY = "agent-gateway";
+const RENEW_GATEWAY_BEFORE_MS = 30 * 86_400_000;
+
+/**
+ * Loads the agent CA and the gateway certificate from the database, creating them on the first
+ * start. Replicas starting together race harmlessly: the first insert wins and all use it.
+ */
+export async function ensureAgentPki(db: Db, options: EnsureAgentPkiOptions): Promise<AgentPki> {
+  const now = options.now ?? (() => new Date());
+  const { keyring, logger } = options;
+
+  const ca = await loadOrCreate(db, keyring, CA, "", () =>
+    createCaCertificate(now(), options.installationId),
+  );
+  const caCertificate = new x509.X509Certificate(ca.certificatePem);
+  const issuer: Issuer = { certificate: caCertificate, signingKey: await importSigningKey(ca.privateKeyPem) };
+  if (ca.created) logger.info({ subject: caCertificate.subject }, "created the agent certificate authority");
+  if (ca.resealed) logger.info({ keyId: keyring.current.id }, "re-encrypted under the current master key");
+
+  const sans = [...options.hostnames].sort().join(",");
+  const makeGateway = () => createGatewayCertificate(issuer, options.hostnames, now());
+  let gateway = await loadOrCreate(db, keyring, GATEWAY, sans, makeGateway);
+  const current = new x509.X509Certificate(gateway.certificatePem);
+  const stale =
+    gateway.subjectAltNames !== sans ||
+    gateway.notAfter.getTime() - now().getTime() < RENEW_GATEWAY_BEFORE_MS ||
+    !(await current.verify({ publicKey: caCertificate.publicKey, signatureOnly: true }));
+  if (stale) {
+    const made = await makeGateway();
+    await db
+      .update(pkiCertificates)
+      .set({
+        certificatePem: made.certificatePem,
+        sealedPrivateKey: seal(keyring, Buffer.from(made.privateKeyPem), GATEWAY),
+        subjectAltNames: sans,
+        notAfter: made.notAfter,
+        updatedAt: now(),
+      })
+      .where(
+        and(eq(pkiCertificates.name, GATEWAY), eq(pkiCertificates.certificatePem, gateway.certificatePem)),
+      );
+    gateway = await loadOrCreate(db, keyring, GATEWAY, sans, makeGateway);
+    logger.info({ hostnames: options.hostnames }, "issued a new agent gateway certificate");
+  }
+
+  return {
+    caCertificatePem: ca.certificatePem,
+    caPin: sha256(caCertificate.rawData).toString("base64url"),
+    gateway: {
+      certificatePem: gateway.certificatePem,
+      privateKeyPem: gateway.privateKeyPem,
+      notAfter: gateway.notAfter,
+      certificateChainPem: `${gateway.certificatePem.trim()}\n${ca.certificatePem.trim()}\n`,
+    },
+    issuer,
+    async isIssuedByCa(der) {
+      try {
+        const certificate = new x509.X509Certificate(new Uint8Array(der));
+        return await certificate.verify({ publicKey: caCertificate.publicKey, signatureOnly: true });
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+interface StoredCertificate extends CertificateWithKey {
+  readonly subjectAltNames: string;
+  readonly created: boolean;
+  readonly resealed: boolean;
+}
+
+async function loadOrCreate(
+  db: Db,
+  keyring: MasterKeyring,
+  name: string,
+  subjectAltNames: string,
+  create: () => Promise<CertificateWithKey>,
+): Promise<StoredCertificate> {
+  const select = () => db.select().from(pkiCertificates).where(eq(pkiCertificates.name, name));
+  let [row] = await select();
+  let created = false;
+  if (!row) {
+    const made = await create();
+    const inserted = await db
+      .insert(pkiCertificates)
+      .values({
+        name,
+        certificatePem: made.certificatePem,
+        sealedPrivateKey: seal(keyring, Buffer.from(made.privateKeyPem), name),
+        subjectAltNames,
+        notAfter: made.notAfter,
+      })
+      .onConflictDoNothing()
+      .returning({ name: pkiCertificates.name });
+    created = inserted.length > 0;
+    [row] = await select();
+    if (!row) throw new Error(`the ${name} row is missing right after it was created`);
+  }
+  const opened = open(keyring, row.sealedPrivateKey, name);
+  if (opened.sealedWithPreviousKey) {
+    await db
+      .update(pkiCertificates)
+      .set({ sealedPrivateKey: seal(keyring, opened.plaintext, name) })
+      .where(and(eq(pkiCertificates.name, name), eq(pkiCertificates.sealedPrivateKey, row.sealedPrivateKey)));
+  }
+  return {
+    certificatePem: row.certificatePem,
+    privateKeyPem: opened.plaintext.toString(),
+    notAfter: row.notAfter,
+    subjectAltNames: row.subjectAltNames,
+    created,
+    resealed: opened.sealedWithPreviousKey,
+  };
+}

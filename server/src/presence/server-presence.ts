@@ -1,0 +1,80 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { Db } from "../db/database.js";
+import { rowsOf } from "../system/system-info.js";
+
+/** A live stream older than this without any message is closed, and its server shown offline. */
+export const SILENT_AFTER_MS = 25_000;
+
+/**
+ * An agent's stream is up: the server becomes `active` (from connecting, connected or offline;
+ * provisioning, failed and removing are decided by other workflows and kept).
+ */
+export async function markAgentConnected(
+  db: Db,
+  serverId: string,
+  input: { readonly agentVersion: string; readonly now: Date },
+): Promise<void> {
+  await db.execute(sql`
+    update servers set
+      agent_version = ${input.agentVersion},
+      last_seen_at = ${input.now.toISOString()}::timestamptz,
+      status = case when status in ('connecting', 'connected', 'offline') then 'active' else status end,
+      status_reason = case when status in ('connecting', 'connected', 'offline') then null else status_reason end,
+      updated_at = ${input.now.toISOString()}::timestamptz
+    where id = ${serverId}`);
+}
+
+/** An agent's stream ended: an `active` server becomes `offline`, keeping when it was last seen. */
+export async function markAgentDisconnected(
+  db: Db,
+  serverId: string,
+  input: { readonly lastSeenAt: Date; readonly now: Date },
+): Promise<void> {
+  await db.execute(sql`
+    update servers set
+      status = 'offline',
+      last_seen_at = greatest(last_seen_at, ${input.lastSeenAt.toISOString()}::timestamptz),
+      updated_at = ${input.now.toISOString()}::timestamptz
+    where id = ${serverId} and status = 'active'`);
+}
+
+const LAST_SEEN_CHUNK = 2000;
+
+/**
+ * Writes last-seen times for many servers in a few statements (the gateway calls this every
+ * few seconds for all its live streams). Returns the ids that still exist.
+ */
+export async function writeLastSeen(
+  db: Db,
+  entries: ReadonlyArray<{ readonly serverId: string; readonly at: Date }>,
+): Promise<Set<string>> {
+  const existing = new Set<string>();
+  for (let start = 0; start < entries.length; start += LAST_SEEN_CHUNK) {
+    const values: SQL[] = entries
+      .slice(start, start + LAST_SEEN_CHUNK)
+      .map((entry) => sql`(${entry.serverId}::uuid, ${entry.at.toISOString()}::timestamptz)`);
+    const result = await db.execute(sql`
+      update servers set last_seen_at = greatest(servers.last_seen_at, v.at)
+      from (values ${sql.join(values, sql`, `)}) as v(id, at)
+      where servers.id = v.id
+      returning servers.id`);
+    for (const row of rowsOf<{ id: string }>(result)) existing.add(row.id);
+  }
+  return existing;
+}
+
+/**
+ * Shows offline every `active` server nobody has heard from for SILENT_AFTER_MS: this covers
+ * streams held by a replica that died. Returns the ids it changed.
+ */
+export async function markSilentServersOffline(
+  db: Db,
+  input: { readonly now: Date; readonly silentAfterMs?: number },
+): Promise<string[]> {
+  const cutoff = new Date(input.now.getTime() - (input.silentAfterMs ?? SILENT_AFTER_MS));
+  const result = await db.execute(sql`
+    update servers set status = 'offline', updated_at = ${input.now.toISOString()}::timestamptz
+    where status = 'active' and (last_seen_at is null or last_seen_at < ${cutoff.toISOString()}::timestamptz)
+    returning id`);
+  return rowsOf<{ id: string }>(result).map((row) => row.id);
+}

@@ -1,0 +1,77 @@
+import { type AgentGateway, createAgentGateway } from "../agent-gateway/agent-gateway.js";
+import type { Config } from "../config/config.js";
+import type { Db } from "../db/database.js";
+import type { Logger } from "../logging/logger.js";
+import { createMetricWriter } from "../metrics/metric-writer.js";
+import { startMetricsMaintenance } from "../metrics/metrics-maintenance.js";
+import { type AgentPki, ensureAgentPki } from "../pki/agent-pki.js";
+import type { MasterKeyring } from "../pki/master-key.js";
+import { describeListenFailure } from "./listen-errors.js";
+
+export interface AgentChannel {
+  readonly pki: AgentPki;
+  readonly gateway: AgentGateway;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The agent side of the server: the PKI (created on the first start), the metric writer and
+ * its maintenance job, and the gateway listening on OCORE_AGENT_ADDR. Closes what it started
+ * when a step fails.
+ */
+export async function startAgentChannel(options: {
+  readonly config: Config;
+  readonly db: Db;
+  readonly keyring: MasterKeyring;
+  readonly installationId: string;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly now: () => Date;
+}): Promise<AgentChannel> {
+  const { config, db, logger, now } = options;
+  const pki = await ensureAgentPki(db, {
+    keyring: options.keyring,
+    hostnames: config.agent.hostnames,
+    installationId: options.installationId,
+    logger,
+    now,
+  });
+  const writer = createMetricWriter(db, { logger, now });
+  const maintenance = startMetricsMaintenance({ db, logger, retention: config.metricsRetention, now });
+  const gateway = createAgentGateway({
+    db,
+    pki,
+    writer,
+    logger: logger.child({ component: "agent-gateway" }),
+    version: options.version,
+    metricsIntervalSeconds: config.agent.metricsIntervalSeconds,
+    certificateDays: config.agent.certificateDays,
+    now,
+  });
+  const close = async () => {
+    await gateway.close();
+    await maintenance.stop();
+    await writer.close();
+  };
+  const { host, port } = config.agent.listen;
+  let bound: number;
+  try {
+    bound = await gateway.listen(host, port);
+  } catch (error) {
+    await close();
+    throw describeListenFailure(host, port, withErrnoCode(error), "OCORE_AGENT_ADDR");
+  }
+  logger.info(
+    { address: `${host}:${bound}`, publicAddress: config.agent.publicAddress },
+    "agent gateway listening",
+  );
+  return { pki, gateway, port: bound, close };
+}
+
+/** grpc-js reports bind failures as text ("… listen EADDRINUSE: address already in use …"). */
+function withErrnoCode(error: unknown): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN)\b/.exec(message)?.[1];
+  return code ? Object.assign(new Error(message), { code }) : error;
+}
