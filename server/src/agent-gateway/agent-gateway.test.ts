@@ -11,6 +11,7 @@ import {
 } from "../../test/support/agent-channel.js";
 import { databaseKinds } from "../../test/support/test-databases.js";
 import { revokeServerCertificates } from "../agent-identity/revoke-server-certificates.js";
+import { auditLog } from "../db/schema/audit.js";
 import { metricSamples } from "../db/schema/metrics.js";
 import { servers } from "../db/schema/servers.js";
 import { createCaCertificate, createClientCertificate } from "../pki/certificates.js";
@@ -53,6 +54,11 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
     const days = (certificate.notAfter.getTime() - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(6.9);
     expect(days).toBeLessThanOrEqual(30);
+    const [audited] = await t.database.db
+      .select({ action: auditLog.action, actorType: auditLog.actorType, targetId: auditLog.targetId })
+      .from(auditLog)
+      .where(eq(auditLog.action, "agent.enroll"));
+    expect(audited).toEqual({ action: "agent.enroll", actorType: "agent", targetId: serverId });
   });
 
   it("refuses a reused token, an expired token and garbage, each with a clear status", async () => {

@@ -31,6 +31,9 @@ export function createEnrollHandler(
       csrPem,
       certificateDays: deps.certificateDays,
       now: deps.now(),
+      peer: call.getPeer(),
+      hostname,
+      agentVersion,
     }).then(
       (enrollment) => {
         deps.logger.info(

@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
+import { recordAudit } from "../audit/record-audit.js";
 import type { Db } from "../db/database.js";
 import { enrollmentTokens } from "../db/schema/agent-identity.js";
 import { AppError } from "../errors/app-error.js";
@@ -29,6 +30,10 @@ export async function enrollAgent(
     readonly csrPem: string;
     readonly certificateDays: number;
     readonly now: Date;
+    /** For the audit log: where the request came from and what the agent said it is. */
+    readonly peer: string;
+    readonly hostname: string;
+    readonly agentVersion: string;
   },
 ): Promise<Enrollment> {
   const token = parseEnrollmentToken(input.token);
@@ -60,6 +65,21 @@ export async function enrollAgent(
       days: input.certificateDays,
       now: input.now,
     });
+    await recordAudit(
+      tx,
+      {
+        actor: { type: "agent", id: consumed.serverId, name: input.hostname.slice(0, 256) },
+        sourceIp: input.peer,
+        userAgent: `ocore-agent/${input.agentVersion.slice(0, 64)}`,
+      },
+      {
+        action: "agent.enroll",
+        targetType: "server",
+        targetId: consumed.serverId,
+        after: { serial: issued.serial, notAfter: issued.notAfter },
+      },
+      input.now,
+    );
     return {
       serverId: consumed.serverId,
       certificatePem: issued.certificatePem,
