@@ -1,6 +1,7 @@
 // Cold start time and memory of the built control server, on the embedded database (first start,
 // which creates it, and a restart) and on PostgreSQL. Run with `npm run bench:startup`.
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -79,6 +80,8 @@ results.push(
   })),
 );
 
+// Replicas on PostgreSQL share one master key (the CA's key is sealed with it in the database).
+const masterKey = randomBytes(32).toString("base64");
 const cluster = await startCluster();
 try {
   const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
@@ -94,6 +97,7 @@ try {
     await series("PostgreSQL, first start (migrates)", async (run) => ({
       OCORE_DATA_DIR: scratch(),
       OCORE_CONSOLE: "off",
+      OCORE_MASTER_KEY: masterKey,
       DATABASE_URL: urls[run] as string,
     })),
   );
@@ -101,6 +105,7 @@ try {
     await series("PostgreSQL, restart", async () => ({
       OCORE_DATA_DIR: scratch(),
       OCORE_CONSOLE: "off",
+      OCORE_MASTER_KEY: masterKey,
       DATABASE_URL: urls[0] as string,
     })),
   );

@@ -14,6 +14,8 @@ export const FIRST_ADMIN = "admin";
  * Returns undefined when users already exist.
  */
 export async function ensureFirstAdmin(db: Db): Promise<{ username: string; password: string } | undefined> {
+  const [anyUser] = await db.select({ id: users.id }).from(users).limit(1);
+  if (anyUser) return undefined; // the usual case: skip the deliberately slow hash below
   const password = oneTimePassword();
   const passwordHash = await hashPassword(password);
   return db.transaction(async (tx) => {
