@@ -1,11 +1,13 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { type MetricsService, Resolution } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
+import { scopeOf } from "../auth/principal.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
 import { getLatestSnapshots } from "../metrics/get-latest-snapshots.js";
 import { getSeries, type SeriesPoint, type Resolution as Tier } from "../metrics/get-series.js";
 import type { MetricsRetention } from "../metrics/rollups.js";
+import { principalOf } from "./request-context.js";
 
 export interface MetricsServiceDeps {
   readonly db: Db;
@@ -40,8 +42,9 @@ export function createMetricsService(deps: MetricsServiceDeps): ServiceImpl<type
       });
       return { resolution: tiers[series.resolution], points: series.points.map(toMessage) };
     },
-    async getLatestSnapshots(request) {
-      const snapshots = await getLatestSnapshots(deps.db, { serverIds: request.serverIds });
+    async getLatestSnapshots(request, context) {
+      const scope = scopeOf(principalOf(context), "metrics.read");
+      const snapshots = await getLatestSnapshots(deps.db, { serverIds: request.serverIds, scope });
       return {
         snapshots: snapshots.map((snapshot) => ({
           serverId: snapshot.serverId,

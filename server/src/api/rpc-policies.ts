@@ -90,7 +90,7 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
     scope: "server",
     target: serverByServerId,
   },
-  "ocore.api.v1.MetricsService/GetLatestSnapshots": global("metrics.read"),
+  "ocore.api.v1.MetricsService/GetLatestSnapshots": { access: "metrics.read", scope: "server" },
   "ocore.api.v1.EnrollmentTokenService/CreateEnrollmentToken": {
     access: "servers.write",
     scope: "server",

@@ -3,7 +3,7 @@ import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Requirement, Selector } from "./selector.js";
 
 /** The selector as a SQL condition on a jsonb tags column, with every value bound as a parameter. */
-export function selectorCondition(tags: AnyPgColumn, selector: Selector): SQL {
+export function selectorCondition(tags: AnyPgColumn | SQL, selector: Selector): SQL {
   if (selector.requirements.length === 0) return sql`true`;
   return sql.join(
     selector.requirements.map((requirement) => sql`(${requirementCondition(tags, requirement)})`),
@@ -11,7 +11,7 @@ export function selectorCondition(tags: AnyPgColumn, selector: Selector): SQL {
   );
 }
 
-function requirementCondition(tags: AnyPgColumn, requirement: Requirement): SQL {
+function requirementCondition(tags: AnyPgColumn | SQL, requirement: Requirement): SQL {
   const value = sql`${tags} ->> ${requirement.key}`;
   switch (requirement.op) {
     case "eq":
@@ -36,7 +36,7 @@ function requirementCondition(tags: AnyPgColumn, requirement: Requirement): SQL 
 }
 
 /** Any of several selectors (an access scope made of several bindings). */
-export function anySelectorCondition(tags: AnyPgColumn, selectors: readonly Selector[]): SQL {
+export function anySelectorCondition(tags: AnyPgColumn | SQL, selectors: readonly Selector[]): SQL {
   if (selectors.length === 0) return sql`false`;
   return sql.join(
     selectors.map((selector) => sql`(${selectorCondition(tags, selector)})`),

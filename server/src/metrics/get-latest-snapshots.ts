@@ -1,4 +1,6 @@
 import { sql } from "drizzle-orm";
+import type { Scope } from "../auth/principal.js";
+import { anySelectorCondition } from "../auth/selector-sql.js";
 import type { Db } from "../db/database.js";
 import { isUuid } from "../db/is-uuid.js";
 import { AppError } from "../errors/app-error.js";
@@ -20,7 +22,10 @@ export const MAX_SNAPSHOT_SERVERS = 5000;
  * The fleet view: each server's status, last-seen time and newest sample, in one query (an
  * index lookup per server on metric_samples (server_id, collected_at)). No ids: every server.
  */
-export async function getLatestSnapshots(db: Db, input: { readonly serverIds: readonly string[] }) {
+export async function getLatestSnapshots(
+  db: Db,
+  input: { readonly serverIds: readonly string[]; readonly scope: Scope },
+) {
   if (input.serverIds.length > MAX_SNAPSHOT_SERVERS) {
     throw new AppError("invalid_argument", `at most ${MAX_SNAPSHOT_SERVERS} server ids per request`);
   }
@@ -34,6 +39,7 @@ export async function getLatestSnapshots(db: Db, input: { readonly serverIds: re
           input.serverIds.map((id) => sql`${id}::uuid`),
           sql`, `,
         )})`;
+  const visible = input.scope.all ? sql`true` : anySelectorCondition(sql`s.tags`, input.scope.selectors);
   const result = await db.execute(sql`
     select s.id as server_id, s.name, s.status, s.last_seen_at, m.*
     from servers s
@@ -43,7 +49,7 @@ export async function getLatestSnapshots(db: Db, input: { readonly serverIds: re
         disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, tcp_connections, containers_running
       from metric_samples where server_id = s.id order by collected_at desc limit 1
     ) m on true
-    where ${filter}
+    where ${filter} and (${visible})
     order by s.name
     limit ${MAX_SNAPSHOT_SERVERS}`);
   return rowsOf<Record<string, unknown>>(result).map(

@@ -1,7 +1,8 @@
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../test/support/agent-channel.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
+import { parseSelector } from "../auth/selector.js";
 import { servers } from "../db/schema/servers.js";
 import { rowsOf } from "../system/system-info.js";
 import { getLatestSnapshots } from "./get-latest-snapshots.js";
@@ -138,12 +139,20 @@ describe.each(databaseKinds)("metrics on %s", (kind) => {
     expect(series.points.map((p) => p.cpuPercent)).toEqual([10, 20]);
     expect(series.points[0]?.diskUsedPercent).toBe(25);
 
-    const snapshots = await getLatestSnapshots(database.db, { serverIds: [] });
+    const all = { all: true } as const;
+    const snapshots = await getLatestSnapshots(database.db, { serverIds: [], scope: all });
     expect(snapshots.map((s) => [s.serverId, s.latest?.cpuPercent])).toEqual([
       [id, 20],
       [quiet, undefined],
     ]);
-    await expect(getLatestSnapshots(database.db, { serverIds: ["nope"] })).rejects.toMatchObject({
+    await database.db
+      .update(servers)
+      .set({ tags: { env: "prod" } })
+      .where(eq(servers.id, id));
+    const prodOnly = { all: false, selectors: [parseSelector("env=prod")] } as const;
+    const scoped = await getLatestSnapshots(database.db, { serverIds: [], scope: prodOnly });
+    expect(scoped.map((s) => s.serverId)).toEqual([id]);
+    await expect(getLatestSnapshots(database.db, { serverIds: ["nope"], scope: all })).rejects.toMatchObject({
       code: "invalid_argument",
     });
     await writer.close();
