@@ -1,6 +1,5 @@
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
-import { TopBar } from "@/components/app-shell/top-bar";
 import { THEME_INIT_SCRIPT } from "@/lib/theme";
 import { Providers } from "./providers";
 import "./globals.css";
@@ -15,6 +14,8 @@ export const viewport: Viewport = {
   colorScheme: "light dark",
 };
 
+// The page frame (top bar or sign-in card) belongs to the route groups: (console) for
+// the signed-in pages, (auth) for signing in and changing the password.
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     // The theme script may add a class to <html> before React hydrates.
@@ -30,16 +31,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
         >
           Skip to content
         </a>
-        <Providers>
-          <TopBar />
-          <main
-            id="main"
-            tabIndex={-1}
-            className="mx-auto w-full max-w-5xl px-4 py-6 outline-none sm:px-6 sm:py-8"
-          >
-            {children}
-          </main>
-        </Providers>
+        <Providers>{children}</Providers>
       </body>
     </html>
   );

@@ -1,21 +1,27 @@
-import type { Browser } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "./support/browser.js";
 import { type ControlServer, startControlServer } from "./support/control-server.js";
+import { signInFirstAdmin } from "./support/session.js";
 
 describe("the console served by the control server", () => {
   let server: ControlServer;
   let browser: Browser;
+  // The overview is for signed-in users: every page of this suite shares one session.
+  let context: BrowserContext;
   beforeAll(async () => {
     [server, browser] = await Promise.all([startControlServer(), launchBrowser()]);
+    context = await browser.newContext();
+    await signInFirstAdmin(context, server);
   });
   afterAll(async () => {
+    await context?.close();
     await browser?.close();
     await server?.stop();
   });
 
   it("shows the server's own GetInfo answer, fetched from its own origin", async () => {
-    const page = await browser.newPage();
+    const page = await context.newPage();
     const origins = new Set<string>();
     page.on("request", (request) => origins.add(new URL(request.url()).origin));
     const pageErrors: string[] = [];
@@ -36,7 +42,7 @@ describe("the console served by the control server", () => {
   });
 
   it("says what to do when the API does not answer", async () => {
-    const page = await browser.newPage();
+    const page = await context.newPage();
     await page.route("**/ocore.api.v1.SystemService/GetInfo", (route) => route.abort("connectionrefused"));
     await page.goto(server.url);
     const alert = page.getByTestId("server-info-error");

@@ -8,7 +8,10 @@ type NavItem = { href: Route; label: string };
 
 // One entry per top-level page of the console; `typedRoutes` rejects a link to a
 // page that does not exist.
-const NAV_ITEMS: readonly NavItem[] = [{ href: "/", label: "Overview" }];
+const NAV_ITEMS: readonly NavItem[] = [
+  { href: "/", label: "Overview" },
+  { href: "/servers", label: "Servers" },
+];
 
 function isCurrent(pathname: string, href: Route): boolean {
   return href === "/" ? pathname === "/" : pathname === href || pathname.startsWith(`${href}/`);

@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { MainNav } from "./main-nav";
 import { ThemeSelect } from "./theme-select";
+import { UserMenu } from "./user-menu";
 
 export function TopBar() {
   return (
@@ -11,6 +12,7 @@ export function TopBar() {
         </Link>
         <MainNav />
         <ThemeSelect />
+        <UserMenu />
       </div>
     </header>
   );

@@ -8,15 +8,25 @@ type ApiErrorAlertProps = {
   onRetry: () => void;
   /** True when older data is still on screen below the alert. */
   staleData: boolean;
+  /** Stable hooks for browser tests. */
+  testId?: string;
+  retryTestId?: string;
 };
 
 /** Says what went wrong with a call to the control server and what to do about it. */
-export function ApiErrorAlert({ error, retrying, onRetry, staleData }: ApiErrorAlertProps) {
+export function ApiErrorAlert({
+  error,
+  retrying,
+  onRetry,
+  staleData,
+  testId = "server-info-error",
+  retryTestId = "server-info-retry",
+}: ApiErrorAlertProps) {
   const problem = describeApiError(error);
   return (
     <div
       role="alert"
-      data-testid="server-info-error"
+      data-testid={testId}
       className="space-y-3 rounded-lg border border-danger-line bg-danger-surface p-4 text-sm"
     >
       {problem.kind === "unreachable" ? (
@@ -31,11 +41,7 @@ export function ApiErrorAlert({ error, retrying, onRetry, staleData }: ApiErrorA
         </p>
       )}
       {staleData ? <p className="text-ink-muted">The information below is from the last answer.</p> : null}
-      <Button
-        onClick={retrying ? undefined : onRetry}
-        aria-disabled={retrying}
-        data-testid="server-info-retry"
-      >
+      <Button onClick={retrying ? undefined : onRetry} aria-disabled={retrying} data-testid={retryTestId}>
         {retrying ? "Retrying…" : "Retry"}
       </Button>
     </div>

@@ -9,6 +9,8 @@ const webDir = path.join(repoRoot, "web");
 
 export interface ControlServer {
   readonly url: string;
+  /** Everything the server wrote to stderr so far (its log and first-start notes). */
+  readonly stderr: () => string;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export function startControlServer(env: Record<string, string> = {}): Promise<Co
       clearTimeout(timer);
       resolve({
         url,
+        stderr: () => stderr,
         stop: () =>
           new Promise((done) => {
             if (child.exitCode !== null) return done();
