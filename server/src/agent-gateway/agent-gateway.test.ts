@@ -43,6 +43,40 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
     return { peer, welcome };
   }
 
+  it("stores the host facts of the Hello on the server record", async () => {
+    t = await startTestGateway(kind);
+    const agent = await enrolledAgent(t);
+    const peer = connect(t.port, t.pki.caCertificatePem, agent);
+    peer.send({
+      case: "hello",
+      value: {
+        agentVersion: "1.2.3",
+        hostname: "db-1",
+        osId: "debian",
+        osVersion: "12",
+        kernel: "6.1.0-18-amd64",
+        architecture: "x86_64",
+        cpuCores: 4,
+        memoryTotalBytes: 8_589_934_592n,
+        bootedAt: { seconds: 1_790_000_000n, nanos: 0 },
+      },
+    });
+    await peer.next();
+    const [row] = await t.database.db.select().from(servers).where(eq(servers.id, agent.serverId));
+    expect(row?.agentVersion).toBe("1.2.3");
+    expect(row?.facts).toEqual({
+      hostname: "db-1",
+      osId: "debian",
+      osVersion: "12",
+      kernel: "6.1.0-18-amd64",
+      architecture: "x86_64",
+      cpuCores: 4,
+      memoryTotalBytes: 8_589_934_592,
+      bootedAt: new Date(1_790_000_000_000).toISOString(),
+    });
+    peer.close();
+  });
+
   it("enrolls an agent: a certificate for its server, signed by the CA, ≤ 30 days, CN = server id", async () => {
     t = await startTestGateway(kind);
     const { serverId, response } = await enrolledAgent(t);
@@ -142,6 +176,9 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
     expect(stored).toEqual([{ serverId: a.serverId }]);
     const [serverB] = await t.database.db.select().from(servers).where(eq(servers.id, b));
     expect(serverB?.status).toBe("connecting");
+    expect(serverB?.facts).toBeNull();
+    const [serverA] = await t.database.db.select().from(servers).where(eq(servers.id, a.serverId));
+    expect(serverA?.facts).toMatchObject({ hostname: "server-b", cpuCores: 0, bootedAt: null });
     peer.close();
   });
 

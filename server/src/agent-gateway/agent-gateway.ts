@@ -102,7 +102,11 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       welcome: { serverVersion: options.version, metricsIntervalSeconds: options.metricsIntervalSeconds },
       hooks: {
         async onHello(session, facts) {
-          await markAgentConnected(db, session.serverId, { agentVersion: facts.agentVersion, now: now() });
+          await markAgentConnected(db, session.serverId, {
+            agentVersion: facts.agentVersion,
+            facts: facts.host,
+            now: now(),
+          });
           registry.register(session);
           logger.info({ serverId: session.serverId, agentVersion: facts.agentVersion }, "agent connected");
         },

@@ -1,6 +1,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Hello } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import type { HostSample, MetricBatch } from "@ocore/proto/gen/ocore/agent/v1/metrics_pb.js";
+import type { HostFacts } from "../db/schema/servers.js";
 import { AppError } from "../errors/app-error.js";
 import type { MetricSampleInput } from "../metrics/metric-sample.js";
 
@@ -20,6 +21,7 @@ const EPOCH_2020 = Date.UTC(2020, 0, 1);
 export interface HelloFacts {
   readonly agentVersion: string;
   readonly hostname: string;
+  readonly host: HostFacts;
 }
 
 function invalid(path: string, problem: string): never {
@@ -53,7 +55,21 @@ export function validateHello(hello: Hello): HelloFacts {
   for (const field of ["osId", "osVersion", "kernel", "architecture"] as const)
     text(`hello.${field}`, hello[field]);
   count("hello.cpu_cores", hello.cpuCores, 65_536);
-  return { agentVersion: text("hello.agent_version", hello.agentVersion, true), hostname: hello.hostname };
+  const bootedAt = hello.bootedAt ? timestampDate(hello.bootedAt) : undefined;
+  return {
+    agentVersion: text("hello.agent_version", hello.agentVersion, true),
+    hostname: hello.hostname,
+    host: {
+      hostname: hello.hostname,
+      osId: hello.osId,
+      osVersion: hello.osVersion,
+      kernel: hello.kernel,
+      architecture: hello.architecture,
+      cpuCores: hello.cpuCores,
+      memoryTotalBytes: Number(hello.memoryTotalBytes),
+      bootedAt: bootedAt && !Number.isNaN(bootedAt.getTime()) ? bootedAt.toISOString() : null,
+    },
+  };
 }
 
 /** Checks every sample of a batch before any is stored: a batch is taken whole or not at all. */

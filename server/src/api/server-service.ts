@@ -23,6 +23,14 @@ function serverMessage(row: ServerRow) {
     tags: row.tags,
     lastSeenAt: row.lastSeenAt ? timestampFromDate(row.lastSeenAt) : undefined,
     createdAt: timestampFromDate(row.createdAt),
+    agentVersion: row.agentVersion ?? "",
+    facts: row.facts
+      ? {
+          ...row.facts,
+          memoryTotalBytes: BigInt(row.facts.memoryTotalBytes),
+          bootedAt: row.facts.bootedAt ? timestampFromDate(new Date(row.facts.bootedAt)) : undefined,
+        }
+      : undefined,
   };
 }
 

@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
+import type { HostFacts } from "../db/schema/servers.js";
 import { rowsOf } from "../system/system-info.js";
 
 /** A live stream older than this without any message is closed, and its server shown offline. */
@@ -12,11 +13,12 @@ export const SILENT_AFTER_MS = 25_000;
 export async function markAgentConnected(
   db: Db,
   serverId: string,
-  input: { readonly agentVersion: string; readonly now: Date },
+  input: { readonly agentVersion: string; readonly facts: HostFacts; readonly now: Date },
 ): Promise<void> {
   await db.execute(sql`
     update servers set
       agent_version = ${input.agentVersion},
+      facts = ${JSON.stringify(input.facts)}::jsonb,
       last_seen_at = ${input.now.toISOString()}::timestamptz,
       status = case when status in ('connecting', 'connected', 'offline') then 'active' else status end,
       status_reason = case when status in ('connecting', 'connected', 'offline') then null else status_reason end,

@@ -1,6 +1,18 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
+/** Host facts as the agent reports them in Hello (provisioning fills the same shape over SSH). */
+export interface HostFacts {
+  readonly hostname: string;
+  readonly osId: string;
+  readonly osVersion: string;
+  readonly kernel: string;
+  readonly architecture: string;
+  readonly cpuCores: number;
+  readonly memoryTotalBytes: number;
+  readonly bootedAt: string | null;
+}
+
 /**
  * A managed Linux host. `status` follows the lifecycle users see (connecting → connected →
  * provisioning → active; failed with `statusReason`; removing). Tags are key=value pairs used by
@@ -19,6 +31,8 @@ export const servers = pgTable(
     statusMessage: text("status_message"),
     tags: jsonb("tags").$type<Record<string, string>>().notNull().default({}),
     agentVersion: text("agent_version"),
+    /** What the agent reported about its host in its last Hello. */
+    facts: jsonb("facts").$type<HostFacts>(),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),

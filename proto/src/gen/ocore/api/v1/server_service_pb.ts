@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/server_service.proto.
  */
 export const file_ocore_api_v1_server_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFvY29yZS9hcGkvdjEvc2VydmVyX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSLQAgoGU2VydmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEaG9zdBgDIAEoCRIQCghzc2hfcG9ydBgEIAEoDRIQCghzc2hfdXNlchgFIAEoCRIOCgZzdGF0dXMYBiABKAkSFQoNc3RhdHVzX3JlYXNvbhgHIAEoCRIWCg5zdGF0dXNfbWVzc2FnZRgIIAEoCRIsCgR0YWdzGAkgAygLMh4ub2NvcmUuYXBpLnYxLlNlcnZlci5UYWdzRW50cnkSMAoMbGFzdF9zZWVuX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI4ChJMaXN0U2VydmVyc1JlcXVlc3QSEAoIc3RhdHVzZXMYASADKAkSEAoIc2VsZWN0b3IYAiABKAkiPAoTTGlzdFNlcnZlcnNSZXNwb25zZRIlCgdzZXJ2ZXJzGAEgAygLMhQub2NvcmUuYXBpLnYxLlNlcnZlciIeChBHZXRTZXJ2ZXJSZXF1ZXN0EgoKAmlkGAEgASgJIjkKEUdldFNlcnZlclJlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiuwEKE1VwZGF0ZVNlcnZlclJlcXVlc3QSCgoCaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEjkKBHRhZ3MYAyADKAsyKy5vY29yZS5hcGkudjEuVXBkYXRlU2VydmVyUmVxdWVzdC5UYWdzRW50cnkSFAoMcmVwbGFjZV90YWdzGAQgASgIGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgcKBV9uYW1lIjwKFFVwZGF0ZVNlcnZlclJlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiXwoUSW1wb3J0U2VydmVyc1JlcXVlc3QSKAoGZm9ybWF0GAEgASgOMhgub2NvcmUuYXBpLnYxLkRhdGFGb3JtYXQSDAoEZGF0YRgCIAEoDBIPCgdkcnlfcnVuGAMgASgIIkwKD0ltcG9ydFJvd1Jlc3VsdBILCgNyb3cYASABKA0SDAoEbmFtZRgCIAEoCRIOCgZhY3Rpb24YAyABKAkSDgoGZXJyb3JzGAQgAygJIowBChVJbXBvcnRTZXJ2ZXJzUmVzcG9uc2USKwoEcm93cxgBIAMoCzIdLm9jb3JlLmFwaS52MS5JbXBvcnRSb3dSZXN1bHQSDwoHYXBwbGllZBgCIAEoCBIPCgdjcmVhdGVkGAMgASgNEg8KB3VwZGF0ZWQYBCABKA0SEwoLZXJyb3JfY291bnQYBSABKA0iUgoURXhwb3J0U2VydmVyc1JlcXVlc3QSKAoGZm9ybWF0GAEgASgOMhgub2NvcmUuYXBpLnYxLkRhdGFGb3JtYXQSEAoIc2VsZWN0b3IYAiABKAkiJQoVRXhwb3J0U2VydmVyc1Jlc3BvbnNlEgwKBGRhdGEYASABKAwqVAoKRGF0YUZvcm1hdBIbChdEQVRBX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhMKD0RBVEFfRk9STUFUX0NTVhABEhQKEERBVEFfRk9STUFUX0pTT04QAjLLAwoNU2VydmVyU2VydmljZRJXCgtMaXN0U2VydmVycxIgLm9jb3JlLmFwaS52MS5MaXN0U2VydmVyc1JlcXVlc3QaIS5vY29yZS5hcGkudjEuTGlzdFNlcnZlcnNSZXNwb25zZSIDkAIBElEKCUdldFNlcnZlchIeLm9jb3JlLmFwaS52MS5HZXRTZXJ2ZXJSZXF1ZXN0Gh8ub2NvcmUuYXBpLnYxLkdldFNlcnZlclJlc3BvbnNlIgOQAgESVQoMVXBkYXRlU2VydmVyEiEub2NvcmUuYXBpLnYxLlVwZGF0ZVNlcnZlclJlcXVlc3QaIi5vY29yZS5hcGkudjEuVXBkYXRlU2VydmVyUmVzcG9uc2USWAoNSW1wb3J0U2VydmVycxIiLm9jb3JlLmFwaS52MS5JbXBvcnRTZXJ2ZXJzUmVxdWVzdBojLm9jb3JlLmFwaS52MS5JbXBvcnRTZXJ2ZXJzUmVzcG9uc2USXQoNRXhwb3J0U2VydmVycxIiLm9jb3JlLmFwaS52MS5FeHBvcnRTZXJ2ZXJzUmVxdWVzdBojLm9jb3JlLmFwaS52MS5FeHBvcnRTZXJ2ZXJzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiFvY29yZS9hcGkvdjEvc2VydmVyX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSKPAwoGU2VydmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEaG9zdBgDIAEoCRIQCghzc2hfcG9ydBgEIAEoDRIQCghzc2hfdXNlchgFIAEoCRIOCgZzdGF0dXMYBiABKAkSFQoNc3RhdHVzX3JlYXNvbhgHIAEoCRIWCg5zdGF0dXNfbWVzc2FnZRgIIAEoCRIsCgR0YWdzGAkgAygLMh4ub2NvcmUuYXBpLnYxLlNlcnZlci5UYWdzRW50cnkSMAoMbGFzdF9zZWVuX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVmYWN0cxgMIAEoCzIXLm9jb3JlLmFwaS52MS5Ib3N0RmFjdHMSFQoNYWdlbnRfdmVyc2lvbhgNIAEoCRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLEAQoJSG9zdEZhY3RzEhAKCGhvc3RuYW1lGAEgASgJEg0KBW9zX2lkGAIgASgJEhIKCm9zX3ZlcnNpb24YAyABKAkSDgoGa2VybmVsGAQgASgJEhQKDGFyY2hpdGVjdHVyZRgFIAEoCRIRCgljcHVfY29yZXMYBiABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAcgASgEEi0KCWJvb3RlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoSTGlzdFNlcnZlcnNSZXF1ZXN0EhAKCHN0YXR1c2VzGAEgAygJEhAKCHNlbGVjdG9yGAIgASgJIjwKE0xpc3RTZXJ2ZXJzUmVzcG9uc2USJQoHc2VydmVycxgBIAMoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiHgoQR2V0U2VydmVyUmVxdWVzdBIKCgJpZBgBIAEoCSI5ChFHZXRTZXJ2ZXJSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIrsBChNVcGRhdGVTZXJ2ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARI5CgR0YWdzGAMgAygLMisub2NvcmUuYXBpLnYxLlVwZGF0ZVNlcnZlclJlcXVlc3QuVGFnc0VudHJ5EhQKDHJlcGxhY2VfdGFncxgEIAEoCBorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIHCgVfbmFtZSI8ChRVcGRhdGVTZXJ2ZXJSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIl8KFEltcG9ydFNlcnZlcnNSZXF1ZXN0EigKBmZvcm1hdBgBIAEoDjIYLm9jb3JlLmFwaS52MS5EYXRhRm9ybWF0EgwKBGRhdGEYAiABKAwSDwoHZHJ5X3J1bhgDIAEoCCJMCg9JbXBvcnRSb3dSZXN1bHQSCwoDcm93GAEgASgNEgwKBG5hbWUYAiABKAkSDgoGYWN0aW9uGAMgASgJEg4KBmVycm9ycxgEIAMoCSKMAQoVSW1wb3J0U2VydmVyc1Jlc3BvbnNlEisKBHJvd3MYASADKAsyHS5vY29yZS5hcGkudjEuSW1wb3J0Um93UmVzdWx0Eg8KB2FwcGxpZWQYAiABKAgSDwoHY3JlYXRlZBgDIAEoDRIPCgd1cGRhdGVkGAQgASgNEhMKC2Vycm9yX2NvdW50GAUgASgNIlIKFEV4cG9ydFNlcnZlcnNSZXF1ZXN0EigKBmZvcm1hdBgBIAEoDjIYLm9jb3JlLmFwaS52MS5EYXRhRm9ybWF0EhAKCHNlbGVjdG9yGAIgASgJIiUKFUV4cG9ydFNlcnZlcnNSZXNwb25zZRIMCgRkYXRhGAEgASgMKlQKCkRhdGFGb3JtYXQSGwoXREFUQV9GT1JNQVRfVU5TUEVDSUZJRUQQABITCg9EQVRBX0ZPUk1BVF9DU1YQARIUChBEQVRBX0ZPUk1BVF9KU09OEAIyywMKDVNlcnZlclNlcnZpY2USVwoLTGlzdFNlcnZlcnMSIC5vY29yZS5hcGkudjEuTGlzdFNlcnZlcnNSZXF1ZXN0GiEub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJzUmVzcG9uc2UiA5ACARJRCglHZXRTZXJ2ZXISHi5vY29yZS5hcGkudjEuR2V0U2VydmVyUmVxdWVzdBofLm9jb3JlLmFwaS52MS5HZXRTZXJ2ZXJSZXNwb25zZSIDkAIBElUKDFVwZGF0ZVNlcnZlchIhLm9jb3JlLmFwaS52MS5VcGRhdGVTZXJ2ZXJSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLlVwZGF0ZVNlcnZlclJlc3BvbnNlElgKDUltcG9ydFNlcnZlcnMSIi5vY29yZS5hcGkudjEuSW1wb3J0U2VydmVyc1JlcXVlc3QaIy5vY29yZS5hcGkudjEuSW1wb3J0U2VydmVyc1Jlc3BvbnNlEl0KDUV4cG9ydFNlcnZlcnMSIi5vY29yZS5hcGkudjEuRXhwb3J0U2VydmVyc1JlcXVlc3QaIy5vY29yZS5hcGkudjEuRXhwb3J0U2VydmVyc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Server is a managed host.
@@ -96,6 +96,20 @@ export type Server = Message<"ocore.api.v1.Server"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 11;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * facts are what the agent last reported about the host; absent until an agent connected.
+   *
+   * @generated from field: ocore.api.v1.HostFacts facts = 12;
+   */
+  facts?: HostFacts | undefined;
+
+  /**
+   * agent_version is the version of the agent that last connected.
+   *
+   * @generated from field: string agent_version = 13;
+   */
+  agentVersion: string;
 };
 
 /**
@@ -104,6 +118,76 @@ export type Server = Message<"ocore.api.v1.Server"> & {
  */
 export const ServerSchema: GenMessage<Server> = /*@__PURE__*/
   messageDesc(file_ocore_api_v1_server_service, 0);
+
+/**
+ * HostFacts describe a host's system.
+ *
+ * @generated from message ocore.api.v1.HostFacts
+ */
+export type HostFacts = Message<"ocore.api.v1.HostFacts"> & {
+  /**
+   * hostname is the host's own name.
+   *
+   * @generated from field: string hostname = 1;
+   */
+  hostname: string;
+
+  /**
+   * os_id is the os-release ID, e.g. "debian".
+   *
+   * @generated from field: string os_id = 2;
+   */
+  osId: string;
+
+  /**
+   * os_version is the os-release VERSION_ID, e.g. "12".
+   *
+   * @generated from field: string os_version = 3;
+   */
+  osVersion: string;
+
+  /**
+   * kernel is the running kernel release.
+   *
+   * @generated from field: string kernel = 4;
+   */
+  kernel: string;
+
+  /**
+   * architecture is the machine architecture, e.g. "x86_64".
+   *
+   * @generated from field: string architecture = 5;
+   */
+  architecture: string;
+
+  /**
+   * cpu_cores is the number of logical CPUs.
+   *
+   * @generated from field: uint32 cpu_cores = 6;
+   */
+  cpuCores: number;
+
+  /**
+   * memory_total_bytes is the physical memory.
+   *
+   * @generated from field: uint64 memory_total_bytes = 7;
+   */
+  memoryTotalBytes: bigint;
+
+  /**
+   * booted_at is when the host booted.
+   *
+   * @generated from field: google.protobuf.Timestamp booted_at = 8;
+   */
+  bootedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.HostFacts.
+ * Use `create(HostFactsSchema)` to create a new message.
+ */
+export const HostFactsSchema: GenMessage<HostFacts> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 1);
 
 /**
  * ListServersRequest filters the list.
@@ -131,7 +215,7 @@ export type ListServersRequest = Message<"ocore.api.v1.ListServersRequest"> & {
  * Use `create(ListServersRequestSchema)` to create a new message.
  */
 export const ListServersRequestSchema: GenMessage<ListServersRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 1);
+  messageDesc(file_ocore_api_v1_server_service, 2);
 
 /**
  * ListServersResponse lists servers.
@@ -152,7 +236,7 @@ export type ListServersResponse = Message<"ocore.api.v1.ListServersResponse"> & 
  * Use `create(ListServersResponseSchema)` to create a new message.
  */
 export const ListServersResponseSchema: GenMessage<ListServersResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 2);
+  messageDesc(file_ocore_api_v1_server_service, 3);
 
 /**
  * GetServerRequest names the server.
@@ -173,7 +257,7 @@ export type GetServerRequest = Message<"ocore.api.v1.GetServerRequest"> & {
  * Use `create(GetServerRequestSchema)` to create a new message.
  */
 export const GetServerRequestSchema: GenMessage<GetServerRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 3);
+  messageDesc(file_ocore_api_v1_server_service, 4);
 
 /**
  * GetServerResponse returns the server.
@@ -194,7 +278,7 @@ export type GetServerResponse = Message<"ocore.api.v1.GetServerResponse"> & {
  * Use `create(GetServerResponseSchema)` to create a new message.
  */
 export const GetServerResponseSchema: GenMessage<GetServerResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 4);
+  messageDesc(file_ocore_api_v1_server_service, 5);
 
 /**
  * UpdateServerRequest changes a server; unset fields stay.
@@ -236,7 +320,7 @@ export type UpdateServerRequest = Message<"ocore.api.v1.UpdateServerRequest"> & 
  * Use `create(UpdateServerRequestSchema)` to create a new message.
  */
 export const UpdateServerRequestSchema: GenMessage<UpdateServerRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 5);
+  messageDesc(file_ocore_api_v1_server_service, 6);
 
 /**
  * UpdateServerResponse returns the changed server.
@@ -257,7 +341,7 @@ export type UpdateServerResponse = Message<"ocore.api.v1.UpdateServerResponse"> 
  * Use `create(UpdateServerResponseSchema)` to create a new message.
  */
 export const UpdateServerResponseSchema: GenMessage<UpdateServerResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 6);
+  messageDesc(file_ocore_api_v1_server_service, 7);
 
 /**
  * ImportServersRequest carries the file.
@@ -292,7 +376,7 @@ export type ImportServersRequest = Message<"ocore.api.v1.ImportServersRequest"> 
  * Use `create(ImportServersRequestSchema)` to create a new message.
  */
 export const ImportServersRequestSchema: GenMessage<ImportServersRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 7);
+  messageDesc(file_ocore_api_v1_server_service, 8);
 
 /**
  * ImportRowResult is the outcome for one row.
@@ -334,7 +418,7 @@ export type ImportRowResult = Message<"ocore.api.v1.ImportRowResult"> & {
  * Use `create(ImportRowResultSchema)` to create a new message.
  */
 export const ImportRowResultSchema: GenMessage<ImportRowResult> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 8);
+  messageDesc(file_ocore_api_v1_server_service, 9);
 
 /**
  * ImportServersResponse reports every row.
@@ -383,7 +467,7 @@ export type ImportServersResponse = Message<"ocore.api.v1.ImportServersResponse"
  * Use `create(ImportServersResponseSchema)` to create a new message.
  */
 export const ImportServersResponseSchema: GenMessage<ImportServersResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 9);
+  messageDesc(file_ocore_api_v1_server_service, 10);
 
 /**
  * ExportServersRequest chooses the format and the servers.
@@ -411,7 +495,7 @@ export type ExportServersRequest = Message<"ocore.api.v1.ExportServersRequest"> 
  * Use `create(ExportServersRequestSchema)` to create a new message.
  */
 export const ExportServersRequestSchema: GenMessage<ExportServersRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 10);
+  messageDesc(file_ocore_api_v1_server_service, 11);
 
 /**
  * ExportServersResponse carries the file.
@@ -432,7 +516,7 @@ export type ExportServersResponse = Message<"ocore.api.v1.ExportServersResponse"
  * Use `create(ExportServersResponseSchema)` to create a new message.
  */
 export const ExportServersResponseSchema: GenMessage<ExportServersResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 11);
+  messageDesc(file_ocore_api_v1_server_service, 12);
 
 /**
  * DataFormat is the format of an import or export.
