@@ -5,10 +5,10 @@
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
+import { freePort } from "../../server/test/support/free-port.ts";
 import { startCluster } from "../../server/test/support/postgres-cluster.ts";
 import type { WorkerPlan, WorkerResult } from "./agents-worker.ts";
 import { createIdentities } from "./identities.ts";
@@ -21,16 +21,6 @@ const STEADY_S = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
 const INTERVAL_S = 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.once("error", reject);
-  });
-}
 
 function startServer(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, [path.join(root, "server/dist/main.js")], {

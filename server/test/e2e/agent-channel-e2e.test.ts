@@ -1,6 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -11,23 +10,13 @@ import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment
 import { DataFormat, ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/free-port.js";
 import { type ServerProcess, startServerProcess, tempDataDir } from "../support/server-process.js";
 import { createPostgresDatabase, dropPostgresDatabase } from "../support/test-databases.js";
 
 const run = promisify(execFile);
 const agentMain = new URL("../../../agent/dist/main.js", import.meta.url).pathname;
 const STRONG = "a long and strong passphrase 9";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,110 @@
+// Resident memory and CPU of the real agent at the default 10 s interval, over BENCH_MINUTES
+// (default 10): the built server on its embedded database, a real enrollment, then `ocore-agent run`
+// sampled from /proc every 5 s. Run with `npm run bench:agent`.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
+import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment_token_service_pb.js";
+import { DataFormat, ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import { freePort } from "../server/test/support/free-port.ts";
+import { cpuSeconds, rssBytes } from "./agent-fleet/proc-stats.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const minutes = Number(process.env.BENCH_MINUTES ?? 10);
+const run = promisify(execFile);
+
+async function startServer(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(root, "server/dist/main.js")], {
+    env: { PATH: process.env.PATH, OCORE_CONSOLE: "off", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const found = /is running: open (\S+)/.exec(stderr)?.[1];
+      if (found) resolve(found);
+    });
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+  });
+  return { child, url, stderr };
+}
+
+const agentPort = await freePort();
+const server = await startServer({
+  OCORE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "ocore-bench-agent-server-")),
+  OCORE_HTTP_ADDR: "127.0.0.1:0",
+  OCORE_AGENT_ADDR: `127.0.0.1:${agentPort}`,
+  OCORE_AGENT_PUBLIC_ADDR: `127.0.0.1:${agentPort}`,
+  OCORE_AGENT_HOSTNAMES: "127.0.0.1",
+});
+let agent: ChildProcess | undefined;
+try {
+  const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });
+  const oneTime = /one-time password (\S+)/.exec(server.stderr)?.[1] ?? "";
+  const first = await createClient(AuthService, transport).login({ username: "admin", password: oneTime });
+  const password = `bench ${Math.random().toString(36)} passphrase`;
+  const changed = await createClient(AuthService, transport).changePassword(
+    { currentPassword: oneTime, newPassword: password },
+    { headers: { authorization: `Bearer ${first.tokens?.accessToken}` } },
+  );
+  const headers = { authorization: `Bearer ${changed.tokens?.accessToken}` };
+  const data = new TextEncoder().encode(JSON.stringify([{ name: "bench-host", host: "127.0.0.1" }]));
+  await createClient(ServerService, transport).importServers({ format: DataFormat.JSON, data }, { headers });
+  const serverId =
+    (await createClient(ServerService, transport).listServers({}, { headers })).servers[0]?.id ?? "";
+  const enrollment = await createClient(EnrollmentTokenService, transport).createEnrollmentToken(
+    { serverId },
+    { headers },
+  );
+  const agentEnv = {
+    PATH: process.env.PATH ?? "",
+    OCORE_AGENT_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "ocore-bench-agent-")),
+  };
+  const agentMain = path.join(root, "agent/dist/main.js");
+  await run(
+    process.execPath,
+    [agentMain, "enroll", "--server", enrollment.gatewayAddress, "--token", enrollment.token],
+    {
+      env: agentEnv,
+    },
+  );
+
+  agent = spawn(process.execPath, [agentMain, "run"], { env: agentEnv, stdio: "ignore" });
+  const pid = agent.pid ?? 0;
+  await new Promise((resolve) => setTimeout(resolve, 15_000)); // warm up: connect, first samples
+  const startCpu = cpuSeconds(pid);
+  const started = performance.now();
+  const rss: number[] = [];
+  while (performance.now() - started < minutes * 60_000) {
+    rss.push(rssBytes(pid) / 1024 / 1024);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const sorted = [...rss].sort((a, b) => a - b);
+  const result = {
+    minutes,
+    intervalSeconds: 10,
+    rssMbMedian: Number((sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(1)),
+    rssMbPeak: Number((sorted.at(-1) ?? 0).toFixed(1)),
+    cpuPercentOfOneCore: Number((((cpuSeconds(pid) - startCpu) / wallSeconds) * 100).toFixed(2)),
+  };
+  console.log(
+    `agent over ${minutes} min at 10 s: RSS median ${result.rssMbMedian} MB, peak ${result.rssMbPeak} MB; CPU ${result.cpuPercentOfOneCore} % of one core`,
+  );
+  mkdirSync(path.join(root, "bench/results"), { recursive: true });
+  writeFileSync(
+    path.join(root, "bench/results/agent-footprint.json"),
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, ...result }, null, 2)}\n`,
+  );
+} finally {
+  agent?.kill("SIGTERM");
+  server.child.kill("SIGTERM");
+}
