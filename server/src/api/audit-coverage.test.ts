@@ -7,8 +7,8 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiServices, isMutating, procedureOf } from "../../test/support/api-descriptors.js";
 import { type ApiHarness, createApiHarness, STRONG_PASSWORD } from "../../test/support/api-harness.js";
+import { rowsOf } from "../db/rows-of.js";
 import { servers } from "../db/schema/servers.js";
-import { rowsOf } from "../system/system-info.js";
 
 /**
  * One valid call per state-changing RPC. `prepare` runs before the audit log is counted, `run`

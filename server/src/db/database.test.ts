@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
 import { ensureInstallation } from "../installation/ensure-installation.js";
-import { getSystemInfo, rowsOf } from "../system/system-info.js";
+import { getSystemInfo } from "../system/system-info.js";
+import { rowsOf } from "./rows-of.js";
 
 describe.each(databaseKinds)("database on %s", (kind) => {
   let database: TestDatabase | undefined;

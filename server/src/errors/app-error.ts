@@ -1,3 +1,5 @@
+import { isUuid } from "../db/is-uuid.js";
+
 /**
  * The one error type of the domain. Codes say what kind of failure it is; the transport maps
  * each code to its own status in one table (api/error-interceptor.ts). Messages are written for
@@ -31,7 +33,7 @@ export class AppError extends Error {
 
   /** Checks that an id field holds a UUID before any query casts it. */
   static requireId(value: string, field = "id"): string {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+    if (!isUuid(value)) {
       throw AppError.invalid(field, value ? "is not a valid id" : "is required");
     }
     return value;

@@ -3,8 +3,8 @@ import type { Scope } from "../auth/principal.js";
 import { anySelectorCondition } from "../auth/selector-sql.js";
 import type { Db } from "../db/database.js";
 import { isUuid } from "../db/is-uuid.js";
+import { rowsOf } from "../db/rows-of.js";
 import { AppError } from "../errors/app-error.js";
-import { rowsOf } from "../system/system-info.js";
 import { type SeriesPoint, toPoint } from "./get-series.js";
 
 export interface ServerSnapshot {

@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import { isUuid } from "../db/is-uuid.js";
+import { rowsOf } from "../db/rows-of.js";
 import { AppError } from "../errors/app-error.js";
-import { rowsOf } from "../system/system-info.js";
 import type { MetricsRetention } from "./rollups.js";
 
 export type Resolution = "raw" | "minute" | "hour";

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
-import { rowsOf } from "../system/system-info.js";
+import { rowsOf } from "../db/rows-of.js";
 
 export interface MetricsRetention {
   readonly rawDays: number;

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { DatabaseKind, Db } from "../db/database.js";
+import { rowsOf } from "../db/rows-of.js";
 
 export interface SystemInfo {
   readonly version: string;
@@ -39,11 +40,4 @@ export async function getSystemInfo(source: SystemInfoSource): Promise<SystemInf
 export function shortDatabaseVersion(full: string): string {
   const match = /^PostgreSQL \S+/.exec(full);
   return match ? match[0] : full;
-}
-
-/** postgres.js returns the rows themselves; PGlite returns `{ rows }`. */
-export function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result)) return result as T[];
-  const rows = (result as { rows?: unknown }).rows;
-  return Array.isArray(rows) ? (rows as T[]) : [];
 }

@@ -28,16 +28,11 @@ import { createMetricWriter, type MetricWriter } from "../../src/metrics/metric-
 import { type AgentPki, ensureAgentPki } from "../../src/pki/agent-pki.js";
 import { createMasterKeyring } from "../../src/pki/master-key.js";
 import { x509 } from "../../src/pki/x509.js";
+import { createTestClock, type TestClock } from "./test-clock.js";
 import { createTestDatabase, type TestDatabase } from "./test-databases.js";
 
 export const silentLogger = pino({ level: "silent" });
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString("base64");
-
-/** A clock tests move by hand. */
-export function createClock(start = new Date()) {
-  let current = start;
-  return { now: () => current, advance: (ms: number) => (current = new Date(current.getTime() + ms)) };
-}
 
 export interface TestGateway {
   readonly database: TestDatabase;
@@ -45,7 +40,7 @@ export interface TestGateway {
   readonly gateway: AgentGateway;
   readonly writer: MetricWriter;
   readonly port: number;
-  readonly clock: ReturnType<typeof createClock>;
+  readonly clock: TestClock;
   addServer(name?: string): Promise<string>;
   token(serverId: string, ttlMs?: number): Promise<string>;
   close(): Promise<void>;
@@ -57,7 +52,7 @@ export async function startTestGateway(
   timing: Partial<GatewayTiming> = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase(kind);
-  const clock = createClock();
+  const clock = createTestClock();
   const pki = await ensureAgentPki(database.db, {
     keyring: createMasterKeyring(TEST_MASTER_KEY),
     hostnames: ["localhost", "127.0.0.1"],

@@ -9,25 +9,10 @@ import type { DatabaseKind } from "../../src/db/database.js";
 import { type Api, createApi } from "../../src/startup/create-api.js";
 import { ensureFirstAdmin } from "../../src/users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../../src/users/roles.js";
+import { createTestClock, type TestClock } from "./test-clock.js";
 import { createTestDatabase, type TestDatabase } from "./test-databases.js";
 
 export const STRONG_PASSWORD = "correct horse battery staple 42";
-
-/** A clock tests can move. */
-export interface TestClock {
-  now: () => Date;
-  advance(ms: number): void;
-}
-
-export function createTestClock(start = new Date()): TestClock {
-  let current = start.getTime();
-  return {
-    now: () => new Date(current),
-    advance: (ms) => {
-      current += ms;
-    },
-  };
-}
 
 export interface ApiHarness {
   readonly database: TestDatabase;
