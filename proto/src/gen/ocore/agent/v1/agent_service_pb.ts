@@ -2,10 +2,10 @@
 // @generated from file ocore/agent/v1/agent_service.proto (package ocore.agent.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Any, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_any, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { MetricBatch } from "./metrics_pb.js";
 import { file_ocore_agent_v1_metrics } from "./metrics_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/agent/v1/agent_service.proto.
  */
 export const file_ocore_agent_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSKJAgoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEjMKDG1ldHJpY19iYXRjaBgCIAEoCzIbLm9jb3JlLmFnZW50LnYxLk1ldHJpY0JhdGNoSAASJAoEcGluZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBpbmdIABIkCgRwb25nGAQgASgLMhQub2NvcmUuYWdlbnQudjEuUG9uZ0gAEj0KEXJlbmV3X2NlcnRpZmljYXRlGAUgASgLMiAub2NvcmUuYWdlbnQudjEuUmVuZXdDZXJ0aWZpY2F0ZUgAQgkKB3BheWxvYWRKBAgUEB4ixwIKD0Nvbm5lY3RSZXNwb25zZRIqCgd3ZWxjb21lGAEgASgLMhcub2NvcmUuYWdlbnQudjEuV2VsY29tZUgAEjEKC21ldHJpY3NfYWNrGAIgASgLMhoub2NvcmUuYWdlbnQudjEuTWV0cmljc0Fja0gAEiQKBHBpbmcYAyABKAsyFC5vY29yZS5hZ2VudC52MS5QaW5nSAASJAoEcG9uZxgEIAEoCzIULm9jb3JlLmFnZW50LnYxLlBvbmdIABI1Cg1jb25maWdfdXBkYXRlGAUgASgLMhwub2NvcmUuYWdlbnQudjEuQ29uZmlnVXBkYXRlSAASQQoTY2VydGlmaWNhdGVfcmVuZXdlZBgGIAEoCzIiLm9jb3JlLmFnZW50LnYxLkNlcnRpZmljYXRlUmVuZXdlZEgAQgkKB3BheWxvYWRKBAgUEB4i8AEKBUhlbGxvEhUKDWFnZW50X3ZlcnNpb24YASABKAkSEAoIaG9zdG5hbWUYAiABKAkSDQoFb3NfaWQYAyABKAkSEgoKb3NfdmVyc2lvbhgEIAEoCRIOCgZrZXJuZWwYBSABKAkSFAoMYXJjaGl0ZWN0dXJlGAYgASgJEi0KCWJvb3RlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvcmVzGAggASgNEhoKEm1lbW9yeV90b3RhbF9ieXRlcxgJIAEoBBIXCg9zcG9vbGVkX3NhbXBsZXMYCiABKAQiVgoHV2VsY29tZRIRCglzZXJ2ZXJfaWQYASABKAkSFgoOc2VydmVyX3ZlcnNpb24YAiABKAkSIAoYbWV0cmljc19pbnRlcnZhbF9zZWNvbmRzGAMgASgNIh8KCk1ldHJpY3NBY2sSEQoJc2VxdWVuY2VzGAEgAygEIjAKDENvbmZpZ1VwZGF0ZRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYASABKA0iIwoQUmVuZXdDZXJ0aWZpY2F0ZRIPCgdjc3JfcGVtGAEgASgJIlwKEkNlcnRpZmljYXRlUmVuZXdlZBIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSLQoJbm90X2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJCCgRQaW5nEg0KBW5vbmNlGAEgASgEEisKB3NlbnRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhUKBFBvbmcSDQoFbm9uY2UYASABKAQyXgoMQWdlbnRTZXJ2aWNlEk4KB0Nvbm5lY3QSHi5vY29yZS5hZ2VudC52MS5Db25uZWN0UmVxdWVzdBofLm9jb3JlLmFnZW50LnYxLkNvbm5lY3RSZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_ocore_agent_v1_metrics]);
+  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSLAAgoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEjMKDG1ldHJpY19iYXRjaBgCIAEoCzIbLm9jb3JlLmFnZW50LnYxLk1ldHJpY0JhdGNoSAASJAoEcGluZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBpbmdIABIkCgRwb25nGAQgASgLMhQub2NvcmUuYWdlbnQudjEuUG9uZ0gAEj0KEXJlbmV3X2NlcnRpZmljYXRlGAUgASgLMiAub2NvcmUuYWdlbnQudjEuUmVuZXdDZXJ0aWZpY2F0ZUgAEjUKDWNvbW1hbmRfZXZlbnQYFCABKAsyHC5vY29yZS5hZ2VudC52MS5Db21tYW5kRXZlbnRIAEIJCgdwYXlsb2FkSgQIFRAeIqwDCg9Db25uZWN0UmVzcG9uc2USKgoHd2VsY29tZRgBIAEoCzIXLm9jb3JlLmFnZW50LnYxLldlbGNvbWVIABIxCgttZXRyaWNzX2FjaxgCIAEoCzIaLm9jb3JlLmFnZW50LnYxLk1ldHJpY3NBY2tIABIkCgRwaW5nGAMgASgLMhQub2NvcmUuYWdlbnQudjEuUGluZ0gAEiQKBHBvbmcYBCABKAsyFC5vY29yZS5hZ2VudC52MS5Qb25nSAASNQoNY29uZmlnX3VwZGF0ZRgFIAEoCzIcLm9jb3JlLmFnZW50LnYxLkNvbmZpZ1VwZGF0ZUgAEkEKE2NlcnRpZmljYXRlX3JlbmV3ZWQYBiABKAsyIi5vY29yZS5hZ2VudC52MS5DZXJ0aWZpY2F0ZVJlbmV3ZWRIABIqCgdjb21tYW5kGBQgASgLMhcub2NvcmUuYWdlbnQudjEuQ29tbWFuZEgAEjcKDmNhbmNlbF9jb21tYW5kGBUgASgLMh0ub2NvcmUuYWdlbnQudjEuQ2FuY2VsQ29tbWFuZEgAQgkKB3BheWxvYWRKBAgWEB4i8AEKBUhlbGxvEhUKDWFnZW50X3ZlcnNpb24YASABKAkSEAoIaG9zdG5hbWUYAiABKAkSDQoFb3NfaWQYAyABKAkSEgoKb3NfdmVyc2lvbhgEIAEoCRIOCgZrZXJuZWwYBSABKAkSFAoMYXJjaGl0ZWN0dXJlGAYgASgJEi0KCWJvb3RlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvcmVzGAggASgNEhoKEm1lbW9yeV90b3RhbF9ieXRlcxgJIAEoBBIXCg9zcG9vbGVkX3NhbXBsZXMYCiABKAQiVgoHV2VsY29tZRIRCglzZXJ2ZXJfaWQYASABKAkSFgoOc2VydmVyX3ZlcnNpb24YAiABKAkSIAoYbWV0cmljc19pbnRlcnZhbF9zZWNvbmRzGAMgASgNIh8KCk1ldHJpY3NBY2sSEQoJc2VxdWVuY2VzGAEgAygEIjAKDENvbmZpZ1VwZGF0ZRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYASABKA0iIwoQUmVuZXdDZXJ0aWZpY2F0ZRIPCgdjc3JfcGVtGAEgASgJIlwKEkNlcnRpZmljYXRlUmVuZXdlZBIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSLQoJbm90X2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJCCgRQaW5nEg0KBW5vbmNlGAEgASgEEisKB3NlbnRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhUKBFBvbmcSDQoFbm9uY2UYASABKAQibwoHQ29tbWFuZBISCgpjb21tYW5kX2lkGAEgASgJEiIKBHNwZWMYAiABKAsyFC5nb29nbGUucHJvdG9idWYuQW55EiwKCGRlYWRsaW5lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIzCg1DYW5jZWxDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIsQBCgxDb21tYW5kRXZlbnQSEgoKY29tbWFuZF9pZBgBIAEoCRIxCgdzdGFydGVkGAIgASgLMh4ub2NvcmUuYWdlbnQudjEuQ29tbWFuZFN0YXJ0ZWRIABIvCgZvdXRwdXQYAyABKAsyHS5vY29yZS5hZ2VudC52MS5Db21tYW5kT3V0cHV0SAASMwoIZmluaXNoZWQYBCABKAsyHy5vY29yZS5hZ2VudC52MS5Db21tYW5kRmluaXNoZWRIAEIHCgVldmVudCJACg5Db21tYW5kU3RhcnRlZBIuCgpzdGFydGVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJdCg1Db21tYW5kT3V0cHV0EhAKCHNlcXVlbmNlGAEgASgEEiwKBnN0cmVhbRgCIAEoDjIcLm9jb3JlLmFnZW50LnYxLk91dHB1dFN0cmVhbRIMCgRkYXRhGAMgASgMIu4BCg9Db21tYW5kRmluaXNoZWQSLwoHb3V0Y29tZRgBIAEoDjIeLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRPdXRjb21lEhEKCWV4aXRfY29kZRgCIAEoBRIkCgZyZXN1bHQYAyABKAsyFC5nb29nbGUucHJvdG9idWYuQW55EhIKCmVycm9yX2NvZGUYBCABKAkSFQoNZXJyb3JfbWVzc2FnZRgFIAEoCRIvCgtmaW5pc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNb3V0cHV0X2NodW5rcxgHIAEoBCp9CgxPdXRwdXRTdHJlYW0SHQoZT1VUUFVUX1NUUkVBTV9VTlNQRUNJRklFRBAAEhgKFE9VVFBVVF9TVFJFQU1fU1RET1VUEAESGAoUT1VUUFVUX1NUUkVBTV9TVERFUlIQAhIaChZPVVRQVVRfU1RSRUFNX1BST0dSRVNTEAMqqgEKDkNvbW1hbmRPdXRjb21lEh8KG0NPTU1BTkRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUNPTU1BTkRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZDT01NQU5EX09VVENPTUVfRkFJTEVEEAISHQoZQ09NTUFORF9PVVRDT01FX0NBTkNFTExFRBADEh0KGUNPTU1BTkRfT1VUQ09NRV9USU1FRF9PVVQQBDJeCgxBZ2VudFNlcnZpY2USTgoHQ29ubmVjdBIeLm9jb3JlLmFnZW50LnYxLkNvbm5lY3RSZXF1ZXN0Gh8ub2NvcmUuYWdlbnQudjEuQ29ubmVjdFJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_any, file_google_protobuf_timestamp, file_ocore_agent_v1_metrics]);
 
 /**
  * ConnectRequest is everything the agent sends on the stream (->).
@@ -67,6 +67,14 @@ export type ConnectRequest = Message<"ocore.agent.v1.ConnectRequest"> & {
      */
     value: RenewCertificate;
     case: "renewCertificate";
+  } | {
+    /**
+     * -> CommandEvent reports the progress of a command.
+     *
+     * @generated from field: ocore.agent.v1.CommandEvent command_event = 20;
+     */
+    value: CommandEvent;
+    case: "commandEvent";
   } | { case: undefined; value?: undefined };
 };
 
@@ -136,6 +144,22 @@ export type ConnectResponse = Message<"ocore.agent.v1.ConnectResponse"> & {
      */
     value: CertificateRenewed;
     case: "certificateRenewed";
+  } | {
+    /**
+     * <- Command asks the agent to run a command.
+     *
+     * @generated from field: ocore.agent.v1.Command command = 20;
+     */
+    value: Command;
+    case: "command";
+  } | {
+    /**
+     * <- CancelCommand stops a running command.
+     *
+     * @generated from field: ocore.agent.v1.CancelCommand cancel_command = 21;
+     */
+    value: CancelCommand;
+    case: "cancelCommand";
   } | { case: undefined; value?: undefined };
 };
 
@@ -406,6 +430,331 @@ export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
   messageDesc(file_ocore_agent_v1_agent_service, 9);
 
 /**
+ * Command asks the agent to run one command. What to run is a typed message packed in `spec`
+ * (for example ocore.agent.v1.DockerContainerStart); the agent refuses a type it does not know.
+ *
+ * @generated from message ocore.agent.v1.Command
+ */
+export type Command = Message<"ocore.agent.v1.Command"> & {
+  /**
+   * command_id identifies the command (a UUID chosen by the server); it runs at most once.
+   *
+   * @generated from field: string command_id = 1;
+   */
+  commandId: string;
+
+  /**
+   * spec is the command's typed arguments; its type name says which command this is.
+   *
+   * @generated from field: google.protobuf.Any spec = 2;
+   */
+  spec?: Any | undefined;
+
+  /**
+   * deadline is when the command must have finished; past it the agent stops it (timed_out).
+   *
+   * @generated from field: google.protobuf.Timestamp deadline = 3;
+   */
+  deadline?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ocore.agent.v1.Command.
+ * Use `create(CommandSchema)` to create a new message.
+ */
+export const CommandSchema: GenMessage<Command> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 10);
+
+/**
+ * CancelCommand stops a running command; a command that already finished is not affected.
+ *
+ * @generated from message ocore.agent.v1.CancelCommand
+ */
+export type CancelCommand = Message<"ocore.agent.v1.CancelCommand"> & {
+  /**
+   * command_id is the command to stop.
+   *
+   * @generated from field: string command_id = 1;
+   */
+  commandId: string;
+
+  /**
+   * reason says why, for the command's record.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message ocore.agent.v1.CancelCommand.
+ * Use `create(CancelCommandSchema)` to create a new message.
+ */
+export const CancelCommandSchema: GenMessage<CancelCommand> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 11);
+
+/**
+ * CommandEvent is one step of a command's life, as the agent reports it.
+ *
+ * @generated from message ocore.agent.v1.CommandEvent
+ */
+export type CommandEvent = Message<"ocore.agent.v1.CommandEvent"> & {
+  /**
+   * command_id is the command this event belongs to.
+   *
+   * @generated from field: string command_id = 1;
+   */
+  commandId: string;
+
+  /**
+   * event is exactly one step.
+   *
+   * @generated from oneof ocore.agent.v1.CommandEvent.event
+   */
+  event: {
+    /**
+     * started: the agent began running the command (sent again for a redelivered running command).
+     *
+     * @generated from field: ocore.agent.v1.CommandStarted started = 2;
+     */
+    value: CommandStarted;
+    case: "started";
+  } | {
+    /**
+     * output: a chunk of the command's output.
+     *
+     * @generated from field: ocore.agent.v1.CommandOutput output = 3;
+     */
+    value: CommandOutput;
+    case: "output";
+  } | {
+    /**
+     * finished: the command ended; nothing follows for this id.
+     *
+     * @generated from field: ocore.agent.v1.CommandFinished finished = 4;
+     */
+    value: CommandFinished;
+    case: "finished";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ocore.agent.v1.CommandEvent.
+ * Use `create(CommandEventSchema)` to create a new message.
+ */
+export const CommandEventSchema: GenMessage<CommandEvent> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 12);
+
+/**
+ * CommandStarted says that a command began.
+ *
+ * @generated from message ocore.agent.v1.CommandStarted
+ */
+export type CommandStarted = Message<"ocore.agent.v1.CommandStarted"> & {
+  /**
+   * started_at is when the agent started the command.
+   *
+   * @generated from field: google.protobuf.Timestamp started_at = 1;
+   */
+  startedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ocore.agent.v1.CommandStarted.
+ * Use `create(CommandStartedSchema)` to create a new message.
+ */
+export const CommandStartedSchema: GenMessage<CommandStarted> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 13);
+
+/**
+ * CommandOutput is a chunk of output. Chunks of one command are numbered 1, 2, 3... without gaps;
+ * the server stores each (command_id, sequence) once.
+ *
+ * @generated from message ocore.agent.v1.CommandOutput
+ */
+export type CommandOutput = Message<"ocore.agent.v1.CommandOutput"> & {
+  /**
+   * sequence is the chunk's number within its command, starting at 1.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * stream is where the chunk came from.
+   *
+   * @generated from field: ocore.agent.v1.OutputStream stream = 2;
+   */
+  stream: OutputStream;
+
+  /**
+   * data is the chunk's bytes (at most 64 KiB).
+   *
+   * @generated from field: bytes data = 3;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message ocore.agent.v1.CommandOutput.
+ * Use `create(CommandOutputSchema)` to create a new message.
+ */
+export const CommandOutputSchema: GenMessage<CommandOutput> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 14);
+
+/**
+ * CommandFinished is a command's last event.
+ *
+ * @generated from message ocore.agent.v1.CommandFinished
+ */
+export type CommandFinished = Message<"ocore.agent.v1.CommandFinished"> & {
+  /**
+   * outcome is how the command ended.
+   *
+   * @generated from field: ocore.agent.v1.CommandOutcome outcome = 1;
+   */
+  outcome: CommandOutcome;
+
+  /**
+   * exit_code is the process's exit status for commands that run a process (0 otherwise).
+   *
+   * @generated from field: int32 exit_code = 2;
+   */
+  exitCode: number;
+
+  /**
+   * result is the command's typed result (for example ocore.agent.v1.DockerContainerList), if any.
+   *
+   * @generated from field: google.protobuf.Any result = 3;
+   */
+  result?: Any | undefined;
+
+  /**
+   * error_code is a stable snake_case reason when the outcome is not succeeded (e.g. "unknown_command").
+   *
+   * @generated from field: string error_code = 4;
+   */
+  errorCode: string;
+
+  /**
+   * error_message says what went wrong and, where possible, what to do about it.
+   *
+   * @generated from field: string error_message = 5;
+   */
+  errorMessage: string;
+
+  /**
+   * finished_at is when the command ended.
+   *
+   * @generated from field: google.protobuf.Timestamp finished_at = 6;
+   */
+  finishedAt?: Timestamp | undefined;
+
+  /**
+   * output_chunks is how many output chunks the command produced (the last sequence number).
+   *
+   * @generated from field: uint64 output_chunks = 7;
+   */
+  outputChunks: bigint;
+};
+
+/**
+ * Describes the message ocore.agent.v1.CommandFinished.
+ * Use `create(CommandFinishedSchema)` to create a new message.
+ */
+export const CommandFinishedSchema: GenMessage<CommandFinished> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 15);
+
+/**
+ * OutputStream names where a chunk of output came from.
+ *
+ * @generated from enum ocore.agent.v1.OutputStream
+ */
+export enum OutputStream {
+  /**
+   * OUTPUT_STREAM_UNSPECIFIED is never sent.
+   *
+   * @generated from enum value: OUTPUT_STREAM_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * OUTPUT_STREAM_STDOUT is standard output (or a log's stdout).
+   *
+   * @generated from enum value: OUTPUT_STREAM_STDOUT = 1;
+   */
+  STDOUT = 1,
+
+  /**
+   * OUTPUT_STREAM_STDERR is standard error (or a log's stderr).
+   *
+   * @generated from enum value: OUTPUT_STREAM_STDERR = 2;
+   */
+  STDERR = 2,
+
+  /**
+   * OUTPUT_STREAM_PROGRESS is human-readable progress (e.g. an image pull).
+   *
+   * @generated from enum value: OUTPUT_STREAM_PROGRESS = 3;
+   */
+  PROGRESS = 3,
+}
+
+/**
+ * Describes the enum ocore.agent.v1.OutputStream.
+ */
+export const OutputStreamSchema: GenEnum<OutputStream> = /*@__PURE__*/
+  enumDesc(file_ocore_agent_v1_agent_service, 0);
+
+/**
+ * CommandOutcome is how a command ended.
+ *
+ * @generated from enum ocore.agent.v1.CommandOutcome
+ */
+export enum CommandOutcome {
+  /**
+   * COMMAND_OUTCOME_UNSPECIFIED is never sent.
+   *
+   * @generated from enum value: COMMAND_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * COMMAND_OUTCOME_SUCCEEDED: the command did what it was asked.
+   *
+   * @generated from enum value: COMMAND_OUTCOME_SUCCEEDED = 1;
+   */
+  SUCCEEDED = 1,
+
+  /**
+   * COMMAND_OUTCOME_FAILED: the command could not do it; error_code and error_message say why.
+   *
+   * @generated from enum value: COMMAND_OUTCOME_FAILED = 2;
+   */
+  FAILED = 2,
+
+  /**
+   * COMMAND_OUTCOME_CANCELLED: a CancelCommand stopped it.
+   *
+   * @generated from enum value: COMMAND_OUTCOME_CANCELLED = 3;
+   */
+  CANCELLED = 3,
+
+  /**
+   * COMMAND_OUTCOME_TIMED_OUT: its deadline passed before it finished (or before it started).
+   *
+   * @generated from enum value: COMMAND_OUTCOME_TIMED_OUT = 4;
+   */
+  TIMED_OUT = 4,
+}
+
+/**
+ * Describes the enum ocore.agent.v1.CommandOutcome.
+ */
+export const CommandOutcomeSchema: GenEnum<CommandOutcome> = /*@__PURE__*/
+  enumDesc(file_ocore_agent_v1_agent_service, 1);
+
+/**
  * AgentService is the one long-lived channel between a host's agent and the control server.
  * The agent always dials out (hosts behind NAT work); the server never connects to a host.
  * Identity is the agent's mutual-TLS client certificate, never a field of these messages.
@@ -426,7 +775,14 @@ export const AgentService: GenService<{
    *   -> RenewCertificate    (agent, before its certificate expires: a new CSR)
    *   <- CertificateRenewed  (server: the new certificate)
    *   -> Ping / <- Pong, <- Ping / -> Pong (either side may probe liveness at any time)
-   * Commands (<- Command, -> CommandEvent) arrive with the commands issue (fields 20-29 are reserved).
+   *   <- Command             (server: run one command; redelivered after a reconnect until it finished)
+   *   -> CommandEvent        (agent: started, output chunks, finished; for every Command it received)
+   *   <- CancelCommand       (server: stop a running command; it finishes as cancelled)
+   *
+   * Commands run at most once per command_id: the agent remembers recent ids (across restarts)
+   * with their outcome. A redelivered id that is running is not started again (the agent answers
+   * with CommandStarted and keeps streaming); one that finished is answered with its stored
+   * CommandFinished. A command whose deadline has passed is not started (finished as timed_out).
    *
    * @generated from rpc ocore.agent.v1.AgentService.Connect
    */
