@@ -1,8 +1,11 @@
 // Resident memory and CPU of the real agent at the default 10 s interval, over BENCH_MINUTES
 // (default 10): the built server on its embedded database, a real enrollment, then `ocore-agent run`
-// sampled from /proc every 5 s. Run with `npm run bench:agent`.
+// sampled from /proc every 5 s. Run with `npm run bench:agent`. It measures the single executable
+// (agent/dist-sea/ocore-agent, built by `npm run build:agent`) when present; BENCH_AGENT=node
+// measures `node agent/dist/main.js` instead, BENCH_AGENT_EXECUTABLE another build (e.g. with other
+// --exec-argv); BENCH_AGENT_NODE_OPTIONS adds Node flags through NODE_OPTIONS.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -68,16 +71,21 @@ try {
     PATH: process.env.PATH ?? "",
     OCORE_AGENT_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "ocore-bench-agent-")),
   };
-  const agentMain = path.join(root, "agent/dist/main.js");
+  const executable = process.env.BENCH_AGENT_EXECUTABLE ?? path.join(root, "agent/dist-sea/ocore-agent");
+  const useExecutable = process.env.BENCH_AGENT !== "node" && existsSync(executable);
+  const agentCommand = useExecutable
+    ? { file: executable, args: [] }
+    : { file: process.execPath, args: [path.join(root, "agent/dist/main.js")] };
   await run(
-    process.execPath,
-    [agentMain, "enroll", "--server", enrollment.gatewayAddress, "--token", enrollment.token],
-    {
-      env: agentEnv,
-    },
+    agentCommand.file,
+    [...agentCommand.args, "enroll", "--server", enrollment.gatewayAddress, "--token", enrollment.token],
+    { env: agentEnv },
   );
-
-  agent = spawn(process.execPath, [agentMain, "run"], { env: agentEnv, stdio: "ignore" });
+  const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS;
+  agent = spawn(agentCommand.file, [...agentCommand.args, "run"], {
+    env: nodeOptions ? { ...agentEnv, NODE_OPTIONS: nodeOptions } : agentEnv,
+    stdio: "ignore",
+  });
   const pid = agent.pid ?? 0;
   await new Promise((resolve) => setTimeout(resolve, 15_000)); // warm up: connect, first samples
   const startCpu = cpuSeconds(pid);
@@ -90,6 +98,8 @@ try {
   const wallSeconds = (performance.now() - started) / 1000;
   const sorted = [...rss].sort((a, b) => a - b);
   const result = {
+    agent: useExecutable ? "executable" : "node dist/main.js",
+    nodeOptions: nodeOptions ?? "",
     minutes,
     intervalSeconds: 10,
     rssMbMedian: Number((sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(1)),
@@ -97,7 +107,7 @@ try {
     cpuPercentOfOneCore: Number((((cpuSeconds(pid) - startCpu) / wallSeconds) * 100).toFixed(2)),
   };
   console.log(
-    `agent over ${minutes} min at 10 s: RSS median ${result.rssMbMedian} MB, peak ${result.rssMbPeak} MB; CPU ${result.cpuPercentOfOneCore} % of one core`,
+    `${result.agent}${nodeOptions ? ` (${nodeOptions})` : ""} over ${minutes} min at 10 s: RSS median ${result.rssMbMedian} MB, peak ${result.rssMbPeak} MB; CPU ${result.cpuPercentOfOneCore} % of one core`,
   );
   mkdirSync(path.join(root, "bench/results"), { recursive: true });
   writeFileSync(

@@ -7,6 +7,7 @@ import { EnrollmentError } from "./enrollment/enrollment-error.js";
 import { NotEnrolledError } from "./identity/identity-store.js";
 import { createLogger } from "./logging/logger.js";
 import { startAgent } from "./run/run-agent.js";
+import { startUpgradeGuard } from "./self-update/upgrade-guard.js";
 import { readAgentVersion } from "./version.js";
 
 // Wiring only: command → configuration → logger → the command's work.
@@ -29,12 +30,20 @@ async function main(argv: readonly string[]): Promise<number> {
       const logger = createLogger(config.logLevel);
       const version = readAgentVersion();
       logger.info({ version, config }, "starting");
-      const agent = await startAgent({ config, logger, agentVersion: version });
+      // After a self-upgrade, the first Welcome confirms the new executable (else it rolls back).
+      const upgrade = await startUpgradeGuard({ logger, version });
+      const agent = await startAgent({
+        config,
+        logger,
+        agentVersion: version,
+        link: { onWelcome: () => upgrade.onWelcome() },
+      });
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once("SIGTERM", () => resolve("SIGTERM"));
         process.once("SIGINT", () => resolve("SIGINT"));
       });
       logger.info({ signal }, "stopping");
+      upgrade.stop();
       await agent.stop();
       logger.info({ spooled: agent.spool.size }, "stopped");
       return 0;
