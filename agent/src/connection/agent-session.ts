@@ -6,6 +6,8 @@ import {
   type Hello,
   type Welcome,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import type { CommandExecutor } from "../commands/command-executor.js";
+import type { CommandOutbox, OutboxWriter } from "../commands/command-outbox.js";
 import type { Logger } from "../logging/logger.js";
 import type { Spool } from "../spool/spool.js";
 import { type Clock, sleep } from "./clock.js";
@@ -60,6 +62,8 @@ export interface SessionOptions {
   readonly batchesPerSecond?: number;
   readonly maxInFlight?: number;
   readonly renewalCheckMs?: number;
+  /** Runs the server's commands; their events go out through the outbox while this stream is live. */
+  readonly commands?: { readonly executor: CommandExecutor; readonly outbox: CommandOutbox };
 }
 
 export interface Session {
@@ -85,9 +89,11 @@ export function createSession(options: SessionOptions): Session {
   let wake: (() => void) | undefined;
   let resolveWelcome: ((welcome: Welcome) => void) | undefined;
   let finish!: (end: SessionEnd) => void;
+  let commandWriter: OutboxWriter | undefined;
   const ended = new Promise<SessionEnd>((resolve) => {
     finish = (end) => {
       if (halt.signal.aborted) return;
+      if (commandWriter) options.commands?.outbox.detach(commandWriter);
       halt.abort();
       wake?.();
       resolve(end);
@@ -133,6 +139,20 @@ export function createSession(options: SessionOptions): Session {
     switch (payload.case) {
       case "welcome":
         resolveWelcome?.(payload.value);
+        if (options.commands && !halt.signal.aborted) {
+          commandWriter = {
+            write: (event) => send({ case: "commandEvent", value: event }),
+            drained: waitForDrain,
+          };
+          options.commands.outbox.attach(commandWriter);
+        }
+        return;
+      case "command":
+        if (options.commands) options.commands.executor.receive(payload.value);
+        else logger.warn({ commandId: payload.value.commandId }, "ignoring a command: this agent runs none");
+        return;
+      case "cancelCommand":
+        options.commands?.executor.cancel(payload.value.commandId, payload.value.reason);
         return;
       case "metricsAck": {
         const sequences = payload.value.sequences;

@@ -13,6 +13,11 @@ import { createNetworkCollector } from "../collectors/network-collector.js";
 import { createSampler } from "../collectors/sampler.js";
 import { openSequenceCounter } from "../collectors/sequence-counter.js";
 import { createTcpConnectionCollector } from "../collectors/tcp-connection-collector.js";
+import { type CommandExecutor, createCommandExecutor } from "../commands/command-executor.js";
+import type { CommandHandler } from "../commands/command-handler.js";
+import { createCommandOutbox } from "../commands/command-outbox.js";
+import { openRecentCommands } from "../commands/recent-commands.js";
+import { createCommandHandlers } from "../commands/registry.js";
 import type { AgentConfig } from "../config/config.js";
 import { type AgentLink, createAgentLink } from "../connection/agent-link.js";
 import { createBackoff } from "../connection/backoff.js";
@@ -21,6 +26,7 @@ import { createGrpcDialer } from "../connection/grpc-dialer.js";
 import { parseServerAddress } from "../connection/server-address.js";
 import { createCertificateRenewal } from "../identity/certificate-renewal.js";
 import { createIdentityStore, NotEnrolledError } from "../identity/identity-store.js";
+import { createBackupTransferClient } from "../instances/backup-transfer.js";
 import type { Logger } from "../logging/logger.js";
 import { openSpool, type Spool } from "../spool/spool.js";
 import { createSamplingLoop, type SamplingLoop } from "./sampling-loop.js";
@@ -29,6 +35,7 @@ export interface RunningAgent {
   readonly link: AgentLink;
   readonly spool: Spool;
   readonly sampling: SamplingLoop;
+  readonly commands: CommandExecutor;
   /** Stops sampling (the sample in progress reaches the spool), ends the stream, closes the spool. */
   stop(): Promise<void>;
 }
@@ -42,6 +49,8 @@ export async function startAgent(options: {
   /** Test hooks: fixture roots and link tuning. */
   procRoot?: string;
   link?: Partial<Parameters<typeof createAgentLink>[0]>;
+  /** The command handlers (the production registry unless a test brings its own). */
+  handlers?: readonly CommandHandler[];
 }): Promise<RunningAgent> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
@@ -76,6 +85,21 @@ export async function startAgent(options: {
   await sampler.prime();
   const facts = await readHostFacts({ procRoot });
 
+  const outbox = createCommandOutbox();
+  const executor = createCommandExecutor({
+    handlers:
+      options.handlers ??
+      createCommandHandlers({
+        dockerSocket: config.dockerSocket,
+        procRoot,
+        // Backup archives travel over the gateway with the agent's own certificate.
+        transfer: createBackupTransferClient({ address, identity: () => store.load() }),
+      }),
+    recent: await openRecentCommands({ file: path.join(config.stateDir, "commands.json") }),
+    outbox,
+    logger: logger.child({ component: "commands" }),
+  });
+
   let sampling: SamplingLoop | undefined;
   const link = createAgentLink({
     dialer: createGrpcDialer({ address, store }),
@@ -93,6 +117,7 @@ export async function startAgent(options: {
       }),
     onInterval: (seconds) => sampling?.setIntervalSeconds(seconds),
     ...options.link,
+    session: { ...options.link?.session, commands: { executor, outbox } },
   });
   sampling = createSamplingLoop({
     sampler,
@@ -111,7 +136,10 @@ export async function startAgent(options: {
     link,
     spool,
     sampling: loop,
+    commands: executor,
     async stop() {
+      // Running commands end as cancelled; their ends go out if the stream is up (bounded wait).
+      await Promise.race([executor.stop(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
       await loop.stop();
       await link.stop();
       await spool.close();

@@ -1,9 +1,16 @@
 import * as grpc from "@grpc/grpc-js";
 import { AgentService } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import { BackupTransferService } from "@ocore/proto/gen/ocore/agent/v1/backup_transfer_service_pb.js";
 import { EnrollmentService } from "@ocore/proto/gen/ocore/agent/v1/enrollment_service_pb.js";
+import { AgentReleaseService } from "@ocore/proto/gen/ocore/agent/v1/release_service_pb.js";
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import { renewAgentCertificate } from "../agent-identity/renew-agent-certificate.js";
 import { findRevokedSince } from "../agent-identity/revoke-server-certificates.js";
+import { defaultAgentExecutable } from "../agent-release/agent-release.js";
+import { createDownloadAgentHandler } from "../agent-release/download-handler.js";
+import type { BackupStore } from "../backups/backup-store.js";
+import { createBackupTransferHandlers } from "../backups/backup-transfer-handler.js";
+import type { CommandEventSink } from "../commands/command-transport.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
 import type { MetricWriter } from "../metrics/metric-writer.js";
@@ -29,8 +36,16 @@ export interface AgentGatewayOptions {
   readonly version: string;
   readonly metricsIntervalSeconds: number;
   readonly certificateDays: number;
+  /** The agent executable AgentReleaseService hands out (default: the repository's build). */
+  readonly agentExecutable?: string;
   readonly now?: () => Date;
   readonly timing?: Partial<GatewayTiming>;
+  /** Where command events go and who delivers commands when a stream goes live (the command runner). */
+  readonly commands?: CommandEventSink;
+  /** The live streams; pass one to share it with the command runner (a new one otherwise). */
+  readonly registry?: SessionRegistry;
+  /** Where instance backups are stored; serves BackupTransferService when given. */
+  readonly backupStore?: BackupStore;
 }
 
 export interface GatewayTiming {
@@ -76,7 +91,8 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
   const { db, pki, logger } = options;
   const now = options.now ?? (() => new Date());
   const timing = { ...defaultTiming, ...options.timing };
-  const registry = new SessionRegistry();
+  const registry = options.registry ?? new SessionRegistry();
+  const { commands } = options;
   const sessions = new Set<AgentSession>();
   const server = new grpc.Server(serverOptions);
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -91,6 +107,21 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
   server.addService(createGrpcServiceDefinition(EnrollmentService), {
     enroll: createEnrollHandler({ db, pki, logger, certificateDays: options.certificateDays, now }),
   });
+  server.addService(createGrpcServiceDefinition(AgentReleaseService), {
+    downloadAgent: createDownloadAgentHandler({
+      db,
+      pki,
+      logger,
+      now,
+      executablePath: options.agentExecutable ?? defaultAgentExecutable(),
+    }),
+  });
+  if (options.backupStore) {
+    server.addService(
+      createGrpcServiceDefinition(BackupTransferService),
+      createBackupTransferHandlers({ db, pki, logger, now, store: options.backupStore }),
+    );
+  }
   server.addService(createGrpcServiceDefinition(AgentService), {
     connect: createConnectHandler({
       db,
@@ -110,6 +141,10 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
           registry.register(session);
           logger.info({ serverId: session.serverId, agentVersion: facts.agentVersion }, "agent connected");
         },
+        onLive(session) {
+          if (registry.get(session.serverId) === session) commands?.onLive(session);
+        },
+        onCommandEvent: commands ? (session, event) => commands.onEvent(session, event) : undefined,
         writeMetrics: (serverId, samples) => options.writer.write(serverId, samples),
         renewCertificate: (identity, csrPem) =>
           renewAgentCertificate(db, pki, {

@@ -1,15 +1,19 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  type CommandEvent,
+  type CommandSchema,
   type ConnectRequest,
   type ConnectResponse,
   ConnectResponseSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import type { AgentIdentity } from "../agent-identity/authenticate-agent.js";
+import type { CommandLink } from "../commands/command-transport.js";
 import { AppError } from "../errors/app-error.js";
 import type { Logger } from "../logging/logger.js";
 import type { MetricSampleInput } from "../metrics/metric-sample.js";
 import type { IssuedCertificate } from "../pki/certificates.js";
+import { validateCommandEvent } from "./command-event-validation.js";
 import { type End, endFromError } from "./grpc-status.js";
 import { type HelloFacts, validateHello, validateMetricBatch } from "./message-validation.js";
 
@@ -31,6 +35,13 @@ export interface SessionHooks {
   onHello(session: AgentSession, facts: HelloFacts): Promise<void>;
   writeMetrics(serverId: string, samples: readonly MetricSampleInput[]): Promise<void>;
   renewCertificate(identity: AgentIdentity, csrPem: string): Promise<IssuedCertificate>;
+  /** The Welcome is sent: commands waiting for this server may go out. */
+  onLive?(session: AgentSession): void;
+  /**
+   * A validated CommandEvent; the session reads nothing more until it resolves (so output is
+   * paced by its storage). Rejecting refuses the stream.
+   */
+  onCommandEvent?(session: AgentSession, event: CommandEvent): Promise<void>;
   /** Called once, whatever closed the stream. `wasLive` tells whether a Hello was accepted. */
   onClosed(session: AgentSession, end: End, wasLive: boolean): void;
 }
@@ -53,7 +64,7 @@ export interface SessionOptions {
  * at a time and reading pauses while too many batches are being committed. Outbound: a bounded
  * queue behind the transport's own buffer; an agent that stops reading is disconnected.
  */
-export class AgentSession {
+export class AgentSession implements CommandLink {
   state: SessionState = "awaiting_hello";
   readonly serverId: string;
   readonly connectedAt: Date;
@@ -64,6 +75,7 @@ export class AgentSession {
   private handling = false;
   private batchesInFlight = 0;
   private nonce = 0n;
+  private readonly writableWaiters: Array<() => void> = [];
 
   constructor(private readonly options: SessionOptions) {
     this.serverId = options.identity.serverId;
@@ -75,6 +87,24 @@ export class AgentSession {
 
   get identity(): AgentIdentity {
     return this.options.identity;
+  }
+
+  get live(): boolean {
+    return this.state === "live";
+  }
+
+  sendCommand(command: MessageInitShape<typeof CommandSchema>): void {
+    this.send({ case: "command", value: command });
+  }
+
+  sendCancel(commandId: string, reason: string): void {
+    this.send({ case: "cancelCommand", value: { commandId, reason } });
+  }
+
+  /** Resolves once everything queued reached the transport (or the stream closed). */
+  writable(): Promise<void> {
+    if (!this.waitingForDrain || this.state === "closed") return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push(resolve));
   }
 
   /** Feeds one message from the agent; the transport calls this for each, in order. */
@@ -112,6 +142,7 @@ export class AgentSession {
     const wasLive = this.state === "live";
     this.state = "closed";
     this.outbound.length = 0;
+    this.wakeWritable();
     if (sendStatus) this.options.stream.end(end);
     this.options.hooks.onClosed(this, end, wasLive);
   }
@@ -134,6 +165,7 @@ export class AgentSession {
           metricsIntervalSeconds: this.options.welcome.metricsIntervalSeconds,
         },
       });
+      this.options.hooks.onLive?.(this);
       return;
     }
     switch (payload.case) {
@@ -168,6 +200,14 @@ export class AgentSession {
         });
         return;
       }
+      case "commandEvent": {
+        const event = validateCommandEvent(payload.value);
+        if (!this.options.hooks.onCommandEvent) {
+          throw new AppError("failed_precondition", "this server does not run commands");
+        }
+        await this.options.hooks.onCommandEvent(this, event);
+        return;
+      }
       default:
         throw new AppError("invalid_argument", "the message carries no known payload");
     }
@@ -196,6 +236,11 @@ export class AgentSession {
     while (!this.waitingForDrain && this.outbound.length > 0 && this.state !== "closed") {
       this.waitingForDrain = !this.options.stream.write(this.outbound.shift() as ConnectResponse);
     }
+    if (!this.waitingForDrain) this.wakeWritable();
+  }
+
+  private wakeWritable(): void {
+    for (const wake of this.writableWaiters.splice(0)) wake();
   }
 
   private updateReading(): void {

@@ -1,0 +1,257 @@
+// Command fan-out benchmark: one command to N simulated agents (own mTLS connection and real
+// certificate each, running the agent's real command executor, in separate load processes)
+// through the real gateway and command runner on a throwaway PostgreSQL; time from submit until
+// every result is archived, p50/p99. Then the same small command to 50 agents versus plain
+// OpenSSH (`ssh host cmd` in parallel) to 50 loopback sshd, and 100 MB of output from one agent
+// with the server side's RSS growth. The gateway and runner run in THIS process (there is no
+// "run anything" RPC to drive a server process with); agents run in forked workers.
+// Run with `npm run bench:commands -- [N ...]` (default 1000). Env: BENCH_WORKERS (4),
+// BENCH_SSH_HOSTS (50). Results: bench/results/command-fanout-<N>.json.
+import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { StringValueSchema, UInt64ValueSchema } from "@bufbuild/protobuf/wkt";
+import { sql } from "drizzle-orm";
+import { pino } from "pino";
+import { createAgentGateway } from "../../server/dist/agent-gateway/agent-gateway.js";
+import { SessionRegistry } from "../../server/dist/agent-gateway/session-registry.js";
+import { createCommandRunner } from "../../server/dist/commands/create-command-runner.js";
+import { createDatabase } from "../../server/dist/db/database.js";
+import { createMetricWriter } from "../../server/dist/metrics/metric-writer.js";
+import { ensureAgentPki } from "../../server/dist/pki/agent-pki.js";
+import { createMasterKeyring } from "../../server/dist/pki/master-key.js";
+import { startCluster } from "../../server/test/support/postgres-cluster.ts";
+import { createIdentities } from "../agent-fleet/identities.ts";
+import { rssBytes } from "../agent-fleet/proc-stats.ts";
+import type { FanoutWorkerPlan } from "./agents-worker.ts";
+import { startSshdFleet } from "./sshd-fleet.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
+const SSH_HOSTS = Number(process.env.BENCH_SSH_HOSTS ?? 50);
+const ROUNDS = Number(process.env.BENCH_SSH_ROUNDS ?? 3);
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+const actor = { kind: "system" as const, id: null };
+
+async function runBench(n: number) {
+  const cluster = await startCluster();
+  const database = createDatabase({ kind: "postgres", url: cluster.url, poolSize: 10 });
+  const workers: ChildProcess[] = [];
+  const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? "error" });
+  try {
+    await database.migrate();
+    const masterKey = randomBytes(32).toString("base64");
+    const pki = await ensureAgentPki(database.db, {
+      keyring: createMasterKeyring(masterKey),
+      hostnames: ["localhost", "127.0.0.1"],
+      installationId: "bench",
+      logger,
+    });
+    const endedAt = new Map<string, { at: number; state: string }>();
+    const registry = new SessionRegistry();
+    const runner = createCommandRunner({
+      db: database.db,
+      links: registry,
+      logger,
+      onEnded: (commandId: string, state: string) => endedAt.set(commandId, { at: performance.now(), state }),
+    });
+    const writer = createMetricWriter(database.db, { logger });
+    const gateway = createAgentGateway({
+      db: database.db,
+      pki,
+      writer,
+      logger,
+      version: "bench",
+      metricsIntervalSeconds: 3600,
+      certificateDays: 7,
+      registry,
+      commands: runner.sink,
+      timing: { sweepEveryMs: 0 },
+    });
+    const port = await gateway.listen("127.0.0.1", 0);
+
+    let started = performance.now();
+    const { caPem, agents } = await createIdentities(cluster.url, masterKey, n);
+    log(`${n} servers with certificates in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    for (let w = 0; w < WORKERS; w++) {
+      workers.push(fork(path.join(root, "bench/command-fanout/agents-worker.ts"), [], { stdio: "inherit" }));
+    }
+    started = performance.now();
+    const replies = await Promise.all(
+      workers.map((worker, w) => {
+        const plan: FanoutWorkerPlan = {
+          address: `127.0.0.1:${port}`,
+          caPem,
+          agents: agents.filter((_, i) => i % WORKERS === w),
+          connectConcurrency: 32,
+        };
+        return new Promise<{ connected: number; errors: string[] }>((resolve) => {
+          worker.once("message", (message) => resolve(message as never));
+          worker.send({ type: "connect", plan });
+        });
+      }),
+    );
+    while (registry.size < n && performance.now() - started < 300_000) await sleep(100);
+    log(
+      `${registry.size}/${n} agents live in ${((performance.now() - started) / 1000).toFixed(1)} s ${replies
+        .flatMap((r) => r.errors)
+        .slice(0, 2)
+        .join("; ")}`,
+    );
+
+    /** One command to each of `serverIds`; ms from submit until each result was stored. */
+    const fanOut = async (
+      serverIds: string[],
+      command: { input: typeof UInt64ValueSchema | typeof StringValueSchema; args: object },
+    ) => {
+      const t0 = performance.now();
+      const ids = await runner.submitMany(
+        serverIds.map((serverId) => ({
+          serverId,
+          input: command.input,
+          args: command.args,
+          deadline: new Date(Date.now() + 120_000),
+          actor,
+        })) as never,
+      );
+      const submittedMs = performance.now() - t0;
+      while (ids.some((id: string) => !endedAt.has(id)) && performance.now() - t0 < 120_000) await sleep(5);
+      const times = ids
+        .map((id: string) => (endedAt.get(id)?.at ?? Number.NaN) - t0)
+        .sort((a: number, b: number) => a - b);
+      const failed = ids.filter((id: string) => endedAt.get(id)?.state !== "succeeded").length;
+      if (failed > 0) {
+        const [example] = await database.db.execute(
+          sql`select state, error_code, error_message from commands where id = ${ids.find((id: string) => endedAt.get(id)?.state !== "succeeded")}`,
+        );
+        log(`${failed} of ${ids.length} commands did not succeed, e.g. ${JSON.stringify(example)}`);
+      }
+      return {
+        commands: ids.length,
+        failed,
+        submitMs: Math.round(submittedMs),
+        allArchivedMs: Math.round(times.at(-1) ?? Number.NaN),
+        p50Ms: Math.round(percentile(times, 0.5)),
+        p99Ms: Math.round(percentile(times, 0.99)),
+      };
+    };
+    const all = agents.map((agent) => agent.serverId);
+    const small = { input: UInt64ValueSchema, args: { value: 128n } };
+    await fanOut(all.slice(0, Math.min(n, 200)), small); // warm-up
+    const fanout = await fanOut(all, small);
+    if (process.env.BENCH_ONLY_OUTPUT) log("skipping");
+    log(
+      `fan-out to ${n}: all archived in ${fanout.allArchivedMs} ms (p50 ${fanout.p50Ms}, p99 ${fanout.p99Ms}, submit ${fanout.submitMs}, failed ${fanout.failed})`,
+    );
+
+    let ssh: Record<string, unknown> | undefined;
+    if (n >= SSH_HOSTS && process.env.BENCH_SKIP_SSH !== "1") {
+      const sshd = await startSshdFleet(SSH_HOSTS);
+      try {
+        const program = "uname -a";
+        await sshd.runEverywhere(program); // warm-up (page cache, host keys)
+        const sshRuns: number[] = [];
+        const agentRuns: number[] = [];
+        const fifty = all.slice(0, SSH_HOSTS);
+        await fanOut(fifty, { input: StringValueSchema, args: { value: program } });
+        for (let round = 0; round < ROUNDS; round++) {
+          sshRuns.push((await sshd.runEverywhere(program)).totalMs);
+          agentRuns.push(
+            (await fanOut(fifty, { input: StringValueSchema, args: { value: program } })).allArchivedMs,
+          );
+        }
+        ssh = {
+          hosts: SSH_HOSTS,
+          command: program,
+          rounds: ROUNDS,
+          sshMedianMs: Math.round(median(sshRuns)),
+          agentsMedianMs: Math.round(median(agentRuns)),
+          ratio: Number((median(sshRuns) / median(agentRuns)).toFixed(1)),
+          sshRunsMs: sshRuns.map(Math.round),
+          agentRunsMs: agentRuns,
+        };
+        log(
+          `${SSH_HOSTS} hosts "${program}": ssh ${ssh.sshMedianMs} ms vs agents ${ssh.agentsMedianMs} ms (×${ssh.ratio})`,
+        );
+      } finally {
+        await sshd.stop();
+      }
+    }
+
+    // 100 MB of output from one agent: the server side's memory must stay flat.
+    const heavyBytes = 100 * 1024 * 1024;
+    globalThis.gc?.();
+    await sleep(500);
+    const rssBefore = rssBytes(process.pid);
+    let rssPeak = rssBefore;
+    const memoryBefore = process.memoryUsage();
+    const memoryPeak = { heapUsed: 0, external: 0, arrayBuffers: 0 };
+    const sampler = setInterval(() => {
+      if (process.env.BENCH_GC) globalThis.gc?.();
+      rssPeak = Math.max(rssPeak, rssBytes(process.pid));
+      const memory = process.memoryUsage();
+      for (const key of ["heapUsed", "external", "arrayBuffers"] as const) {
+        memoryPeak[key] = Math.max(memoryPeak[key], memory[key] - memoryBefore[key]);
+      }
+    }, 20);
+    const heavy = await fanOut(all.slice(0, 1), {
+      input: UInt64ValueSchema,
+      args: { value: BigInt(heavyBytes) },
+    });
+    clearInterval(sampler);
+    const output = {
+      bytes: heavyBytes,
+      seconds: heavy.allArchivedMs / 1000,
+      megabytesPerSecond: Number((100 / (heavy.allArchivedMs / 1000)).toFixed(1)),
+      rssBeforeMb: Math.round(rssBefore / 1048576),
+      rssGrowthMb: Math.round((rssPeak - rssBefore) / 1048576),
+      peakGrowthMb: Object.fromEntries(
+        Object.entries(memoryPeak).map(([key, value]) => [key, Math.round(value / 1048576)]),
+      ),
+      journalPeakBufferedMb: Number((runner.journal.peakBufferedBytes / 1048576).toFixed(1)),
+      state: heavy.failed === 0 ? "succeeded" : "failed",
+    };
+    log(
+      `100 MB output: ${output.seconds} s (${output.megabytesPerSecond} MB/s), RSS +${output.rssGrowthMb} MB ${JSON.stringify(output.peakGrowthMb)} (journal peak ${output.journalPeakBufferedMb} MB)`,
+    );
+
+    const result = {
+      n,
+      workers: WORKERS,
+      cpus: (await import("node:os")).cpus().length,
+      fanout,
+      ssh,
+      output,
+    };
+    writeFileSync(
+      path.join(root, `bench/results/command-fanout-${n}.json`),
+      `${JSON.stringify(result, null, 2)}\n`,
+    );
+    await gateway.close();
+    await runner.close();
+    await writer.close();
+    for (const worker of workers) worker.send({ type: "exit" });
+    await sleep(1_000); // the gateway's last "offline" writes
+    return result;
+  } finally {
+    for (const worker of workers) if (worker.exitCode === null) worker.kill();
+    await database.close();
+    await cluster.stop();
+  }
+}
+
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((value) => value > 0);
+for (const n of sizes.length > 0 ? sizes : [1000]) await runBench(n);
+process.exit(0);

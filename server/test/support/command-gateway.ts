@@ -1,0 +1,126 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { type Any, StringValueSchema } from "@bufbuild/protobuf/wkt";
+import type {
+  CancelCommand,
+  Command,
+  ConnectResponse,
+} from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import { createAgentGateway } from "../../src/agent-gateway/agent-gateway.js";
+import { SessionRegistry } from "../../src/agent-gateway/session-registry.js";
+import { createEnrollmentToken } from "../../src/agent-identity/create-enrollment-token.js";
+import { type CommandService, createCommandRunner } from "../../src/commands/create-command-runner.js";
+import type { DatabaseKind } from "../../src/db/database.js";
+import { servers } from "../../src/db/schema/servers.js";
+import { createMetricWriter } from "../../src/metrics/metric-writer.js";
+import { ensureAgentPki } from "../../src/pki/agent-pki.js";
+import { createMasterKeyring } from "../../src/pki/master-key.js";
+import {
+  type AgentPeer,
+  connect,
+  enroll,
+  newAgentKey,
+  silentLogger,
+  TEST_MASTER_KEY,
+} from "./agent-channel.js";
+import { createTestClock } from "./test-clock.js";
+import { createTestDatabase } from "./test-databases.js";
+
+/** The real gateway (mTLS on loopback) wired to a real command runner, on a fresh database. */
+export async function startCommandGateway(
+  kind: DatabaseKind,
+  options: { journal?: { maxBufferedBytes?: number; maxBatchBytes?: number } } = {},
+) {
+  const database = await createTestDatabase(kind);
+  const clock = createTestClock();
+  const pki = await ensureAgentPki(database.db, {
+    keyring: createMasterKeyring(TEST_MASTER_KEY),
+    hostnames: ["localhost", "127.0.0.1"],
+    installationId: "00000000-test",
+    logger: silentLogger,
+  });
+  const registry = new SessionRegistry();
+  const runner: CommandService = createCommandRunner({
+    db: database.db,
+    links: registry,
+    logger: silentLogger,
+    now: clock.now,
+    sweepEveryMs: 0,
+    pollEveryMs: 200,
+    journal: options.journal,
+  });
+  const writer = createMetricWriter(database.db, { logger: silentLogger, now: clock.now });
+  const gateway = createAgentGateway({
+    db: database.db,
+    pki,
+    writer,
+    logger: silentLogger,
+    version: "0.0.0-test",
+    metricsIntervalSeconds: 10,
+    certificateDays: 7,
+    now: clock.now,
+    timing: { sweepEveryMs: 0 },
+    registry,
+    commands: runner.sink,
+  });
+  const port = await gateway.listen("127.0.0.1", 0);
+  return {
+    database,
+    clock,
+    runner,
+    gateway,
+    port,
+    /** A new server with an enrolled agent identity. */
+    async enrolledServer() {
+      const [row] = await database.db
+        .insert(servers)
+        .values({ name: `host-${Math.random().toString(36).slice(2, 10)}` })
+        .returning({ id: servers.id });
+      const serverId = (row as { id: string }).id;
+      const { token } = await createEnrollmentToken(database.db, {
+        serverId,
+        caPin: pki.caPin,
+        now: clock.now(),
+      });
+      const key = await newAgentKey();
+      const response = await enroll(port, pki.caCertificatePem, { token, csrPem: key.csrPem });
+      return { serverId, certPem: response.certificatePem, keyPem: key.keyPem };
+    },
+    /** Opens an agent stream and waits for Welcome. */
+    async agent(identity: { certPem: string; keyPem: string }): Promise<AgentPeer> {
+      const peer = connect(port, pki.caCertificatePem, identity);
+      peer.send({ case: "hello", value: { agentVersion: "1.0.0", hostname: "h" } });
+      const welcome = await peer.next();
+      if (welcome.payload.case !== "welcome")
+        throw new Error(`expected Welcome, got ${welcome.payload.case}`);
+      return peer;
+    },
+    async close() {
+      await gateway.close();
+      await runner.close();
+      await writer.close();
+      await database.close();
+    },
+  };
+}
+
+/** The next message of one kind on a stream, skipping others (pings). */
+async function nextPayload(peer: AgentPeer, kind: ConnectResponse["payload"]["case"]) {
+  for (;;) {
+    const message = await peer.next();
+    if (message.payload.case === kind) return message.payload;
+  }
+}
+
+export async function nextCommand(peer: AgentPeer): Promise<Command> {
+  return ((await nextPayload(peer, "command")) as { value: Command }).value;
+}
+
+export async function nextCancel(peer: AgentPeer): Promise<CancelCommand> {
+  return ((await nextPayload(peer, "cancelCommand")) as { value: CancelCommand }).value;
+}
+
+export const stringResult = (value: string): Any => ({
+  $typeName: "google.protobuf.Any",
+  typeUrl: `type.googleapis.com/${StringValueSchema.typeName}`,
+  value: toBinary(StringValueSchema, create(StringValueSchema, { value })),
+});
