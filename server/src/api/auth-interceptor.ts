@@ -52,26 +52,81 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps): Interceptor {
     request.contextValues.set(principalKey, principal);
 
     const audited = mutating && policy.action && !policy.auditedByHandler && principal;
+    let target: unknown;
+    if (request.stream && policy.target) {
+      // A stream's first message names its target: read it now, hand it on to the handler after.
+      const first = await firstMessage(request.message);
+      target = first.message;
+      request = { ...request, message: first.all };
+    } else if (!request.stream) {
+      target = request.message;
+    }
     try {
-      await authorize(policy, principal, request.stream ? undefined : request.message, deps.db);
+      await authorize(policy, principal, target, deps.db);
     } catch (error) {
       if (audited && error instanceof AppError && error.code === "permission_denied") {
-        await auditOutcome(deps.db, request.contextValues, principal, policy, "denied", error.message);
+        await auditOutcome(
+          deps.db,
+          request.contextValues,
+          principal,
+          policy,
+          target,
+          "denied",
+          error.message,
+        );
       }
       throw error;
     }
+    const auditFailure = async (error: unknown) => {
+      if (!audited) return;
+      const detail = error instanceof Error ? error.message : String(error);
+      await auditOutcome(deps.db, request.contextValues, principal, policy, target, "failure", detail);
+    };
     try {
       const response = await next(request);
-      if (mutating) deps.feed.poke();
-      return response;
-    } catch (error) {
-      if (audited) {
-        const detail = error instanceof Error ? error.message : String(error);
-        await auditOutcome(deps.db, request.contextValues, principal, policy, "failure", detail);
+      if (!response.stream) {
+        if (mutating) deps.feed.poke();
+        return response;
       }
+      // A stream fails, or ends its work, while it is read: audit and poke the feed then.
+      return {
+        ...response,
+        message: watchStream(response.message, auditFailure, mutating ? deps.feed : undefined),
+      };
+    } catch (error) {
+      await auditFailure(error);
       throw error;
     }
   };
+}
+
+/** Reads a stream's first message (a refused empty stream names no target). */
+async function firstMessage<T>(
+  messages: AsyncIterable<T>,
+): Promise<{ message: T | undefined; all: AsyncIterable<T> }> {
+  const iterator = messages[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  async function* all(): AsyncGenerator<T> {
+    if (first.done) return;
+    yield first.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  return { message: first.done ? undefined : first.value, all: all() };
+}
+
+async function* watchStream<T>(
+  messages: AsyncIterable<T>,
+  onFailure: (error: unknown) => Promise<void>,
+  feed: AuditFeed | undefined,
+): AsyncGenerator<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    await onFailure(error);
+    throw error;
+  } finally {
+    feed?.poke();
+  }
 }
 
 async function authorize(
@@ -110,15 +165,19 @@ async function auditOutcome(
   values: Parameters<typeof auditContextOf>[0]["values"],
   principal: Principal | undefined,
   policy: RpcPolicy,
+  message: unknown,
   result: "failure" | "denied",
   detail: string,
 ): Promise<void> {
   const context = auditContextOf({ values } as Parameters<typeof auditContextOf>[0], principal);
+  // A request that names its server in `serverId` is recorded against that server.
+  const serverId = (message as { serverId?: unknown } | undefined)?.serverId;
+  const named = typeof serverId === "string" && serverId !== "";
   await db.transaction((tx) =>
     recordAudit(tx, context, {
       action: policy.action ?? "unknown",
-      targetType: "",
-      targetId: "",
+      targetType: named ? "server" : "",
+      targetId: named ? serverId : "",
       result,
       detail: detail.slice(0, 1000),
     }),

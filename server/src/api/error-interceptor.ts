@@ -27,13 +27,32 @@ export function toConnectError(error: AppError): ConnectError {
  */
 export function createErrorInterceptor(logger: Logger): Interceptor {
   return (next) => async (request) => {
-    try {
-      return await next(request);
-    } catch (error) {
-      if (error instanceof AppError) throw toConnectError(error);
-      if (error instanceof ConnectError) throw error;
+    const translate = (error: unknown): ConnectError => {
+      if (error instanceof AppError) return toConnectError(error);
+      if (error instanceof ConnectError) return error;
       logger.error({ err: error, procedure: request.url }, "unexpected error in an API call");
-      throw new ConnectError("internal error; the server log has the details", Code.Internal);
+      return new ConnectError("internal error; the server log has the details", Code.Internal);
+    };
+    try {
+      const response = await next(request);
+      // A streaming response fails while it is read, after this function returned.
+      return response.stream
+        ? { ...response, message: translateErrors(response.message, translate) }
+        : response;
+    } catch (error) {
+      throw translate(error);
     }
   };
+}
+
+/** Passes a stream's messages through, turning the error that ends it into a ConnectError. */
+export async function* translateErrors<T>(
+  messages: AsyncIterable<T>,
+  translate: (error: unknown) => unknown,
+): AsyncGenerator<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw translate(error);
+  }
 }
