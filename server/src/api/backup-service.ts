@@ -1,0 +1,108 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
+import {
+  type BackupRow,
+  createBackup,
+  deleteBackup,
+  getBackup,
+  getRetention,
+  listBackups,
+  setRetention,
+} from "../backups/backups.js";
+import { restoreBackup } from "../backups/restore-backup.js";
+import { AppError } from "../errors/app-error.js";
+import { type InstanceDeps, requireInstanceDeps } from "../instances/instance-deps.js";
+import { toConnectError } from "./error-interceptor.js";
+import { instanceMessage } from "./instance-service.js";
+import { auditContextOf } from "./request-context.js";
+
+const CHUNK = 1024 * 1024;
+
+function backupMessage(row: BackupRow) {
+  return {
+    id: row.id,
+    instanceId: row.instanceId ?? "",
+    instanceName: row.instanceName,
+    serverId: row.serverId,
+    kind: row.kind,
+    state: row.state,
+    errorMessage: row.errorMessage,
+    sizeBytes: BigInt(row.sizeBytes),
+    sha256: row.sha256,
+    createdAt: timestampFromDate(row.createdAt),
+    completedAt: row.completedAt ? timestampFromDate(row.completedAt) : undefined,
+  };
+}
+
+/** ocore.api.v1.BackupService: decode, call one use case, encode (RBAC is in rpc-policies). */
+export function createBackupService(deps: {
+  instances: InstanceDeps | undefined;
+}): ServiceImpl<typeof BackupService> {
+  const need = () => requireInstanceDeps(deps.instances);
+  return {
+    async createBackup(request, context) {
+      const row = await createBackup(need(), auditContextOf(context), {
+        instanceId: request.instanceId,
+        kind: "manual",
+      });
+      return { backup: backupMessage(row) };
+    },
+    async listBackups(request) {
+      return { backups: (await listBackups(need().db, request.instanceId)).map(backupMessage) };
+    },
+    async *downloadBackup(request, context) {
+      yield* mapStreamErrors(downloadChunks(need(), request.id, context.signal));
+    },
+    async restoreBackup(request, context) {
+      const { instance, adminPassword } = await restoreBackup(need(), auditContextOf(context), {
+        backupId: request.id,
+        newInstanceName: request.newInstanceName,
+      });
+      return { instance: instanceMessage(instance), adminPassword };
+    },
+    async getRetention(request) {
+      return { retention: await getRetention(need().db, request.instanceId) };
+    },
+    async setRetention(request, context) {
+      if (!request.retention) throw AppError.invalid("retention", "is required");
+      const { policy, deleted } = await setRetention(need(), auditContextOf(context), request.instanceId, {
+        daily: request.retention.daily,
+        weekly: request.retention.weekly,
+        monthly: request.retention.monthly,
+      });
+      return { retention: policy, deleted };
+    },
+    async deleteBackup(request, context) {
+      await deleteBackup(need(), auditContextOf(context), request.id);
+      return {};
+    },
+  };
+}
+
+async function* downloadChunks(deps: InstanceDeps, id: string, signal: AbortSignal) {
+  const row = await getBackup(deps.db, id);
+  if (row.state !== "completed") {
+    throw new AppError(
+      "failed_precondition",
+      `the backup is ${row.state}: only a completed backup can be downloaded`,
+    );
+  }
+  for await (const piece of deps.store.get(row.storageKey, signal)) {
+    for (let offset = 0; offset < piece.length; offset += CHUNK) {
+      yield { chunk: piece.subarray(offset, offset + CHUNK) };
+    }
+  }
+}
+
+/**
+ * The error interceptor maps errors of unary calls; an error thrown while a stream is iterated
+ * passes it, so streaming handlers map their AppErrors themselves.
+ */
+export async function* mapStreamErrors<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    throw error instanceof AppError ? toConnectError(error) : error;
+  }
+}

@@ -1,0 +1,80 @@
+import type { BackupStore } from "../backups/backup-store.js";
+import type { CommandRunner } from "../commands/command-runner.js";
+import type { Db } from "../db/database.js";
+import { AppError } from "../errors/app-error.js";
+import type { Logger } from "../logging/logger.js";
+import type { BackgroundTasks } from "./background-tasks.js";
+
+/** How long the agent gets for each kind of instance command (ms). */
+export interface InstanceTiming {
+  /** Reading the host's listening ports before an allocation: also how long an offline agent is waited for. */
+  readonly portsMs: number;
+  /** Creating an instance (pulling images included). */
+  readonly createMs: number;
+  /** Start, stop, restart, remove. */
+  readonly actionMs: number;
+  /** Refreshing states on Get/List; an agent slower than this shows the stored state. */
+  readonly inspectMs: number;
+  /** A backup or a restore. */
+  readonly backupMs: number;
+}
+
+export const defaultInstanceTiming: InstanceTiming = {
+  portsMs: 30_000,
+  createMs: 15 * 60_000,
+  actionMs: 2 * 60_000,
+  inspectMs: 5_000,
+  backupMs: 2 * 60 * 60_000,
+};
+
+/** The commands a backup and a restore run in the database container (PostgreSQL's tools). */
+export interface DatabaseCommands {
+  readonly dump: readonly string[];
+  readonly restore: readonly string[];
+}
+
+/** pg_dump's custom format, restored with --clean --create into a fresh database. */
+export const postgresCommands: DatabaseCommands = {
+  dump: ["pg_dump", "--format=custom", "--username=odoo", "--dbname=odoo"],
+  restore: ["pg_restore", "--clean", "--if-exists", "--create", "--username=odoo", "--dbname=postgres"],
+};
+
+/** Everything the instance and backup use cases need; built once in the wiring. */
+export interface InstanceDeps {
+  readonly db: Db;
+  readonly runner: CommandRunner;
+  readonly store: BackupStore;
+  readonly tasks: BackgroundTasks;
+  readonly logger: Logger;
+  readonly images: { readonly odoo: string; readonly postgres: string; readonly mailpit: string };
+  readonly timing: InstanceTiming;
+  readonly databaseCommands: DatabaseCommands;
+  readonly now: () => Date;
+}
+
+export function createInstanceDeps(
+  input: Omit<InstanceDeps, "timing" | "databaseCommands" | "now"> & Partial<InstanceDeps>,
+): InstanceDeps {
+  return {
+    timing: defaultInstanceTiming,
+    databaseCommands: postgresCommands,
+    now: () => new Date(),
+    ...input,
+  };
+}
+
+/** A deadline `ms` from now. */
+export function deadlineIn(deps: InstanceDeps, ms: number): Date {
+  return new Date(deps.now().getTime() + ms);
+}
+
+/**
+ * The instance and backup RPCs need the backup store and the background tasks; an API built
+ * without them (a read-only harness) refuses those RPCs with this error.
+ */
+export function requireInstanceDeps(deps: InstanceDeps | undefined): InstanceDeps {
+  if (!deps) {
+    throw new AppError("unavailable", "this server process does not manage instances; call another replica");
+  }
+  return deps;
+}
