@@ -1,16 +1,34 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { DataFormat, type ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import {
+  DataFormat,
+  type ServerSchema,
+  type ServerService,
+} from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { scopeOf } from "../auth/principal.js";
 import { parseSelector } from "../auth/selector.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
+import { getServerDetails, type ServerDetails } from "../servers/server-details.js";
 import { exportServers } from "../servers/server-export.js";
 import { importServers } from "../servers/server-import.js";
+import {
+  acceptHostKey,
+  createServer,
+  forgetCredentials,
+  type LifecycleDeps,
+  requestServerDeletion,
+  retryProvisioning,
+} from "../servers/server-lifecycle.js";
 import { getServer, listServers, type ServerRow, updateServer } from "../servers/servers.js";
+import { checkCredentials } from "../servers/ssh-credentials.js";
 import { auditContextOf, principalOf } from "./request-context.js";
 
-function serverMessage(row: ServerRow) {
+type ServerInit = MessageInitShape<typeof ServerSchema>;
+
+function serverMessage(row: ServerRow, details?: ServerDetails): ServerInit {
+  const job = details?.job;
   return {
     id: row.id,
     name: row.name,
@@ -31,6 +49,43 @@ function serverMessage(row: ServerRow) {
           bootedAt: row.facts.bootedAt ? timestampFromDate(new Date(row.facts.bootedAt)) : undefined,
         }
       : undefined,
+    hostKeyFingerprint: row.hostKeyFingerprint ?? "",
+    hostKeyAlgorithm: row.hostKeyAlgorithm ?? "",
+    pendingHostKeyFingerprint: row.pendingHostKeyFingerprint ?? "",
+    installMode: row.installMode ?? "",
+    hasCredentials: details?.hasCredentials ?? false,
+    provisioning: job
+      ? {
+          kind: job.kind,
+          state: job.state,
+          step: job.step,
+          attempt: job.attempt,
+          errorReason: job.errorReason ?? "",
+          errorMessage: job.errorMessage ?? "",
+          plannedInstances: job.plannedInstances,
+          acceptedRequirements: job.acceptedRequirements,
+          verdicts: (job.verdicts ?? []).map((verdict) => ({
+            ...verdict,
+            accepted: verdict.accepted ?? false,
+          })),
+          facts: job.facts
+            ? {
+                ...job.facts,
+                memoryTotalBytes: BigInt(job.facts.memoryTotalBytes),
+                diskAvailableBytes: BigInt(job.facts.diskAvailableBytes),
+                diskTotalBytes: BigInt(job.facts.diskTotalBytes),
+              }
+            : undefined,
+          steps: (details?.steps ?? []).map((step) => ({
+            attempt: step.attempt,
+            step: step.step,
+            status: step.status,
+            message: step.message,
+            startedAt: timestampFromDate(step.startedAt),
+            endedAt: step.endedAt ? timestampFromDate(step.endedAt) : undefined,
+          })),
+        }
+      : undefined,
   };
 }
 
@@ -40,7 +95,27 @@ function formatOf(format: DataFormat): "csv" | "json" {
   throw AppError.invalid("format", "choose CSV or JSON");
 }
 
-export function createServerService({ db }: { db: Db }): ServiceImpl<typeof ServerService> {
+/**
+ * The lifecycle RPCs need the provisioning parts (credential keys, the worker); an API built
+ * without them (a read-only harness) refuses those RPCs and serves the rest.
+ */
+export function createServerService({
+  db,
+  lifecycle,
+}: {
+  db: Db;
+  lifecycle?: LifecycleDeps;
+}): ServiceImpl<typeof ServerService> {
+  const requireLifecycle = (): LifecycleDeps => {
+    if (!lifecycle) {
+      throw new AppError(
+        "unavailable",
+        "this server process does not run provisioning; call another replica",
+      );
+    }
+    return lifecycle;
+  };
+  const withDetails = async (row: ServerRow) => serverMessage(row, await getServerDetails(db, row));
   return {
     async listServers(request, context) {
       const scope = scopeOf(principalOf(context), "servers.read");
@@ -48,10 +123,10 @@ export function createServerService({ db }: { db: Db }): ServiceImpl<typeof Serv
         statuses: request.statuses,
         selector: request.selector ? parseSelector(request.selector) : undefined,
       });
-      return { servers: rows.map(serverMessage) };
+      return { servers: rows.map((row) => serverMessage(row)) };
     },
     async getServer(request) {
-      return { server: serverMessage(await getServer(db, request.id)) };
+      return { server: await withDetails(await getServer(db, request.id)) };
     },
     async updateServer(request, context) {
       const row = await updateServer(db, auditContextOf(context), {
@@ -75,6 +150,47 @@ export function createServerService({ db }: { db: Db }): ServiceImpl<typeof Serv
         selector: request.selector ? parseSelector(request.selector) : undefined,
       });
       return { data: new TextEncoder().encode(exportServers(rows, formatOf(request.format))) };
+    },
+    async createServer(request, context) {
+      const row = await createServer(requireLifecycle(), auditContextOf(context), {
+        name: request.name,
+        host: request.host,
+        sshPort: request.sshPort,
+        sshUser: request.sshUser,
+        credentials: checkCredentials(request),
+        tags: request.tags,
+        expectedHostKey: request.expectedHostKeyFingerprint,
+        plannedInstances: request.plannedInstances,
+        acceptedRequirements: request.acceptedRequirements,
+      });
+      return { server: await withDetails(row) };
+    },
+    async retryProvisioning(request, context) {
+      const given = request.password || request.privateKey || request.passphrase;
+      const row = await retryProvisioning(requireLifecycle(), auditContextOf(context), {
+        id: request.id,
+        credentials: given ? checkCredentials(request) : undefined,
+        acceptedRequirements: request.replaceAccepted ? request.acceptedRequirements : undefined,
+      });
+      return { server: await withDetails(row) };
+    },
+    async deleteServer(request, context) {
+      const row = await requestServerDeletion(requireLifecycle(), auditContextOf(context), {
+        id: request.id,
+        force: request.force,
+      });
+      return { server: await withDetails(row) };
+    },
+    async forgetCredentials(request, context) {
+      const row = await forgetCredentials(requireLifecycle(), auditContextOf(context), { id: request.id });
+      return { server: await withDetails(row) };
+    },
+    async acceptHostKey(request, context) {
+      const row = await acceptHostKey(requireLifecycle(), auditContextOf(context), {
+        id: request.id,
+        fingerprint: request.fingerprint,
+      });
+      return { server: await withDetails(row) };
     },
   };
 }

@@ -34,6 +34,17 @@ export const servers = pgTable(
     /** What the agent reported about its host in its last Hello. */
     facts: jsonb("facts").$type<HostFacts>(),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
+    /** The SSH host key pinned on first contact (`SHA256:…` as OpenSSH prints it). */
+    hostKeyFingerprint: text("host_key_fingerprint"),
+    hostKeyAlgorithm: text("host_key_algorithm"),
+    /** A different key the host presented later, refused until an admin accepts it. */
+    pendingHostKeyFingerprint: text("pending_host_key_fingerprint"),
+    pendingHostKeyAlgorithm: text("pending_host_key_algorithm"),
+    /** How the agent is supervised on the host: `systemd` or `supervised`, once installed. */
+    installMode: text("install_mode"),
+    /** Where the agent is installed and its unit's name (uninstalling needs them). */
+    installPrefix: text("install_prefix"),
+    unitName: text("unit_name"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -42,6 +53,7 @@ export const servers = pgTable(
       "servers_status",
       sql`${table.status} in ('connecting', 'connected', 'provisioning', 'active', 'offline', 'failed', 'removing')`,
     ),
+    check("servers_install_mode", sql`${table.installMode} in ('systemd', 'supervised')`),
     index("servers_tags").using("gin", table.tags),
   ],
 );

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/server_service.proto.
  */
 export const file_ocore_api_v1_server_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFvY29yZS9hcGkvdjEvc2VydmVyX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSKPAwoGU2VydmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEaG9zdBgDIAEoCRIQCghzc2hfcG9ydBgEIAEoDRIQCghzc2hfdXNlchgFIAEoCRIOCgZzdGF0dXMYBiABKAkSFQoNc3RhdHVzX3JlYXNvbhgHIAEoCRIWCg5zdGF0dXNfbWVzc2FnZRgIIAEoCRIsCgR0YWdzGAkgAygLMh4ub2NvcmUuYXBpLnYxLlNlcnZlci5UYWdzRW50cnkSMAoMbGFzdF9zZWVuX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVmYWN0cxgMIAEoCzIXLm9jb3JlLmFwaS52MS5Ib3N0RmFjdHMSFQoNYWdlbnRfdmVyc2lvbhgNIAEoCRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLEAQoJSG9zdEZhY3RzEhAKCGhvc3RuYW1lGAEgASgJEg0KBW9zX2lkGAIgASgJEhIKCm9zX3ZlcnNpb24YAyABKAkSDgoGa2VybmVsGAQgASgJEhQKDGFyY2hpdGVjdHVyZRgFIAEoCRIRCgljcHVfY29yZXMYBiABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAcgASgEEi0KCWJvb3RlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoSTGlzdFNlcnZlcnNSZXF1ZXN0EhAKCHN0YXR1c2VzGAEgAygJEhAKCHNlbGVjdG9yGAIgASgJIjwKE0xpc3RTZXJ2ZXJzUmVzcG9uc2USJQoHc2VydmVycxgBIAMoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiHgoQR2V0U2VydmVyUmVxdWVzdBIKCgJpZBgBIAEoCSI5ChFHZXRTZXJ2ZXJSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIrsBChNVcGRhdGVTZXJ2ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARI5CgR0YWdzGAMgAygLMisub2NvcmUuYXBpLnYxLlVwZGF0ZVNlcnZlclJlcXVlc3QuVGFnc0VudHJ5EhQKDHJlcGxhY2VfdGFncxgEIAEoCBorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIHCgVfbmFtZSI8ChRVcGRhdGVTZXJ2ZXJSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIl8KFEltcG9ydFNlcnZlcnNSZXF1ZXN0EigKBmZvcm1hdBgBIAEoDjIYLm9jb3JlLmFwaS52MS5EYXRhRm9ybWF0EgwKBGRhdGEYAiABKAwSDwoHZHJ5X3J1bhgDIAEoCCJMCg9JbXBvcnRSb3dSZXN1bHQSCwoDcm93GAEgASgNEgwKBG5hbWUYAiABKAkSDgoGYWN0aW9uGAMgASgJEg4KBmVycm9ycxgEIAMoCSKMAQoVSW1wb3J0U2VydmVyc1Jlc3BvbnNlEisKBHJvd3MYASADKAsyHS5vY29yZS5hcGkudjEuSW1wb3J0Um93UmVzdWx0Eg8KB2FwcGxpZWQYAiABKAgSDwoHY3JlYXRlZBgDIAEoDRIPCgd1cGRhdGVkGAQgASgNEhMKC2Vycm9yX2NvdW50GAUgASgNIlIKFEV4cG9ydFNlcnZlcnNSZXF1ZXN0EigKBmZvcm1hdBgBIAEoDjIYLm9jb3JlLmFwaS52MS5EYXRhRm9ybWF0EhAKCHNlbGVjdG9yGAIgASgJIiUKFUV4cG9ydFNlcnZlcnNSZXNwb25zZRIMCgRkYXRhGAEgASgMKlQKCkRhdGFGb3JtYXQSGwoXREFUQV9GT1JNQVRfVU5TUEVDSUZJRUQQABITCg9EQVRBX0ZPUk1BVF9DU1YQARIUChBEQVRBX0ZPUk1BVF9KU09OEAIyywMKDVNlcnZlclNlcnZpY2USVwoLTGlzdFNlcnZlcnMSIC5vY29yZS5hcGkudjEuTGlzdFNlcnZlcnNSZXF1ZXN0GiEub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJzUmVzcG9uc2UiA5ACARJRCglHZXRTZXJ2ZXISHi5vY29yZS5hcGkudjEuR2V0U2VydmVyUmVxdWVzdBofLm9jb3JlLmFwaS52MS5HZXRTZXJ2ZXJSZXNwb25zZSIDkAIBElUKDFVwZGF0ZVNlcnZlchIhLm9jb3JlLmFwaS52MS5VcGRhdGVTZXJ2ZXJSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLlVwZGF0ZVNlcnZlclJlc3BvbnNlElgKDUltcG9ydFNlcnZlcnMSIi5vY29yZS5hcGkudjEuSW1wb3J0U2VydmVyc1JlcXVlc3QaIy5vY29yZS5hcGkudjEuSW1wb3J0U2VydmVyc1Jlc3BvbnNlEl0KDUV4cG9ydFNlcnZlcnMSIi5vY29yZS5hcGkudjEuRXhwb3J0U2VydmVyc1JlcXVlc3QaIy5vY29yZS5hcGkudjEuRXhwb3J0U2VydmVyc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiFvY29yZS9hcGkvdjEvc2VydmVyX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSLTBAoGU2VydmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEaG9zdBgDIAEoCRIQCghzc2hfcG9ydBgEIAEoDRIQCghzc2hfdXNlchgFIAEoCRIOCgZzdGF0dXMYBiABKAkSFQoNc3RhdHVzX3JlYXNvbhgHIAEoCRIWCg5zdGF0dXNfbWVzc2FnZRgIIAEoCRIsCgR0YWdzGAkgAygLMh4ub2NvcmUuYXBpLnYxLlNlcnZlci5UYWdzRW50cnkSMAoMbGFzdF9zZWVuX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVmYWN0cxgMIAEoCzIXLm9jb3JlLmFwaS52MS5Ib3N0RmFjdHMSFQoNYWdlbnRfdmVyc2lvbhgNIAEoCRIcChRob3N0X2tleV9maW5nZXJwcmludBgOIAEoCRIaChJob3N0X2tleV9hbGdvcml0aG0YDyABKAkSJAoccGVuZGluZ19ob3N0X2tleV9maW5nZXJwcmludBgQIAEoCRIUCgxpbnN0YWxsX21vZGUYESABKAkSFwoPaGFzX2NyZWRlbnRpYWxzGBIgASgIEjMKDHByb3Zpc2lvbmluZxgTIAEoCzIdLm9jb3JlLmFwaS52MS5Qcm92aXNpb25pbmdKb2IaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEixwIKD1Byb3Zpc2lvbmluZ0pvYhIMCgRraW5kGAEgASgJEg0KBXN0YXRlGAIgASgJEgwKBHN0ZXAYAyABKAkSDwoHYXR0ZW1wdBgEIAEoDRIUCgxlcnJvcl9yZWFzb24YBSABKAkSFQoNZXJyb3JfbWVzc2FnZRgGIAEoCRItCgVzdGVwcxgHIAMoCzIeLm9jb3JlLmFwaS52MS5Qcm92aXNpb25pbmdTdGVwEjIKCHZlcmRpY3RzGAggAygLMiAub2NvcmUuYXBpLnYxLlJlcXVpcmVtZW50VmVyZGljdBIuCgVmYWN0cxgJIAEoCzIfLm9jb3JlLmFwaS52MS5Qcm92aXNpb25pbmdGYWN0cxIZChFwbGFubmVkX2luc3RhbmNlcxgKIAEoDRIdChVhY2NlcHRlZF9yZXF1aXJlbWVudHMYCyADKAkisAEKEFByb3Zpc2lvbmluZ1N0ZXASDwoHYXR0ZW1wdBgBIAEoDRIMCgRzdGVwGAIgASgJEg4KBnN0YXR1cxgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEi4KCnN0YXJ0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJjChJSZXF1aXJlbWVudFZlcmRpY3QSCgoCaWQYASABKAkSDQoFdGl0bGUYAiABKAkSDwoHdmVyZGljdBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEhAKCGFjY2VwdGVkGAUgASgIItoCChFQcm92aXNpb25pbmdGYWN0cxIPCgdvc19uYW1lGAEgASgJEg0KBW9zX2lkGAIgASgJEhIKCm9zX3ZlcnNpb24YAyABKAkSDgoGa2VybmVsGAQgASgJEhQKDGFyY2hpdGVjdHVyZRgFIAEoCRIRCgljcHVfY29yZXMYBiABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAcgASgEEhwKFGRpc2tfYXZhaWxhYmxlX2J5dGVzGAggASgEEhgKEGRpc2tfdG90YWxfYnl0ZXMYCSABKAQSFgoOZG9ja2VyX3ZlcnNpb24YCiABKAkSHQoVZG9ja2VyX2RhZW1vbl9hbnN3ZXJzGAsgASgIEg8KB3N5c3RlbWQYDCABKAgSDwoHaXNfcm9vdBgNIAEoCBIZChFwYXNzd29yZGxlc3Nfc3VkbxgOIAEoCBIQCghob3N0bmFtZRgPIAEoCSLEAQoJSG9zdEZhY3RzEhAKCGhvc3RuYW1lGAEgASgJEg0KBW9zX2lkGAIgASgJEhIKCm9zX3ZlcnNpb24YAyABKAkSDgoGa2VybmVsGAQgASgJEhQKDGFyY2hpdGVjdHVyZRgFIAEoCRIRCgljcHVfY29yZXMYBiABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAcgASgEEi0KCWJvb3RlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoSTGlzdFNlcnZlcnNSZXF1ZXN0EhAKCHN0YXR1c2VzGAEgAygJEhAKCHNlbGVjdG9yGAIgASgJIjwKE0xpc3RTZXJ2ZXJzUmVzcG9uc2USJQoHc2VydmVycxgBIAMoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiHgoQR2V0U2VydmVyUmVxdWVzdBIKCgJpZBgBIAEoCSI5ChFHZXRTZXJ2ZXJSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIrsBChNVcGRhdGVTZXJ2ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARI5CgR0YWdzGAMgAygLMisub2NvcmUuYXBpLnYxLlVwZGF0ZVNlcnZlclJlcXVlc3QuVGFnc0VudHJ5EhQKDHJlcGxhY2VfdGFncxgEIAEoCBorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIHCgVfbmFtZSI8ChRVcGRhdGVTZXJ2ZXJSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIl8KFEltcG9ydFNlcnZlcnNSZXF1ZXN0EigKBmZvcm1hdBgBIAEoDjIYLm9jb3JlLmFwaS52MS5EYXRhRm9ybWF0EgwKBGRhdGEYAiABKAwSDwoHZHJ5X3J1bhgDIAEoCCJMCg9JbXBvcnRSb3dSZXN1bHQSCwoDcm93GAEgASgNEgwKBG5hbWUYAiABKAkSDgoGYWN0aW9uGAMgASgJEg4KBmVycm9ycxgEIAMoCSKMAQoVSW1wb3J0U2VydmVyc1Jlc3BvbnNlEisKBHJvd3MYASADKAsyHS5vY29yZS5hcGkudjEuSW1wb3J0Um93UmVzdWx0Eg8KB2FwcGxpZWQYAiABKAgSDwoHY3JlYXRlZBgDIAEoDRIPCgd1cGRhdGVkGAQgASgNEhMKC2Vycm9yX2NvdW50GAUgASgNIlIKFEV4cG9ydFNlcnZlcnNSZXF1ZXN0EigKBmZvcm1hdBgBIAEoDjIYLm9jb3JlLmFwaS52MS5EYXRhRm9ybWF0EhAKCHNlbGVjdG9yGAIgASgJIiUKFUV4cG9ydFNlcnZlcnNSZXNwb25zZRIMCgRkYXRhGAEgASgMItkCChNDcmVhdGVTZXJ2ZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEaG9zdBgCIAEoCRIQCghzc2hfcG9ydBgDIAEoDRIQCghzc2hfdXNlchgEIAEoCRIQCghwYXNzd29yZBgFIAEoCRITCgtwcml2YXRlX2tleRgGIAEoCRISCgpwYXNzcGhyYXNlGAcgASgJEjkKBHRhZ3MYCCADKAsyKy5vY29yZS5hcGkudjEuQ3JlYXRlU2VydmVyUmVxdWVzdC5UYWdzRW50cnkSJQodZXhwZWN0ZWRfaG9zdF9rZXlfZmluZ2VycHJpbnQYCSABKAkSGQoRcGxhbm5lZF9pbnN0YW5jZXMYCiABKA0SHQoVYWNjZXB0ZWRfcmVxdWlyZW1lbnRzGAsgAygJGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKFENyZWF0ZVNlcnZlclJlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIimgEKGFJldHJ5UHJvdmlzaW9uaW5nUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRITCgtwcml2YXRlX2tleRgDIAEoCRISCgpwYXNzcGhyYXNlGAQgASgJEh0KFWFjY2VwdGVkX3JlcXVpcmVtZW50cxgFIAMoCRIYChByZXBsYWNlX2FjY2VwdGVkGAYgASgIIkEKGVJldHJ5UHJvdmlzaW9uaW5nUmVzcG9uc2USJAoGc2VydmVyGAEgASgLMhQub2NvcmUuYXBpLnYxLlNlcnZlciIwChNEZWxldGVTZXJ2ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEg0KBWZvcmNlGAIgASgIIjwKFERlbGV0ZVNlcnZlclJlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiJgoYRm9yZ2V0Q3JlZGVudGlhbHNSZXF1ZXN0EgoKAmlkGAEgASgJIkEKGUZvcmdldENyZWRlbnRpYWxzUmVzcG9uc2USJAoGc2VydmVyGAEgASgLMhQub2NvcmUuYXBpLnYxLlNlcnZlciI3ChRBY2NlcHRIb3N0S2V5UmVxdWVzdBIKCgJpZBgBIAEoCRITCgtmaW5nZXJwcmludBgCIAEoCSI9ChVBY2NlcHRIb3N0S2V5UmVzcG9uc2USJAoGc2VydmVyGAEgASgLMhQub2NvcmUuYXBpLnYxLlNlcnZlcipUCgpEYXRhRm9ybWF0EhsKF0RBVEFfRk9STUFUX1VOU1BFQ0lGSUVEEAASEwoPREFUQV9GT1JNQVRfQ1NWEAESFAoQREFUQV9GT1JNQVRfSlNPThACMp8HCg1TZXJ2ZXJTZXJ2aWNlElcKC0xpc3RTZXJ2ZXJzEiAub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJzUmVxdWVzdBohLm9jb3JlLmFwaS52MS5MaXN0U2VydmVyc1Jlc3BvbnNlIgOQAgESUQoJR2V0U2VydmVyEh4ub2NvcmUuYXBpLnYxLkdldFNlcnZlclJlcXVlc3QaHy5vY29yZS5hcGkudjEuR2V0U2VydmVyUmVzcG9uc2UiA5ACARJVCgxVcGRhdGVTZXJ2ZXISIS5vY29yZS5hcGkudjEuVXBkYXRlU2VydmVyUmVxdWVzdBoiLm9jb3JlLmFwaS52MS5VcGRhdGVTZXJ2ZXJSZXNwb25zZRJYCg1JbXBvcnRTZXJ2ZXJzEiIub2NvcmUuYXBpLnYxLkltcG9ydFNlcnZlcnNSZXF1ZXN0GiMub2NvcmUuYXBpLnYxLkltcG9ydFNlcnZlcnNSZXNwb25zZRJdCg1FeHBvcnRTZXJ2ZXJzEiIub2NvcmUuYXBpLnYxLkV4cG9ydFNlcnZlcnNSZXF1ZXN0GiMub2NvcmUuYXBpLnYxLkV4cG9ydFNlcnZlcnNSZXNwb25zZSIDkAIBElUKDENyZWF0ZVNlcnZlchIhLm9jb3JlLmFwaS52MS5DcmVhdGVTZXJ2ZXJSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLkNyZWF0ZVNlcnZlclJlc3BvbnNlEmQKEVJldHJ5UHJvdmlzaW9uaW5nEiYub2NvcmUuYXBpLnYxLlJldHJ5UHJvdmlzaW9uaW5nUmVxdWVzdBonLm9jb3JlLmFwaS52MS5SZXRyeVByb3Zpc2lvbmluZ1Jlc3BvbnNlElUKDERlbGV0ZVNlcnZlchIhLm9jb3JlLmFwaS52MS5EZWxldGVTZXJ2ZXJSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLkRlbGV0ZVNlcnZlclJlc3BvbnNlEmQKEUZvcmdldENyZWRlbnRpYWxzEiYub2NvcmUuYXBpLnYxLkZvcmdldENyZWRlbnRpYWxzUmVxdWVzdBonLm9jb3JlLmFwaS52MS5Gb3JnZXRDcmVkZW50aWFsc1Jlc3BvbnNlElgKDUFjY2VwdEhvc3RLZXkSIi5vY29yZS5hcGkudjEuQWNjZXB0SG9zdEtleVJlcXVlc3QaIy5vY29yZS5hcGkudjEuQWNjZXB0SG9zdEtleVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Server is a managed host.
@@ -110,6 +110,48 @@ export type Server = Message<"ocore.api.v1.Server"> & {
    * @generated from field: string agent_version = 13;
    */
   agentVersion: string;
+
+  /**
+   * host_key_fingerprint is the pinned SSH host key as OpenSSH prints it ("SHA256:…"); empty before first contact.
+   *
+   * @generated from field: string host_key_fingerprint = 14;
+   */
+  hostKeyFingerprint: string;
+
+  /**
+   * host_key_algorithm is the pinned key's algorithm, e.g. "ssh-ed25519".
+   *
+   * @generated from field: string host_key_algorithm = 15;
+   */
+  hostKeyAlgorithm: string;
+
+  /**
+   * pending_host_key_fingerprint is a different key the host presented later, refused until accepted.
+   *
+   * @generated from field: string pending_host_key_fingerprint = 16;
+   */
+  pendingHostKeyFingerprint: string;
+
+  /**
+   * install_mode is how the agent is supervised: "systemd" or "supervised" (no systemd on the host).
+   *
+   * @generated from field: string install_mode = 17;
+   */
+  installMode: string;
+
+  /**
+   * has_credentials is true while SSH credentials are stored (they are never returned).
+   *
+   * @generated from field: bool has_credentials = 18;
+   */
+  hasCredentials: boolean;
+
+  /**
+   * provisioning is the server's last provisioning or removal job; absent for imported servers.
+   *
+   * @generated from field: ocore.api.v1.ProvisioningJob provisioning = 19;
+   */
+  provisioning?: ProvisioningJob | undefined;
 };
 
 /**
@@ -118,6 +160,321 @@ export type Server = Message<"ocore.api.v1.Server"> & {
  */
 export const ServerSchema: GenMessage<Server> = /*@__PURE__*/
   messageDesc(file_ocore_api_v1_server_service, 0);
+
+/**
+ * ProvisioningJob is the background work on a server and its progress.
+ *
+ * @generated from message ocore.api.v1.ProvisioningJob
+ */
+export type ProvisioningJob = Message<"ocore.api.v1.ProvisioningJob"> & {
+  /**
+   * kind is "provision" or "remove".
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * state is "pending", "running", "succeeded" or "failed".
+   *
+   * @generated from field: string state = 2;
+   */
+  state: string;
+
+  /**
+   * step is the current or last step: connect, check, install, wait_agent, uninstall or cleanup.
+   *
+   * @generated from field: string step = 3;
+   */
+  step: string;
+
+  /**
+   * attempt counts the runs (1 for the first).
+   *
+   * @generated from field: uint32 attempt = 4;
+   */
+  attempt: number;
+
+  /**
+   * error_reason is the failure code, e.g. "docker_too_old".
+   *
+   * @generated from field: string error_reason = 5;
+   */
+  errorReason: string;
+
+  /**
+   * error_message says what failed and what to do.
+   *
+   * @generated from field: string error_message = 6;
+   */
+  errorMessage: string;
+
+  /**
+   * steps are the recorded steps of every attempt, oldest first.
+   *
+   * @generated from field: repeated ocore.api.v1.ProvisioningStep steps = 7;
+   */
+  steps: ProvisioningStep[];
+
+  /**
+   * verdicts are the requirement checks of the last check step.
+   *
+   * @generated from field: repeated ocore.api.v1.RequirementVerdict verdicts = 8;
+   */
+  verdicts: RequirementVerdict[];
+
+  /**
+   * facts are what the host reported over SSH in the last check step.
+   *
+   * @generated from field: ocore.api.v1.ProvisioningFacts facts = 9;
+   */
+  facts?: ProvisioningFacts | undefined;
+
+  /**
+   * planned_instances scales the memory and disk requirements.
+   *
+   * @generated from field: uint32 planned_instances = 10;
+   */
+  plannedInstances: number;
+
+  /**
+   * accepted_requirements are the requirement ids whose failure an admin accepted.
+   *
+   * @generated from field: repeated string accepted_requirements = 11;
+   */
+  acceptedRequirements: string[];
+};
+
+/**
+ * Describes the message ocore.api.v1.ProvisioningJob.
+ * Use `create(ProvisioningJobSchema)` to create a new message.
+ */
+export const ProvisioningJobSchema: GenMessage<ProvisioningJob> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 1);
+
+/**
+ * ProvisioningStep is one step of a job.
+ *
+ * @generated from message ocore.api.v1.ProvisioningStep
+ */
+export type ProvisioningStep = Message<"ocore.api.v1.ProvisioningStep"> & {
+  /**
+   * attempt is the job attempt the step belongs to.
+   *
+   * @generated from field: uint32 attempt = 1;
+   */
+  attempt: number;
+
+  /**
+   * step is connect, check, install, wait_agent, uninstall or cleanup.
+   *
+   * @generated from field: string step = 2;
+   */
+  step: string;
+
+  /**
+   * status is "running", "succeeded" or "failed".
+   *
+   * @generated from field: string status = 3;
+   */
+  status: string;
+
+  /**
+   * message says what the step did or why it failed.
+   *
+   * @generated from field: string message = 4;
+   */
+  message: string;
+
+  /**
+   * started_at is when the step started.
+   *
+   * @generated from field: google.protobuf.Timestamp started_at = 5;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * ended_at is when it ended; absent while it runs.
+   *
+   * @generated from field: google.protobuf.Timestamp ended_at = 6;
+   */
+  endedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.ProvisioningStep.
+ * Use `create(ProvisioningStepSchema)` to create a new message.
+ */
+export const ProvisioningStepSchema: GenMessage<ProvisioningStep> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 2);
+
+/**
+ * RequirementVerdict is the outcome of one requirement check.
+ *
+ * @generated from message ocore.api.v1.RequirementVerdict
+ */
+export type RequirementVerdict = Message<"ocore.api.v1.RequirementVerdict"> & {
+  /**
+   * id names the requirement: os, architecture, init, privileges, docker, memory, disk, cpu.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * title is the requirement as users read it.
+   *
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * verdict is "pass", "warn" or "fail".
+   *
+   * @generated from field: string verdict = 3;
+   */
+  verdict: string;
+
+  /**
+   * message is a sentence the user can act on.
+   *
+   * @generated from field: string message = 4;
+   */
+  message: string;
+
+  /**
+   * accepted is true for a failure an admin chose to go ahead without.
+   *
+   * @generated from field: bool accepted = 5;
+   */
+  accepted: boolean;
+};
+
+/**
+ * Describes the message ocore.api.v1.RequirementVerdict.
+ * Use `create(RequirementVerdictSchema)` to create a new message.
+ */
+export const RequirementVerdictSchema: GenMessage<RequirementVerdict> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 3);
+
+/**
+ * ProvisioningFacts are what facts.sh reported about a host over SSH.
+ *
+ * @generated from message ocore.api.v1.ProvisioningFacts
+ */
+export type ProvisioningFacts = Message<"ocore.api.v1.ProvisioningFacts"> & {
+  /**
+   * os_name is the os-release PRETTY_NAME.
+   *
+   * @generated from field: string os_name = 1;
+   */
+  osName: string;
+
+  /**
+   * os_id is the os-release ID.
+   *
+   * @generated from field: string os_id = 2;
+   */
+  osId: string;
+
+  /**
+   * os_version is the os-release VERSION_ID.
+   *
+   * @generated from field: string os_version = 3;
+   */
+  osVersion: string;
+
+  /**
+   * kernel is the kernel release.
+   *
+   * @generated from field: string kernel = 4;
+   */
+  kernel: string;
+
+  /**
+   * architecture is `uname -m`.
+   *
+   * @generated from field: string architecture = 5;
+   */
+  architecture: string;
+
+  /**
+   * cpu_cores is the number of online CPUs.
+   *
+   * @generated from field: uint32 cpu_cores = 6;
+   */
+  cpuCores: number;
+
+  /**
+   * memory_total_bytes is the physical memory.
+   *
+   * @generated from field: uint64 memory_total_bytes = 7;
+   */
+  memoryTotalBytes: bigint;
+
+  /**
+   * disk_available_bytes is the free space where the agent is installed.
+   *
+   * @generated from field: uint64 disk_available_bytes = 8;
+   */
+  diskAvailableBytes: bigint;
+
+  /**
+   * disk_total_bytes is that file system's size.
+   *
+   * @generated from field: uint64 disk_total_bytes = 9;
+   */
+  diskTotalBytes: bigint;
+
+  /**
+   * docker_version is the Docker Engine version; empty when docker is missing.
+   *
+   * @generated from field: string docker_version = 10;
+   */
+  dockerVersion: string;
+
+  /**
+   * docker_daemon_answers is true when the daemon answered `docker version`.
+   *
+   * @generated from field: bool docker_daemon_answers = 11;
+   */
+  dockerDaemonAnswers: boolean;
+
+  /**
+   * systemd is true when systemd is PID 1.
+   *
+   * @generated from field: bool systemd = 12;
+   */
+  systemd: boolean;
+
+  /**
+   * is_root is true when the SSH user is root.
+   *
+   * @generated from field: bool is_root = 13;
+   */
+  isRoot: boolean;
+
+  /**
+   * passwordless_sudo is true when `sudo -n` works for the SSH user.
+   *
+   * @generated from field: bool passwordless_sudo = 14;
+   */
+  passwordlessSudo: boolean;
+
+  /**
+   * hostname is the host's own name.
+   *
+   * @generated from field: string hostname = 15;
+   */
+  hostname: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.ProvisioningFacts.
+ * Use `create(ProvisioningFactsSchema)` to create a new message.
+ */
+export const ProvisioningFactsSchema: GenMessage<ProvisioningFacts> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 4);
 
 /**
  * HostFacts describe a host's system.
@@ -187,7 +544,7 @@ export type HostFacts = Message<"ocore.api.v1.HostFacts"> & {
  * Use `create(HostFactsSchema)` to create a new message.
  */
 export const HostFactsSchema: GenMessage<HostFacts> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 1);
+  messageDesc(file_ocore_api_v1_server_service, 5);
 
 /**
  * ListServersRequest filters the list.
@@ -215,7 +572,7 @@ export type ListServersRequest = Message<"ocore.api.v1.ListServersRequest"> & {
  * Use `create(ListServersRequestSchema)` to create a new message.
  */
 export const ListServersRequestSchema: GenMessage<ListServersRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 2);
+  messageDesc(file_ocore_api_v1_server_service, 6);
 
 /**
  * ListServersResponse lists servers.
@@ -236,7 +593,7 @@ export type ListServersResponse = Message<"ocore.api.v1.ListServersResponse"> & 
  * Use `create(ListServersResponseSchema)` to create a new message.
  */
 export const ListServersResponseSchema: GenMessage<ListServersResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 3);
+  messageDesc(file_ocore_api_v1_server_service, 7);
 
 /**
  * GetServerRequest names the server.
@@ -257,7 +614,7 @@ export type GetServerRequest = Message<"ocore.api.v1.GetServerRequest"> & {
  * Use `create(GetServerRequestSchema)` to create a new message.
  */
 export const GetServerRequestSchema: GenMessage<GetServerRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 4);
+  messageDesc(file_ocore_api_v1_server_service, 8);
 
 /**
  * GetServerResponse returns the server.
@@ -278,7 +635,7 @@ export type GetServerResponse = Message<"ocore.api.v1.GetServerResponse"> & {
  * Use `create(GetServerResponseSchema)` to create a new message.
  */
 export const GetServerResponseSchema: GenMessage<GetServerResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 5);
+  messageDesc(file_ocore_api_v1_server_service, 9);
 
 /**
  * UpdateServerRequest changes a server; unset fields stay.
@@ -320,7 +677,7 @@ export type UpdateServerRequest = Message<"ocore.api.v1.UpdateServerRequest"> & 
  * Use `create(UpdateServerRequestSchema)` to create a new message.
  */
 export const UpdateServerRequestSchema: GenMessage<UpdateServerRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 6);
+  messageDesc(file_ocore_api_v1_server_service, 10);
 
 /**
  * UpdateServerResponse returns the changed server.
@@ -341,7 +698,7 @@ export type UpdateServerResponse = Message<"ocore.api.v1.UpdateServerResponse"> 
  * Use `create(UpdateServerResponseSchema)` to create a new message.
  */
 export const UpdateServerResponseSchema: GenMessage<UpdateServerResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 7);
+  messageDesc(file_ocore_api_v1_server_service, 11);
 
 /**
  * ImportServersRequest carries the file.
@@ -376,7 +733,7 @@ export type ImportServersRequest = Message<"ocore.api.v1.ImportServersRequest"> 
  * Use `create(ImportServersRequestSchema)` to create a new message.
  */
 export const ImportServersRequestSchema: GenMessage<ImportServersRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 8);
+  messageDesc(file_ocore_api_v1_server_service, 12);
 
 /**
  * ImportRowResult is the outcome for one row.
@@ -418,7 +775,7 @@ export type ImportRowResult = Message<"ocore.api.v1.ImportRowResult"> & {
  * Use `create(ImportRowResultSchema)` to create a new message.
  */
 export const ImportRowResultSchema: GenMessage<ImportRowResult> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 9);
+  messageDesc(file_ocore_api_v1_server_service, 13);
 
 /**
  * ImportServersResponse reports every row.
@@ -467,7 +824,7 @@ export type ImportServersResponse = Message<"ocore.api.v1.ImportServersResponse"
  * Use `create(ImportServersResponseSchema)` to create a new message.
  */
 export const ImportServersResponseSchema: GenMessage<ImportServersResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 10);
+  messageDesc(file_ocore_api_v1_server_service, 14);
 
 /**
  * ExportServersRequest chooses the format and the servers.
@@ -495,7 +852,7 @@ export type ExportServersRequest = Message<"ocore.api.v1.ExportServersRequest"> 
  * Use `create(ExportServersRequestSchema)` to create a new message.
  */
 export const ExportServersRequestSchema: GenMessage<ExportServersRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 11);
+  messageDesc(file_ocore_api_v1_server_service, 15);
 
 /**
  * ExportServersResponse carries the file.
@@ -516,7 +873,336 @@ export type ExportServersResponse = Message<"ocore.api.v1.ExportServersResponse"
  * Use `create(ExportServersResponseSchema)` to create a new message.
  */
 export const ExportServersResponseSchema: GenMessage<ExportServersResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 12);
+  messageDesc(file_ocore_api_v1_server_service, 16);
+
+/**
+ * CreateServerRequest describes the server and how to reach it over SSH.
+ *
+ * @generated from message ocore.api.v1.CreateServerRequest
+ */
+export type CreateServerRequest = Message<"ocore.api.v1.CreateServerRequest"> & {
+  /**
+   * name is unique in the fleet.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * host is the SSH address (name or IP).
+   *
+   * @generated from field: string host = 2;
+   */
+  host: string;
+
+  /**
+   * ssh_port is the SSH port; 0 means 22.
+   *
+   * @generated from field: uint32 ssh_port = 3;
+   */
+  sshPort: number;
+
+  /**
+   * ssh_user is root or a user with passwordless sudo; empty means root.
+   *
+   * @generated from field: string ssh_user = 4;
+   */
+  sshUser: string;
+
+  /**
+   * password logs in by password (give it or private_key).
+   *
+   * @generated from field: string password = 5;
+   */
+  password: string;
+
+  /**
+   * private_key is an OpenSSH or PEM private key (give it or password).
+   *
+   * @generated from field: string private_key = 6;
+   */
+  privateKey: string;
+
+  /**
+   * passphrase opens an encrypted private_key.
+   *
+   * @generated from field: string passphrase = 7;
+   */
+  passphrase: string;
+
+  /**
+   * tags are key=value labels.
+   *
+   * @generated from field: map<string, string> tags = 8;
+   */
+  tags: { [key: string]: string };
+
+  /**
+   * expected_host_key_fingerprint pins the host key before first contact ("SHA256:…"); empty pins the first key seen.
+   *
+   * @generated from field: string expected_host_key_fingerprint = 9;
+   */
+  expectedHostKeyFingerprint: string;
+
+  /**
+   * planned_instances is how many Odoo instances the host should hold (memory and disk checks); 0 means 1.
+   *
+   * @generated from field: uint32 planned_instances = 10;
+   */
+  plannedInstances: number;
+
+  /**
+   * accepted_requirements lists failed requirements to go ahead without: os, architecture, docker, privileges.
+   *
+   * @generated from field: repeated string accepted_requirements = 11;
+   */
+  acceptedRequirements: string[];
+};
+
+/**
+ * Describes the message ocore.api.v1.CreateServerRequest.
+ * Use `create(CreateServerRequestSchema)` to create a new message.
+ */
+export const CreateServerRequestSchema: GenMessage<CreateServerRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 17);
+
+/**
+ * CreateServerResponse returns the new server (status connecting).
+ *
+ * @generated from message ocore.api.v1.CreateServerResponse
+ */
+export type CreateServerResponse = Message<"ocore.api.v1.CreateServerResponse"> & {
+  /**
+   * server is the new server.
+   *
+   * @generated from field: ocore.api.v1.Server server = 1;
+   */
+  server?: Server | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.CreateServerResponse.
+ * Use `create(CreateServerResponseSchema)` to create a new message.
+ */
+export const CreateServerResponseSchema: GenMessage<CreateServerResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 18);
+
+/**
+ * RetryProvisioningRequest names the server and optionally new credentials.
+ *
+ * @generated from message ocore.api.v1.RetryProvisioningRequest
+ */
+export type RetryProvisioningRequest = Message<"ocore.api.v1.RetryProvisioningRequest"> & {
+  /**
+   * id is the server.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * password replaces the stored credentials when set.
+   *
+   * @generated from field: string password = 2;
+   */
+  password: string;
+
+  /**
+   * private_key replaces the stored credentials when set.
+   *
+   * @generated from field: string private_key = 3;
+   */
+  privateKey: string;
+
+  /**
+   * passphrase opens an encrypted private_key.
+   *
+   * @generated from field: string passphrase = 4;
+   */
+  passphrase: string;
+
+  /**
+   * accepted_requirements replaces the accepted failed requirements when replace_accepted is true.
+   *
+   * @generated from field: repeated string accepted_requirements = 5;
+   */
+  acceptedRequirements: string[];
+
+  /**
+   * replace_accepted says accepted_requirements is meant (an empty list accepts none).
+   *
+   * @generated from field: bool replace_accepted = 6;
+   */
+  replaceAccepted: boolean;
+};
+
+/**
+ * Describes the message ocore.api.v1.RetryProvisioningRequest.
+ * Use `create(RetryProvisioningRequestSchema)` to create a new message.
+ */
+export const RetryProvisioningRequestSchema: GenMessage<RetryProvisioningRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 19);
+
+/**
+ * RetryProvisioningResponse returns the server.
+ *
+ * @generated from message ocore.api.v1.RetryProvisioningResponse
+ */
+export type RetryProvisioningResponse = Message<"ocore.api.v1.RetryProvisioningResponse"> & {
+  /**
+   * server is the server, provisioning again.
+   *
+   * @generated from field: ocore.api.v1.Server server = 1;
+   */
+  server?: Server | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.RetryProvisioningResponse.
+ * Use `create(RetryProvisioningResponseSchema)` to create a new message.
+ */
+export const RetryProvisioningResponseSchema: GenMessage<RetryProvisioningResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 20);
+
+/**
+ * DeleteServerRequest names the server.
+ *
+ * @generated from message ocore.api.v1.DeleteServerRequest
+ */
+export type DeleteServerRequest = Message<"ocore.api.v1.DeleteServerRequest"> & {
+  /**
+   * id is the server.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * force removes it although instances run (their records go, their containers stay on the host).
+   *
+   * @generated from field: bool force = 2;
+   */
+  force: boolean;
+};
+
+/**
+ * Describes the message ocore.api.v1.DeleteServerRequest.
+ * Use `create(DeleteServerRequestSchema)` to create a new message.
+ */
+export const DeleteServerRequestSchema: GenMessage<DeleteServerRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 21);
+
+/**
+ * DeleteServerResponse returns the server in status removing.
+ *
+ * @generated from message ocore.api.v1.DeleteServerResponse
+ */
+export type DeleteServerResponse = Message<"ocore.api.v1.DeleteServerResponse"> & {
+  /**
+   * server is the server being removed.
+   *
+   * @generated from field: ocore.api.v1.Server server = 1;
+   */
+  server?: Server | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.DeleteServerResponse.
+ * Use `create(DeleteServerResponseSchema)` to create a new message.
+ */
+export const DeleteServerResponseSchema: GenMessage<DeleteServerResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 22);
+
+/**
+ * ForgetCredentialsRequest names the server.
+ *
+ * @generated from message ocore.api.v1.ForgetCredentialsRequest
+ */
+export type ForgetCredentialsRequest = Message<"ocore.api.v1.ForgetCredentialsRequest"> & {
+  /**
+   * id is the server.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.ForgetCredentialsRequest.
+ * Use `create(ForgetCredentialsRequestSchema)` to create a new message.
+ */
+export const ForgetCredentialsRequestSchema: GenMessage<ForgetCredentialsRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 23);
+
+/**
+ * ForgetCredentialsResponse returns the server.
+ *
+ * @generated from message ocore.api.v1.ForgetCredentialsResponse
+ */
+export type ForgetCredentialsResponse = Message<"ocore.api.v1.ForgetCredentialsResponse"> & {
+  /**
+   * server is the server, without stored credentials.
+   *
+   * @generated from field: ocore.api.v1.Server server = 1;
+   */
+  server?: Server | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.ForgetCredentialsResponse.
+ * Use `create(ForgetCredentialsResponseSchema)` to create a new message.
+ */
+export const ForgetCredentialsResponseSchema: GenMessage<ForgetCredentialsResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 24);
+
+/**
+ * AcceptHostKeyRequest confirms the new host key.
+ *
+ * @generated from message ocore.api.v1.AcceptHostKeyRequest
+ */
+export type AcceptHostKeyRequest = Message<"ocore.api.v1.AcceptHostKeyRequest"> & {
+  /**
+   * id is the server.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * fingerprint must equal the pending fingerprint, as verified on the host ("SHA256:…").
+   *
+   * @generated from field: string fingerprint = 2;
+   */
+  fingerprint: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.AcceptHostKeyRequest.
+ * Use `create(AcceptHostKeyRequestSchema)` to create a new message.
+ */
+export const AcceptHostKeyRequestSchema: GenMessage<AcceptHostKeyRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 25);
+
+/**
+ * AcceptHostKeyResponse returns the server.
+ *
+ * @generated from message ocore.api.v1.AcceptHostKeyResponse
+ */
+export type AcceptHostKeyResponse = Message<"ocore.api.v1.AcceptHostKeyResponse"> & {
+  /**
+   * server is the server with the new key pinned (provisioning again if the mismatch had stopped it).
+   *
+   * @generated from field: ocore.api.v1.Server server = 1;
+   */
+  server?: Server | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.AcceptHostKeyResponse.
+ * Use `create(AcceptHostKeyResponseSchema)` to create a new message.
+ */
+export const AcceptHostKeyResponseSchema: GenMessage<AcceptHostKeyResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 26);
 
 /**
  * DataFormat is the format of an import or export.
@@ -607,6 +1293,56 @@ export const ServerService: GenService<{
     methodKind: "unary";
     input: typeof ExportServersRequestSchema;
     output: typeof ExportServersResponseSchema;
+  },
+  /**
+   * CreateServer adds a server and starts provisioning it in the background (status connecting).
+   *
+   * @generated from rpc ocore.api.v1.ServerService.CreateServer
+   */
+  createServer: {
+    methodKind: "unary";
+    input: typeof CreateServerRequestSchema;
+    output: typeof CreateServerResponseSchema;
+  },
+  /**
+   * RetryProvisioning provisions a failed (or any settled) server again, resuming where sensible.
+   *
+   * @generated from rpc ocore.api.v1.ServerService.RetryProvisioning
+   */
+  retryProvisioning: {
+    methodKind: "unary";
+    input: typeof RetryProvisioningRequestSchema;
+    output: typeof RetryProvisioningResponseSchema;
+  },
+  /**
+   * DeleteServer starts removing a server (status removing) and returns at once.
+   *
+   * @generated from rpc ocore.api.v1.ServerService.DeleteServer
+   */
+  deleteServer: {
+    methodKind: "unary";
+    input: typeof DeleteServerRequestSchema;
+    output: typeof DeleteServerResponseSchema;
+  },
+  /**
+   * ForgetCredentials drops the stored SSH credentials; only re-provisioning needs them.
+   *
+   * @generated from rpc ocore.api.v1.ServerService.ForgetCredentials
+   */
+  forgetCredentials: {
+    methodKind: "unary";
+    input: typeof ForgetCredentialsRequestSchema;
+    output: typeof ForgetCredentialsResponseSchema;
+  },
+  /**
+   * AcceptHostKey pins the new host key a server presented, after it was verified on the host.
+   *
+   * @generated from rpc ocore.api.v1.ServerService.AcceptHostKey
+   */
+  acceptHostKey: {
+    methodKind: "unary";
+    input: typeof AcceptHostKeyRequestSchema;
+    output: typeof AcceptHostKeyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ocore_api_v1_server_service, 0);

@@ -1,0 +1,75 @@
+import path from "node:path";
+import { defaultAgentExecutable, loadAgentRelease } from "../agent-release/agent-release.js";
+import type { CommandRunner } from "../commands/command-runner.js";
+import type { Config } from "../config/config.js";
+import type { Db } from "../db/database.js";
+import type { Logger } from "../logging/logger.js";
+import { type MasterKeyring, masterKeyFromBase64 } from "../pki/master-key.js";
+import type { LifecycleDeps } from "../servers/server-lifecycle.js";
+import { createSshKeyring } from "../servers/ssh-credentials.js";
+import { createSshConnector } from "../ssh/ssh-client.js";
+import { createAgentUninstaller } from "./agent-uninstaller.js";
+import type { ProvisioningDeps } from "./job-context.js";
+import { startProvisioningWorker } from "./provisioning-worker.js";
+import { productRequirements } from "./requirements.js";
+
+/** The repository's deploy/ directory (host scripts, systemd unit), resolved from this module. */
+export function defaultDeployDir(): string {
+  return path.resolve(new URL("../../../deploy", import.meta.url).pathname);
+}
+
+export interface Provisioning {
+  /** What the ServerService lifecycle RPCs need. */
+  readonly lifecycle: LifecycleDeps;
+  stop(): Promise<void>;
+}
+
+/** Builds the SSH client, the credential keys and the provisioning worker, and starts the worker. */
+export function startProvisioning(options: {
+  readonly config: Config;
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  readonly masterKeyring: MasterKeyring;
+  readonly caPin: string;
+  readonly commands: CommandRunner;
+}): Provisioning {
+  const { config, db, now } = options;
+  const logger = options.logger.child({ component: "provisioning" });
+  const sshKeyring = createSshKeyring({
+    configured: config.provisioning.sshKey,
+    masterKeys: [options.masterKeyring.current, ...config.masterKey.previous.map(masterKeyFromBase64)],
+  });
+  const executable = config.agent.executable ?? defaultAgentExecutable();
+  const deps: ProvisioningDeps = {
+    db,
+    ssh: createSshConnector({ logger }),
+    sshKeyring,
+    logger,
+    now,
+    deployDir: defaultDeployDir(),
+    agentRelease: () => loadAgentRelease(executable),
+    enrollment: { caPin: options.caPin, gatewayAddress: config.agent.publicAddress },
+    install: {
+      prefix: () => config.provisioning.installPrefix,
+      unitName: () => "ocore-agent",
+      mode: config.provisioning.installMode,
+    },
+    requirements: productRequirements,
+    agentWaitMs: config.provisioning.agentWaitSeconds * 1000,
+    uninstaller: createAgentUninstaller(options.commands, now),
+  };
+  const worker = startProvisioningWorker(deps);
+  logger.info(
+    {
+      owner: worker.owner,
+      sshKeyId: sshKeyring.current.id,
+      dedicatedSshKey: config.provisioning.sshKey.current !== undefined,
+    },
+    "provisioning worker started",
+  );
+  return {
+    lifecycle: { db, sshKeyring, now, onJobQueued: () => worker.wake() },
+    stop: () => worker.stop(),
+  };
+}

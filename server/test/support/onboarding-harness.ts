@@ -1,0 +1,203 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
+import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
+import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import { pino } from "pino";
+import { defaultAgentExecutable, loadAgentRelease } from "../../src/agent-release/agent-release.js";
+import { createApiRoutes } from "../../src/api/routes.js";
+import { loadConfig } from "../../src/config/config.js";
+import type { DatabaseKind } from "../../src/db/database.js";
+import { createMasterKeyring } from "../../src/pki/master-key.js";
+import { createAgentUninstaller } from "../../src/provisioning/agent-uninstaller.js";
+import type { ProvisioningDeps } from "../../src/provisioning/job-context.js";
+import {
+  type ProvisioningWorker,
+  startProvisioningWorker,
+  type WorkerTiming,
+} from "../../src/provisioning/provisioning-worker.js";
+import { productRequirements, type Requirements } from "../../src/provisioning/requirements.js";
+import { defaultDeployDir } from "../../src/provisioning/start-provisioning.js";
+import { createSshKeyring } from "../../src/servers/ssh-credentials.js";
+import { createSshConnector } from "../../src/ssh/ssh-client.js";
+import { createApi } from "../../src/startup/create-api.js";
+import { type AgentChannel, startAgentChannel } from "../../src/startup/start-agent-channel.js";
+import { ensureFirstAdmin } from "../../src/users/ensure-first-admin.js";
+import { ensureBuiltinRoles } from "../../src/users/roles.js";
+import { STRONG_PASSWORD } from "./api-harness.js";
+import { createTestDatabase, type TestDatabase } from "./test-databases.js";
+
+const logger = pino({ level: process.env.OCORE_TEST_LOG ?? "silent" });
+
+export interface OnboardingOptions {
+  /** Oldest Docker accepted (this machine runs 20.10; the product wants 24.0). */
+  readonly requirements?: Requirements;
+  readonly agentWaitMs?: number;
+  /** The gateway address handed to agents (default: the real one; tests point it elsewhere). */
+  readonly gatewayAddress?: string;
+  readonly timing?: Partial<WorkerTiming>;
+  readonly installMode?: "auto" | "systemd" | "supervised";
+  /** The gateway listens on all addresses and agents dial this host (a container reaching this machine). */
+  readonly agentHost?: string;
+  /** Where the agent goes on a host; default: a directory per server under this harness's data directory. */
+  readonly installPrefix?: string;
+}
+
+export interface OnboardingHarness {
+  readonly database: TestDatabase;
+  readonly channel: AgentChannel;
+  readonly servers: Client<typeof ServerService>;
+  /** Where server `id`'s agent is installed on this machine. */
+  prefixOf(serverId: string): string;
+  /** Stops the worker as a server shutdown would (jobs are given back), or starts a new one. */
+  stopWorker(): Promise<void>;
+  startWorker(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The parts of a control server that onboarding touches, in this process: a database, the real
+ * agent channel (PKI, mTLS gateway, command runner) on a loopback port, the API with its
+ * interceptors (signed in as the owner), and the provisioning worker with the real SSH client.
+ * Each server's agent goes under its own prefix, so several test hosts share this machine.
+ */
+export async function startOnboarding(
+  kind: DatabaseKind,
+  options: OnboardingOptions = {},
+): Promise<OnboardingHarness> {
+  const database = await createTestDatabase(kind);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "ocore-onboarding-"));
+  const installRoot = path.join(dataDir, "hosts");
+  const now = () => new Date();
+  const masterKey = randomBytes(32).toString("base64");
+  const keyring = createMasterKeyring(masterKey);
+  const config = loadConfig(
+    {
+      OCORE_DATA_DIR: dataDir,
+      OCORE_AGENT_ADDR: options.agentHost ? "0.0.0.0:0" : "127.0.0.1:0",
+      OCORE_AGENT_HOSTNAMES: [
+        "localhost",
+        "127.0.0.1",
+        ...(options.agentHost ? [options.agentHost] : []),
+      ].join(","),
+      OCORE_MASTER_KEY: masterKey,
+    },
+    { hostname: "localhost" },
+  );
+  const channel = await startAgentChannel({
+    config,
+    db: database.db,
+    keyring,
+    installationId: "00000000-onboarding-test",
+    logger,
+    version: "0.0.0-test",
+    now,
+  });
+  const sshKeyring = createSshKeyring({
+    configured: { current: undefined, previous: [] },
+    masterKeys: [keyring.current],
+  });
+  const release = await loadAgentRelease(defaultAgentExecutable());
+  const prefixOf = (serverId: string) => options.installPrefix ?? path.join(installRoot, serverId);
+  const deps: ProvisioningDeps = {
+    db: database.db,
+    ssh: createSshConnector({ logger, timeouts: { connectMs: 5_000, handshakeMs: 10_000 } }),
+    sshKeyring,
+    logger,
+    now,
+    deployDir: defaultDeployDir(),
+    agentRelease: async () => release,
+    enrollment: {
+      caPin: channel.pki.caPin,
+      gatewayAddress: options.gatewayAddress ?? `${options.agentHost ?? "127.0.0.1"}:${channel.port}`,
+    },
+    install: {
+      prefix: prefixOf,
+      unitName: (id) => (options.installPrefix ? "ocore-agent" : `ocore-agent-${id.slice(0, 8)}`),
+      mode: options.installMode ?? "auto",
+    },
+    requirements: options.requirements ?? productRequirements,
+    agentWaitMs: options.agentWaitMs ?? 60_000,
+    uninstaller: createAgentUninstaller(channel.commands, now),
+  };
+  let worker: ProvisioningWorker | undefined;
+  const startWorker = () => {
+    worker = startProvisioningWorker(deps, { pollMs: 250, leaseMs: 6_000, ...options.timing });
+  };
+  startWorker();
+
+  await ensureBuiltinRoles(database.db);
+  const firstAdmin = await ensureFirstAdmin(database.db);
+  if (!firstAdmin) throw new Error("a fresh database must get a first admin");
+  const api = createApi({
+    db: database.db,
+    logger,
+    now,
+    accessTokenKey: randomBytes(32),
+    secureCookies: false,
+    getSystemInfo: async () => {
+      throw new Error("not used in these tests");
+    },
+    metricsRetention: config.metricsRetention,
+    enrollment: { caPin: channel.pki.caPin, gatewayAddress: `127.0.0.1:${channel.port}` },
+    commands: channel.commands,
+    serverLifecycle: { db: database.db, sshKeyring, now, onJobQueued: () => worker?.wake() },
+  });
+  const transport = (bearer?: string) =>
+    createRouterTransport(createApiRoutes(api.services), {
+      router: { interceptors: api.interceptors },
+      transport: {
+        interceptors: [
+          (next) => (request) => {
+            if (bearer) request.header.set("authorization", `Bearer ${bearer}`);
+            return next(request);
+          },
+        ],
+      },
+    });
+  const auth = createClient(AuthService, transport());
+  const first = await auth.login({ username: firstAdmin.username, password: firstAdmin.password });
+  const changed = await createClient(AuthService, transport(first.tokens?.accessToken)).changePassword({
+    currentPassword: firstAdmin.password,
+    newPassword: STRONG_PASSWORD,
+  });
+  const servers = createClient(ServerService, transport(changed.tokens?.accessToken));
+
+  return {
+    database,
+    channel,
+    servers,
+    prefixOf,
+    startWorker,
+    async stopWorker() {
+      await worker?.stop();
+      worker = undefined;
+    },
+    async close() {
+      try {
+        await worker?.stop();
+        await channel.close();
+        await database.close();
+      } finally {
+        // Safety net: stop any agent a failed test left running under our prefixes.
+        if (existsSync(installRoot)) {
+          for (const prefix of readdirSync(installRoot)) {
+            try {
+              execFileSync(
+                path.join(defaultDeployDir(), "host", "uninstall-agent.sh"),
+                ["--prefix", path.join(installRoot, prefix)],
+                { stdio: "ignore", timeout: 60_000 },
+              );
+            } catch {
+              // already gone
+            }
+          }
+        }
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
