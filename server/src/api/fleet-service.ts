@@ -1,0 +1,182 @@
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { FleetService } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
+import { type Scope, scopeOf } from "../auth/principal.js";
+import { matchesSelector, parseSelector } from "../auth/selector.js";
+import type { Db } from "../db/database.js";
+import { isUuid } from "../db/is-uuid.js";
+import { AppError } from "../errors/app-error.js";
+import { type DevicePoint, getDeviceSeries } from "../fleet/device-series.js";
+import type { FleetFeed } from "../fleet/fleet-feed.js";
+import { type FleetEntry, type JobSummary, readFleet } from "../fleet/fleet-state.js";
+import type { SeriesPoint } from "../metrics/get-series.js";
+import type { ServerRow } from "../servers/servers.js";
+import { toConnectError } from "./error-interceptor.js";
+import { principalOf } from "./request-context.js";
+
+export interface FleetServiceDeps {
+  readonly db: Db;
+  readonly feed: FleetFeed;
+  readonly now: () => Date;
+}
+
+export const MAX_WATCHED_IDS = 1000;
+
+const bytes = (value: number) => BigInt(Math.max(0, Math.round(value)));
+
+/** ocore.api.v1.FleetService: decode, call the fleet module, encode. */
+export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof FleetService> {
+  return {
+    async *watchFleet(request, context) {
+      // The error interceptor only sees errors thrown before a stream's first message; map the
+      // domain's errors here so a refused selector arrives as InvalidArgument with its reason.
+      try {
+        if (request.serverIds.length > MAX_WATCHED_IDS) {
+          throw AppError.invalid("server_ids", `watch at most ${MAX_WATCHED_IDS} servers, or none for all`);
+        }
+        const invalid = request.serverIds.find((id) => !isUuid(id));
+        if (invalid !== undefined)
+          throw AppError.invalid("server_ids", `"${invalid.slice(0, 64)}" is not a server id`);
+        const scope = scopeOf(principalOf(context), "servers.read");
+        const ids = request.serverIds.length > 0 ? new Set(request.serverIds) : undefined;
+        const selector = request.selector.trim() ? parseSelector(request.selector) : undefined;
+        const visible = (server: ServerRow) =>
+          inScope(scope, server) &&
+          (!ids || ids.has(server.id)) &&
+          (!selector || matchesSelector(selector, server.tags));
+        // Subscribe first: a change that lands while the initial state is read is sent after it.
+        const subscription = deps.feed.subscribe(visible, context.signal);
+        const changes = subscription.changes();
+        const initial = await readFleet(deps.db, scope, { ids, selector });
+        subscription.know(initial.map((entry) => entry.server.id));
+        yield { initial: true, servers: initial.map(fleetServerMessage), removedServerIds: [] };
+        for await (const batch of changes) {
+          yield {
+            initial: false,
+            servers: batch.upserts.map(fleetServerMessage),
+            removedServerIds: [...batch.removed],
+          };
+        }
+      } catch (error) {
+        throw error instanceof AppError ? toConnectError(error) : error;
+      }
+    },
+    async getDeviceSeries(request) {
+      if (!request.startTime) throw AppError.invalid("start_time", "is required");
+      const points = await getDeviceSeries(deps.db, {
+        serverId: request.serverId,
+        from: timestampDate(request.startTime),
+        to: request.endTime ? timestampDate(request.endTime) : deps.now(),
+        maxPoints: request.maxPoints,
+      });
+      return { points: points.map(devicePointMessage) };
+    },
+  };
+}
+
+function inScope(scope: Scope, server: ServerRow): boolean {
+  return scope.all || scope.selectors.some((selector) => matchesSelector(selector, server.tags));
+}
+
+function fleetServerMessage(entry: FleetEntry) {
+  return {
+    server: serverMessage(entry.server, entry.job),
+    latest: entry.latest ? pointMessage(entry.latest) : undefined,
+  };
+}
+
+// The same encoding as ServerService and MetricsService use for these messages; the job without
+// its steps, verdicts and facts, which GetServer returns.
+function serverMessage(row: ServerRow, job: JobSummary | undefined) {
+  return {
+    id: row.id,
+    name: row.name,
+    host: row.host,
+    sshPort: row.sshPort,
+    sshUser: row.sshUser,
+    status: row.status,
+    statusReason: row.statusReason ?? "",
+    statusMessage: row.statusMessage ?? "",
+    tags: row.tags,
+    lastSeenAt: row.lastSeenAt ? timestampFromDate(row.lastSeenAt) : undefined,
+    createdAt: timestampFromDate(row.createdAt),
+    agentVersion: row.agentVersion ?? "",
+    facts: row.facts
+      ? {
+          ...row.facts,
+          memoryTotalBytes: BigInt(row.facts.memoryTotalBytes),
+          bootedAt: row.facts.bootedAt ? timestampFromDate(new Date(row.facts.bootedAt)) : undefined,
+        }
+      : undefined,
+    hostKeyFingerprint: row.hostKeyFingerprint ?? "",
+    hostKeyAlgorithm: row.hostKeyAlgorithm ?? "",
+    pendingHostKeyFingerprint: row.pendingHostKeyFingerprint ?? "",
+    installMode: row.installMode ?? "",
+    provisioning: job
+      ? {
+          kind: job.kind,
+          state: job.state,
+          step: job.step,
+          attempt: job.attempt,
+          errorReason: job.errorReason ?? "",
+          errorMessage: job.errorMessage ?? "",
+        }
+      : undefined,
+  };
+}
+
+function pointMessage(point: SeriesPoint) {
+  return {
+    time: timestampFromDate(point.time),
+    samples: point.samples,
+    cpuUsagePercent: point.cpuPercent,
+    cpuUsagePercentMax: point.cpuPercentMax,
+    load1: point.load1,
+    load5: point.load5,
+    load15: point.load15,
+    memoryTotalBytes: bytes(point.memoryTotal),
+    memoryUsedBytes: bytes(point.memoryUsed),
+    memoryUsedBytesMax: bytes(point.memoryUsedMax),
+    memoryAvailableBytes: bytes(point.memoryAvailable),
+    swapUsedBytes: bytes(point.swapUsed),
+    diskUsedPercent: point.diskUsedPercent,
+    diskReadBytesPerSecond: point.diskReadBps,
+    diskWriteBytesPerSecond: point.diskWriteBps,
+    networkRxBytesPerSecond: point.netRxBps,
+    networkTxBytesPerSecond: point.netTxBps,
+    tcpConnections: point.tcpConnections,
+    containersRunning: point.containersRunning ?? undefined,
+  };
+}
+
+function devicePointMessage(point: DevicePoint) {
+  const { detail } = point;
+  return {
+    time: timestampFromDate(point.time),
+    coreUsagePercent: [...detail.cores],
+    memoryUsedBytes: bytes(point.memoryUsed),
+    memoryActiveBytes: bytes(point.memoryActive),
+    swapUsedBytes: bytes(point.swapUsed),
+    filesystems: detail.fs.map(([mount, device, fsType, total, used]) => ({
+      mount,
+      device,
+      fsType,
+      totalBytes: bytes(total),
+      usedBytes: bytes(used),
+    })),
+    disks: detail.disks.map(([device, read, write]) => ({
+      device,
+      readBytesPerSecond: read,
+      writeBytesPerSecond: write,
+    })),
+    nics: detail.nics.map(([name, rx, tx]) => ({ name, rxBytesPerSecond: rx, txBytesPerSecond: tx })),
+    containers: detail.containers.map(([id, name, state, cpu, memory, limit]) => ({
+      id,
+      name,
+      state,
+      cpuPercent: cpu,
+      memoryBytes: bytes(memory),
+      memoryLimitBytes: bytes(limit),
+    })),
+  };
+}
