@@ -1,6 +1,13 @@
+import { StringValueSchema } from "@bufbuild/protobuf/wkt";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { AgentReleaseService } from "@ocore/proto/gen/ocore/api/v1/agent_release_service_pb.js";
 import { ApiTokenService } from "@ocore/proto/gen/ocore/api/v1/api_token_service_pb.js";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
+import { BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
+import { CommandService } from "@ocore/proto/gen/ocore/api/v1/command_service_pb.js";
+import { DockerService } from "@ocore/proto/gen/ocore/api/v1/docker_service_pb.js";
 import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment_token_service_pb.js";
+import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
 import { DataFormat, ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import { sql } from "drizzle-orm";
@@ -8,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiServices, isMutating, procedureOf } from "../../test/support/api-descriptors.js";
 import { type ApiHarness, createApiHarness, STRONG_PASSWORD } from "../../test/support/api-harness.js";
 import { rowsOf } from "../db/rows-of.js";
+import { provisioningJobs } from "../db/schema/provisioning.js";
 import { servers } from "../db/schema/servers.js";
 
 /**
@@ -127,6 +135,22 @@ const examples: Record<string, Example> = {
       return h.client(ApiTokenService, token).revokeApiToken({ id });
     },
   },
+  "ocore.api.v1.CommandService/CancelCommand": {
+    prepare: async (h) => {
+      const { commandId } = await h.commands.submit({
+        serverId: await newServer(h, "with-command"),
+        input: StringValueSchema,
+        args: { value: "queued" },
+        deadline: new Date(h.clock.now().getTime() + 60_000),
+        actor: { kind: "system", id: null },
+      });
+      return [await h.ownerToken(), commandId];
+    },
+    run: (h, p) => {
+      const [token, id] = p as string[];
+      return h.client(CommandService, token).cancelCommand({ id, reason: "not needed" });
+    },
+  },
   "ocore.api.v1.ServerService/UpdateServer": {
     prepare: async (h) => [await h.ownerToken(), await newServer(h, "to-update")],
     run: (h, p) => {
@@ -142,7 +166,153 @@ const examples: Record<string, Example> = {
         data: new TextEncoder().encode(JSON.stringify([{ name: "imported", host: "10.0.0.9" }])),
       }),
   },
+  "ocore.api.v1.ServerService/CreateServer": {
+    prepare: owner,
+    run: (h, t) =>
+      h
+        .client(ServerService, t as string)
+        .createServer({ name: "created", host: "10.0.0.10", password: "pw" }),
+  },
+  "ocore.api.v1.ServerService/RetryProvisioning": {
+    prepare: async (h) => {
+      const token = await h.ownerToken();
+      const id = (
+        await h.database.db.insert(servers).values({ name: "to-retry", status: "failed" }).returning()
+      )[0]?.id;
+      return [token, id];
+    },
+    run: (h, p) => {
+      const [token, id] = p as string[];
+      return h.client(ServerService, token).retryProvisioning({ id, password: "new password" });
+    },
+  },
+  "ocore.api.v1.ServerService/DeleteServer": {
+    prepare: async (h) => [await h.ownerToken(), await newServer(h, "to-delete")],
+    run: (h, p) => {
+      const [token, id] = p as string[];
+      return h.client(ServerService, token).deleteServer({ id });
+    },
+  },
+  "ocore.api.v1.ServerService/ForgetCredentials": {
+    prepare: async (h) => {
+      const token = await h.ownerToken();
+      const created = await h
+        .client(ServerService, token)
+        .createServer({ name: "to-forget", host: "10.0.0.11", password: "pw" });
+      // Provisioning done: the credentials are no longer in use.
+      await h.database.db.update(provisioningJobs).set({ state: "succeeded" });
+      return [token, created.server?.id];
+    },
+    run: (h, p) => {
+      const [token, id] = p as string[];
+      return h.client(ServerService, token).forgetCredentials({ id });
+    },
+  },
+  "ocore.api.v1.ServerService/AcceptHostKey": {
+    prepare: async (h) => {
+      const pending = `SHA256:${"B".repeat(43)}`;
+      const [row] = await h.database.db
+        .insert(servers)
+        .values({
+          name: "rekeyed",
+          status: "failed",
+          statusReason: "host_key_mismatch",
+          pendingHostKeyFingerprint: pending,
+        })
+        .returning();
+      return [await h.ownerToken(), row?.id, pending];
+    },
+    run: (h, p) => {
+      const [token, id, fingerprint] = p as string[];
+      return h.client(ServerService, token).acceptHostKey({ id, fingerprint });
+    },
+  },
+  // No agent runs here: the refusal (agent not connected) is the one entry. The success path
+  // (one command.submit entry) runs in test/e2e/agent-install-e2e.test.ts.
+  "ocore.api.v1.AgentReleaseService/UpgradeAgent": {
+    prepare: async (h) => [await h.ownerToken(), await newServer(h, "to-upgrade")],
+    run: async (h, p) => {
+      const [token, serverId] = p as string[];
+      const refused = await h
+        .client(AgentReleaseService, token)
+        .upgradeAgent({ serverId })
+        .catch((error: unknown) => error);
+      expect(ConnectError.from(refused).code).toBe(Code.FailedPrecondition);
+    },
+  },
+  ...dockerExamples(),
+  ...instanceExamples(),
 };
+
+/**
+ * DockerService changes: no agent runs here, so each names a server that does not exist and the
+ * refusal is the one entry. The success path (one command.submit entry) is in
+ * src/docker/docker-service.test.ts, with a scripted agent.
+ */
+function dockerExamples(): Record<string, Example> {
+  const serverId = "00000000-0000-4000-8000-0000000000d0";
+  const refused = (call: (client: Client<typeof DockerService>) => Promise<unknown>): Example => ({
+    prepare: owner,
+    run: async (h, token) => {
+      const error = await call(h.client(DockerService, token as string)).catch((caught: unknown) => caught);
+      expect(ConnectError.from(error).code).toBe(Code.NotFound);
+    },
+  });
+  const drain = async (stream: AsyncIterable<unknown>) => {
+    for await (const _ of stream);
+  };
+  const service = "ocore.api.v1.DockerService";
+  return {
+    [`${service}/CreateContainer`]: refused((c) =>
+      c.createContainer({ serverId, spec: { name: "web", image: "odoo:17" } }),
+    ),
+    [`${service}/StartContainer`]: refused((c) => c.startContainer({ serverId, container: "web" })),
+    [`${service}/StopContainer`]: refused((c) => c.stopContainer({ serverId, container: "web" })),
+    [`${service}/RestartContainer`]: refused((c) => c.restartContainer({ serverId, container: "web" })),
+    [`${service}/RemoveContainer`]: refused((c) => c.removeContainer({ serverId, container: "web" })),
+    [`${service}/ExecInContainer`]: refused((c) =>
+      c.execInContainer({ serverId, spec: { container: "web", command: ["true"] } }),
+    ),
+    [`${service}/PullImage`]: refused((c) => drain(c.pullImage({ serverId, spec: { image: "odoo:17" } }))),
+    [`${service}/PruneDocker`]: refused((c) => c.pruneDocker({ serverId, spec: { containers: true } })),
+  };
+}
+
+/**
+ * InstanceService and BackupService changes: the harness runs no instance manager (no backup
+ * store, no agent), so each call is refused as unavailable and that refusal is the one entry.
+ * The success paths (one entry per change, in its transaction) are in
+ * src/instances/instances.test.ts, with a simulated host.
+ */
+function instanceExamples(): Record<string, Example> {
+  const id = "00000000-0000-4000-8000-0000000000e0";
+  const refused = (call: (h: ApiHarness, token: string) => Promise<unknown>): Example => ({
+    prepare: owner,
+    run: async (h, token) => {
+      const error = await call(h, token as string).catch((caught: unknown) => caught);
+      expect(ConnectError.from(error).code).toBe(Code.Unavailable);
+    },
+  });
+  const instance = "ocore.api.v1.InstanceService";
+  const backup = "ocore.api.v1.BackupService";
+  return {
+    [`${instance}/CreateInstance`]: refused((h, t) =>
+      h.client(InstanceService, t).createInstance({ serverId: id, name: "acme" }),
+    ),
+    [`${instance}/StartInstance`]: refused((h, t) => h.client(InstanceService, t).startInstance({ id })),
+    [`${instance}/StopInstance`]: refused((h, t) => h.client(InstanceService, t).stopInstance({ id })),
+    [`${instance}/RestartInstance`]: refused((h, t) => h.client(InstanceService, t).restartInstance({ id })),
+    [`${instance}/DeleteInstance`]: refused((h, t) => h.client(InstanceService, t).deleteInstance({ id })),
+    [`${backup}/CreateBackup`]: refused((h, t) =>
+      h.client(BackupService, t).createBackup({ instanceId: id }),
+    ),
+    [`${backup}/RestoreBackup`]: refused((h, t) => h.client(BackupService, t).restoreBackup({ id })),
+    [`${backup}/SetRetention`]: refused((h, t) =>
+      h.client(BackupService, t).setRetention({ instanceId: id, retention: { daily: 1 } }),
+    ),
+    [`${backup}/DeleteBackup`]: refused((h, t) => h.client(BackupService, t).deleteBackup({ id })),
+  };
+}
 
 async function auditCount(h: ApiHarness): Promise<number> {
   const result = await h.database.db.execute(sql`select count(*)::int as n from audit_log`);

@@ -1,8 +1,14 @@
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { AgentReleaseService } from "@ocore/proto/gen/ocore/api/v1/agent_release_service_pb.js";
 import { ApiTokenService } from "@ocore/proto/gen/ocore/api/v1/api_token_service_pb.js";
 import { AuditService } from "@ocore/proto/gen/ocore/api/v1/audit_service_pb.js";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
+import { BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
+import { CommandService } from "@ocore/proto/gen/ocore/api/v1/command_service_pb.js";
+import { DockerService } from "@ocore/proto/gen/ocore/api/v1/docker_service_pb.js";
 import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment_token_service_pb.js";
+import { FleetService } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
+import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
 import { MetricsService } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { SystemService } from "@ocore/proto/gen/ocore/api/v1/system_service_pb.js";
@@ -17,6 +23,12 @@ export interface ApiServices {
   readonly servers: ServiceImpl<typeof ServerService>;
   readonly metrics: ServiceImpl<typeof MetricsService>;
   readonly enrollmentTokens: ServiceImpl<typeof EnrollmentTokenService>;
+  readonly fleet: ServiceImpl<typeof FleetService>;
+  readonly commands: ServiceImpl<typeof CommandService>;
+  readonly agentRelease: ServiceImpl<typeof AgentReleaseService>;
+  readonly docker: ServiceImpl<typeof DockerService>;
+  readonly instances: ServiceImpl<typeof InstanceService>;
+  readonly backups: ServiceImpl<typeof BackupService>;
 }
 
 /** Registers every Connect service of the API; nothing else happens here. */
@@ -30,5 +42,11 @@ export function createApiRoutes(services: ApiServices): (router: ConnectRouter) 
     router.service(ServerService, services.servers);
     router.service(MetricsService, services.metrics);
     router.service(EnrollmentTokenService, services.enrollmentTokens);
+    router.service(FleetService, services.fleet);
+    router.service(CommandService, services.commands);
+    router.service(AgentReleaseService, services.agentRelease);
+    router.service(DockerService, services.docker);
+    router.service(InstanceService, services.instances);
+    router.service(BackupService, services.backups);
   };
 }

@@ -1,6 +1,9 @@
 import type { Permission } from "../auth/permissions.js";
 import type { Tags } from "../auth/selector.js";
+import { findBackup } from "../backups/backups.js";
+import { serverIdOfCommand } from "../commands/command-records.js";
 import type { Db } from "../db/database.js";
+import { findInstance } from "../instances/instance-queries.js";
 import { findServer } from "../servers/servers.js";
 
 /**
@@ -35,6 +38,29 @@ const serverById = async (message: unknown, db: Db): Promise<Tags | undefined> =
 /** The tags of the server a request names in its `serverId` field (agent channel RPCs). */
 const serverByServerId = async (message: unknown, db: Db): Promise<Tags | undefined> =>
   serverById({ id: (message as { serverId?: unknown }).serverId }, db);
+
+/** The tags of the server whose command a request names in its `id` field. */
+const serverOfCommand = async (message: unknown, db: Db): Promise<Tags | undefined> => {
+  const id = (message as { id?: unknown }).id;
+  const serverId = typeof id === "string" ? await serverIdOfCommand(db, id) : undefined;
+  return serverId ? serverById({ id: serverId }, db) : undefined;
+};
+
+/** The tags of the server of the instance a request names in `id` (InstanceService) or `instanceId`. */
+const serverOfInstance =
+  (field: "id" | "instanceId") =>
+  async (message: unknown, db: Db): Promise<Tags | undefined> => {
+    const id = (message as Record<string, unknown>)[field];
+    const instance = typeof id === "string" ? await findInstance(db, id) : undefined;
+    return instance ? serverById({ id: instance.serverId }, db) : undefined;
+  };
+
+/** The tags of the server a backup (named in `id`) was taken on. */
+const serverOfBackup = async (message: unknown, db: Db): Promise<Tags | undefined> => {
+  const id = (message as { id?: unknown }).id;
+  const backup = typeof id === "string" ? await findBackup(db, id) : undefined;
+  return backup ? serverById({ id: backup.serverId }, db) : undefined;
+};
 
 const global = (access: Permission, action?: string): RpcPolicy => ({ access, scope: "global", action });
 
@@ -83,6 +109,28 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   },
   "ocore.api.v1.ServerService/ImportServers": global("servers.import", "server.import"),
   "ocore.api.v1.ServerService/ExportServers": { access: "servers.read", scope: "server" },
+  // Onboarding (issue 4). Creating is global: a tag-scoped caller could otherwise tag a new
+  // server outside its scope; accepting a changed host key overrides a security check.
+  "ocore.api.v1.ServerService/CreateServer": global("servers.write", "server.create"),
+  "ocore.api.v1.ServerService/RetryProvisioning": {
+    access: "servers.write",
+    scope: "server",
+    target: serverById,
+    action: "server.retry_provisioning",
+  },
+  "ocore.api.v1.ServerService/DeleteServer": {
+    access: "servers.write",
+    scope: "server",
+    target: serverById,
+    action: "server.delete",
+  },
+  "ocore.api.v1.ServerService/ForgetCredentials": {
+    access: "servers.write",
+    scope: "server",
+    target: serverById,
+    action: "server.forget_credentials",
+  },
+  "ocore.api.v1.ServerService/AcceptHostKey": global("servers.write", "server.accept_host_key"),
 
   // Agent channel (issue 3). GetLatestSnapshots is global until its handler filters by scope.
   "ocore.api.v1.MetricsService/GetSeries": {
@@ -91,10 +139,114 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
     target: serverByServerId,
   },
   "ocore.api.v1.MetricsService/GetLatestSnapshots": { access: "metrics.read", scope: "server" },
+  // Live console views (issue 7): WatchFleet sends only the servers the caller may see.
+  "ocore.api.v1.FleetService/WatchFleet": { access: "servers.read", scope: "server" },
+  "ocore.api.v1.FleetService/GetDeviceSeries": {
+    access: "metrics.read",
+    scope: "server",
+    target: serverByServerId,
+  },
   "ocore.api.v1.EnrollmentTokenService/CreateEnrollmentToken": {
     access: "servers.write",
     scope: "server",
     target: serverByServerId,
     action: "server.enrollment_token.create",
   },
+
+  // The agent release (issue 4): upgrading an agent changes what runs on its host.
+  "ocore.api.v1.AgentReleaseService/GetRelease": { access: "servers.read", scope: "server" },
+  "ocore.api.v1.AgentReleaseService/UpgradeAgent": {
+    access: "servers.write",
+    scope: "server",
+    target: serverByServerId,
+    action: "agent.upgrade",
+  },
+
+  // Commands (issue 6): read with the server's servers.read, stop with commands.run.
+  "ocore.api.v1.CommandService/GetCommand": {
+    access: "servers.read",
+    scope: "server",
+    target: serverOfCommand,
+  },
+  "ocore.api.v1.CommandService/ListCommands": {
+    access: "servers.read",
+    scope: "server",
+    target: serverByServerId,
+  },
+  "ocore.api.v1.CommandService/WatchCommand": {
+    access: "servers.read",
+    scope: "server",
+    target: serverOfCommand,
+  },
+  "ocore.api.v1.CommandService/CancelCommand": {
+    access: "commands.run",
+    scope: "server",
+    target: serverOfCommand,
+    action: "command.cancel",
+  },
+
+  // Docker operations (issue 6): each runs as a command on the named server's agent.
+  ...dockerPolicies(),
+
+  // Odoo instances and backups (issue 6): scoped to the instance's server.
+  ...instancePolicies(),
 };
+
+/** InstanceService and BackupService: instances.read to look, instances.write to change. */
+function instancePolicies(): Record<string, RpcPolicy> {
+  const on = (access: Permission, target: RpcPolicy["target"], action?: string): RpcPolicy => ({
+    access,
+    scope: "server",
+    target,
+    action,
+  });
+  const instance = "ocore.api.v1.InstanceService";
+  const backup = "ocore.api.v1.BackupService";
+  const byId = serverOfInstance("id");
+  const byInstanceId = serverOfInstance("instanceId");
+  return {
+    [`${instance}/CreateInstance`]: on("instances.write", serverByServerId, "instance.create"),
+    [`${instance}/GetInstance`]: on("instances.read", byId),
+    [`${instance}/ListInstances`]: { access: "instances.read", scope: "server" },
+    [`${instance}/StartInstance`]: on("instances.write", byId, "instance.start"),
+    [`${instance}/StopInstance`]: on("instances.write", byId, "instance.stop"),
+    [`${instance}/RestartInstance`]: on("instances.write", byId, "instance.restart"),
+    [`${instance}/DeleteInstance`]: on("instances.write", byId, "instance.delete"),
+    [`${instance}/WatchLogs`]: on("instances.read", byId),
+    [`${backup}/CreateBackup`]: on("instances.write", byInstanceId, "backup.create"),
+    [`${backup}/ListBackups`]: on("instances.read", byInstanceId),
+    [`${backup}/DownloadBackup`]: on("instances.read", serverOfBackup),
+    [`${backup}/RestoreBackup`]: on("instances.write", serverOfBackup, "backup.restore"),
+    [`${backup}/GetRetention`]: on("instances.read", byInstanceId),
+    [`${backup}/SetRetention`]: on("instances.write", byInstanceId, "backup.retention.set"),
+    [`${backup}/DeleteBackup`]: on("instances.write", serverOfBackup, "backup.delete"),
+  };
+}
+
+/** DockerService: reads with servers.read, changes with commands.run, on the server named by server_id. */
+function dockerPolicies(): Record<string, RpcPolicy> {
+  const read: RpcPolicy = { access: "servers.read", scope: "server", target: serverByServerId };
+  const change = (action: string): RpcPolicy => ({
+    access: "commands.run",
+    scope: "server",
+    target: serverByServerId,
+    action,
+  });
+  const service = "ocore.api.v1.DockerService";
+  return {
+    [`${service}/ListContainers`]: read,
+    [`${service}/InspectContainer`]: read,
+    [`${service}/GetContainerStats`]: read,
+    [`${service}/StreamContainerLogs`]: read,
+    [`${service}/ListImages`]: read,
+    [`${service}/InspectImage`]: read,
+    [`${service}/CreateContainer`]: change("docker.container.create"),
+    [`${service}/StartContainer`]: change("docker.container.start"),
+    [`${service}/StopContainer`]: change("docker.container.stop"),
+    [`${service}/RestartContainer`]: change("docker.container.restart"),
+    [`${service}/RemoveContainer`]: change("docker.container.remove"),
+    [`${service}/ExecInContainer`]: change("docker.container.exec"),
+    [`${service}/PullImage`]: change("docker.image.pull"),
+    [`${service}/PruneDocker`]: change("docker.prune"),
+  };
+}

@@ -22,6 +22,15 @@ export interface Config {
     readonly publicAddress: string;
     readonly certificateDays: number;
     readonly metricsIntervalSeconds: number;
+    /** OCORE_AGENT_EXECUTABLE resolved; undefined: the repository's agent/dist-sea build. */
+    readonly executable: string | undefined;
+  };
+  /** Onboarding: the SSH credential keys (base64; undefined: derived from the master key), install defaults. */
+  readonly provisioning: {
+    readonly sshKey: { readonly current: string | undefined; readonly previous: readonly string[] };
+    readonly installPrefix: string;
+    readonly installMode: "auto" | "systemd" | "supervised";
+    readonly agentWaitSeconds: number;
   };
   /** Base64 master keys; `current` undefined means "use or create OCORE_DATA_DIR/master.key". */
   readonly masterKey: { readonly current: string | undefined; readonly previous: readonly string[] };
@@ -29,6 +38,11 @@ export interface Config {
     readonly rawDays: number;
     readonly minuteDays: number;
     readonly hourDays: number;
+  };
+  /** Odoo instances: default images, and where backups are stored. */
+  readonly instances: {
+    readonly images: { readonly odoo: string; readonly postgres: string; readonly mailpit: string };
+    readonly backupDir: string;
   };
 }
 
@@ -147,12 +161,34 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       publicAddress: `${publicAddress.host.includes(":") ? `[${publicAddress.host}]` : publicAddress.host}:${publicAddress.port}`,
       certificateDays: values.OCORE_AGENT_CERT_DAYS,
       metricsIntervalSeconds: values.OCORE_METRICS_INTERVAL_SECONDS,
+      executable: values.OCORE_AGENT_EXECUTABLE
+        ? path.resolve(cwd, values.OCORE_AGENT_EXECUTABLE)
+        : undefined,
     },
     masterKey: { current: values.OCORE_MASTER_KEY, previous: values.OCORE_MASTER_KEY_PREVIOUS ?? [] },
+    provisioning: {
+      sshKey: {
+        current: values.OCORE_SSH_ENCRYPTION_KEY,
+        previous: values.OCORE_SSH_ENCRYPTION_KEY_PREVIOUS ?? [],
+      },
+      installPrefix: values.OCORE_AGENT_INSTALL_PREFIX,
+      installMode: values.OCORE_AGENT_INSTALL_MODE,
+      agentWaitSeconds: values.OCORE_PROVISIONING_AGENT_WAIT_SECONDS,
+    },
     metricsRetention: {
       rawDays: values.OCORE_METRICS_RAW_RETENTION_DAYS,
       minuteDays: values.OCORE_METRICS_MINUTE_RETENTION_DAYS,
       hourDays: values.OCORE_METRICS_HOUR_RETENTION_DAYS,
+    },
+    instances: {
+      images: {
+        odoo: values.OCORE_INSTANCE_ODOO_IMAGE,
+        postgres: values.OCORE_INSTANCE_POSTGRES_IMAGE,
+        mailpit: values.OCORE_INSTANCE_MAILPIT_IMAGE,
+      },
+      backupDir: values.OCORE_BACKUP_DIR
+        ? path.resolve(cwd, values.OCORE_BACKUP_DIR)
+        : path.join(dataDir, "backups"),
     },
   };
 }
@@ -168,6 +204,13 @@ export function sanitizeConfig(config: Config): Record<string, unknown> {
     masterKey: {
       current: config.masterKey.current === undefined ? undefined : "[redacted]",
       previous: config.masterKey.previous.map(() => "[redacted]"),
+    },
+    provisioning: {
+      ...config.provisioning,
+      sshKey: {
+        current: config.provisioning.sshKey.current === undefined ? undefined : "[redacted]",
+        previous: config.provisioning.sshKey.previous.map(() => "[redacted]"),
+      },
     },
   };
 }

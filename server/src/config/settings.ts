@@ -191,6 +191,13 @@ export const settings = {
     secret: false,
     schema: wholeNumber(1, 30),
   },
+  OCORE_AGENT_EXECUTABLE: {
+    env: "OCORE_AGENT_EXECUTABLE",
+    description:
+      "The agent executable this server installs on hosts and upgrades agents to, with its .json sidecar next to it (built by npm run build:agent). Default: agent/dist-sea/ocore-agent of this repository.",
+    secret: false,
+    schema: z.string().min(1, "must not be empty"),
+  },
   OCORE_MASTER_KEY: {
     env: "OCORE_MASTER_KEY",
     description:
@@ -204,6 +211,45 @@ export const settings = {
       "Former master keys, comma-separated, only to decrypt during a rotation; data found under them is re-encrypted with OCORE_MASTER_KEY at start.",
     secret: true,
     schema: masterKeyList,
+  },
+  OCORE_SSH_ENCRYPTION_KEY: {
+    env: "OCORE_SSH_ENCRYPTION_KEY",
+    description:
+      "Key that encrypts stored SSH credentials (AES-256-GCM, 32 bytes in base64; the SSH_ENCRYPTION_KEY of the product documents). Unset: a key derived from the master key.",
+    secret: true,
+    schema: masterKey,
+  },
+  OCORE_SSH_ENCRYPTION_KEY_PREVIOUS: {
+    env: "OCORE_SSH_ENCRYPTION_KEY_PREVIOUS",
+    description:
+      "Former SSH credential keys, comma-separated, only to decrypt during a rotation; credentials found under them are re-encrypted with the current key when next used.",
+    secret: true,
+    schema: masterKeyList,
+  },
+  OCORE_AGENT_INSTALL_PREFIX: {
+    env: "OCORE_AGENT_INSTALL_PREFIX",
+    description: "Directory onboarding installs the agent into on each host.",
+    defaultValue: "/opt/ocore-agent",
+    secret: false,
+    schema: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._/-]+$/, "must be an absolute path of letters, digits, '.', '_', '-', '/'"),
+  },
+  OCORE_AGENT_INSTALL_MODE: {
+    env: "OCORE_AGENT_INSTALL_MODE",
+    description:
+      "How onboarding supervises the agent: auto (systemd when it is the host's init, else oCore's supervisor script), systemd or supervised.",
+    defaultValue: "auto",
+    secret: false,
+    schema: z.enum(["auto", "systemd", "supervised"]),
+  },
+  OCORE_PROVISIONING_AGENT_WAIT_SECONDS: {
+    env: "OCORE_PROVISIONING_AGENT_WAIT_SECONDS",
+    description:
+      "How long onboarding waits for an installed agent to open its stream before the server fails with agent_not_connected (10-3600).",
+    defaultValue: "120",
+    secret: false,
+    schema: wholeNumber(10, 3600),
   },
   OCORE_METRICS_INTERVAL_SECONDS: {
     env: "OCORE_METRICS_INTERVAL_SECONDS",
@@ -232,6 +278,33 @@ export const settings = {
     defaultValue: "395",
     secret: false,
     schema: wholeNumber(1, 3650),
+  },
+  OCORE_INSTANCE_ODOO_IMAGE: {
+    env: "OCORE_INSTANCE_ODOO_IMAGE",
+    description: "Odoo image of new instances when the request names none.",
+    defaultValue: "odoo:17.0",
+    secret: false,
+    schema: z.string().min(1, "must not be empty"),
+  },
+  OCORE_INSTANCE_POSTGRES_IMAGE: {
+    env: "OCORE_INSTANCE_POSTGRES_IMAGE",
+    description: "PostgreSQL image of new instances when the request names none.",
+    defaultValue: "postgres:16",
+    secret: false,
+    schema: z.string().min(1, "must not be empty"),
+  },
+  OCORE_INSTANCE_MAILPIT_IMAGE: {
+    env: "OCORE_INSTANCE_MAILPIT_IMAGE",
+    description: "Mailpit image of new instances when the request names none.",
+    defaultValue: "axllent/mailpit:v1.21",
+    secret: false,
+    schema: z.string().min(1, "must not be empty"),
+  },
+  OCORE_BACKUP_DIR: {
+    env: "OCORE_BACKUP_DIR",
+    description: "Directory of the backup store (instance backups). Default: OCORE_DATA_DIR/backups.",
+    secret: false,
+    schema: z.string().min(1, "must not be empty"),
   },
 } as const satisfies Record<string, SettingSpec>;
 

@@ -1,10 +1,17 @@
 import type { ContextValues, Interceptor } from "@connectrpc/connect";
+import { defaultAgentExecutable } from "../agent-release/agent-release.js";
+import { createAgentReleaseService } from "../api/agent-release-service.js";
 import { createApiTokenService } from "../api/api-token-service.js";
 import { createAuditService } from "../api/audit-service.js";
 import { createAuthInterceptor } from "../api/auth-interceptor.js";
 import { createAuthService } from "../api/auth-service.js";
+import { createBackupService } from "../api/backup-service.js";
+import { createCommandApi } from "../api/command-service.js";
+import { createDockerService } from "../api/docker-service.js";
 import { createEnrollmentTokenService } from "../api/enrollment-token-service.js";
 import { createErrorInterceptor } from "../api/error-interceptor.js";
+import { createFleetService } from "../api/fleet-service.js";
+import { createInstanceService } from "../api/instance-service.js";
 import { createMetricsService } from "../api/metrics-service.js";
 import { requestContextValues } from "../api/request-context.js";
 import type { ApiServices } from "../api/routes.js";
@@ -15,10 +22,14 @@ import { type AuditFeed, createAuditFeed } from "../audit/audit-feed.js";
 import { createAccessTokens } from "../auth/access-tokens.js";
 import { createAuthenticator } from "../auth/authenticate.js";
 import { createLoginLimiter } from "../auth/login-limiter.js";
+import type { CommandService } from "../commands/create-command-runner.js";
 import type { Db } from "../db/database.js";
+import { createFleetFeed } from "../fleet/fleet-feed.js";
 import type { RequestHandler } from "../http/http-server.js";
+import type { InstanceDeps } from "../instances/instance-deps.js";
 import type { Logger } from "../logging/logger.js";
 import type { MetricsRetention } from "../metrics/rollups.js";
+import type { LifecycleDeps } from "../servers/server-lifecycle.js";
 import type { SystemInfo } from "../system/system-info.js";
 
 export interface ApiDeps {
@@ -32,6 +43,14 @@ export interface ApiDeps {
   readonly metricsRetention: MetricsRetention;
   /** What enrollment tokens carry and point to: the CA pin and the gateway address. */
   readonly enrollment: { readonly caPin: string; readonly gatewayAddress: string };
+  /** Onboarding and removal (credential keys, the provisioning worker); without it those RPCs are refused. */
+  readonly serverLifecycle?: LifecycleDeps;
+  /** The command runner of the agent channel (CommandService reads, cancels and watches through it). */
+  readonly commands: CommandService;
+  /** The agent executable hosts get (OCORE_AGENT_EXECUTABLE; default: the repository's build). */
+  readonly agentExecutable?: string;
+  /** Instances and backups (runner, backup store, background tasks); without it those RPCs are refused. */
+  readonly instances?: InstanceDeps;
 }
 
 export interface Api {
@@ -60,9 +79,20 @@ export function createApi(deps: ApiDeps): Api {
       users: createUserService({ db }),
       apiTokens: createApiTokenService({ db, now }),
       audit: createAuditService({ db, feed }),
-      servers: createServerService({ db }),
+      servers: createServerService({ db, lifecycle: deps.serverLifecycle }),
       metrics: createMetricsService({ db, retention: deps.metricsRetention, now }),
       enrollmentTokens: createEnrollmentTokenService({ db, now, ...deps.enrollment }),
+      commands: createCommandApi({ db, commands: deps.commands }),
+      agentRelease: createAgentReleaseService({
+        db,
+        commands: deps.commands,
+        executablePath: deps.agentExecutable ?? defaultAgentExecutable(),
+        now,
+      }),
+      fleet: createFleetService({ db, now, feed: createFleetFeed({ db, logger, now }) }),
+      docker: createDockerService({ db, commands: deps.commands, now }),
+      instances: createInstanceService({ instances: deps.instances, commands: deps.commands }),
+      backups: createBackupService({ instances: deps.instances }),
     },
     interceptors: [
       createErrorInterceptor(logger),

@@ -1,4 +1,7 @@
 import { type AgentGateway, createAgentGateway } from "../agent-gateway/agent-gateway.js";
+import { SessionRegistry } from "../agent-gateway/session-registry.js";
+import { type BackupStore, createDirectoryBackupStore } from "../backups/backup-store.js";
+import { type CommandService, createCommandRunner } from "../commands/create-command-runner.js";
 import type { Config } from "../config/config.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
@@ -11,7 +14,11 @@ import { describeListenFailure } from "./listen-errors.js";
 export interface AgentChannel {
   readonly pki: AgentPki;
   readonly gateway: AgentGateway;
+  /** Runs commands on hosts (CommandRunner) and feeds the command API. */
+  readonly commands: CommandService;
   readonly port: number;
+  /** Where instance backups are stored (agents upload and download through the gateway). */
+  readonly backupStore: BackupStore;
   close(): Promise<void>;
 }
 
@@ -39,18 +46,31 @@ export async function startAgentChannel(options: {
   });
   const writer = createMetricWriter(db, { logger, now });
   const maintenance = startMetricsMaintenance({ db, logger, retention: config.metricsRetention, now });
+  const registry = new SessionRegistry();
+  const commands = createCommandRunner({
+    db,
+    links: registry,
+    logger: logger.child({ component: "commands" }),
+    now,
+  });
+  const backupStore = createDirectoryBackupStore(config.instances.backupDir);
   const gateway = createAgentGateway({
     db,
+    registry,
+    backupStore,
+    commands: commands.sink,
     pki,
     writer,
     logger: logger.child({ component: "agent-gateway" }),
     version: options.version,
     metricsIntervalSeconds: config.agent.metricsIntervalSeconds,
     certificateDays: config.agent.certificateDays,
+    agentExecutable: config.agent.executable,
     now,
   });
   const close = async () => {
     await gateway.close();
+    await commands.close();
     await maintenance.stop();
     await writer.close();
   };
@@ -66,7 +86,7 @@ export async function startAgentChannel(options: {
     { address: `${host}:${bound}`, publicAddress: config.agent.publicAddress },
     "agent gateway listening",
   );
-  return { pki, gateway, port: bound, close };
+  return { pki, gateway, commands, port: bound, backupStore, close };
 }
 
 /** grpc-js reports bind failures as text ("… listen EADDRINUSE: address already in use …"). */

@@ -6,9 +6,13 @@ import { createDatabase } from "../db/database.js";
 import { type ConsoleHandler, createConsoleHandler, defaultWebDir } from "../http/console-handler.js";
 import { createHttpServer } from "../http/http-server.js";
 import { ensureInstallation } from "../installation/ensure-installation.js";
+import { createBackgroundTasks } from "../instances/background-tasks.js";
+import { resumeInstanceTasks } from "../instances/delete-instance.js";
+import { createInstanceDeps } from "../instances/instance-deps.js";
 import type { Logger } from "../logging/logger.js";
 import { deriveKey } from "../pki/derive-key.js";
 import { createMasterKeyring, loadOrCreateMasterKey } from "../pki/master-key.js";
+import { startProvisioning } from "../provisioning/start-provisioning.js";
 import { getSystemInfo } from "../system/system-info.js";
 import { ensureFirstAdmin } from "../users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../users/roles.js";
@@ -100,9 +104,36 @@ export async function startServer({
       now,
     });
     stack.push(() => agentChannel.close());
+    const provisioning = startProvisioning({
+      config,
+      db: database.db,
+      logger,
+      now,
+      masterKeyring: keyring,
+      caPin: agentChannel.pki.caPin,
+      commands: agentChannel.commands,
+    });
+    stack.push(() => provisioning.stop());
+    const instances = createInstanceDeps({
+      db: database.db,
+      runner: agentChannel.commands,
+      store: agentChannel.backupStore,
+      tasks: createBackgroundTasks(logger.child({ component: "instances" })),
+      logger: logger.child({ component: "instances" }),
+      images: config.instances.images,
+      now,
+    });
+    const resumed = await resumeInstanceTasks(instances);
+    if (resumed.failed + resumed.resumed > 0) {
+      logger.info(resumed, "resolved instance tasks left by the last run");
+    }
     const api = createApi({
+      instances,
       metricsRetention: config.metricsRetention,
       enrollment: { caPin: agentChannel.pki.caPin, gatewayAddress: config.agent.publicAddress },
+      commands: agentChannel.commands,
+      agentExecutable: config.agent.executable,
+      serverLifecycle: provisioning.lifecycle,
       db: database.db,
       logger,
       now,

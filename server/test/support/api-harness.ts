@@ -5,7 +5,10 @@ import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import pino from "pino";
 import { createApiRoutes } from "../../src/api/routes.js";
-import type { DatabaseKind } from "../../src/db/database.js";
+import { type CommandService, createCommandRunner } from "../../src/commands/create-command-runner.js";
+import type { DatabaseKind, Db } from "../../src/db/database.js";
+import type { InstanceDeps } from "../../src/instances/instance-deps.js";
+import { createMasterKeyring } from "../../src/pki/master-key.js";
 import { type Api, createApi } from "../../src/startup/create-api.js";
 import { ensureFirstAdmin } from "../../src/users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../../src/users/roles.js";
@@ -18,6 +21,8 @@ export interface ApiHarness {
   readonly database: TestDatabase;
   readonly api: Api;
   readonly clock: TestClock;
+  /** The command runner behind CommandService (no agent is ever live here). */
+  readonly commands: CommandService;
   readonly firstAdminPassword: string;
   /** An in-memory transport through the real routes and interceptors; `headers` are sent on every call. */
   transport(headers?: Record<string, string>): Transport;
@@ -30,13 +35,25 @@ export interface ApiHarness {
 }
 
 /** The API on a fresh database of the given kind, served in memory (no sockets). */
-export async function createApiHarness(kind: DatabaseKind): Promise<ApiHarness> {
+export async function createApiHarness(
+  kind: DatabaseKind,
+  options: { readonly instances?: (db: Db) => InstanceDeps } = {},
+): Promise<ApiHarness> {
   const database = await createTestDatabase(kind);
   await ensureBuiltinRoles(database.db);
   const firstAdmin = await ensureFirstAdmin(database.db);
   if (!firstAdmin) throw new Error("a fresh database must get a first admin");
   const clock = createTestClock();
+  const commands = createCommandRunner({
+    db: database.db,
+    links: { get: () => undefined },
+    logger: pino({ level: "silent" }),
+    now: clock.now,
+    sweepEveryMs: 0,
+  });
   const api = createApi({
+    instances: options.instances?.(database.db),
+    commands,
     db: database.db,
     logger: pino({ level: "silent" }),
     now: clock.now,
@@ -47,6 +64,13 @@ export async function createApiHarness(kind: DatabaseKind): Promise<ApiHarness> 
     },
     metricsRetention: { rawDays: 3, minuteDays: 30, hourDays: 395 },
     enrollment: { caPin: "A".repeat(43), gatewayAddress: "ocore.test:8443" },
+    // No worker runs here: queued provisioning jobs just stay queued.
+    serverLifecycle: {
+      db: database.db,
+      sshKeyring: createMasterKeyring(randomBytes(32).toString("base64")),
+      now: clock.now,
+      onJobQueued: () => {},
+    },
   });
   const routes = createApiRoutes(api.services);
   const transport = (headers: Record<string, string> = {}) =>
@@ -79,6 +103,7 @@ export async function createApiHarness(kind: DatabaseKind): Promise<ApiHarness> 
     database,
     api,
     clock,
+    commands,
     firstAdminPassword: firstAdmin.password,
     transport,
     client,
@@ -93,7 +118,10 @@ export async function createApiHarness(kind: DatabaseKind): Promise<ApiHarness> 
       });
       return signInWithNewPassword(username, created.oneTimePassword);
     },
-    close: () => database.close(),
+    close: async () => {
+      await commands.close();
+      await database.close();
+    },
   };
   return harness;
 }
