@@ -69,7 +69,7 @@ export function createFleetFeed(options: FleetFeedOptions): FleetFeed {
   let running: Promise<void> | undefined;
   let closed = false;
 
-  async function readChanges(): Promise<FleetChanges> {
+  async function readChanges(): Promise<FleetChanges & { readonly present: ReadonlySet<string> }> {
     const startedAt = now();
     const since = lastTickAt ? new Date(lastTickAt.getTime() - overlapMs) : new Date(0);
     const [ids, changed] = await Promise.all([allServerIds(db), changedServerIds(db, since)]);
@@ -85,10 +85,10 @@ export function createFleetFeed(options: FleetFeedOptions): FleetFeed {
       upserts.push(entry);
     }
     lastTickAt = startedAt;
-    return { upserts, removed };
+    return { upserts, removed, present: ids };
   }
 
-  function fanOut(changes: FleetChanges) {
+  function fanOut(changes: FleetChanges & { readonly present: ReadonlySet<string> }) {
     for (const subscriber of subscribers) {
       let touched = false;
       for (const entry of changes.upserts) {
@@ -102,8 +102,11 @@ export function createFleetFeed(options: FleetFeedOptions): FleetFeed {
           touched = true;
         }
       }
-      for (const id of changes.removed) {
-        if (!subscriber.sent.delete(id)) continue;
+      // Gone from the database: checked against what this subscriber holds, not against the
+      // feed's own memory, which starts afresh whenever nobody watches.
+      for (const id of subscriber.sent) {
+        if (changes.present.has(id)) continue;
+        subscriber.sent.delete(id);
         subscriber.pending.set(id, null);
         touched = true;
       }

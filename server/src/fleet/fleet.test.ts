@@ -128,6 +128,28 @@ describe.each(databaseKinds)("the live fleet on %s", (kind) => {
     feed.close();
   });
 
+  it("reports a server removed while nobody else watched", async () => {
+    database = await createTestDatabase(kind);
+    const { db } = database;
+    const clock = createTestClock(new Date(t0.getTime() + 60_000));
+    const id = await addServer("short-lived", {});
+    const feed = createFleetFeed({ db, logger: silentLogger, now: clock.now, tickMs: 3_600_000 });
+    // A first watcher comes and goes: the feed forgets its baseline.
+    const first = new AbortController();
+    feed.subscribe(() => true, first.signal);
+    await feed.tick();
+    first.abort();
+    const controller = new AbortController();
+    const watcher = feed.subscribe(() => true, controller.signal);
+    watcher.know([id]);
+    const changes = watcher.changes();
+    await db.delete(servers).where(eq(servers.id, id));
+    await feed.tick();
+    expect(await next(changes)).toEqual({ upserts: [], removed: [id] });
+    controller.abort();
+    feed.close();
+  });
+
   it("keeps one pending state per server for a slow watcher", async () => {
     database = await createTestDatabase(kind);
     const { db } = database;

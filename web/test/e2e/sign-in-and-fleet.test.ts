@@ -92,15 +92,17 @@ describe("signing in and the fleet", () => {
   it("lists imported servers and filters them by selector, status and search", async () => {
     await page.getByRole("link", { name: "Servers" }).click();
     await page.getByTestId("fleet-empty").waitFor();
-    expect(await page.getByTestId("fleet-empty").innerText()).toMatch(/No servers yet.*ImportServers/s);
+    expect(await page.getByTestId("fleet-empty").innerText()).toMatch(
+      /No servers yet.*Add server.*ImportServers/s,
+    );
 
     const data = Buffer.from(JSON.stringify(SERVERS)).toString("base64");
     await callApi(context, server.url, "/ocore.api.v1.ServerService/ImportServers", {
       format: "DATA_FORMAT_JSON",
       data,
     });
-    await page.getByTestId("fleet-refresh").click();
-    await expect.poll(() => rows().count()).toBe(2);
+    // No reload: the Fleet page follows WatchFleet, which reports the new servers.
+    await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(2);
     expect(await page.getByTestId("server-name").allInnerTexts()).toEqual(["stage-1", "web-1"]);
 
     const selector = page.getByTestId("selector-input");
@@ -131,11 +133,14 @@ describe("signing in and the fleet", () => {
 
   it("renews an expired access cookie with the refresh cookie, unseen", async () => {
     await context.clearCookies({ name: "ocore_access" });
-    await page.getByTestId("fleet-refresh").click();
+    // Coming back to the Fleet page opens a new watch, refused without the access cookie.
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByTestId("server-version").waitFor();
+    await page.getByRole("link", { name: "Servers" }).click();
     await expect
       .poll(async () => (await context.cookies()).some((c) => c.name === "ocore_access"))
       .toBe(true);
-    expect(await rows().count()).toBe(2);
+    await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(2);
     expect(page.url()).toMatch(/\/servers$/);
   });
 
@@ -152,7 +157,7 @@ describe("signing in and the fleet", () => {
       await page.reload();
       await rows().first().waitFor();
     });
-    await shot("servers");
+    await shot("servers-imported");
     await page.emulateMedia({ colorScheme: "dark" });
     await shot("servers-dark");
     await page.setViewportSize(PHONE);

@@ -11,10 +11,15 @@ type NavItem = { href: Route; label: string };
 const NAV_ITEMS: readonly NavItem[] = [
   { href: "/", label: "Overview" },
   { href: "/servers", label: "Servers" },
+  { href: "/instances", label: "Instances" },
+  { href: "/admin/users", label: "Administration" },
 ];
 
 function isCurrent(pathname: string, href: Route): boolean {
-  return href === "/" ? pathname === "/" : pathname === href || pathname.startsWith(`${href}/`);
+  if (href === "/") return pathname === "/";
+  // Every administration tab lights the one Administration entry.
+  const section = href.startsWith("/admin/") ? "/admin" : href;
+  return pathname === section || pathname.startsWith(`${section}/`);
 }
 
 export function MainNav() {

@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { Button } from "@/components/ui/button";
 
 /** What to do when the list is empty: add servers, or loosen the filters that hid them. */
@@ -22,8 +23,12 @@ export function FleetEmptyState({
         <>
           <p className="font-medium">No servers yet</p>
           <p className="text-sm text-ink-muted">
-            Import them (<code className="font-mono">ServerService/ImportServers</code>, CSV or JSON) or add
-            one once onboarding lands.
+            Add one with{" "}
+            <Link href="/servers/new" className="text-accent underline">
+              Add server
+            </Link>{" "}
+            (oCore connects over SSH and installs its agent), or import many at once (
+            <code className="font-mono">ServerService/ImportServers</code>, CSV or JSON).
           </p>
         </>
       )}

@@ -15,16 +15,14 @@ type FleetFiltersProps = {
   onChange: (values: FleetFilterValues) => void;
   /** The server's reason for refusing the applied selector. */
   selectorError?: string;
-  refreshing: boolean;
-  onRefresh: () => void;
 };
 
-/** Tag selector (sent to the server), status (sent to the server) and name/host search (local). */
+/** Tag selector (sent to the server), status and name/host search (applied in the browser). */
 export function FleetFilters(props: FleetFiltersProps) {
-  const { values, selectorDraft, onChange, selectorError, refreshing } = props;
+  const { values, selectorDraft, onChange, selectorError } = props;
   const statusId = useId();
   return (
-    <div className="grid gap-3 sm:grid-cols-[minmax(0,2fr)_minmax(0,1fr)] lg:grid-cols-[minmax(0,2fr)_minmax(0,1fr)_minmax(0,1fr)_auto] lg:items-start">
+    <div className="grid gap-3 sm:grid-cols-[minmax(0,2fr)_minmax(0,1fr)] lg:grid-cols-[minmax(0,2fr)_minmax(0,1fr)_minmax(0,1fr)] lg:items-start">
       <form
         className="flex items-start gap-2"
         onSubmit={(event) => {
@@ -77,14 +75,6 @@ export function FleetFilters(props: FleetFiltersProps) {
         value={values.search}
         onChange={(event) => onChange({ ...values, search: event.target.value })}
       />
-      <Button
-        className="self-start sm:col-span-2 sm:justify-self-start lg:col-span-1 lg:mt-6"
-        onClick={refreshing ? undefined : props.onRefresh}
-        aria-disabled={refreshing}
-        data-testid="fleet-refresh"
-      >
-        {refreshing ? "Refreshing…" : "Refresh"}
-      </Button>
     </div>
   );
 }

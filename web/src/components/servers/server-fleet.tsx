@@ -1,41 +1,39 @@
 "use client";
 
-import { Code, type ConnectError } from "@connectrpc/connect";
-import { useQuery } from "@connectrpc/connect-query";
-import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
-import { keepPreviousData } from "@tanstack/react-query";
+import { Code } from "@connectrpc/connect";
 import { useMemo, useState } from "react";
 import { ApiErrorAlert } from "@/components/system/api-error-alert";
+import { sortedFleet } from "@/lib/live-fleet";
 import { matchesServerSearch } from "@/lib/server-search";
 import { FleetEmptyState } from "./fleet-empty-state";
 import { FleetFilters, type FleetFilterValues } from "./fleet-filters";
 import { FleetSkeleton } from "./fleet-skeleton";
+import { LiveIndicator } from "./live-indicator";
 import { ServerTable } from "./server-table";
+import { useLiveFleet } from "./use-live-fleet";
 
 const NO_FILTERS: FleetFilterValues = { selector: "", status: "", search: "" };
 
-// A refused selector will be refused again; other errors get the client's one quick retry.
-const retryUnlessInvalid = (failures: number, error: ConnectError) =>
-  error.code !== Code.InvalidArgument && failures < 1;
-
-/** The Fleet page's body: filters, then the servers, or why there are none. */
+/** The Fleet page's body: filters, then the servers (live), or why there are none. */
 export function ServerFleet() {
   const [filters, setFilters] = useState(NO_FILTERS);
   const [selectorDraft, setSelectorDraft] = useState("");
-  const list = useQuery(
-    ServerService.method.listServers,
-    { selector: filters.selector, statuses: filters.status ? [filters.status] : [] },
-    { placeholderData: keepPreviousData, retry: retryUnlessInvalid },
-  );
+  const live = useLiveFleet({ selector: filters.selector });
   const selectorError =
-    list.error?.code === Code.InvalidArgument && filters.selector ? list.error.rawMessage : undefined;
-  const otherError = list.error && !selectorError ? list.error : null;
+    live.error?.code === Code.InvalidArgument && filters.selector ? live.error.rawMessage : undefined;
+  const otherError = live.error && !selectorError ? live.error : null;
 
-  const servers = useMemo(
-    () => (list.data?.servers ?? []).filter((server) => matchesServerSearch(server, filters.search)),
-    [list.data, filters.search],
+  const all = useMemo(() => (live.fleet ? sortedFleet(live.fleet) : []), [live.fleet]);
+  const entries = useMemo(
+    () =>
+      all.filter(
+        (entry) =>
+          entry.server &&
+          (!filters.status || entry.server.status === filters.status) &&
+          matchesServerSearch(entry.server, filters.search),
+      ),
+    [all, filters.status, filters.search],
   );
-  const total = list.data?.servers.length ?? 0;
   const filtered = filters.selector !== "" || filters.status !== "" || filters.search.trim() !== "";
 
   return (
@@ -46,28 +44,29 @@ export function ServerFleet() {
         onSelectorDraftChange={setSelectorDraft}
         onChange={setFilters}
         selectorError={selectorError}
-        refreshing={list.isFetching}
-        onRefresh={() => void list.refetch()}
       />
       {otherError ? (
         <ApiErrorAlert
           error={otherError}
-          retrying={list.isFetching}
-          onRetry={() => void list.refetch()}
-          staleData={list.data !== undefined}
+          retrying={live.reconnecting}
+          onRetry={live.retry}
+          staleData={live.fleet !== undefined}
           testId="fleet-error"
           retryTestId="fleet-retry"
         />
       ) : null}
-      {selectorError ? null : list.data ? (
-        servers.length > 0 ? (
+      {selectorError ? null : live.fleet ? (
+        entries.length > 0 ? (
           <>
-            <p aria-live="polite" className="text-sm text-ink-muted" data-testid="fleet-count">
-              {servers.length === total
-                ? `${total} ${total === 1 ? "server" : "servers"}`
-                : `${servers.length} of ${total} servers match the search`}
-            </p>
-            <ServerTable servers={servers} now={new Date(list.dataUpdatedAt)} />
+            <div className="flex flex-wrap items-center justify-between gap-2">
+              <p aria-live="polite" className="text-sm text-ink-muted" data-testid="fleet-count">
+                {entries.length === all.length
+                  ? `${all.length} ${all.length === 1 ? "server" : "servers"}`
+                  : `${entries.length} of ${all.length} servers match the filters`}
+              </p>
+              <LiveIndicator live={!live.error} />
+            </div>
+            <ServerTable entries={entries} now={live.receivedAt} />
           </>
         ) : (
           <FleetEmptyState

@@ -1,13 +1,15 @@
-import type { Server } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import type { FleetServer } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
+import Link from "next/link";
 import { formatStatusReason } from "@/lib/server-status";
 import { LastSeen } from "./last-seen";
 import { ServerStatusBadge } from "./server-status-badge";
 import { TagChips } from "./tag-chips";
+import { UsageGlance } from "./usage-glance";
 
 const HEAD = "px-3 py-2 text-left text-xs font-medium tracking-wide text-ink-muted uppercase";
 
 /** The servers, one row each; at phone width host and tags move under the name. */
-export function ServerTable({ servers, now }: { servers: readonly Server[]; now: Date }) {
+export function ServerTable({ entries, now }: { entries: readonly FleetServer[]; now: Date }) {
   return (
     <div className="overflow-x-auto rounded-lg border border-line bg-surface">
       <table className="w-full text-sm" data-testid="server-table">
@@ -22,6 +24,9 @@ export function ServerTable({ servers, now }: { servers: readonly Server[]; now:
             <th scope="col" className={HEAD}>
               Status
             </th>
+            <th scope="col" className={`${HEAD} hidden lg:table-cell`}>
+              Usage
+            </th>
             <th scope="col" className={`${HEAD} hidden md:table-cell`}>
               Tags
             </th>
@@ -31,44 +36,62 @@ export function ServerTable({ servers, now }: { servers: readonly Server[]; now:
           </tr>
         </thead>
         <tbody className="divide-y divide-line">
-          {servers.map((server) => (
-            <tr key={server.id} data-testid="server-row" className="align-top">
-              <th scope="row" className="px-3 py-2.5 text-left font-medium">
-                <span data-testid="server-name">{server.name}</span>
-                <span className="mt-0.5 block font-mono text-xs font-normal text-ink-muted sm:hidden">
+          {entries.map(({ server, latest }) =>
+            server ? (
+              <tr key={server.id} data-testid="server-row" className="align-top">
+                <th scope="row" className="px-3 py-2.5 text-left font-medium">
+                  <Link
+                    href={`/servers/${server.id}`}
+                    className="rounded-sm text-accent hover:underline"
+                    data-testid="server-name"
+                  >
+                    {server.name}
+                  </Link>
+                  <span className="mt-0.5 block font-mono text-xs font-normal text-ink-muted sm:hidden">
+                    {server.sshUser}@{server.host}:{server.sshPort}
+                  </span>
+                  <div className="mt-1.5 font-normal md:hidden">
+                    <TagChips tags={server.tags} />
+                  </div>
+                </th>
+                <td className="hidden px-3 py-2.5 font-mono text-xs sm:table-cell">
                   {server.sshUser}@{server.host}:{server.sshPort}
-                </span>
-                <div className="mt-1.5 font-normal md:hidden">
+                </td>
+                <td className="px-3 py-2.5">
+                  <ServerStatusBadge status={server.status} />
+                  {server.provisioning &&
+                  (server.provisioning.state === "running" || server.provisioning.state === "pending") ? (
+                    <p className="mt-1 text-xs text-ink-muted" data-testid="provisioning-step-summary">
+                      {server.provisioning.kind === "remove" ? "Removing" : "Provisioning"}:{" "}
+                      {server.provisioning.step.replaceAll("_", " ")}
+                    </p>
+                  ) : null}
+                  {server.status === "failed" && (server.statusReason || server.statusMessage) ? (
+                    <p className="mt-1 max-w-64 text-xs text-danger">
+                      {server.statusReason ? (
+                        <span className="font-medium">{formatStatusReason(server.statusReason)}: </span>
+                      ) : null}
+                      {server.statusMessage}
+                    </p>
+                  ) : server.statusMessage ? (
+                    <p className="mt-1 max-w-64 text-xs text-ink-muted">{server.statusMessage}</p>
+                  ) : null}
+                  <span className="mt-1 block text-xs text-ink-muted sm:hidden">
+                    Last seen: <LastSeen at={server.lastSeenAt} now={now} />
+                  </span>
+                </td>
+                <td className="hidden px-3 py-2.5 lg:table-cell">
+                  <UsageGlance latest={latest} />
+                </td>
+                <td className="hidden px-3 py-2.5 md:table-cell">
                   <TagChips tags={server.tags} />
-                </div>
-              </th>
-              <td className="hidden px-3 py-2.5 font-mono text-xs sm:table-cell">
-                {server.sshUser}@{server.host}:{server.sshPort}
-              </td>
-              <td className="px-3 py-2.5">
-                <ServerStatusBadge status={server.status} />
-                {server.status === "failed" && (server.statusReason || server.statusMessage) ? (
-                  <p className="mt-1 max-w-64 text-xs text-danger">
-                    {server.statusReason ? (
-                      <span className="font-medium">{formatStatusReason(server.statusReason)}: </span>
-                    ) : null}
-                    {server.statusMessage}
-                  </p>
-                ) : server.statusMessage ? (
-                  <p className="mt-1 max-w-64 text-xs text-ink-muted">{server.statusMessage}</p>
-                ) : null}
-                <span className="mt-1 block text-xs text-ink-muted sm:hidden">
-                  Last seen: <LastSeen at={server.lastSeenAt} now={now} />
-                </span>
-              </td>
-              <td className="hidden px-3 py-2.5 md:table-cell">
-                <TagChips tags={server.tags} />
-              </td>
-              <td className="hidden px-3 py-2.5 sm:table-cell">
-                <LastSeen at={server.lastSeenAt} now={now} />
-              </td>
-            </tr>
-          ))}
+                </td>
+                <td className="hidden px-3 py-2.5 sm:table-cell">
+                  <LastSeen at={server.lastSeenAt} now={now} />
+                </td>
+              </tr>
+            ) : null,
+          )}
         </tbody>
       </table>
     </div>

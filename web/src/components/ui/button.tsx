@@ -5,6 +5,8 @@ const VARIANTS = {
   secondary: "border-line bg-surface text-ink hover:bg-surface-muted",
   /** The accent colour, for the one main action of a form. */
   primary: "border-accent bg-accent text-accent-ink hover:opacity-90",
+  /** For actions that destroy or revoke something. */
+  danger: "border-danger bg-danger text-accent-ink hover:opacity-90",
 } as const;
 
 type ButtonProps = ComponentProps<"button"> & { variant?: keyof typeof VARIANTS };

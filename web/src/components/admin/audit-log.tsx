@@ -1,0 +1,142 @@
+"use client";
+
+import { useInfiniteQuery } from "@connectrpc/connect-query";
+import { AuditService } from "@ocore/proto/gen/ocore/api/v1/audit_service_pb.js";
+import { useRouter, useSearchParams } from "next/navigation";
+import { type FormEvent, useEffect, useMemo, useState } from "react";
+import { Button } from "@/components/ui/button";
+import { TextField } from "@/components/ui/text-field";
+import {
+  type AuditFilterValues,
+  auditFilterSearch,
+  NO_AUDIT_FILTERS,
+  parseAuditFilters,
+} from "@/lib/audit-filters";
+import { toLocalInput } from "@/lib/time-range";
+import { AuditEntryRow } from "./audit-entry-row";
+import { auditFilterMessage, ExportLog, VerifyChain } from "./audit-tools";
+import { ListError, ListSkeleton } from "./query-state";
+
+const PAGE_SIZE = 100;
+
+const fromLocal = (value: string) => (value ? new Date(value).toISOString() : "");
+const toLocal = (value: string) => (value ? toLocalInput(new Date(value)) : "");
+
+/** The audit log: filters (kept in the URL), newest entries first, older pages on demand, export and verification. */
+export function AuditLog() {
+  const router = useRouter();
+  const params = useSearchParams();
+  const filters = useMemo(() => parseAuditFilters(params), [params]);
+  const [draft, setDraft] = useState<AuditFilterValues>(filters);
+  useEffect(() => setDraft(filters), [filters]);
+
+  const entries = useInfiniteQuery(
+    AuditService.method.listAuditEntries,
+    { filter: auditFilterMessage(filters), limit: PAGE_SIZE, beforeId: 0n },
+    {
+      pageParamKey: "beforeId",
+      getNextPageParam: (page) => (page.entries.length < PAGE_SIZE ? undefined : page.entries.at(-1)?.id),
+    },
+  );
+  const rows = entries.data?.pages.flatMap((page) => page.entries) ?? [];
+  const filtered = auditFilterSearch(filters) !== "";
+
+  const apply = (values: AuditFilterValues) => {
+    const search = auditFilterSearch(values).slice(1);
+    router.replace(search ? `/admin/audit?${search}` : "/admin/audit", { scroll: false });
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    apply({ ...draft, actor: draft.actor.trim(), action: draft.action.trim(), target: draft.target.trim() });
+  };
+  const field = (key: "actor" | "action" | "target") => ({
+    value: draft[key],
+    onChange: (event: { target: { value: string } }) => setDraft({ ...draft, [key]: event.target.value }),
+  });
+
+  return (
+    <div className="space-y-4">
+      <form
+        onSubmit={submit}
+        className="grid gap-3 rounded-lg border border-line bg-surface p-4 sm:grid-cols-3 lg:grid-cols-5 lg:items-start"
+        data-testid="audit-filters"
+      >
+        <TextField
+          label="Actor"
+          placeholder="username or token"
+          {...field("actor")}
+          data-testid="filter-actor"
+        />
+        <TextField
+          label="Action"
+          placeholder="e.g. server.update"
+          {...field("action")}
+          data-testid="filter-action"
+        />
+        <TextField label="Target" placeholder="id or name" {...field("target")} />
+        <TextField
+          label="Since"
+          type="datetime-local"
+          value={toLocal(draft.since)}
+          onChange={(event) => setDraft({ ...draft, since: fromLocal(event.target.value) })}
+        />
+        <TextField
+          label="Until"
+          type="datetime-local"
+          value={toLocal(draft.until)}
+          onChange={(event) => setDraft({ ...draft, until: fromLocal(event.target.value) })}
+        />
+        <div className="flex gap-2 sm:col-span-3 lg:col-span-5">
+          <Button type="submit" variant="primary" data-testid="apply-filters">
+            Apply filters
+          </Button>
+          {filtered ? <Button onClick={() => apply(NO_AUDIT_FILTERS)}>Clear</Button> : null}
+        </div>
+      </form>
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <VerifyChain />
+        <ExportLog filters={filters} />
+      </div>
+      {entries.error ? (
+        <ListError
+          error={entries.error}
+          permission="audit.read"
+          retrying={entries.isFetching}
+          onRetry={() => void entries.refetch()}
+          testId="audit-error"
+        />
+      ) : !entries.data ? (
+        <ListSkeleton label="Loading the audit log…" testId="audit-loading" />
+      ) : rows.length === 0 ? (
+        <p
+          className="rounded-lg border border-dashed border-line bg-surface p-4 text-sm text-ink-muted"
+          data-testid="audit-empty"
+        >
+          {filtered
+            ? "No entry matches these filters. Loosen or clear them."
+            : "No entries yet. Every change made through oCore will be recorded here."}
+        </p>
+      ) : (
+        <>
+          <ul
+            className="divide-y divide-line overflow-hidden rounded-lg border border-line bg-surface"
+            data-testid="audit-list"
+          >
+            {rows.map((entry) => (
+              <AuditEntryRow key={entry.id.toString()} entry={entry} />
+            ))}
+          </ul>
+          {entries.hasNextPage ? (
+            <Button onClick={() => void entries.fetchNextPage()} aria-disabled={entries.isFetchingNextPage}>
+              {entries.isFetchingNextPage ? "Loading…" : "Load older entries"}
+            </Button>
+          ) : (
+            <p className="text-sm text-ink-muted">
+              That is the oldest entry{filtered ? " matching the filters" : ""}.
+            </p>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,44 @@
+import type { Instance } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
+
+/** States in which the instance is changing by itself; the page follows it until it settles. */
+const TRANSITIONAL = new Set(["creating", "removing", "restarting"]);
+
+export function isTransitional(state: string): boolean {
+  return TRANSITIONAL.has(state);
+}
+
+/** Which actions make sense in a state (the server refuses the others with a reason). */
+export function instanceActions(state: string): {
+  start: boolean;
+  stop: boolean;
+  restart: boolean;
+  remove: boolean;
+} {
+  return {
+    start: state === "stopped" || state === "failed",
+    stop: state === "running" || state === "restarting",
+    restart: state === "running" || state === "failed",
+    remove: state !== "removing" && state !== "creating",
+  };
+}
+
+/** The instance's web interfaces as links on its server's address. */
+export function instanceLinks(instance: Pick<Instance, "webPort" | "mailpitPort">, host: string) {
+  if (!host) return [];
+  const base = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return [
+    instance.webPort
+      ? { label: "Odoo", port: instance.webPort, href: `http://${base}:${instance.webPort}/` }
+      : undefined,
+    instance.mailpitPort
+      ? { label: "Mailpit", port: instance.mailpitPort, href: `http://${base}:${instance.mailpitPort}/` }
+      : undefined,
+  ].filter((link) => link !== undefined);
+}
+
+/** Instance names as the server accepts them: 2-40 lowercase letters, digits and dashes, starting with a letter. */
+export function checkInstanceName(name: string): string | undefined {
+  return /^[a-z][a-z0-9-]{1,39}$/.test(name)
+    ? undefined
+    : "Use 2-40 lowercase letters, digits and dashes, starting with a letter (e.g. shop-prod).";
+}

@@ -1,0 +1,24 @@
+import type { FleetServer, WatchFleetResponse } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
+
+/** The fleet as the console holds it: servers by id, from WatchFleet's batches. */
+export type FleetMap = ReadonlyMap<string, FleetServer>;
+
+/** Applies one WatchFleet batch: the initial one replaces everything, later ones patch. */
+export function applyFleetBatch(current: FleetMap, batch: WatchFleetResponse): FleetMap {
+  const next = new Map(batch.initial ? [] : current);
+  for (const entry of batch.servers) {
+    if (entry.server) next.set(entry.server.id, entry);
+  }
+  for (const id of batch.removedServerIds) next.delete(id);
+  return next;
+}
+
+/** The servers of the map by name, as lists show them. */
+export function sortedFleet(fleet: FleetMap): FleetServer[] {
+  return [...fleet.values()].sort((a, b) => (a.server?.name ?? "").localeCompare(b.server?.name ?? ""));
+}
+
+/** How long to wait before reconnecting after `failures` failed attempts in a row: 1 s doubling to 30 s. */
+export function reconnectDelayMs(failures: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.max(0, failures - 1));
+}
