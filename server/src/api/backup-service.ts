@@ -13,7 +13,6 @@ import {
 import { restoreBackup } from "../backups/restore-backup.js";
 import { AppError } from "../errors/app-error.js";
 import { type InstanceDeps, requireInstanceDeps } from "../instances/instance-deps.js";
-import { toConnectError } from "./error-interceptor.js";
 import { instanceMessage } from "./instance-service.js";
 import { auditContextOf } from "./request-context.js";
 
@@ -52,7 +51,7 @@ export function createBackupService(deps: {
       return { backups: (await listBackups(need().db, request.instanceId)).map(backupMessage) };
     },
     async *downloadBackup(request, context) {
-      yield* mapStreamErrors(downloadChunks(need(), request.id, context.signal));
+      yield* downloadChunks(need(), request.id, context.signal);
     },
     async restoreBackup(request, context) {
       const { instance, adminPassword } = await restoreBackup(need(), auditContextOf(context), {
@@ -92,17 +91,5 @@ async function* downloadChunks(deps: InstanceDeps, id: string, signal: AbortSign
     for (let offset = 0; offset < piece.length; offset += CHUNK) {
       yield { chunk: piece.subarray(offset, offset + CHUNK) };
     }
-  }
-}
-
-/**
- * The error interceptor maps errors of unary calls; an error thrown while a stream is iterated
- * passes it, so streaming handlers map their AppErrors themselves.
- */
-export async function* mapStreamErrors<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } catch (error) {
-    throw error instanceof AppError ? toConnectError(error) : error;
   }
 }

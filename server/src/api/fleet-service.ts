@@ -11,7 +11,6 @@ import type { FleetFeed } from "../fleet/fleet-feed.js";
 import { type FleetEntry, type JobSummary, readFleet } from "../fleet/fleet-state.js";
 import type { SeriesPoint } from "../metrics/get-series.js";
 import type { ServerRow } from "../servers/servers.js";
-import { toConnectError } from "./error-interceptor.js";
 import { principalOf } from "./request-context.js";
 
 export interface FleetServiceDeps {
@@ -28,37 +27,31 @@ const bytes = (value: number) => BigInt(Math.max(0, Math.round(value)));
 export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof FleetService> {
   return {
     async *watchFleet(request, context) {
-      // The error interceptor only sees errors thrown before a stream's first message; map the
-      // domain's errors here so a refused selector arrives as InvalidArgument with its reason.
-      try {
-        if (request.serverIds.length > MAX_WATCHED_IDS) {
-          throw AppError.invalid("server_ids", `watch at most ${MAX_WATCHED_IDS} servers, or none for all`);
-        }
-        const invalid = request.serverIds.find((id) => !isUuid(id));
-        if (invalid !== undefined)
-          throw AppError.invalid("server_ids", `"${invalid.slice(0, 64)}" is not a server id`);
-        const scope = scopeOf(principalOf(context), "servers.read");
-        const ids = request.serverIds.length > 0 ? new Set(request.serverIds) : undefined;
-        const selector = request.selector.trim() ? parseSelector(request.selector) : undefined;
-        const visible = (server: ServerRow) =>
-          inScope(scope, server) &&
-          (!ids || ids.has(server.id)) &&
-          (!selector || matchesSelector(selector, server.tags));
-        // Subscribe first: a change that lands while the initial state is read is sent after it.
-        const subscription = deps.feed.subscribe(visible, context.signal);
-        const changes = subscription.changes();
-        const initial = await readFleet(deps.db, scope, { ids, selector });
-        subscription.know(initial.map((entry) => entry.server.id));
-        yield { initial: true, servers: initial.map(fleetServerMessage), removedServerIds: [] };
-        for await (const batch of changes) {
-          yield {
-            initial: false,
-            servers: batch.upserts.map(fleetServerMessage),
-            removedServerIds: [...batch.removed],
-          };
-        }
-      } catch (error) {
-        throw error instanceof AppError ? toConnectError(error) : error;
+      if (request.serverIds.length > MAX_WATCHED_IDS) {
+        throw AppError.invalid("server_ids", `watch at most ${MAX_WATCHED_IDS} servers, or none for all`);
+      }
+      const invalid = request.serverIds.find((id) => !isUuid(id));
+      if (invalid !== undefined)
+        throw AppError.invalid("server_ids", `"${invalid.slice(0, 64)}" is not a server id`);
+      const scope = scopeOf(principalOf(context), "servers.read");
+      const ids = request.serverIds.length > 0 ? new Set(request.serverIds) : undefined;
+      const selector = request.selector.trim() ? parseSelector(request.selector) : undefined;
+      const visible = (server: ServerRow) =>
+        inScope(scope, server) &&
+        (!ids || ids.has(server.id)) &&
+        (!selector || matchesSelector(selector, server.tags));
+      // Subscribe first: a change that lands while the initial state is read is sent after it.
+      const subscription = deps.feed.subscribe(visible, context.signal);
+      const changes = subscription.changes();
+      const initial = await readFleet(deps.db, scope, { ids, selector });
+      subscription.know(initial.map((entry) => entry.server.id));
+      yield { initial: true, servers: initial.map(fleetServerMessage), removedServerIds: [] };
+      for await (const batch of changes) {
+        yield {
+          initial: false,
+          servers: batch.upserts.map(fleetServerMessage),
+          removedServerIds: [...batch.removed],
+        };
       }
     },
     async getDeviceSeries(request) {

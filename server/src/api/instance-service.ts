@@ -11,7 +11,6 @@ import { getInstance, listInstances } from "../instances/instance-queries.js";
 import type { InstanceRow } from "../instances/instance-view.js";
 import { watchInstanceLogs } from "../instances/watch-instance-logs.js";
 import { portsOfBlock } from "../ports/port-blocks.js";
-import { mapStreamErrors } from "./backup-service.js";
 import { auditContextOf, principalOf } from "./request-context.js";
 
 export function instanceMessage(row: InstanceRow) {
@@ -88,7 +87,7 @@ export function createInstanceService(deps: {
         },
         context.signal,
       );
-      yield* mapStreamErrors(chunks);
+      yield* chunks;
     },
   };
 }
