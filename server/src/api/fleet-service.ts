@@ -8,10 +8,10 @@ import { isUuid } from "../db/is-uuid.js";
 import { AppError } from "../errors/app-error.js";
 import { type DevicePoint, getDeviceSeries } from "../fleet/device-series.js";
 import type { FleetFeed } from "../fleet/fleet-feed.js";
-import { type FleetEntry, type JobSummary, readFleet } from "../fleet/fleet-state.js";
-import type { SeriesPoint } from "../metrics/get-series.js";
+import { type FleetEntry, readFleet } from "../fleet/fleet-state.js";
 import type { ServerRow } from "../servers/servers.js";
 import { principalOf } from "./request-context.js";
+import { bytes, metricPointMessage, serverMessage } from "./server-messages.js";
 
 export interface FleetServiceDeps {
   readonly db: Db;
@@ -20,8 +20,6 @@ export interface FleetServiceDeps {
 }
 
 export const MAX_WATCHED_IDS = 1000;
-
-const bytes = (value: number) => BigInt(Math.max(0, Math.round(value)));
 
 /** ocore.api.v1.FleetService: decode, call the fleet module, encode. */
 export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof FleetService> {
@@ -73,72 +71,8 @@ function inScope(scope: Scope, server: ServerRow): boolean {
 
 function fleetServerMessage(entry: FleetEntry) {
   return {
-    server: serverMessage(entry.server, entry.job),
-    latest: entry.latest ? pointMessage(entry.latest) : undefined,
-  };
-}
-
-// The same encoding as ServerService and MetricsService use for these messages; the job without
-// its steps, verdicts and facts, which GetServer returns.
-function serverMessage(row: ServerRow, job: JobSummary | undefined) {
-  return {
-    id: row.id,
-    name: row.name,
-    host: row.host,
-    sshPort: row.sshPort,
-    sshUser: row.sshUser,
-    status: row.status,
-    statusReason: row.statusReason ?? "",
-    statusMessage: row.statusMessage ?? "",
-    tags: row.tags,
-    lastSeenAt: row.lastSeenAt ? timestampFromDate(row.lastSeenAt) : undefined,
-    createdAt: timestampFromDate(row.createdAt),
-    agentVersion: row.agentVersion ?? "",
-    facts: row.facts
-      ? {
-          ...row.facts,
-          memoryTotalBytes: BigInt(row.facts.memoryTotalBytes),
-          bootedAt: row.facts.bootedAt ? timestampFromDate(new Date(row.facts.bootedAt)) : undefined,
-        }
-      : undefined,
-    hostKeyFingerprint: row.hostKeyFingerprint ?? "",
-    hostKeyAlgorithm: row.hostKeyAlgorithm ?? "",
-    pendingHostKeyFingerprint: row.pendingHostKeyFingerprint ?? "",
-    installMode: row.installMode ?? "",
-    provisioning: job
-      ? {
-          kind: job.kind,
-          state: job.state,
-          step: job.step,
-          attempt: job.attempt,
-          errorReason: job.errorReason ?? "",
-          errorMessage: job.errorMessage ?? "",
-        }
-      : undefined,
-  };
-}
-
-function pointMessage(point: SeriesPoint) {
-  return {
-    time: timestampFromDate(point.time),
-    samples: point.samples,
-    cpuUsagePercent: point.cpuPercent,
-    cpuUsagePercentMax: point.cpuPercentMax,
-    load1: point.load1,
-    load5: point.load5,
-    load15: point.load15,
-    memoryTotalBytes: bytes(point.memoryTotal),
-    memoryUsedBytes: bytes(point.memoryUsed),
-    memoryUsedBytesMax: bytes(point.memoryUsedMax),
-    memoryAvailableBytes: bytes(point.memoryAvailable),
-    swapUsedBytes: bytes(point.swapUsed),
-    diskUsedPercent: point.diskUsedPercent,
-    diskReadBytesPerSecond: point.diskReadBps,
-    diskWriteBytesPerSecond: point.diskWriteBps,
-    networkRxBytesPerSecond: point.netRxBps,
-    networkTxBytesPerSecond: point.netTxBps,
-    tcpConnections: point.tcpConnections,
-    containersRunning: point.containersRunning ?? undefined,
+    server: serverMessage(entry.server, { job: entry.job }),
+    latest: entry.latest ? metricPointMessage(entry.latest) : undefined,
   };
 }
 

@@ -5,9 +5,10 @@ import { scopeOf } from "../auth/principal.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
 import { getLatestSnapshots } from "../metrics/get-latest-snapshots.js";
-import { getSeries, type SeriesPoint, type Resolution as Tier } from "../metrics/get-series.js";
+import { getSeries, type Resolution as Tier } from "../metrics/get-series.js";
 import type { MetricsRetention } from "../metrics/rollups.js";
 import { principalOf } from "./request-context.js";
+import { metricPointMessage } from "./server-messages.js";
 
 export interface MetricsServiceDeps {
   readonly db: Db;
@@ -40,7 +41,7 @@ export function createMetricsService(deps: MetricsServiceDeps): ServiceImpl<type
         now,
         retention: deps.retention,
       });
-      return { resolution: tiers[series.resolution], points: series.points.map(toMessage) };
+      return { resolution: tiers[series.resolution], points: series.points.map(metricPointMessage) };
     },
     async getLatestSnapshots(request, context) {
       const scope = scopeOf(principalOf(context), "metrics.read");
@@ -51,34 +52,9 @@ export function createMetricsService(deps: MetricsServiceDeps): ServiceImpl<type
           name: snapshot.name,
           status: snapshot.status,
           lastSeenAt: snapshot.lastSeenAt ? timestampFromDate(snapshot.lastSeenAt) : undefined,
-          latest: snapshot.latest ? toMessage(snapshot.latest) : undefined,
+          latest: snapshot.latest ? metricPointMessage(snapshot.latest) : undefined,
         })),
       };
     },
-  };
-}
-
-function toMessage(point: SeriesPoint) {
-  const bytes = (value: number) => BigInt(Math.max(0, Math.round(value)));
-  return {
-    time: timestampFromDate(point.time),
-    samples: point.samples,
-    cpuUsagePercent: point.cpuPercent,
-    cpuUsagePercentMax: point.cpuPercentMax,
-    load1: point.load1,
-    load5: point.load5,
-    load15: point.load15,
-    memoryTotalBytes: bytes(point.memoryTotal),
-    memoryUsedBytes: bytes(point.memoryUsed),
-    memoryUsedBytesMax: bytes(point.memoryUsedMax),
-    memoryAvailableBytes: bytes(point.memoryAvailable),
-    swapUsedBytes: bytes(point.swapUsed),
-    diskUsedPercent: point.diskUsedPercent,
-    diskReadBytesPerSecond: point.diskReadBps,
-    diskWriteBytesPerSecond: point.diskWriteBps,
-    networkRxBytesPerSecond: point.netRxBps,
-    networkTxBytesPerSecond: point.netTxBps,
-    tcpConnections: point.tcpConnections,
-    containersRunning: point.containersRunning ?? undefined,
   };
 }

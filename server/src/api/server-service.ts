@@ -1,16 +1,10 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import {
-  DataFormat,
-  type ServerSchema,
-  type ServerService,
-} from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import { DataFormat, type ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { scopeOf } from "../auth/principal.js";
 import { parseSelector } from "../auth/selector.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
-import { getServerDetails, type ServerDetails } from "../servers/server-details.js";
+import { getServerDetails } from "../servers/server-details.js";
 import { exportServers } from "../servers/server-export.js";
 import { importServers } from "../servers/server-import.js";
 import {
@@ -24,70 +18,7 @@ import {
 import { getServer, listServers, type ServerRow, updateServer } from "../servers/servers.js";
 import { checkCredentials } from "../servers/ssh-credentials.js";
 import { auditContextOf, principalOf } from "./request-context.js";
-
-type ServerInit = MessageInitShape<typeof ServerSchema>;
-
-function serverMessage(row: ServerRow, details?: ServerDetails): ServerInit {
-  const job = details?.job;
-  return {
-    id: row.id,
-    name: row.name,
-    host: row.host,
-    sshPort: row.sshPort,
-    sshUser: row.sshUser,
-    status: row.status,
-    statusReason: row.statusReason ?? "",
-    statusMessage: row.statusMessage ?? "",
-    tags: row.tags,
-    lastSeenAt: row.lastSeenAt ? timestampFromDate(row.lastSeenAt) : undefined,
-    createdAt: timestampFromDate(row.createdAt),
-    agentVersion: row.agentVersion ?? "",
-    facts: row.facts
-      ? {
-          ...row.facts,
-          memoryTotalBytes: BigInt(row.facts.memoryTotalBytes),
-          bootedAt: row.facts.bootedAt ? timestampFromDate(new Date(row.facts.bootedAt)) : undefined,
-        }
-      : undefined,
-    hostKeyFingerprint: row.hostKeyFingerprint ?? "",
-    hostKeyAlgorithm: row.hostKeyAlgorithm ?? "",
-    pendingHostKeyFingerprint: row.pendingHostKeyFingerprint ?? "",
-    installMode: row.installMode ?? "",
-    hasCredentials: details?.hasCredentials ?? false,
-    provisioning: job
-      ? {
-          kind: job.kind,
-          state: job.state,
-          step: job.step,
-          attempt: job.attempt,
-          errorReason: job.errorReason ?? "",
-          errorMessage: job.errorMessage ?? "",
-          plannedInstances: job.plannedInstances,
-          acceptedRequirements: job.acceptedRequirements,
-          verdicts: (job.verdicts ?? []).map((verdict) => ({
-            ...verdict,
-            accepted: verdict.accepted ?? false,
-          })),
-          facts: job.facts
-            ? {
-                ...job.facts,
-                memoryTotalBytes: BigInt(job.facts.memoryTotalBytes),
-                diskAvailableBytes: BigInt(job.facts.diskAvailableBytes),
-                diskTotalBytes: BigInt(job.facts.diskTotalBytes),
-              }
-            : undefined,
-          steps: (details?.steps ?? []).map((step) => ({
-            attempt: step.attempt,
-            step: step.step,
-            status: step.status,
-            message: step.message,
-            startedAt: timestampFromDate(step.startedAt),
-            endedAt: step.endedAt ? timestampFromDate(step.endedAt) : undefined,
-          })),
-        }
-      : undefined,
-  };
-}
+import { serverMessage } from "./server-messages.js";
 
 function formatOf(format: DataFormat): "csv" | "json" {
   if (format === DataFormat.CSV) return "csv";
