@@ -15,7 +15,10 @@ export function createLogger(
       level,
       base: { service: "ocore-server" },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: ["*.password", "*.token", "*.secret", "*.privateKey"], censor: "[redacted]" },
+      redact: {
+        paths: ["*.password", "*.passphrase", "*.token", "*.secret", "*.privateKey"],
+        censor: "[redacted]",
+      },
     },
     destination,
   );
