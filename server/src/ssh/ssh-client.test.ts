@@ -195,6 +195,30 @@ describe("the SSH client against a real sshd", () => {
     }
   });
 
+  it("ends uploads and commands in flight when the connection is closed (a job that is stopped)", async () => {
+    const home = sshd.users[0]?.home ?? "";
+    for (const closeAfterMs of [0, 50, 300]) {
+      const connection = await connector.connect({
+        target: target(0),
+        credentials: { kind: "private_key", privateKey: key.privateKey },
+        pinnedHostKey: null,
+      });
+      const started = Date.now();
+      const upload = connection.upload({ data: Buffer.alloc(64 * 1024 * 1024) }, `${home}/big.bin`, {
+        mode: 0o600,
+      });
+      const command = connection.exec(["sleep", "30"]);
+      await new Promise((resolve) => setTimeout(resolve, closeAfterMs));
+      await connection.close();
+      const [uploaded, ran] = await Promise.allSettled([upload, command]);
+      // The command is cut short: an error, or a result without an exit status.
+      if (ran.status === "fulfilled") expect(ran.value.exitCode).toBeNull();
+      else expect(ran.reason).toBeInstanceOf(SshError);
+      if (uploaded.status === "rejected") expect(uploaded.reason).toBeInstanceOf(SshError);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
+  });
+
   it("refuses a changed host key, naming both fingerprints", async () => {
     const pinned = sshd.hostKeyFingerprint();
     await sshd.replaceHostKey();

@@ -299,6 +299,15 @@ function createConnection(
       `the SSH connection to ${describeTarget(target)} was lost; check the host and retry`,
     );
 
+  /** SFTP calls may never call back once the connection is gone: end them with the connection. */
+  const untilClosed = <T>(work: Promise<T>): Promise<T> => {
+    const closedError = closedPromise.then((): never => {
+      throw lost();
+    });
+    closedError.catch(() => undefined);
+    return Promise.race([work, closedError]);
+  };
+
   return {
     target,
     hostKey,
@@ -327,24 +336,26 @@ function createConnection(
     },
     async upload(source, remotePath, uploadOptions) {
       if (closed) throw lost();
-      const wrapper = await openSftp();
+      const wrapper = await untilClosed(openSftp());
       const timeoutMs = uploadOptions.timeoutMs ?? timeouts.transferMs;
       await withTimeout(
-        new Promise<void>((resolve, reject) => {
-          const done = (error: Error | null | undefined) =>
-            error
-              ? reject(
-                  new SshError(
-                    "transfer_failed",
-                    `uploading ${remotePath} failed: ${error.message}; check free space and permissions in its directory`,
-                    { cause: error },
-                  ),
-                )
-              : resolve();
-          if ("path" in source)
-            wrapper.fastPut(source.path, remotePath, { mode: uploadOptions.mode, concurrency: 32 }, done);
-          else wrapper.writeFile(remotePath, source.data, { mode: uploadOptions.mode }, done);
-        }),
+        untilClosed(
+          new Promise<void>((resolve, reject) => {
+            const done = (error: Error | null | undefined) =>
+              error
+                ? reject(
+                    new SshError(
+                      "transfer_failed",
+                      `uploading ${remotePath} failed: ${error.message}; check free space and permissions in its directory`,
+                      { cause: error },
+                    ),
+                  )
+                : resolve();
+            if ("path" in source)
+              wrapper.fastPut(source.path, remotePath, { mode: uploadOptions.mode, concurrency: 32 }, done);
+            else wrapper.writeFile(remotePath, source.data, { mode: uploadOptions.mode }, done);
+          }),
+        ),
         timeoutMs,
         () =>
           new SshError(
@@ -352,17 +363,19 @@ function createConnection(
             `uploading ${remotePath} did not finish within ${Math.round(timeoutMs / 1000)} s (timeout); check the network to the host`,
           ),
       );
-      await new Promise<void>((resolve, reject) =>
-        wrapper.chmod(remotePath, uploadOptions.mode, (error) =>
-          error
-            ? reject(
-                new SshError(
-                  "transfer_failed",
-                  `setting the mode of ${remotePath} failed: ${error.message}`,
-                  { cause: error },
-                ),
-              )
-            : resolve(),
+      await untilClosed(
+        new Promise<void>((resolve, reject) =>
+          wrapper.chmod(remotePath, uploadOptions.mode, (error) =>
+            error
+              ? reject(
+                  new SshError(
+                    "transfer_failed",
+                    `setting the mode of ${remotePath} failed: ${error.message}`,
+                    { cause: error },
+                  ),
+                )
+              : resolve(),
+          ),
         ),
       );
     },
