@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { AgentReleaseService } from "@ocore/proto/gen/ocore/api/v1/agent_release_service_pb.js";
 import { loadAgentRelease } from "../agent-release/agent-release.js";
 import { type UpgradeAgentDeps, upgradeAgent } from "../agent-release/upgrade-agent.js";
+import { commandActorOf } from "../commands/command-runner.js";
 import { auditContextOf, principalOf } from "./request-context.js";
 
 /** ocore.api.v1.AgentReleaseService: decode, call the domain, encode. */
@@ -12,13 +13,13 @@ export function createAgentReleaseService(deps: UpgradeAgentDeps): ServiceImpl<t
       return { version: release.version, sha256: release.sha256, size: BigInt(release.size) };
     },
     async upgradeAgent(request, context) {
-      const principal = principalOf(context);
+      const audit = auditContextOf(context, principalOf(context));
       const outcome = await upgradeAgent(
         deps,
         {
           serverId: request.serverId,
-          actor: { kind: principal.kind === "token" ? "api_token" : "user", id: principal.id },
-          audit: auditContextOf(context, principal),
+          actor: commandActorOf(audit),
+          audit,
         },
         context.signal,
       );

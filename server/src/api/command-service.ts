@@ -8,6 +8,7 @@ import {
 import { bufferedSubscription } from "../commands/command-feed.js";
 import { type OutputChunk, readOutput } from "../commands/command-output.js";
 import { type CommandRow, getCommand, isFinal, listCommands } from "../commands/command-records.js";
+import { commandActorOf } from "../commands/command-runner.js";
 import type { CommandService } from "../commands/create-command-runner.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
@@ -69,13 +70,8 @@ export function createCommandApi({
       return { commands: page.rows.map(commandMessage), nextPageToken: page.nextPageToken };
     },
     async cancelCommand(request, context) {
-      const principal = principalOf(context);
-      await commands.cancel(
-        AppError.requireId(request.id),
-        { kind: principal.kind === "token" ? "api_token" : "user", id: principal.id },
-        request.reason,
-        auditContextOf(context, principal),
-      );
+      const audit = auditContextOf(context, principalOf(context));
+      await commands.cancel(AppError.requireId(request.id), commandActorOf(audit), request.reason, audit);
       return { command: commandMessage(await getCommand(db, request.id)) };
     },
     async *watchCommand(request, context) {

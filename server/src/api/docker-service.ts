@@ -29,6 +29,7 @@ import {
   DockerPruneSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/docker_commands_pb.js";
 import type { DockerService } from "@ocore/proto/gen/ocore/api/v1/docker_service_pb.js";
+import { commandActorOf } from "../commands/command-runner.js";
 import type { Db } from "../db/database.js";
 import {
   DOCKER_TIMEOUTS,
@@ -61,15 +62,15 @@ export function createDockerService({
     output: O,
     timeoutMs: number,
   ): DockerCommand<I, O> {
-    const principal = principalOf(context);
+    const audit = auditContextOf(context, principalOf(context));
     return {
       serverId,
       input,
       args,
       output,
       timeoutMs,
-      actor: { kind: principal.kind === "token" ? "api_token" : "user", id: principal.id },
-      audit: auditContextOf(context, principal),
+      actor: commandActorOf(audit),
+      audit,
     };
   }
   const run = <I extends DescMessage, O extends DescMessage>(

@@ -6,11 +6,11 @@ import {
 import { and, desc, eq } from "drizzle-orm";
 import { type AuditContext, systemContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
+import { commandActorOf } from "../commands/command-runner.js";
 import { isUuid } from "../db/is-uuid.js";
 import { type BackupKind, backups, instances } from "../db/schema/instances.js";
 import type { Queryable } from "../db/transaction.js";
 import { AppError } from "../errors/app-error.js";
-import { commandActorOf } from "../instances/create-instance.js";
 import { requireSettled } from "../instances/instance-actions.js";
 import { deadlineIn, type InstanceDeps } from "../instances/instance-deps.js";
 import { loadInstance } from "../instances/instance-queries.js";

@@ -5,9 +5,10 @@ import {
 import { eq } from "drizzle-orm";
 import type { AuditContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
+import { commandActorOf } from "../commands/command-runner.js";
 import { instances } from "../db/schema/instances.js";
 import { AppError } from "../errors/app-error.js";
-import { commandActorOf, createInstance } from "../instances/create-instance.js";
+import { createInstance } from "../instances/create-instance.js";
 import { requireSettled } from "../instances/instance-actions.js";
 import { deadlineIn, type InstanceDeps } from "../instances/instance-deps.js";
 import { findInstance } from "../instances/instance-queries.js";

@@ -1,9 +1,20 @@
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { AuditContext } from "../audit/audit-context.js";
 
 /** Who asked for a command (recorded with it and in the audit log). */
 export interface CommandActor {
   readonly kind: "user" | "api_token" | "system";
   readonly id: string | null;
+}
+
+/** The server itself (provisioning, instance housekeeping): no person or token asked. */
+export const systemActor: CommandActor = { kind: "system", id: null };
+
+/** Who a request acts as (its audit context), as the actor of the commands it submits. */
+export function commandActorOf(context: AuditContext): CommandActor {
+  if (context.actor.type === "user") return { kind: "user", id: context.actor.id };
+  if (context.actor.type === "token") return { kind: "api_token", id: context.actor.id };
+  return systemActor;
 }
 
 export interface SubmitCommand<I extends DescMessage> {

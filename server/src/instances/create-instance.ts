@@ -8,7 +8,7 @@ import { and, eq } from "drizzle-orm";
 import type { AuditContext } from "../audit/audit-context.js";
 import { systemContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
-import type { CommandActor } from "../commands/command-runner.js";
+import { type CommandActor, commandActorOf } from "../commands/command-runner.js";
 import { instances } from "../db/schema/instances.js";
 import { AppError } from "../errors/app-error.js";
 import { allocatePortBlock } from "../ports/port-blocks.js";
@@ -35,12 +35,6 @@ export interface CreateInstanceInput {
   readonly cpuMillis: number;
   readonly memoryBytes: bigint;
   readonly environment: Readonly<Record<string, string>>;
-}
-
-export function commandActorOf(context: AuditContext): CommandActor {
-  if (context.actor.type === "user") return { kind: "user", id: context.actor.id };
-  if (context.actor.type === "token") return { kind: "api_token", id: context.actor.id };
-  return { kind: "system", id: null };
 }
 
 /** The host's listening ports, from its agent; an agent that does not answer in time stops here. */

@@ -7,9 +7,9 @@ import { type AuditContext, systemContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
 import { BackupFailedError, createBackup } from "../backups/backups.js";
 import type { CommandActor } from "../commands/command-runner.js";
+import { commandActorOf, systemActor } from "../commands/command-runner.js";
 import { instances } from "../db/schema/instances.js";
 import { AppError } from "../errors/app-error.js";
-import { commandActorOf } from "./create-instance.js";
 import { deadlineIn, type InstanceDeps } from "./instance-deps.js";
 import { loadInstance } from "./instance-queries.js";
 import type { InstanceRow } from "./instance-view.js";
@@ -156,7 +156,7 @@ export async function resumeInstanceTasks(deps: InstanceDeps): Promise<{ failed:
   const removing = await deps.db.select().from(instances).where(eq(instances.state, "removing"));
   for (const row of removing) {
     deps.tasks.run(`delete instance ${row.id}`, () =>
-      removeInstance(deps, systemContext(), row, false, { kind: "system", id: null }),
+      removeInstance(deps, systemContext(), row, false, systemActor),
     );
   }
   return { failed: creating.length, resumed: removing.length };

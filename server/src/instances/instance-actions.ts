@@ -7,9 +7,9 @@ import {
 import { eq } from "drizzle-orm";
 import type { AuditContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
+import { commandActorOf } from "../commands/command-runner.js";
 import { instances } from "../db/schema/instances.js";
 import { AppError } from "../errors/app-error.js";
-import { commandActorOf } from "./create-instance.js";
 import { deadlineIn, type InstanceDeps } from "./instance-deps.js";
 import { loadInstance } from "./instance-queries.js";
 import { deriveInstanceState } from "./instance-state.js";

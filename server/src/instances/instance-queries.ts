@@ -4,6 +4,7 @@ import {
 } from "@ocore/proto/gen/ocore/agent/v1/instance_commands_pb.js";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Scope } from "../auth/principal.js";
+import { systemActor } from "../commands/command-runner.js";
 import { isUuid } from "../db/is-uuid.js";
 import { instances } from "../db/schema/instances.js";
 import { servers } from "../db/schema/servers.js";
@@ -114,6 +115,6 @@ function inspect(deps: InstanceDeps, serverId: string, rows: InstanceRow[]) {
     args: { instanceIds: rows.map((row) => row.id) },
     output: InstanceInspectedSchema,
     deadline: deadlineIn(deps, deps.timing.inspectMs),
-    actor: { kind: "system", id: null },
+    actor: systemActor,
   });
 }

@@ -4,10 +4,10 @@ import {
   InstanceLogsSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/instance_commands_pb.js";
 import type { AuditContext } from "../audit/audit-context.js";
+import { commandActorOf } from "../commands/command-runner.js";
 import type { Db } from "../db/database.js";
 import { type DockerCommandRunner, streamDockerCommand } from "../docker/docker-commands.js";
 import { AppError } from "../errors/app-error.js";
-import { commandActorOf } from "./create-instance.js";
 import { loadInstance } from "./instance-queries.js";
 
 const MAX_TAIL = 10_000;

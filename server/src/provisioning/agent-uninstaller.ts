@@ -2,7 +2,7 @@ import {
   AgentUninstallResultSchema,
   AgentUninstallSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_commands_pb.js";
-import type { CommandRunner } from "../commands/command-runner.js";
+import { type CommandRunner, systemActor } from "../commands/command-runner.js";
 import type { AgentUninstaller } from "./job-context.js";
 
 const UNINSTALL_DEADLINE_MS = 60_000;
@@ -18,7 +18,7 @@ export function createAgentUninstaller(runner: CommandRunner, now: () => Date): 
           args: {},
           output: AgentUninstallResultSchema,
           deadline: new Date(now().getTime() + UNINSTALL_DEADLINE_MS),
-          actor: { kind: "system", id: null },
+          actor: systemActor,
         },
         signal,
       );
