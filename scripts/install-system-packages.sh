@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real: PostgreSQL (database tests run
 # against a throwaway cluster of their own), Chromium (the console's browser tests) and Docker
-# (the agent's container metrics; scripts/ensure-dockerd.sh starts the daemon), OpenSSH's sshd and
+# (the agent's container metrics; scripts/ensure-dockerd.sh starts the daemon), OpenSSH's sshd, sudo and
 # debootstrap (server onboarding runs against real sshd hosts and a debootstrapped systemd host),
 # busybox-static (the Docker operation tests import a one-binary image: no registry needed), and
 # the shell linter `npm run lint` runs on deploy/ and scripts/ (package shellcheck).
 # Idempotent: installs only what is missing. Debian 12 / Ubuntu.
 set -euo pipefail
 
-packages=(postgresql chromium docker.io openssh-server debootstrap busybox-static shellcheck)
+packages=(postgresql chromium docker.io openssh-server sudo debootstrap busybox-static shellcheck)
 
 missing=()
 for package in "${packages[@]}"; do
