@@ -112,7 +112,14 @@ export function containerIoHandlers(deps: DockerDeps): CommandHandler[] {
         (stream === "stderr" ? stderr : stdout).add(data);
         await context.output(stream, data);
       };
-      await pumpUntilDone(source, false, sink, context.signal);
+      try {
+        await pumpUntilDone(source, false, sink, context.signal);
+      } catch (error) {
+        // Docker has no "kill exec": a cancelled or timed-out exec would go on running in the
+        // container. The agent runs on the host, so it ends the process by its host pid.
+        if (context.signal.aborted) await endExecProcess(created, ref, socketPath);
+        throw error;
+      }
       const exitCode = await exitCodeOf(created, ref, socketPath, context.signal);
       return {
         exitCode,
@@ -154,6 +161,30 @@ function logStream(
       (error, result) => (error ? reject(error) : resolve(result as Readable)),
     ),
   );
+}
+
+/** SIGTERM to an exec's process (host pid from Docker), SIGKILL if it is still there after 2 s. */
+async function endExecProcess(
+  exec: { inspect(): Promise<{ Running: boolean; Pid: number }> },
+  ref: string,
+  socketPath: string,
+): Promise<void> {
+  const alive = async () => {
+    const state = await engineCall(`container ${ref}`, socketPath, () => exec.inspect()).catch(
+      () => undefined,
+    );
+    return state?.Running && state.Pid > 0 ? state.Pid : undefined;
+  };
+  for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+    const pid = await alive();
+    if (pid === undefined) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return; // gone already, or not ours to signal
+    }
+    for (let waited = 0; waited < 2_000 && (await alive()) !== undefined; waited += 100) await sleep(100);
+  }
 }
 
 /** The exit status, once Docker has recorded it (it may lag the end of the output by a moment). */

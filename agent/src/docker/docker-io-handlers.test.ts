@@ -17,7 +17,7 @@ import {
   DockerPruneSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/docker_commands_pb.js";
 import type Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { CommandHandler } from "../commands/command-handler.js";
 import {
   connectTestDocker,
@@ -137,6 +137,27 @@ describe("exec", () => {
     expect(big.truncated).toBe(true);
     expect(big.stdout.length).toBe(EXEC_CAPTURE_BYTES);
     expect(output.chunks.reduce((sum, chunk) => sum + chunk.data.length, 0)).toBe(200_000);
+  }, 30_000);
+
+  it("ends the process in the container when the exec is cancelled", async () => {
+    const id = await running("exec-cancel", ["sleep", "600"]);
+    const abort = new AbortController();
+    const { context } = recordingContext(abort.signal);
+    const pending = runHandler(
+      handlers,
+      DockerContainerExecSchema,
+      DockerContainerExecResultSchema,
+      { container: id, command: ["sh", "-c", "echo started; exec sleep 500"] },
+      context,
+    );
+    const sleeping = async () =>
+      (await docker.getContainer(id).top()).Processes.filter((p: string[]) =>
+        p.join(" ").includes("sleep 500"),
+      );
+    await vi.waitFor(async () => expect(await sleeping()).toHaveLength(1), { timeout: 10_000 });
+    abort.abort(new Error("cancelled by the test"));
+    await expect(pending).rejects.toThrow("cancelled by the test");
+    expect(await sleeping()).toHaveLength(0);
   }, 30_000);
 
   it("refuses a stopped container as a conflict", async () => {
