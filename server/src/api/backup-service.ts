@@ -1,6 +1,12 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
+import type { BackupSchedule, BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
+import {
+  type BackupFrequency,
+  type BackupScheduleView,
+  getBackupSchedule,
+  setBackupSchedule,
+} from "../backups/backup-schedule.js";
 import {
   type BackupRow,
   createBackup,
@@ -32,6 +38,38 @@ function backupMessage(row: BackupRow) {
     createdAt: timestampFromDate(row.createdAt),
     completedAt: row.completedAt ? timestampFromDate(row.completedAt) : undefined,
   };
+}
+
+function scheduleMessage(view: BackupScheduleView) {
+  const frequency = view.frequency;
+  return {
+    enabled: view.enabled,
+    frequency:
+      frequency?.kind === "daily"
+        ? {
+            case: "dailyAt" as const,
+            value: { hour: Math.floor(frequency.minuteOfDay / 60), minute: frequency.minuteOfDay % 60 },
+          }
+        : frequency?.kind === "hourly"
+          ? { case: "everyHours" as const, value: frequency.everyHours }
+          : { case: undefined },
+    nextRunAt: view.nextRunAt ? timestampFromDate(view.nextRunAt) : undefined,
+    lastRunAt: view.lastRunAt ? timestampFromDate(view.lastRunAt) : undefined,
+    lastResult: view.lastResult ?? "",
+    lastMessage: view.lastMessage,
+    lastBackupId: view.lastBackupId ?? "",
+  };
+}
+
+function frequencyOf(schedule: BackupSchedule): BackupFrequency | undefined {
+  const frequency = schedule.frequency;
+  if (frequency.case === "everyHours") return { kind: "hourly", everyHours: frequency.value };
+  if (frequency.case !== "dailyAt") return undefined;
+  const { hour, minute } = frequency.value;
+  if (hour > 23 || minute > 59) {
+    throw AppError.invalid("schedule.daily_at", "must be a time of day from 00:00 to 23:59 (UTC)");
+  }
+  return { kind: "daily", minuteOfDay: hour * 60 + minute };
 }
 
 /** ocore.api.v1.BackupService: decode, call one use case, encode (RBAC is in rpc-policies). */
@@ -75,6 +113,17 @@ export function createBackupService(deps: {
     async deleteBackup(request, context) {
       await deleteBackup(need(), auditContextOf(context), request.id);
       return {};
+    },
+    async getBackupSchedule(request) {
+      return { schedule: scheduleMessage(await getBackupSchedule(need().db, request.instanceId)) };
+    },
+    async setBackupSchedule(request, context) {
+      if (!request.schedule) throw AppError.invalid("schedule", "is required");
+      const view = await setBackupSchedule(need(), auditContextOf(context), request.instanceId, {
+        enabled: request.schedule.enabled,
+        frequency: frequencyOf(request.schedule),
+      });
+      return { schedule: scheduleMessage(view) };
     },
   };
 }

@@ -18,9 +18,16 @@ export interface BackupStore {
   put(key: string, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<StoredObject>;
   get(key: string, signal?: AbortSignal): AsyncIterable<Uint8Array>;
   delete(key: string): Promise<void>;
+  /** Releases connections (an S3 client's sockets); nothing to do for a directory. */
+  close?(): void;
 }
 
 const KEY = /^[0-9a-f-]{36}\/[0-9a-f-]{36}\.tar$/;
+
+/** A key oCore made with backupStorageKey (stores refuse any other, so no path can escape). */
+export function isBackupStorageKey(key: string): boolean {
+  return KEY.test(key);
+}
 
 export function backupStorageKey(serverId: string, backupId: string): string {
   return `${serverId}/${backupId}.tar`;
@@ -32,7 +39,7 @@ export function backupStorageKey(serverId: string, backupId: string): string {
  */
 export function createDirectoryBackupStore(root: string): BackupStore {
   const fileOf = (key: string) => {
-    if (!KEY.test(key)) throw new Error(`invalid backup storage key "${key}"`);
+    if (!isBackupStorageKey(key)) throw new Error(`invalid backup storage key "${key}"`);
     return path.join(root, key);
   };
   return {
@@ -43,7 +50,8 @@ export function createDirectoryBackupStore(root: string): BackupStore {
       const hash = createHash("sha256");
       let sizeBytes = 0;
       const counted = async function* () {
-        for await (const chunk of source) {
+        // The signal ends a source that stalls too (pipeline alone would wait for its next chunk).
+        for await (const chunk of withAbort(source, signal)) {
           hash.update(chunk);
           sizeBytes += chunk.length;
           yield chunk;
@@ -68,4 +76,34 @@ export function createDirectoryBackupStore(root: string): BackupStore {
       await rm(fileOf(key), { force: true });
     },
   };
+}
+
+/** Ends the iteration with the signal's reason as soon as it aborts, even while a chunk is awaited. */
+export async function* withAbort<T>(
+  source: AsyncIterable<T>,
+  signal: AbortSignal | undefined,
+): AsyncIterable<T> {
+  if (!signal) {
+    yield* source;
+    return;
+  }
+  signal.throwIfAborted();
+  const iterator = source[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    while (true) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+    // Not awaited: a source blocked in next() would hold the abort up.
+    void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
 }

@@ -120,6 +120,59 @@ describe("loadConfig", () => {
   });
 });
 
+describe("the backup store settings", () => {
+  it("uses the directory store by default", () => {
+    const config = loadConfig({}, { cwd });
+    expect(config.instances.backupStore).toEqual({ kind: "directory" });
+    expect(config.instances.backupDir).toBe("/srv/ocore/data/backups");
+  });
+
+  it("configures an S3-compatible bucket and never logs its secret", () => {
+    const config = loadConfig(
+      {
+        OCORE_BACKUP_STORE: "s3",
+        OCORE_BACKUP_S3_ENDPOINT: "http://minio.local:9000",
+        OCORE_BACKUP_S3_BUCKET: "ocore-backups",
+        OCORE_BACKUP_S3_PREFIX: "prod",
+        OCORE_BACKUP_S3_FORCE_PATH_STYLE: "on",
+        OCORE_BACKUP_S3_ACCESS_KEY_ID: "AKIAEXAMPLE",
+        OCORE_BACKUP_S3_SECRET_ACCESS_KEY_FILE: "/run/secrets/s3",
+      },
+      { cwd, readFile: () => "s3cr3t-value\n" },
+    );
+    expect(config.instances.backupStore).toEqual({
+      kind: "s3",
+      endpoint: "http://minio.local:9000",
+      region: "us-east-1",
+      bucket: "ocore-backups",
+      prefix: "prod/",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "s3cr3t-value" },
+    });
+    const logged = JSON.stringify(sanitizeConfig(config));
+    expect(logged).not.toContain("s3cr3t-value");
+    expect(logged).not.toContain("AKIAEXAMPLE");
+    expect(logged).toContain("ocore-backups");
+  });
+
+  it.each([
+    [{ OCORE_BACKUP_STORE: "s3" }, "OCORE_BACKUP_S3_BUCKET", /required with OCORE_BACKUP_STORE=s3/],
+    [{ OCORE_BACKUP_S3_BUCKET: "ocore-backups" }, "OCORE_BACKUP_S3_BUCKET", /Set OCORE_BACKUP_STORE=s3/],
+    [{ OCORE_BACKUP_STORE: "s3", OCORE_BACKUP_S3_BUCKET: "Bad_Bucket" }, "OCORE_BACKUP_S3_BUCKET", /3-63/],
+    [{ OCORE_BACKUP_STORE: "ftp" }, "OCORE_BACKUP_STORE", /invalid value "ftp"/],
+    [{ OCORE_BACKUP_S3_PREFIX: "/abs" }, "OCORE_BACKUP_S3_PREFIX", /must not start/],
+    [
+      { OCORE_BACKUP_STORE: "s3", OCORE_BACKUP_S3_BUCKET: "bkt", OCORE_BACKUP_S3_ACCESS_KEY_ID: "AKIA" },
+      "OCORE_BACKUP_S3_SECRET_ACCESS_KEY",
+      /Set both, or neither/,
+    ],
+  ])("refuses %j naming %s", (env, setting, message) => {
+    const error = configError(() => loadConfig(env, { cwd }));
+    expect(error.setting).toBe(setting);
+    expect(error.message).toMatch(message);
+  });
+});
+
 describe("sanitizeConfig", () => {
   it("redacts the database password", () => {
     const config = loadConfig({ DATABASE_URL: "postgres://ocore:hunter2@db:5432/ocore" }, { cwd });

@@ -42,9 +42,24 @@ export interface Config {
   /** Odoo instances: default images, and where backups are stored. */
   readonly instances: {
     readonly images: { readonly odoo: string; readonly postgres: string; readonly mailpit: string };
+    /** The directory store's directory (OCORE_BACKUP_DIR). */
     readonly backupDir: string;
+    readonly backupStore: BackupStoreConfig;
   };
 }
+
+/** OCORE_BACKUP_STORE: the directory store (backupDir), or an S3-compatible bucket. */
+export type BackupStoreConfig =
+  | { readonly kind: "directory" }
+  | {
+      readonly kind: "s3";
+      readonly endpoint: string | undefined;
+      readonly region: string;
+      readonly bucket: string;
+      readonly prefix: string;
+      readonly forcePathStyle: boolean;
+      readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+    };
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -189,7 +204,48 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       backupDir: values.OCORE_BACKUP_DIR
         ? path.resolve(cwd, values.OCORE_BACKUP_DIR)
         : path.join(dataDir, "backups"),
+      backupStore: toBackupStoreConfig(values),
     },
+  };
+}
+
+function toBackupStoreConfig(values: SettingValues): BackupStoreConfig {
+  const bucket = values.OCORE_BACKUP_S3_BUCKET;
+  if (values.OCORE_BACKUP_STORE === "directory") {
+    if (bucket) {
+      throw new ConfigError(
+        "OCORE_BACKUP_S3_BUCKET",
+        "is set but OCORE_BACKUP_STORE is directory, so backups would not go to the bucket",
+        "Set OCORE_BACKUP_STORE=s3 to use the bucket, or unset OCORE_BACKUP_S3_BUCKET.",
+      );
+    }
+    return { kind: "directory" };
+  }
+  if (!bucket) {
+    throw new ConfigError(
+      "OCORE_BACKUP_S3_BUCKET",
+      "is required with OCORE_BACKUP_STORE=s3",
+      "Set it to an existing bucket (and OCORE_BACKUP_S3_ENDPOINT for a service other than AWS), or set OCORE_BACKUP_STORE=directory.",
+    );
+  }
+  const accessKeyId = values.OCORE_BACKUP_S3_ACCESS_KEY_ID;
+  const secretAccessKey = values.OCORE_BACKUP_S3_SECRET_ACCESS_KEY;
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
+    const missing = accessKeyId ? "OCORE_BACKUP_S3_SECRET_ACCESS_KEY" : "OCORE_BACKUP_S3_ACCESS_KEY_ID";
+    throw new ConfigError(
+      missing,
+      "is required when the other half of the S3 credentials is set",
+      "Set both, or neither to use the AWS SDK's default credentials.",
+    );
+  }
+  return {
+    kind: "s3",
+    endpoint: values.OCORE_BACKUP_S3_ENDPOINT,
+    region: values.OCORE_BACKUP_S3_REGION,
+    bucket,
+    prefix: values.OCORE_BACKUP_S3_PREFIX ?? "",
+    forcePathStyle: values.OCORE_BACKUP_S3_FORCE_PATH_STYLE === "on",
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
   };
 }
 
@@ -201,6 +257,13 @@ export function sanitizeConfig(config: Config): Record<string, unknown> {
       config.database.kind === "postgres"
         ? { ...config.database, url: redactUrlCredentials(config.database.url) }
         : config.database,
+    instances: {
+      ...config.instances,
+      backupStore:
+        config.instances.backupStore.kind === "s3" && config.instances.backupStore.credentials
+          ? { ...config.instances.backupStore, credentials: "[redacted]" }
+          : config.instances.backupStore,
+    },
     masterKey: {
       current: config.masterKey.current === undefined ? undefined : "[redacted]",
       previous: config.masterKey.previous.map(() => "[redacted]"),

@@ -306,6 +306,70 @@ export const settings = {
     secret: false,
     schema: z.string().min(1, "must not be empty"),
   },
+  OCORE_BACKUP_STORE: {
+    env: "OCORE_BACKUP_STORE",
+    description:
+      "Where backup archives are stored: directory (OCORE_BACKUP_DIR) or s3 (an S3-compatible bucket, OCORE_BACKUP_S3_*).",
+    defaultValue: "directory",
+    secret: false,
+    schema: z.enum(["directory", "s3"]),
+  },
+  OCORE_BACKUP_S3_ENDPOINT: {
+    env: "OCORE_BACKUP_S3_ENDPOINT",
+    description:
+      "URL of the S3-compatible service (MinIO, Ceph, Wasabi, …), e.g. https://minio.example.com:9000. Unset: AWS S3 in OCORE_BACKUP_S3_REGION.",
+    secret: false,
+    schema: httpUrl,
+  },
+  OCORE_BACKUP_S3_REGION: {
+    env: "OCORE_BACKUP_S3_REGION",
+    description: "Region of the bucket (S3-compatible services usually accept the default).",
+    defaultValue: "us-east-1",
+    secret: false,
+    schema: z.string().regex(/^[a-z0-9-]{2,40}$/, "expected a region name such as us-east-1 or eu-central-1"),
+  },
+  OCORE_BACKUP_S3_BUCKET: {
+    env: "OCORE_BACKUP_S3_BUCKET",
+    description: "Bucket of the S3 backup store (required with OCORE_BACKUP_STORE=s3); it must exist.",
+    secret: false,
+    schema: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+        "expected a bucket name of 3-63 lowercase letters, digits, '.' and '-'",
+      ),
+  },
+  OCORE_BACKUP_S3_PREFIX: {
+    env: "OCORE_BACKUP_S3_PREFIX",
+    description: "Key prefix of the archives in the bucket, e.g. ocore/ (a '/' is added when missing).",
+    secret: false,
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9!_.*'()/-]*$/, "expected letters, digits and ! _ . * ' ( ) / -")
+      .refine((value) => !value.startsWith("/"), { message: "must not start with '/'" })
+      .transform((value) => (value === "" || value.endsWith("/") ? value : `${value}/`)),
+  },
+  OCORE_BACKUP_S3_FORCE_PATH_STYLE: {
+    env: "OCORE_BACKUP_S3_FORCE_PATH_STYLE",
+    description:
+      "on: address the bucket in the URL path (host/bucket/key), as MinIO and most self-hosted services need; off: as a host name (bucket.host).",
+    defaultValue: "off",
+    secret: false,
+    schema: onOff,
+  },
+  OCORE_BACKUP_S3_ACCESS_KEY_ID: {
+    env: "OCORE_BACKUP_S3_ACCESS_KEY_ID",
+    description:
+      "Access key id for the bucket (with OCORE_BACKUP_S3_SECRET_ACCESS_KEY). Unset: the AWS SDK's default credentials (AWS_* variables, instance role).",
+    secret: true,
+    schema: z.string().min(1, "must not be empty"),
+  },
+  OCORE_BACKUP_S3_SECRET_ACCESS_KEY: {
+    env: "OCORE_BACKUP_S3_SECRET_ACCESS_KEY",
+    description: "Secret access key for the bucket (with OCORE_BACKUP_S3_ACCESS_KEY_ID).",
+    secret: true,
+    schema: z.string().min(1, "must not be empty"),
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;

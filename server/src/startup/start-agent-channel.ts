@@ -1,6 +1,7 @@
 import { type AgentGateway, createAgentGateway } from "../agent-gateway/agent-gateway.js";
 import { SessionRegistry } from "../agent-gateway/session-registry.js";
-import { type BackupStore, createDirectoryBackupStore } from "../backups/backup-store.js";
+import type { BackupStore } from "../backups/backup-store.js";
+import { openBackupStore } from "../backups/open-backup-store.js";
 import { type CommandService, createCommandRunner } from "../commands/create-command-runner.js";
 import type { Config } from "../config/config.js";
 import type { Db } from "../db/database.js";
@@ -37,6 +38,8 @@ export async function startAgentChannel(options: {
   readonly now: () => Date;
 }): Promise<AgentChannel> {
   const { config, db, logger, now } = options;
+  // First: a bucket that cannot be used stops the start before anything else runs.
+  const backupStore = await openBackupStore(config.instances);
   const pki = await ensureAgentPki(db, {
     keyring: options.keyring,
     hostnames: config.agent.hostnames,
@@ -53,7 +56,6 @@ export async function startAgentChannel(options: {
     logger: logger.child({ component: "commands" }),
     now,
   });
-  const backupStore = createDirectoryBackupStore(config.instances.backupDir);
   const gateway = createAgentGateway({
     db,
     registry,
@@ -73,6 +75,7 @@ export async function startAgentChannel(options: {
     await commands.close();
     await maintenance.stop();
     await writer.close();
+    backupStore.close?.();
   };
   const { host, port } = config.agent.listen;
   let bound: number;

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
 import { createApiRoutes } from "../api/routes.js";
+import { createBackupScheduler } from "../backups/backup-scheduler.js";
 import type { Config } from "../config/config.js";
 import { createDatabase } from "../db/database.js";
 import { type ConsoleHandler, createConsoleHandler, defaultWebDir } from "../http/console-handler.js";
@@ -122,11 +123,16 @@ export async function startServer({
       logger: logger.child({ component: "instances" }),
       images: config.instances.images,
       now,
+      // Agents push their instance states: Get/List read them instead of asking each time.
+      statesPushed: agentChannel.gateway.pushesInstanceStates,
     });
     const resumed = await resumeInstanceTasks(instances);
     if (resumed.failed + resumed.resumed > 0) {
       logger.info(resumed, "resolved instance tasks left by the last run");
     }
+    const backupScheduler = createBackupScheduler(instances);
+    backupScheduler.start();
+    stack.push(() => backupScheduler.stop());
     const api = createApi({
       instances,
       metricsRetention: config.metricsRetention,

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/backup_service.proto.
  */
 export const file_ocore_api_v1_backup_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFvY29yZS9hcGkvdjEvYmFja3VwX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSKNAgoGQmFja3VwEgoKAmlkGAEgASgJEhMKC2luc3RhbmNlX2lkGAIgASgJEhUKDWluc3RhbmNlX25hbWUYAyABKAkSEQoJc2VydmVyX2lkGAQgASgJEgwKBGtpbmQYBSABKAkSDQoFc3RhdGUYBiABKAkSFQoNZXJyb3JfbWVzc2FnZRgHIAEoCRISCgpzaXplX2J5dGVzGAggASgEEg4KBnNoYTI1NhgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIioKE0NyZWF0ZUJhY2t1cFJlcXVlc3QSEwoLaW5zdGFuY2VfaWQYASABKAkiPAoUQ3JlYXRlQmFja3VwUmVzcG9uc2USJAoGYmFja3VwGAEgASgLMhQub2NvcmUuYXBpLnYxLkJhY2t1cCIpChJMaXN0QmFja3Vwc1JlcXVlc3QSEwoLaW5zdGFuY2VfaWQYASABKAkiPAoTTGlzdEJhY2t1cHNSZXNwb25zZRIlCgdiYWNrdXBzGAEgAygLMhQub2NvcmUuYXBpLnYxLkJhY2t1cCIjChVEb3dubG9hZEJhY2t1cFJlcXVlc3QSCgoCaWQYASABKAkiJwoWRG93bmxvYWRCYWNrdXBSZXNwb25zZRINCgVjaHVuaxgBIAEoDCI9ChRSZXN0b3JlQmFja3VwUmVxdWVzdBIKCgJpZBgBIAEoCRIZChFuZXdfaW5zdGFuY2VfbmFtZRgCIAEoCSJZChVSZXN0b3JlQmFja3VwUmVzcG9uc2USKAoIaW5zdGFuY2UYASABKAsyFi5vY29yZS5hcGkudjEuSW5zdGFuY2USFgoOYWRtaW5fcGFzc3dvcmQYAiABKAkiOwoJUmV0ZW50aW9uEg0KBWRhaWx5GAEgASgNEg4KBndlZWtseRgCIAEoDRIPCgdtb250aGx5GAMgASgNIioKE0dldFJldGVudGlvblJlcXVlc3QSEwoLaW5zdGFuY2VfaWQYASABKAkiQgoUR2V0UmV0ZW50aW9uUmVzcG9uc2USKgoJcmV0ZW50aW9uGAEgASgLMhcub2NvcmUuYXBpLnYxLlJldGVudGlvbiJWChNTZXRSZXRlbnRpb25SZXF1ZXN0EhMKC2luc3RhbmNlX2lkGAEgASgJEioKCXJldGVudGlvbhgCIAEoCzIXLm9jb3JlLmFwaS52MS5SZXRlbnRpb24iUwoUU2V0UmV0ZW50aW9uUmVzcG9uc2USKgoJcmV0ZW50aW9uGAEgASgLMhcub2NvcmUuYXBpLnYxLlJldGVudGlvbhIPCgdkZWxldGVkGAIgASgNIiEKE0RlbGV0ZUJhY2t1cFJlcXVlc3QSCgoCaWQYASABKAkiFgoURGVsZXRlQmFja3VwUmVzcG9uc2UyhwUKDUJhY2t1cFNlcnZpY2USVQoMQ3JlYXRlQmFja3VwEiEub2NvcmUuYXBpLnYxLkNyZWF0ZUJhY2t1cFJlcXVlc3QaIi5vY29yZS5hcGkudjEuQ3JlYXRlQmFja3VwUmVzcG9uc2USVwoLTGlzdEJhY2t1cHMSIC5vY29yZS5hcGkudjEuTGlzdEJhY2t1cHNSZXF1ZXN0GiEub2NvcmUuYXBpLnYxLkxpc3RCYWNrdXBzUmVzcG9uc2UiA5ACARJiCg5Eb3dubG9hZEJhY2t1cBIjLm9jb3JlLmFwaS52MS5Eb3dubG9hZEJhY2t1cFJlcXVlc3QaJC5vY29yZS5hcGkudjEuRG93bmxvYWRCYWNrdXBSZXNwb25zZSIDkAIBMAESWAoNUmVzdG9yZUJhY2t1cBIiLm9jb3JlLmFwaS52MS5SZXN0b3JlQmFja3VwUmVxdWVzdBojLm9jb3JlLmFwaS52MS5SZXN0b3JlQmFja3VwUmVzcG9uc2USWgoMR2V0UmV0ZW50aW9uEiEub2NvcmUuYXBpLnYxLkdldFJldGVudGlvblJlcXVlc3QaIi5vY29yZS5hcGkudjEuR2V0UmV0ZW50aW9uUmVzcG9uc2UiA5ACARJVCgxTZXRSZXRlbnRpb24SIS5vY29yZS5hcGkudjEuU2V0UmV0ZW50aW9uUmVxdWVzdBoiLm9jb3JlLmFwaS52MS5TZXRSZXRlbnRpb25SZXNwb25zZRJVCgxEZWxldGVCYWNrdXASIS5vY29yZS5hcGkudjEuRGVsZXRlQmFja3VwUmVxdWVzdBoiLm9jb3JlLmFwaS52MS5EZWxldGVCYWNrdXBSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_ocore_api_v1_instance_service]);
+  fileDesc("CiFvY29yZS9hcGkvdjEvYmFja3VwX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSKNAgoGQmFja3VwEgoKAmlkGAEgASgJEhMKC2luc3RhbmNlX2lkGAIgASgJEhUKDWluc3RhbmNlX25hbWUYAyABKAkSEQoJc2VydmVyX2lkGAQgASgJEgwKBGtpbmQYBSABKAkSDQoFc3RhdGUYBiABKAkSFQoNZXJyb3JfbWVzc2FnZRgHIAEoCRISCgpzaXplX2J5dGVzGAggASgEEg4KBnNoYTI1NhgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIioKE0NyZWF0ZUJhY2t1cFJlcXVlc3QSEwoLaW5zdGFuY2VfaWQYASABKAkiPAoUQ3JlYXRlQmFja3VwUmVzcG9uc2USJAoGYmFja3VwGAEgASgLMhQub2NvcmUuYXBpLnYxLkJhY2t1cCIpChJMaXN0QmFja3Vwc1JlcXVlc3QSEwoLaW5zdGFuY2VfaWQYASABKAkiPAoTTGlzdEJhY2t1cHNSZXNwb25zZRIlCgdiYWNrdXBzGAEgAygLMhQub2NvcmUuYXBpLnYxLkJhY2t1cCIjChVEb3dubG9hZEJhY2t1cFJlcXVlc3QSCgoCaWQYASABKAkiJwoWRG93bmxvYWRCYWNrdXBSZXNwb25zZRINCgVjaHVuaxgBIAEoDCI9ChRSZXN0b3JlQmFja3VwUmVxdWVzdBIKCgJpZBgBIAEoCRIZChFuZXdfaW5zdGFuY2VfbmFtZRgCIAEoCSJZChVSZXN0b3JlQmFja3VwUmVzcG9uc2USKAoIaW5zdGFuY2UYASABKAsyFi5vY29yZS5hcGkudjEuSW5zdGFuY2USFgoOYWRtaW5fcGFzc3dvcmQYAiABKAkiOwoJUmV0ZW50aW9uEg0KBWRhaWx5GAEgASgNEg4KBndlZWtseRgCIAEoDRIPCgdtb250aGx5GAMgASgNIioKE0dldFJldGVudGlvblJlcXVlc3QSEwoLaW5zdGFuY2VfaWQYASABKAkiQgoUR2V0UmV0ZW50aW9uUmVzcG9uc2USKgoJcmV0ZW50aW9uGAEgASgLMhcub2NvcmUuYXBpLnYxLlJldGVudGlvbiJWChNTZXRSZXRlbnRpb25SZXF1ZXN0EhMKC2luc3RhbmNlX2lkGAEgASgJEioKCXJldGVudGlvbhgCIAEoCzIXLm9jb3JlLmFwaS52MS5SZXRlbnRpb24iUwoUU2V0UmV0ZW50aW9uUmVzcG9uc2USKgoJcmV0ZW50aW9uGAEgASgLMhcub2NvcmUuYXBpLnYxLlJldGVudGlvbhIPCgdkZWxldGVkGAIgASgNIiEKE0RlbGV0ZUJhY2t1cFJlcXVlc3QSCgoCaWQYASABKAkiFgoURGVsZXRlQmFja3VwUmVzcG9uc2UiKQoJVGltZU9mRGF5EgwKBGhvdXIYASABKA0SDgoGbWludXRlGAIgASgNIpcCCg5CYWNrdXBTY2hlZHVsZRIPCgdlbmFibGVkGAEgASgIEisKCGRhaWx5X2F0GAIgASgLMhcub2NvcmUuYXBpLnYxLlRpbWVPZkRheUgAEhUKC2V2ZXJ5X2hvdXJzGAMgASgNSAASLwoLbmV4dF9ydW5fYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2xhc3RfcnVuX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtsYXN0X3Jlc3VsdBgGIAEoCRIUCgxsYXN0X21lc3NhZ2UYByABKAkSFgoObGFzdF9iYWNrdXBfaWQYCCABKAlCCwoJZnJlcXVlbmN5Ii8KGEdldEJhY2t1cFNjaGVkdWxlUmVxdWVzdBITCgtpbnN0YW5jZV9pZBgBIAEoCSJLChlHZXRCYWNrdXBTY2hlZHVsZVJlc3BvbnNlEi4KCHNjaGVkdWxlGAEgASgLMhwub2NvcmUuYXBpLnYxLkJhY2t1cFNjaGVkdWxlIl8KGFNldEJhY2t1cFNjaGVkdWxlUmVxdWVzdBITCgtpbnN0YW5jZV9pZBgBIAEoCRIuCghzY2hlZHVsZRgCIAEoCzIcLm9jb3JlLmFwaS52MS5CYWNrdXBTY2hlZHVsZSJLChlTZXRCYWNrdXBTY2hlZHVsZVJlc3BvbnNlEi4KCHNjaGVkdWxlGAEgASgLMhwub2NvcmUuYXBpLnYxLkJhY2t1cFNjaGVkdWxlMtgGCg1CYWNrdXBTZXJ2aWNlElUKDENyZWF0ZUJhY2t1cBIhLm9jb3JlLmFwaS52MS5DcmVhdGVCYWNrdXBSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLkNyZWF0ZUJhY2t1cFJlc3BvbnNlElcKC0xpc3RCYWNrdXBzEiAub2NvcmUuYXBpLnYxLkxpc3RCYWNrdXBzUmVxdWVzdBohLm9jb3JlLmFwaS52MS5MaXN0QmFja3Vwc1Jlc3BvbnNlIgOQAgESYgoORG93bmxvYWRCYWNrdXASIy5vY29yZS5hcGkudjEuRG93bmxvYWRCYWNrdXBSZXF1ZXN0GiQub2NvcmUuYXBpLnYxLkRvd25sb2FkQmFja3VwUmVzcG9uc2UiA5ACATABElgKDVJlc3RvcmVCYWNrdXASIi5vY29yZS5hcGkudjEuUmVzdG9yZUJhY2t1cFJlcXVlc3QaIy5vY29yZS5hcGkudjEuUmVzdG9yZUJhY2t1cFJlc3BvbnNlEloKDEdldFJldGVudGlvbhIhLm9jb3JlLmFwaS52MS5HZXRSZXRlbnRpb25SZXF1ZXN0GiIub2NvcmUuYXBpLnYxLkdldFJldGVudGlvblJlc3BvbnNlIgOQAgESVQoMU2V0UmV0ZW50aW9uEiEub2NvcmUuYXBpLnYxLlNldFJldGVudGlvblJlcXVlc3QaIi5vY29yZS5hcGkudjEuU2V0UmV0ZW50aW9uUmVzcG9uc2USVQoMRGVsZXRlQmFja3VwEiEub2NvcmUuYXBpLnYxLkRlbGV0ZUJhY2t1cFJlcXVlc3QaIi5vY29yZS5hcGkudjEuRGVsZXRlQmFja3VwUmVzcG9uc2USaQoRR2V0QmFja3VwU2NoZWR1bGUSJi5vY29yZS5hcGkudjEuR2V0QmFja3VwU2NoZWR1bGVSZXF1ZXN0Gicub2NvcmUuYXBpLnYxLkdldEJhY2t1cFNjaGVkdWxlUmVzcG9uc2UiA5ACARJkChFTZXRCYWNrdXBTY2hlZHVsZRImLm9jb3JlLmFwaS52MS5TZXRCYWNrdXBTY2hlZHVsZVJlcXVlc3QaJy5vY29yZS5hcGkudjEuU2V0QmFja3VwU2NoZWR1bGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_ocore_api_v1_instance_service]);
 
 /**
  * Backup is one backup of an instance.
@@ -462,6 +462,206 @@ export const DeleteBackupResponseSchema: GenMessage<DeleteBackupResponse> = /*@_
   messageDesc(file_ocore_api_v1_backup_service, 15);
 
 /**
+ * TimeOfDay is a time of day in UTC.
+ *
+ * @generated from message ocore.api.v1.TimeOfDay
+ */
+export type TimeOfDay = Message<"ocore.api.v1.TimeOfDay"> & {
+  /**
+   * hour is 0-23.
+   *
+   * @generated from field: uint32 hour = 1;
+   */
+  hour: number;
+
+  /**
+   * minute is 0-59.
+   *
+   * @generated from field: uint32 minute = 2;
+   */
+  minute: number;
+};
+
+/**
+ * Describes the message ocore.api.v1.TimeOfDay.
+ * Use `create(TimeOfDaySchema)` to create a new message.
+ */
+export const TimeOfDaySchema: GenMessage<TimeOfDay> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_backup_service, 16);
+
+/**
+ * BackupSchedule is when an instance is backed up automatically (kind automatic). A run that is
+ * missed while no server process is up happens once when one starts, not once per missed slot.
+ *
+ * @generated from message ocore.api.v1.BackupSchedule
+ */
+export type BackupSchedule = Message<"ocore.api.v1.BackupSchedule"> & {
+  /**
+   * enabled turns the schedule on or off (a disabled schedule keeps its frequency).
+   *
+   * @generated from field: bool enabled = 1;
+   */
+  enabled: boolean;
+
+  /**
+   * frequency is how often; required when enabled.
+   *
+   * @generated from oneof ocore.api.v1.BackupSchedule.frequency
+   */
+  frequency: {
+    /**
+     * daily_at backs up once a day at this time (UTC).
+     *
+     * @generated from field: ocore.api.v1.TimeOfDay daily_at = 2;
+     */
+    value: TimeOfDay;
+    case: "dailyAt";
+  } | {
+    /**
+     * every_hours backs up every N hours (1-168); the first run is N hours after it is set.
+     *
+     * @generated from field: uint32 every_hours = 3;
+     */
+    value: number;
+    case: "everyHours";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * next_run_at is when the next backup is due (output only; unset when disabled).
+   *
+   * @generated from field: google.protobuf.Timestamp next_run_at = 4;
+   */
+  nextRunAt?: Timestamp | undefined;
+
+  /**
+   * last_run_at is when the last scheduled run ended (output only).
+   *
+   * @generated from field: google.protobuf.Timestamp last_run_at = 5;
+   */
+  lastRunAt?: Timestamp | undefined;
+
+  /**
+   * last_result is succeeded, failed or skipped (output only; empty before the first run).
+   *
+   * @generated from field: string last_result = 6;
+   */
+  lastResult: string;
+
+  /**
+   * last_message says why the last run failed or was skipped (output only).
+   *
+   * @generated from field: string last_message = 7;
+   */
+  lastMessage: string;
+
+  /**
+   * last_backup_id is the backup the last run took (output only).
+   *
+   * @generated from field: string last_backup_id = 8;
+   */
+  lastBackupId: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.BackupSchedule.
+ * Use `create(BackupScheduleSchema)` to create a new message.
+ */
+export const BackupScheduleSchema: GenMessage<BackupSchedule> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_backup_service, 17);
+
+/**
+ * GetBackupScheduleRequest names the instance.
+ *
+ * @generated from message ocore.api.v1.GetBackupScheduleRequest
+ */
+export type GetBackupScheduleRequest = Message<"ocore.api.v1.GetBackupScheduleRequest"> & {
+  /**
+   * instance_id is the instance.
+   *
+   * @generated from field: string instance_id = 1;
+   */
+  instanceId: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.GetBackupScheduleRequest.
+ * Use `create(GetBackupScheduleRequestSchema)` to create a new message.
+ */
+export const GetBackupScheduleRequestSchema: GenMessage<GetBackupScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_backup_service, 18);
+
+/**
+ * GetBackupScheduleResponse returns the schedule (disabled, without frequency, when none was set).
+ *
+ * @generated from message ocore.api.v1.GetBackupScheduleResponse
+ */
+export type GetBackupScheduleResponse = Message<"ocore.api.v1.GetBackupScheduleResponse"> & {
+  /**
+   * schedule is the schedule.
+   *
+   * @generated from field: ocore.api.v1.BackupSchedule schedule = 1;
+   */
+  schedule?: BackupSchedule | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.GetBackupScheduleResponse.
+ * Use `create(GetBackupScheduleResponseSchema)` to create a new message.
+ */
+export const GetBackupScheduleResponseSchema: GenMessage<GetBackupScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_backup_service, 19);
+
+/**
+ * SetBackupScheduleRequest changes the schedule.
+ *
+ * @generated from message ocore.api.v1.SetBackupScheduleRequest
+ */
+export type SetBackupScheduleRequest = Message<"ocore.api.v1.SetBackupScheduleRequest"> & {
+  /**
+   * instance_id is the instance.
+   *
+   * @generated from field: string instance_id = 1;
+   */
+  instanceId: string;
+
+  /**
+   * schedule is the new schedule (its output-only fields are ignored); disabled without a
+   * frequency removes the schedule.
+   *
+   * @generated from field: ocore.api.v1.BackupSchedule schedule = 2;
+   */
+  schedule?: BackupSchedule | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.SetBackupScheduleRequest.
+ * Use `create(SetBackupScheduleRequestSchema)` to create a new message.
+ */
+export const SetBackupScheduleRequestSchema: GenMessage<SetBackupScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_backup_service, 20);
+
+/**
+ * SetBackupScheduleResponse returns the stored schedule.
+ *
+ * @generated from message ocore.api.v1.SetBackupScheduleResponse
+ */
+export type SetBackupScheduleResponse = Message<"ocore.api.v1.SetBackupScheduleResponse"> & {
+  /**
+   * schedule is the schedule, with its next run.
+   *
+   * @generated from field: ocore.api.v1.BackupSchedule schedule = 1;
+   */
+  schedule?: BackupSchedule | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.SetBackupScheduleResponse.
+ * Use `create(SetBackupScheduleResponseSchema)` to create a new message.
+ */
+export const SetBackupScheduleResponseSchema: GenMessage<SetBackupScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_backup_service, 21);
+
+/**
  * BackupService backs up and restores Odoo instances (database dump + filestore, one archive with
  * a SHA-256 checksum in the server's backup store) and keeps them by a retention policy.
  *
@@ -537,6 +737,27 @@ export const BackupService: GenService<{
     methodKind: "unary";
     input: typeof DeleteBackupRequestSchema;
     output: typeof DeleteBackupResponseSchema;
+  },
+  /**
+   * GetBackupSchedule returns an instance's automatic backup schedule and how its last run went.
+   *
+   * @generated from rpc ocore.api.v1.BackupService.GetBackupSchedule
+   */
+  getBackupSchedule: {
+    methodKind: "unary";
+    input: typeof GetBackupScheduleRequestSchema;
+    output: typeof GetBackupScheduleResponseSchema;
+  },
+  /**
+   * SetBackupSchedule changes when an instance is backed up automatically (retention is applied
+   * after each automatic backup; see SetRetention).
+   *
+   * @generated from rpc ocore.api.v1.BackupService.SetBackupSchedule
+   */
+  setBackupSchedule: {
+    methodKind: "unary";
+    input: typeof SetBackupScheduleRequestSchema;
+    output: typeof SetBackupScheduleResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ocore_api_v1_backup_service, 0);
