@@ -38,11 +38,14 @@ export function createAuditService({
     async listAuditEntries(request) {
       const limit = request.limit || 100;
       if (limit > 500) throw AppError.invalid("limit", "must be at most 500");
+      // Read before the page: every entry up to it is committed, so the page holds all of them
+      // that match (see FollowAuditLog's after_id).
+      const latestId = await latestAuditId(db);
       const rows = await listAuditEntries(db, filterOf(request.filter), {
         limit,
         beforeId: request.beforeId ? Number(request.beforeId) : undefined,
       });
-      return { entries: rows.map(entryMessage) };
+      return { entries: rows.map(entryMessage), latestId: BigInt(latestId) };
     },
     async verifyAuditChain() {
       const verdict = await verifyAuditChain(db);
@@ -67,8 +70,10 @@ export function createAuditService({
       if (buffer) yield { chunk: encoder.encode(buffer) };
     },
     async *followAuditLog(request, context) {
-      const start = request.afterId ? Number(request.afterId) : await latestAuditId(db);
-      for await (const row of feed.follow(start, context.signal)) yield { entry: entryMessage(row) };
+      const after = request.afterId ? Number(request.afterId) : undefined;
+      for await (const event of feed.follow(filterOf(request.filter), after, context.signal)) {
+        yield event.kind === "entry" ? { entry: entryMessage(event.row) } : { caughtUp: true };
+      }
     },
   };
 }

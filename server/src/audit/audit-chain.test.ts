@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
 import { systemContext } from "./audit-context.js";
 import { recordAudit } from "./record-audit.js";
@@ -20,10 +20,13 @@ async function writeEntries(database: TestDatabase, count: number): Promise<void
 
 describe.each(databaseKinds)("the audit chain on %s", (kind) => {
   let database: TestDatabase;
+  // In a hook: a first PGlite start can take longer than a test under load, and is not under test.
+  beforeEach(async () => {
+    database = await createTestDatabase(kind);
+  });
   afterEach(() => database.close());
 
   it("links every entry to the previous one, and verifies", async () => {
-    database = await createTestDatabase(kind);
     await writeEntries(database, 5);
     expect(await verifyAuditChain(database.db, 2)).toEqual({ ok: true, checked: 5 });
     const rows = await database.db.execute(sql`select after_json from audit_log where id = 1`);
@@ -32,7 +35,6 @@ describe.each(databaseKinds)("the audit chain on %s", (kind) => {
   });
 
   it("refuses UPDATE, DELETE and TRUNCATE in the database itself", async () => {
-    database = await createTestDatabase(kind);
     await writeEntries(database, 1);
     await expect(database.db.execute(sql`update audit_log set actor_name = 'x'`)).rejects.toThrow();
     await expect(database.db.execute(sql`delete from audit_log`)).rejects.toThrow();
@@ -40,7 +42,6 @@ describe.each(databaseKinds)("the audit chain on %s", (kind) => {
   });
 
   it("finds a row altered behind the trigger's back, and a removed one", async () => {
-    database = await createTestDatabase(kind);
     await writeEntries(database, 6);
     await database.db.execute(sql`alter table audit_log disable trigger audit_log_append_only`);
     await database.db.execute(sql`update audit_log set detail = 'nothing happened' where id = 4`);
@@ -62,7 +63,6 @@ describe.each(databaseKinds)("the audit chain on %s", (kind) => {
   });
 
   it("keeps ids gapless when writers race", async () => {
-    database = await createTestDatabase(kind);
     await Promise.all(Array.from({ length: 3 }, () => writeEntries(database, 4)));
     expect(await verifyAuditChain(database.db)).toEqual({ ok: true, checked: 12 });
   });

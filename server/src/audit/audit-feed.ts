@@ -1,39 +1,237 @@
 import type { Db } from "../db/database.js";
-import { readAuditEntries } from "./query-audit.js";
+import type { Logger } from "../logging/logger.js";
+import { type AuditFilter, latestAuditId, matchesAuditFilter, readAuditEntries } from "./query-audit.js";
 import type { AuditRow } from "./record-audit.js";
 
+/** What a follow yields: the next entry, or (once) the news that it has caught up and is live. */
+export type AuditFollowEvent =
+  | { readonly kind: "entry"; readonly row: AuditRow }
+  | { readonly kind: "caught_up" };
+
 export interface AuditFeed {
-  /** Wakes followers at once (called after a change commits); they also poll, for other replicas. */
+  /** Reads new entries now instead of at the next tick (called after a change commits here). */
   poke(): void;
-  /** New entries after `afterId`, as they are written, until `signal` aborts. */
-  follow(afterId: number, signal: AbortSignal): AsyncGenerator<AuditRow>;
+  /**
+   * The entries `filter` matches after `afterId` (undefined: only those written from now on),
+   * oldest first, as they are written — on this replica or any other — until `signal` aborts or
+   * the feed closes. The follower is registered when the first event is asked for; from then on
+   * nothing written is lost. A "caught_up" event follows the entries that were already written.
+   */
+  follow(
+    filter: AuditFilter,
+    afterId: number | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<AuditFollowEvent>;
+  /** Reads new entries and fans them out now (the ticker calls it; tests too). */
+  tick(): Promise<void>;
+  /** The number of live followers. */
+  followers(): number;
+  close(): void;
 }
 
-export function createAuditFeed(db: Db, pollMs = 2_000): AuditFeed {
-  const waiters = new Set<() => void>();
+export interface AuditFeedOptions {
+  readonly db: Db;
+  readonly logger: Logger;
+  /** How often the shared ticker looks for new entries while anyone follows. */
+  readonly tickMs?: number;
+  /** New entries held per follower; a follower that falls further behind re-reads from the database. */
+  readonly bufferSize?: number;
+}
+
+interface Follower {
+  readonly filter: AuditFilter;
+  /** Matching entries fanned out and not yet read; never more than `bufferSize`. */
+  buffer: AuditRow[];
+  /** Set when the buffer overflowed: the follower drops it and catches up from the database. */
+  behind: boolean;
+  wake: (() => void) | undefined;
+}
+
+/**
+ * The feed behind AuditService/FollowAuditLog: one shared ticker per process, running only while
+ * someone follows, reads the entries after the last one it saw (`id > cursor`: the chain's ids
+ * are gapless and committed in order, see record-audit.ts) and fans them out to every follower
+ * whose filter matches. Each follower first catches up from the database, and again whenever its
+ * bounded buffer overflows, so a slow reader costs memory for at most `bufferSize` entries.
+ */
+export function createAuditFeed(options: AuditFeedOptions): AuditFeed {
+  const { db, logger } = options;
+  const tickMs = options.tickMs ?? 1_000;
+  const bufferSize = options.bufferSize ?? 1_000;
+  const followers = new Set<Follower>();
+  /** The newest entry fanned out; undefined while nobody follows. */
+  let cursor: number | undefined;
+  let baseline: Promise<number> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let closed = false;
+  /** Counts the times everyone left, so a read that started before does not set a stale cursor. */
+  let generation = 0;
+
+  /** The cursor, read from the database when the first follower arrives. */
+  function ensureCursor(): Promise<number> {
+    if (cursor !== undefined) return Promise.resolve(cursor);
+    baseline ??= latestAuditId(db).then(
+      (id) => {
+        baseline = undefined;
+        // A tick may have set it meanwhile; never move it back.
+        cursor ??= id;
+        return cursor;
+      },
+      (error: unknown) => {
+        baseline = undefined;
+        throw error;
+      },
+    );
+    return baseline;
+  }
+
+  function fanOut(rows: readonly AuditRow[]) {
+    for (const follower of followers) {
+      if (follower.behind) continue;
+      let touched = false;
+      for (const row of rows) {
+        if (!matchesAuditFilter(follower.filter, row)) continue;
+        if (follower.buffer.length >= bufferSize) {
+          follower.buffer = [];
+          follower.behind = true;
+          touched = true;
+          break;
+        }
+        follower.buffer.push(row);
+        touched = true;
+      }
+      if (touched) follower.wake?.();
+    }
+  }
+
+  async function readNew(): Promise<void> {
+    if (followers.size === 0) return;
+    const started = generation;
+    const from = await ensureCursor();
+    const rows: AuditRow[] = [];
+    for await (const row of readAuditEntries(db, {}, { afterId: from, pageSize: 500 })) {
+      if (generation !== started) return;
+      rows.push(row);
+      // Fan out in slices so one burst never sits in memory whole.
+      if (rows.length === 500) {
+        cursor = row.id;
+        fanOut(rows.splice(0));
+      }
+    }
+    const last = rows.at(-1);
+    if (last && generation === started) {
+      cursor = last.id;
+      fanOut(rows);
+    }
+  }
+
+  function tick(): Promise<void> {
+    // One read at a time; ticks asked for while one runs coalesce into one more read after it.
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await readNew().catch((error: unknown) =>
+          logger.warn({ err: error }, "the audit feed could not read new entries"),
+        );
+      } while (again && !closed);
+      running = undefined;
+    })();
+    return running;
+  }
+
+  function schedule() {
+    if (closed || timer || followers.size === 0) return;
+    timer = setTimeout(() => {
+      void tick().finally(() => {
+        timer = undefined;
+        schedule();
+      });
+    }, tickMs);
+    timer.unref();
+  }
+
+  function leave(follower: Follower) {
+    if (!followers.delete(follower) || followers.size > 0) return;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    // The next first follower starts from the log's end as it is then.
+    cursor = undefined;
+    generation++;
+  }
+
+  function waitFor(follower: Follower, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        follower.wake = undefined;
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      follower.wake = done;
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
   return {
     poke() {
-      for (const wake of waiters) wake();
+      if (followers.size > 0 && !closed) void tick();
     },
-    async *follow(afterId, signal) {
-      let last = afterId;
-      while (!signal.aborted) {
-        for await (const row of readAuditEntries(db, {}, { afterId: last, pageSize: 200 })) {
-          last = row.id;
-          yield row;
+    async *follow(filter, afterId, signal) {
+      const follower: Follower = { filter, buffer: [], behind: true, wake: undefined };
+      followers.add(follower);
+      schedule();
+      try {
+        // Every entry up to the cursor is committed, and every later one is fanned out to this
+        // follower (it is registered): catching up to the cursor leaves no gap and no overlap
+        // that the id check below does not drop.
+        let last = afterId ?? (await ensureCursor());
+        let caughtUp = false;
+        while (!signal.aborted && !closed) {
+          if (follower.behind) {
+            follower.behind = false;
+            follower.buffer = [];
+            const through = await ensureCursor();
+            for await (const row of readAuditEntries(db, filter, { afterId: last, throughId: through })) {
+              if (signal.aborted || closed) return;
+              last = row.id;
+              yield { kind: "entry", row };
+            }
+            last = Math.max(last, through);
+            if (!caughtUp) {
+              caughtUp = true;
+              yield { kind: "caught_up" };
+            }
+            continue;
+          }
+          if (follower.buffer.length === 0) {
+            await waitFor(follower, signal);
+            continue;
+          }
+          const batch = follower.buffer;
+          follower.buffer = [];
+          for (const row of batch) {
+            if (row.id <= last) continue;
+            last = row.id;
+            yield { kind: "entry", row };
+            if (follower.behind) break;
+          }
         }
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            waiters.delete(wake);
-            signal.removeEventListener("abort", wake);
-            resolve();
-          };
-          const timer = setTimeout(wake, pollMs);
-          waiters.add(wake);
-          signal.addEventListener("abort", wake, { once: true });
-        });
+      } finally {
+        leave(follower);
       }
+    },
+    tick,
+    followers: () => followers.size,
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      for (const follower of followers) follower.wake?.();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, like, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, like, lt, lte, or, type SQL } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import { auditLog } from "../db/schema/audit.js";
 import type { AuditRow } from "./record-audit.js";
@@ -29,6 +29,19 @@ export function auditFilterCondition(filter: AuditFilter): SQL | undefined {
   return and(...conditions);
 }
 
+/** The same test as `auditFilterCondition`, on an entry in memory (the follow feed fans out with it). */
+export function matchesAuditFilter(filter: AuditFilter, row: AuditRow): boolean {
+  if (filter.actor && row.actorId !== filter.actor && row.actorName !== filter.actor) return false;
+  if (filter.action) {
+    const prefix = filter.action.endsWith(".");
+    if (prefix ? !row.action.startsWith(filter.action) : row.action !== filter.action) return false;
+  }
+  if (filter.target && row.targetId !== filter.target) return false;
+  if (filter.since && row.at < filter.since) return false;
+  if (filter.until && row.at >= filter.until) return false;
+  return true;
+}
+
 /** One page of entries, newest first; `beforeId` continues from the previous page. */
 export async function listAuditEntries(
   db: Db,
@@ -42,18 +55,31 @@ export async function listAuditEntries(
   return db.select().from(auditLog).where(condition).orderBy(desc(auditLog.id)).limit(page.limit);
 }
 
-/** Every matching entry, oldest first, read in pages so memory stays flat however long the log. */
+/**
+ * Every matching entry after `afterId` (and up to `throughId`, when given), oldest first, read in
+ * pages so memory stays flat however long the log.
+ */
 export async function* readAuditEntries(
   db: Db,
   filter: AuditFilter,
-  { afterId: start = 0, pageSize = 500 }: { afterId?: number; pageSize?: number } = {},
+  {
+    afterId: start = 0,
+    throughId,
+    pageSize = 500,
+  }: { afterId?: number; throughId?: number; pageSize?: number } = {},
 ): AsyncGenerator<AuditRow> {
   let afterId = start;
   for (;;) {
     const page = await db
       .select()
       .from(auditLog)
-      .where(and(auditFilterCondition(filter), gt(auditLog.id, afterId)))
+      .where(
+        and(
+          auditFilterCondition(filter),
+          gt(auditLog.id, afterId),
+          throughId === undefined ? undefined : lte(auditLog.id, throughId),
+        ),
+      )
       .orderBy(asc(auditLog.id))
       .limit(pageSize);
     yield* page;

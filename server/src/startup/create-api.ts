@@ -63,7 +63,7 @@ export interface Api {
 /** The Connect API: its services, and the interceptors every call passes (errors, then auth). */
 export function createApi(deps: ApiDeps): Api {
   const { db, logger, now } = deps;
-  const feed = createAuditFeed(db);
+  const feed = createAuditFeed({ db, logger });
   const accessTokens = createAccessTokens(deps.accessTokenKey);
   const authenticator = createAuthenticator({ db, accessTokens, now });
   return {

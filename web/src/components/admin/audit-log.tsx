@@ -12,17 +12,23 @@ import {
   NO_AUDIT_FILTERS,
   parseAuditFilters,
 } from "@/lib/audit-filters";
+import { followStart, mergeAuditEntries } from "@/lib/audit-live";
 import { toLocalInput } from "@/lib/time-range";
 import { AuditEntryRow } from "./audit-entry-row";
+import { AuditLiveControl } from "./audit-live-control";
 import { auditFilterMessage, ExportLog, VerifyChain } from "./audit-tools";
 import { ListError, ListSkeleton } from "./query-state";
+import { useAuditFollow } from "./use-audit-follow";
 
 const PAGE_SIZE = 100;
 
 const fromLocal = (value: string) => (value ? new Date(value).toISOString() : "");
 const toLocal = (value: string) => (value ? toLocalInput(new Date(value)) : "");
 
-/** The audit log: filters (kept in the URL), newest entries first, older pages on demand, export and verification. */
+/**
+ * The audit log: filters (kept in the URL), newest entries first and new ones as they are written
+ * (pausable), older pages on demand, export and verification.
+ */
 export function AuditLog() {
   const router = useRouter();
   const params = useSearchParams();
@@ -38,7 +44,11 @@ export function AuditLog() {
       getNextPageParam: (page) => (page.entries.length < PAGE_SIZE ? undefined : page.entries.at(-1)?.id),
     },
   );
-  const rows = entries.data?.pages.flatMap((page) => page.entries) ?? [];
+  const firstPage = entries.data?.pages[0];
+  const [paused, setPaused] = useState(false);
+  const live = useAuditFollow(filters, firstPage ? followStart(firstPage) : undefined, paused);
+  const listed = useMemo(() => entries.data?.pages.flatMap((page) => page.entries) ?? [], [entries.data]);
+  const rows = useMemo(() => mergeAuditEntries(live.entries, listed), [live.entries, listed]);
   const filtered = auditFilterSearch(filters) !== "";
 
   const apply = (values: AuditFilterValues) => {
@@ -73,7 +83,7 @@ export function AuditLog() {
           {...field("action")}
           data-testid="filter-action"
         />
-        <TextField label="Target" placeholder="id or name" {...field("target")} />
+        <TextField label="Target" placeholder="e.g. a server or user id" {...field("target")} />
         <TextField
           label="Since"
           type="datetime-local"
@@ -97,6 +107,19 @@ export function AuditLog() {
         <VerifyChain />
         <ExportLog filters={filters} />
       </div>
+      {/* Following starts from the list's end: without a list there is nothing to follow. */}
+      {entries.error ? null : (
+        <div className="flex flex-wrap items-center justify-between gap-2">
+          <AuditLiveControl state={live.state} paused={paused} onToggle={() => setPaused(!paused)} />
+          {live.error && live.state !== "live" ? (
+            <p className="text-xs text-ink-muted" data-testid="audit-live-error">
+              {live.state === "failed"
+                ? `New entries cannot be followed: ${live.error.rawMessage}`
+                : "The live connection dropped; retrying. The list below stays as it was."}
+            </p>
+          ) : null}
+        </div>
+      )}
       {entries.error ? (
         <ListError
           error={entries.error}

@@ -4,7 +4,8 @@ import type { Route } from "next";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 
-type NavItem = { href: Route; label: string };
+/** `short` is shown at phone widths, where the full labels would not fit in one row. */
+type NavItem = { href: Route; label: string; short?: string };
 
 // One entry per top-level page of the console; `typedRoutes` rejects a link to a
 // page that does not exist.
@@ -12,7 +13,7 @@ const NAV_ITEMS: readonly NavItem[] = [
   { href: "/", label: "Overview" },
   { href: "/servers", label: "Servers" },
   { href: "/instances", label: "Instances" },
-  { href: "/admin/users", label: "Administration" },
+  { href: "/admin/users", label: "Administration", short: "Admin" },
 ];
 
 function isCurrent(pathname: string, href: Route): boolean {
@@ -34,13 +35,21 @@ export function MainNav() {
               <Link
                 href={item.href}
                 aria-current={current ? "page" : undefined}
-                className={`block rounded-md px-3 py-1.5 text-sm font-medium whitespace-nowrap ${
+                aria-label={item.short ? item.label : undefined}
+                className={`block rounded-md px-2.5 py-1.5 text-sm font-medium whitespace-nowrap sm:px-3 ${
                   current
                     ? "bg-surface-muted text-ink"
                     : "text-ink-muted hover:bg-surface-muted hover:text-ink"
                 }`}
               >
-                {item.label}
+                {item.short ? (
+                  <>
+                    <span className="sm:hidden">{item.short}</span>
+                    <span className="hidden sm:inline">{item.label}</span>
+                  </>
+                ) : (
+                  item.label
+                )}
               </Link>
             </li>
           );

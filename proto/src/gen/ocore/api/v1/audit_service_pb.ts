@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/audit_service.proto.
  */
 export const file_ocore_api_v1_audit_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBvY29yZS9hcGkvdjEvYXVkaXRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxIscCCgpBdWRpdEVudHJ5EgoKAmlkGAEgASgEEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgphY3Rvcl90eXBlGAMgASgJEhAKCGFjdG9yX2lkGAQgASgJEhIKCmFjdG9yX25hbWUYBSABKAkSDgoGYWN0aW9uGAYgASgJEhMKC3RhcmdldF90eXBlGAcgASgJEhEKCXRhcmdldF9pZBgIIAEoCRITCgtiZWZvcmVfanNvbhgJIAEoCRISCgphZnRlcl9qc29uGAogASgJEhEKCXNvdXJjZV9pcBgLIAEoCRISCgp1c2VyX2FnZW50GAwgASgJEg4KBnJlc3VsdBgNIAEoCRIOCgZkZXRhaWwYDiABKAkSFQoNcHJldmlvdXNfaGFzaBgPIAEoCRIMCgRoYXNoGBAgASgJIpIBCgtBdWRpdEZpbHRlchINCgVhY3RvchgBIAEoCRIOCgZhY3Rpb24YAiABKAkSDgoGdGFyZ2V0GAMgASgJEikKBXNpbmNlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoXTGlzdEF1ZGl0RW50cmllc1JlcXVlc3QSKQoGZmlsdGVyGAEgASgLMhkub2NvcmUuYXBpLnYxLkF1ZGl0RmlsdGVyEg0KBWxpbWl0GAIgASgNEhEKCWJlZm9yZV9pZBgDIAEoBCJFChhMaXN0QXVkaXRFbnRyaWVzUmVzcG9uc2USKQoHZW50cmllcxgBIAMoCzIYLm9jb3JlLmFwaS52MS5BdWRpdEVudHJ5IhkKF1ZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0ImEKGFZlcmlmeUF1ZGl0Q2hhaW5SZXNwb25zZRIKCgJvaxgBIAEoCBIPCgdjaGVja2VkGAIgASgEEhcKD2ZpcnN0X2Jyb2tlbl9pZBgDIAEoBBIPCgdwcm9ibGVtGAQgASgJIm4KFUV4cG9ydEF1ZGl0TG9nUmVxdWVzdBIpCgZmaWx0ZXIYASABKAsyGS5vY29yZS5hcGkudjEuQXVkaXRGaWx0ZXISKgoGZm9ybWF0GAIgASgOMhoub2NvcmUuYXBpLnYxLkV4cG9ydEZvcm1hdCInChZFeHBvcnRBdWRpdExvZ1Jlc3BvbnNlEg0KBWNodW5rGAEgASgMIikKFUZvbGxvd0F1ZGl0TG9nUmVxdWVzdBIQCghhZnRlcl9pZBgBIAEoBCJBChZGb2xsb3dBdWRpdExvZ1Jlc3BvbnNlEicKBWVudHJ5GAEgASgLMhgub2NvcmUuYXBpLnYxLkF1ZGl0RW50cnkqXAoMRXhwb3J0Rm9ybWF0Eh0KGUVYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIWChJFWFBPUlRfRk9STUFUX0pTT04QARIVChFFWFBPUlRfRk9STUFUX0NTVhACMqYDCgxBdWRpdFNlcnZpY2USZgoQTGlzdEF1ZGl0RW50cmllcxIlLm9jb3JlLmFwaS52MS5MaXN0QXVkaXRFbnRyaWVzUmVxdWVzdBomLm9jb3JlLmFwaS52MS5MaXN0QXVkaXRFbnRyaWVzUmVzcG9uc2UiA5ACARJmChBWZXJpZnlBdWRpdENoYWluEiUub2NvcmUuYXBpLnYxLlZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0GiYub2NvcmUuYXBpLnYxLlZlcmlmeUF1ZGl0Q2hhaW5SZXNwb25zZSIDkAIBEmIKDkV4cG9ydEF1ZGl0TG9nEiMub2NvcmUuYXBpLnYxLkV4cG9ydEF1ZGl0TG9nUmVxdWVzdBokLm9jb3JlLmFwaS52MS5FeHBvcnRBdWRpdExvZ1Jlc3BvbnNlIgOQAgEwARJiCg5Gb2xsb3dBdWRpdExvZxIjLm9jb3JlLmFwaS52MS5Gb2xsb3dBdWRpdExvZ1JlcXVlc3QaJC5vY29yZS5hcGkudjEuRm9sbG93QXVkaXRMb2dSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiBvY29yZS9hcGkvdjEvYXVkaXRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxIscCCgpBdWRpdEVudHJ5EgoKAmlkGAEgASgEEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgphY3Rvcl90eXBlGAMgASgJEhAKCGFjdG9yX2lkGAQgASgJEhIKCmFjdG9yX25hbWUYBSABKAkSDgoGYWN0aW9uGAYgASgJEhMKC3RhcmdldF90eXBlGAcgASgJEhEKCXRhcmdldF9pZBgIIAEoCRITCgtiZWZvcmVfanNvbhgJIAEoCRISCgphZnRlcl9qc29uGAogASgJEhEKCXNvdXJjZV9pcBgLIAEoCRISCgp1c2VyX2FnZW50GAwgASgJEg4KBnJlc3VsdBgNIAEoCRIOCgZkZXRhaWwYDiABKAkSFQoNcHJldmlvdXNfaGFzaBgPIAEoCRIMCgRoYXNoGBAgASgJIpIBCgtBdWRpdEZpbHRlchINCgVhY3RvchgBIAEoCRIOCgZhY3Rpb24YAiABKAkSDgoGdGFyZ2V0GAMgASgJEikKBXNpbmNlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoXTGlzdEF1ZGl0RW50cmllc1JlcXVlc3QSKQoGZmlsdGVyGAEgASgLMhkub2NvcmUuYXBpLnYxLkF1ZGl0RmlsdGVyEg0KBWxpbWl0GAIgASgNEhEKCWJlZm9yZV9pZBgDIAEoBCJYChhMaXN0QXVkaXRFbnRyaWVzUmVzcG9uc2USKQoHZW50cmllcxgBIAMoCzIYLm9jb3JlLmFwaS52MS5BdWRpdEVudHJ5EhEKCWxhdGVzdF9pZBgCIAEoBCIZChdWZXJpZnlBdWRpdENoYWluUmVxdWVzdCJhChhWZXJpZnlBdWRpdENoYWluUmVzcG9uc2USCgoCb2sYASABKAgSDwoHY2hlY2tlZBgCIAEoBBIXCg9maXJzdF9icm9rZW5faWQYAyABKAQSDwoHcHJvYmxlbRgEIAEoCSJuChVFeHBvcnRBdWRpdExvZ1JlcXVlc3QSKQoGZmlsdGVyGAEgASgLMhkub2NvcmUuYXBpLnYxLkF1ZGl0RmlsdGVyEioKBmZvcm1hdBgCIAEoDjIaLm9jb3JlLmFwaS52MS5FeHBvcnRGb3JtYXQiJwoWRXhwb3J0QXVkaXRMb2dSZXNwb25zZRINCgVjaHVuaxgBIAEoDCJUChVGb2xsb3dBdWRpdExvZ1JlcXVlc3QSEAoIYWZ0ZXJfaWQYASABKAQSKQoGZmlsdGVyGAIgASgLMhkub2NvcmUuYXBpLnYxLkF1ZGl0RmlsdGVyIlQKFkZvbGxvd0F1ZGl0TG9nUmVzcG9uc2USJwoFZW50cnkYASABKAsyGC5vY29yZS5hcGkudjEuQXVkaXRFbnRyeRIRCgljYXVnaHRfdXAYAiABKAgqXAoMRXhwb3J0Rm9ybWF0Eh0KGUVYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIWChJFWFBPUlRfRk9STUFUX0pTT04QARIVChFFWFBPUlRfRk9STUFUX0NTVhACMqYDCgxBdWRpdFNlcnZpY2USZgoQTGlzdEF1ZGl0RW50cmllcxIlLm9jb3JlLmFwaS52MS5MaXN0QXVkaXRFbnRyaWVzUmVxdWVzdBomLm9jb3JlLmFwaS52MS5MaXN0QXVkaXRFbnRyaWVzUmVzcG9uc2UiA5ACARJmChBWZXJpZnlBdWRpdENoYWluEiUub2NvcmUuYXBpLnYxLlZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0GiYub2NvcmUuYXBpLnYxLlZlcmlmeUF1ZGl0Q2hhaW5SZXNwb25zZSIDkAIBEmIKDkV4cG9ydEF1ZGl0TG9nEiMub2NvcmUuYXBpLnYxLkV4cG9ydEF1ZGl0TG9nUmVxdWVzdBokLm9jb3JlLmFwaS52MS5FeHBvcnRBdWRpdExvZ1Jlc3BvbnNlIgOQAgEwARJiCg5Gb2xsb3dBdWRpdExvZxIjLm9jb3JlLmFwaS52MS5Gb2xsb3dBdWRpdExvZ1JlcXVlc3QaJC5vY29yZS5hcGkudjEuRm9sbG93QXVkaXRMb2dSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * AuditEntry is one recorded event.
@@ -236,6 +236,14 @@ export type ListAuditEntriesResponse = Message<"ocore.api.v1.ListAuditEntriesRes
    * @generated from field: repeated ocore.api.v1.AuditEntry entries = 1;
    */
   entries: AuditEntry[];
+
+  /**
+   * latest_id is the log's newest entry id when the page was read, whatever the filter:
+   * FollowAuditLog after max(latest_id, the newest listed id) continues without a gap.
+   *
+   * @generated from field: uint64 latest_id = 2;
+   */
+  latestId: bigint;
 };
 
 /**
@@ -352,7 +360,7 @@ export const ExportAuditLogResponseSchema: GenMessage<ExportAuditLogResponse> = 
   messageDesc(file_ocore_api_v1_audit_service, 7);
 
 /**
- * FollowAuditLogRequest says where to start.
+ * FollowAuditLogRequest says where to start and which entries to send.
  *
  * @generated from message ocore.api.v1.FollowAuditLogRequest
  */
@@ -363,6 +371,13 @@ export type FollowAuditLogRequest = Message<"ocore.api.v1.FollowAuditLogRequest"
    * @generated from field: uint64 after_id = 1;
    */
   afterId: bigint;
+
+  /**
+   * filter narrows the entries, as for ListAuditEntries.
+   *
+   * @generated from field: ocore.api.v1.AuditFilter filter = 2;
+   */
+  filter?: AuditFilter | undefined;
 };
 
 /**
@@ -373,17 +388,25 @@ export const FollowAuditLogRequestSchema: GenMessage<FollowAuditLogRequest> = /*
   messageDesc(file_ocore_api_v1_audit_service, 8);
 
 /**
- * FollowAuditLogResponse carries one new entry.
+ * FollowAuditLogResponse carries one entry, or says the follow has caught up.
  *
  * @generated from message ocore.api.v1.FollowAuditLogResponse
  */
 export type FollowAuditLogResponse = Message<"ocore.api.v1.FollowAuditLogResponse"> & {
   /**
-   * entry is the new entry.
+   * entry is the next entry (unset on the caught_up message).
    *
    * @generated from field: ocore.api.v1.AuditEntry entry = 1;
    */
   entry?: AuditEntry | undefined;
+
+  /**
+   * caught_up is true on one message without an entry, sent once every entry after after_id
+   * has been sent: from then on the follow is live and each new entry follows as it is written.
+   *
+   * @generated from field: bool caught_up = 2;
+   */
+  caughtUp: boolean;
 };
 
 /**
@@ -464,7 +487,8 @@ export const AuditService: GenService<{
     output: typeof ExportAuditLogResponseSchema;
   },
   /**
-   * FollowAuditLog streams entries as they are written, starting after after_id.
+   * FollowAuditLog streams the filtered entries after after_id, then each new one as it is
+   * written (on any replica), oldest first, until the caller stops. It never ends by itself.
    *
    * @generated from rpc ocore.api.v1.AuditService.FollowAuditLog
    */
