@@ -11,10 +11,11 @@ import {
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import { HostSampleSchema } from "@ocore/proto/gen/ocore/agent/v1/metrics_pb.js";
 import { describe, expect, it } from "vitest";
+import type { InstanceStatesWriter } from "../instances/instance-watch.js";
 import { openSpool } from "../spool/spool.js";
 import { createCaptureLogger } from "../test/capture-logger.js";
 import { createFakeClock } from "../test/fake-clock.js";
-import { createSession, type LinkStream } from "./agent-session.js";
+import { createSession, type LinkStream, type SessionOptions } from "./agent-session.js";
 
 /** A stream that records writes with the fake time they happened, and can refuse more (flow control). */
 class RecordingStream extends EventEmitter implements LinkStream {
@@ -41,7 +42,10 @@ class RecordingStream extends EventEmitter implements LinkStream {
   }
 }
 
-async function setUp(samples: number, sessionOptions: { maxInFlight?: number } = {}) {
+async function setUp(
+  samples: number,
+  sessionOptions: { maxInFlight?: number; instanceStates?: SessionOptions["instanceStates"] } = {},
+) {
   const clock = createFakeClock();
   const spool = await openSpool({
     directory: await mkdtemp(path.join(os.tmpdir(), "ocore-session-")),
@@ -129,6 +133,26 @@ describe("agent session", () => {
     expect(pong?.case === "pong" && pong.value.nonce).toBe(77n);
     expect(intervals).toEqual([30]);
     session.stop();
+  });
+
+  it("lets the instance watch write while the stream is live, from Welcome until it ends", async () => {
+    const attached: InstanceStatesWriter[] = [];
+    const detached: InstanceStatesWriter[] = [];
+    const { session, stream } = await setUp(0, {
+      instanceStates: {
+        attach: (writer) => attached.push(writer),
+        detach: (writer) => detached.push(writer),
+      },
+    });
+    const ended = session.run();
+    expect(attached).toHaveLength(1);
+    attached[0]?.write({ instances: [{ instanceId: "i", containers: [{ role: "odoo", state: "exited" }] }] });
+    const sent = stream.writes.at(-1)?.message.payload;
+    expect(sent?.case).toBe("instanceStates");
+    expect(sent?.case === "instanceStates" && sent.value.instances[0]?.containers[0]?.state).toBe("exited");
+    stream.emit("end");
+    await ended;
+    expect(detached).toEqual(attached);
   });
 
   it("ends as failed when the server closes the stream", async () => {

@@ -8,6 +8,7 @@ import {
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import type { CommandExecutor } from "../commands/command-executor.js";
 import type { CommandOutbox, OutboxWriter } from "../commands/command-outbox.js";
+import type { InstanceStatesWriter, InstanceWatch } from "../instances/instance-watch.js";
 import type { Logger } from "../logging/logger.js";
 import type { Spool } from "../spool/spool.js";
 import { type Clock, sleep } from "./clock.js";
@@ -64,6 +65,8 @@ export interface SessionOptions {
   readonly renewalCheckMs?: number;
   /** Runs the server's commands; their events go out through the outbox while this stream is live. */
   readonly commands?: { readonly executor: CommandExecutor; readonly outbox: CommandOutbox };
+  /** Pushes the host's instance states (a snapshot, then changes) while this stream is live. */
+  readonly instanceStates?: Pick<InstanceWatch, "attach" | "detach">;
 }
 
 export interface Session {
@@ -90,10 +93,12 @@ export function createSession(options: SessionOptions): Session {
   let resolveWelcome: ((welcome: Welcome) => void) | undefined;
   let finish!: (end: SessionEnd) => void;
   let commandWriter: OutboxWriter | undefined;
+  let statesWriter: InstanceStatesWriter | undefined;
   const ended = new Promise<SessionEnd>((resolve) => {
     finish = (end) => {
       if (halt.signal.aborted) return;
       if (commandWriter) options.commands?.outbox.detach(commandWriter);
+      if (statesWriter) options.instanceStates?.detach(statesWriter);
       halt.abort();
       wake?.();
       resolve(end);
@@ -145,6 +150,13 @@ export function createSession(options: SessionOptions): Session {
             drained: waitForDrain,
           };
           options.commands.outbox.attach(commandWriter);
+        }
+        if (options.instanceStates && !halt.signal.aborted) {
+          statesWriter = {
+            write: (states) => send({ case: "instanceStates", value: states }),
+            drained: waitForDrain,
+          };
+          options.instanceStates.attach(statesWriter);
         }
         return;
       case "command":

@@ -53,7 +53,8 @@ export async function getInstanceContainers(
   return containers;
 }
 
-function containerStatus(
+/** One container's state as the server reads it, from Docker's inspection (commands and the watch). */
+export function containerStatus(
   role: InstanceRole,
   info: Docker.ContainerInspectInfo,
 ): MessageInitShape<typeof ContainerStatusSchema> {

@@ -12,6 +12,10 @@ import type { BackupStore } from "../backups/backup-store.js";
 import { createBackupTransferHandlers } from "../backups/backup-transfer-handler.js";
 import type { CommandEventSink } from "../commands/command-transport.js";
 import type { Db } from "../db/database.js";
+import {
+  recordObservedInstanceStates,
+  validateInstanceStates,
+} from "../instances/observed-instance-states.js";
 import type { Logger } from "../logging/logger.js";
 import type { MetricWriter } from "../metrics/metric-writer.js";
 import type { AgentPki } from "../pki/agent-pki.js";
@@ -56,6 +60,11 @@ export interface GatewayTiming {
   /** How often silence, last-seen times, revocations and stale servers are checked (0: never, tests). */
   readonly sweepEveryMs: number;
   readonly helloTimeoutMs: number;
+  /**
+   * How often the gateway's TLS certificate is checked, and renewed (or another replica's
+   * renewal adopted) when it expires within 30 days; new connections get the new one.
+   */
+  readonly certificateCheckEveryMs: number;
 }
 
 const defaultTiming: GatewayTiming = {
@@ -63,6 +72,7 @@ const defaultTiming: GatewayTiming = {
   silentAfterMs: SILENT_AFTER_MS,
   sweepEveryMs: 5_000,
   helloTimeoutMs: 15_000,
+  certificateCheckEveryMs: 3_600_000,
 };
 
 /**
@@ -72,6 +82,9 @@ const defaultTiming: GatewayTiming = {
  * as often as they like. A dead TCP connection is noticed within ~30 s.
  */
 const serverOptions: grpc.ServerOptions = {
+  // Channelz (grpc-js's introspection service, which oCore does not serve) would keep a tracker,
+  // a registry entry and counters per connection: ~1 KB for each of 10,000 agents.
+  "grpc.enable_channelz": 0,
   "grpc.keepalive_time_ms": 20_000,
   "grpc.keepalive_timeout_ms": 10_000,
   "grpc.max_receive_message_length": 4 * 1024 * 1024,
@@ -83,6 +96,8 @@ export interface AgentGateway {
   /** One round of the periodic checks (runs on a timer after listen; tests call it directly). */
   sweep(): Promise<void>;
   readonly registry: SessionRegistry;
+  /** True when this process holds the server's live stream and its agent pushed its instance states on it. */
+  pushesInstanceStates(serverId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -96,7 +111,10 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
   const sessions = new Set<AgentSession>();
   const server = new grpc.Server(serverOptions);
   let sweepTimer: NodeJS.Timeout | undefined;
+  let certificateTimer: NodeJS.Timeout | undefined;
   let revocationsCheckedAt = now();
+  /** The `lastReceivedAt` each live stream had when its last-seen time was last written. */
+  const lastSeenWritten = new WeakMap<AgentSession, Date>();
 
   const offline = (session: AgentSession) =>
     markAgentDisconnected(db, session.serverId, { lastSeenAt: session.lastReceivedAt, now: now() }).catch(
@@ -145,6 +163,11 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
           if (registry.get(session.serverId) === session) commands?.onLive(session);
         },
         onCommandEvent: commands ? (session, event) => commands.onEvent(session, event) : undefined,
+        async onInstanceStates(session, states) {
+          const valid = validateInstanceStates(states);
+          if (registry.get(session.serverId) !== session) return; // a replaced stream's news is stale
+          await recordObservedInstanceStates(db, session.serverId, valid, now());
+        },
         writeMetrics: (serverId, samples) => options.writer.write(serverId, samples),
         renewCertificate: (identity, csrPem) =>
           renewAgentCertificate(db, pki, {
@@ -178,12 +201,17 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
         session.sendPing();
       }
     }
-    const open = live.filter((session) => session.state === "live");
+    // Only streams that received something since the last write: a quiet one costs nothing, and
+    // a removed server is still noticed at its agent's next message.
+    const heard = live.filter(
+      (session) => session.state === "live" && lastSeenWritten.get(session) !== session.lastReceivedAt,
+    );
     const existing = await writeLastSeen(
       db,
-      open.map((session) => ({ serverId: session.serverId, at: session.lastReceivedAt })),
+      heard.map((session) => ({ serverId: session.serverId, at: session.lastReceivedAt })),
     );
-    for (const session of open) {
+    for (const session of heard) {
+      lastSeenWritten.set(session, session.lastReceivedAt);
       if (!existing.has(session.serverId)) {
         session.close({ code: "permission_denied", message: "this server was removed from oCore" });
       }
@@ -201,6 +229,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
   return {
     registry,
     sweep,
+    pushesInstanceStates: (serverId) => registry.get(serverId)?.instanceStatesSynced === true,
     async listen(host, port) {
       const bound = await new Promise<number>((resolve, reject) =>
         server.bindAsync(
@@ -219,11 +248,21 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
         };
         sweepTimer = setTimeout(tick, timing.sweepEveryMs);
       }
+      if (timing.certificateCheckEveryMs > 0) {
+        certificateTimer = setInterval(() => {
+          pki
+            .refreshGatewayCertificate()
+            .catch((error: unknown) =>
+              logger.warn({ err: error }, "could not check the agent gateway certificate; will retry"),
+            );
+        }, timing.certificateCheckEveryMs);
+      }
       return bound;
     },
     async close() {
       if (sweepTimer) clearTimeout(sweepTimer);
       sweepTimer = undefined;
+      clearInterval(certificateTimer);
       for (const session of [...sessions]) {
         session.close({ code: "unavailable", message: "the oCore server is shutting down" });
       }

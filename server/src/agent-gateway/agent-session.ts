@@ -6,6 +6,7 @@ import {
   type ConnectRequest,
   type ConnectResponse,
   ConnectResponseSchema,
+  type InstanceStates,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import type { AgentIdentity } from "../agent-identity/authenticate-agent.js";
 import type { CommandLink } from "../commands/command-transport.js";
@@ -42,6 +43,8 @@ export interface SessionHooks {
    * paced by its storage). Rejecting refuses the stream.
    */
   onCommandEvent?(session: AgentSession, event: CommandEvent): Promise<void>;
+  /** The agent's observed instance states (a snapshot part or changes); read pauses until it resolves. */
+  onInstanceStates?(session: AgentSession, states: InstanceStates): Promise<void>;
   /** Called once, whatever closed the stream. `wasLive` tells whether a Hello was accepted. */
   onClosed(session: AgentSession, end: End, wasLive: boolean): void;
 }
@@ -70,6 +73,8 @@ export class AgentSession implements CommandLink {
   readonly connectedAt: Date;
   lastReceivedAt: Date;
   lastPingAt: Date;
+  /** The agent pushed a full snapshot of its instance states on this stream (changes follow). */
+  instanceStatesSynced = false;
   private readonly outbound: ConnectResponse[] = [];
   private waitingForDrain = false;
   private handling = false;
@@ -173,12 +178,14 @@ export class AgentSession implements CommandLink {
         throw new AppError("failed_precondition", "Hello was already sent on this stream");
       case "metricBatch": {
         const samples = validateMetricBatch(payload.value, this.options.now());
+        // Only the sequences wait for the commit: the samples themselves are garbage as soon as
+        // the writer has serialized them (keeping them young keeps them cheap to collect).
+        const sequences = samples.map((s) => BigInt(s.sequence));
         this.batchesInFlight += 1;
         this.options.hooks
           .writeMetrics(this.serverId, samples)
           .then(
-            () =>
-              this.send({ case: "metricsAck", value: { sequences: samples.map((s) => BigInt(s.sequence)) } }),
+            () => this.send({ case: "metricsAck", value: { sequences } }),
             (error: unknown) => this.fail(error),
           )
           .finally(() => {
@@ -208,6 +215,11 @@ export class AgentSession implements CommandLink {
         await this.options.hooks.onCommandEvent(this, event);
         return;
       }
+      case "instanceStates":
+        // Observations only: a server that does not record them ignores them.
+        await this.options.hooks.onInstanceStates?.(this, payload.value);
+        if (payload.value.snapshotEnd) this.instanceStatesSynced = true;
+        return;
       default:
         throw new AppError("invalid_argument", "the message carries no known payload");
     }

@@ -311,6 +311,9 @@ function instanceExamples(): Record<string, Example> {
       h.client(BackupService, t).setRetention({ instanceId: id, retention: { daily: 1 } }),
     ),
     [`${backup}/DeleteBackup`]: refused((h, t) => h.client(BackupService, t).deleteBackup({ id })),
+    [`${backup}/SetBackupSchedule`]: refused((h, t) =>
+      h.client(BackupService, t).setBackupSchedule({ instanceId: id, schedule: { enabled: false } }),
+    ),
   };
 }
 

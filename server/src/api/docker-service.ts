@@ -54,8 +54,10 @@ export function createDockerService({
   commands: DockerCommandRunner;
   now?: () => Date;
 }): ServiceImpl<typeof DockerService> {
+  /** `access` "read": nothing changes on the host, so the command is not audited (see DockerCommand.audit). */
   function command<I extends DescMessage, O extends DescMessage>(
     context: HandlerContext,
+    access: "read" | "change",
     serverId: string,
     input: I,
     args: MessageInitShape<I>,
@@ -70,7 +72,7 @@ export function createDockerService({
       output,
       timeoutMs,
       actor: commandActorOf(audit),
-      audit,
+      audit: access === "read" ? null : audit,
     };
   }
   const run = <I extends DescMessage, O extends DescMessage>(
@@ -93,6 +95,7 @@ export function createDockerService({
     async listContainers(request, context) {
       const spec = command(
         context,
+        "read",
         request.serverId,
         DockerContainerListSchema,
         request.options ?? {},
@@ -104,6 +107,7 @@ export function createDockerService({
     async inspectContainer(request, context) {
       const spec = command(
         context,
+        "read",
         request.serverId,
         DockerContainerInspectSchema,
         { container: request.container },
@@ -115,6 +119,7 @@ export function createDockerService({
     async getContainerStats(request, context) {
       const spec = command(
         context,
+        "read",
         request.serverId,
         DockerContainerStatsSchema,
         { container: request.container },
@@ -130,6 +135,7 @@ export function createDockerService({
         const timeout = options.follow ? DOCKER_TIMEOUTS.follow : DOCKER_TIMEOUTS.logs;
         return command(
           context,
+          "read",
           request.serverId,
           DockerContainerLogsSchema,
           options,
@@ -141,6 +147,7 @@ export function createDockerService({
     async listImages(request, context) {
       const spec = command(
         context,
+        "read",
         request.serverId,
         DockerImageListSchema,
         request.options ?? {},
@@ -152,6 +159,7 @@ export function createDockerService({
     async inspectImage(request, context) {
       const spec = command(
         context,
+        "read",
         request.serverId,
         DockerImageInspectSchema,
         { image: request.image },
@@ -164,6 +172,7 @@ export function createDockerService({
       if (!request.spec) throw AppError.invalid("spec", "is required: give the container's name and image");
       const spec = command(
         context,
+        "change",
         request.serverId,
         DockerContainerCreateSchema,
         request.spec,
@@ -176,6 +185,7 @@ export function createDockerService({
     async startContainer(request, context) {
       const spec = command(
         context,
+        "change",
         request.serverId,
         DockerContainerStartSchema,
         { container: request.container },
@@ -189,6 +199,7 @@ export function createDockerService({
       const timeout = DOCKER_TIMEOUTS.change + request.timeoutSeconds * 1000;
       const spec = command(
         context,
+        "change",
         request.serverId,
         DockerContainerStopSchema,
         { container: request.container, timeoutSeconds: request.timeoutSeconds },
@@ -202,6 +213,7 @@ export function createDockerService({
       const timeout = DOCKER_TIMEOUTS.change + request.timeoutSeconds * 1000;
       const spec = command(
         context,
+        "change",
         request.serverId,
         DockerContainerRestartSchema,
         { container: request.container, timeoutSeconds: request.timeoutSeconds },
@@ -219,6 +231,7 @@ export function createDockerService({
       };
       const spec = command(
         context,
+        "change",
         request.serverId,
         DockerContainerRemoveSchema,
         args,
@@ -240,6 +253,7 @@ export function createDockerService({
       const timeout = request.timeoutSeconds ? request.timeoutSeconds * 1000 : DOCKER_TIMEOUTS.exec;
       const spec = command(
         context,
+        "change",
         request.serverId,
         DockerContainerExecSchema,
         request.spec,
@@ -253,6 +267,7 @@ export function createDockerService({
         if (!request.spec) throw AppError.invalid("spec", "is required: give the image reference to pull");
         return command(
           context,
+          "change",
           request.serverId,
           DockerImagePullSchema,
           request.spec,
@@ -265,6 +280,7 @@ export function createDockerService({
       if (!request.spec) throw AppError.invalid("spec", "is required: choose what to prune");
       const spec = command(
         context,
+        "change",
         request.serverId,
         DockerPruneSchema,
         request.spec,

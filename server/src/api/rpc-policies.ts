@@ -220,6 +220,8 @@ function instancePolicies(): Record<string, RpcPolicy> {
     [`${backup}/GetRetention`]: on("instances.read", byInstanceId),
     [`${backup}/SetRetention`]: on("instances.write", byInstanceId, "backup.retention.set"),
     [`${backup}/DeleteBackup`]: on("instances.write", serverOfBackup, "backup.delete"),
+    [`${backup}/GetBackupSchedule`]: on("instances.read", byInstanceId),
+    [`${backup}/SetBackupSchedule`]: on("instances.write", byInstanceId, "backup.schedule.set"),
   };
 }
 

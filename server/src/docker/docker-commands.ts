@@ -25,7 +25,12 @@ export interface DockerCommandRunner extends CommandRunner {
     command: SubmitCommand<I>,
     context?: AuditContext,
   ): Promise<{ readonly commandId: string }>;
-  cancel(commandId: string, actor: CommandActor, reason: string, context?: AuditContext): Promise<void>;
+  cancel(
+    commandId: string,
+    actor: CommandActor,
+    reason: string,
+    context?: AuditContext | null,
+  ): Promise<void>;
   readonly feed: CommandFeed;
 }
 
@@ -37,7 +42,11 @@ export interface DockerCommand<I extends DescMessage, O extends DescMessage> {
   /** How long the agent has to finish (an offline agent's command waits this long). */
   readonly timeoutMs: number;
   readonly actor: CommandActor;
-  readonly audit: AuditContext;
+  /**
+   * Who asked, for the audit log; null for a read (list, inspect, logs, stats): it changes nothing
+   * on the host, so neither its submission nor its cancellation is audited.
+   */
+  readonly audit: AuditContext | null;
 }
 
 /** Deadlines by kind of operation. */
@@ -96,6 +105,7 @@ function submission<I extends DescMessage, O extends DescMessage>(
     args: command.args,
     deadline: new Date(now.getTime() + command.timeoutMs),
     actor: command.actor,
+    ...(command.audit === null ? { audit: false as const } : {}),
   };
 }
 
@@ -105,7 +115,10 @@ export async function runDockerCommand<I extends DescMessage, O extends DescMess
   command: DockerCommand<I, O>,
   options: { readonly now?: Date; readonly signal?: AbortSignal } = {},
 ): Promise<{ readonly commandId: string; readonly result: MessageShape<O> }> {
-  const { commandId } = await commands.submit(submission(command, options.now ?? new Date()), command.audit);
+  const { commandId } = await commands.submit(
+    submission(command, options.now ?? new Date()),
+    command.audit ?? undefined,
+  );
   const outcome = await commands.wait(commandId, command.output, options.signal);
   if (outcome.state !== "succeeded") throw outcomeError(kindOf(command.input), outcome);
   return { commandId, result: outcome.result ?? create(command.output) };
@@ -127,7 +140,10 @@ export async function* streamDockerCommand<I extends DescMessage, O extends Desc
   command: DockerCommand<I, O>,
   options: { readonly now?: Date; readonly signal: AbortSignal },
 ): AsyncGenerator<DockerStreamEvent<O>> {
-  const { commandId } = await commands.submit(submission(command, options.now ?? new Date()), command.audit);
+  const { commandId } = await commands.submit(
+    submission(command, options.now ?? new Date()),
+    command.audit ?? undefined,
+  );
   let ended = false;
   let cancelling: Promise<void> | undefined;
   const cancel = () => {

@@ -137,6 +137,29 @@ describe.each(databaseKinds)("DockerService through the command runner (%s)", (k
     });
   });
 
+  it("audits writes but not reads: a list leaves no entry, a stop leaves one", async () => {
+    agent.script = () => ({ result: { schema: DockerContainerListResultSchema, value: { containers: [] } } });
+    const beforeList = await lastAuditId();
+    await client(tokens.owner).listContainers({ serverId: prodId });
+    const listed = agent.received.at(-1)?.commandId;
+    expect(await commands.wait(listed ?? "", DockerContainerListResultSchema)).toMatchObject({
+      state: "succeeded",
+    });
+    expect(await auditSince(beforeList)).toEqual([]);
+
+    agent.script = () => ({
+      result: {
+        schema: DockerContainerStateSchema,
+        value: { id: "b".repeat(64), name: "web", state: "exited" },
+      },
+    });
+    const beforeStop = await lastAuditId();
+    await client(tokens.owner).stopContainer({ serverId: prodId, container: "web" });
+    expect((await auditSince(beforeStop)).map((row) => [row.action, row.targetId])).toEqual([
+      ["command.submit", agent.received.at(-1)?.commandId],
+    ]);
+  });
+
   it("turns the agent's error codes into API errors with its explanation", async () => {
     const cases = [
       ["not_found", Code.NotFound],
@@ -265,6 +288,9 @@ describe.each(databaseKinds)("DockerService through the command runner (%s)", (k
     await expect.poll(() => agent.cancelled.map((cancel) => cancel.commandId)).toContain(commandId);
     const outcome = await commands.wait(commandId ?? "", DockerContainerLogsResultSchema);
     expect(outcome.state).toBe("cancelled");
+    // Reading a log is not a change: neither its submission nor its cancellation is audited.
+    const entries = await harness.database.db.select().from(auditLog);
+    expect(entries.filter((entry) => entry.targetId === commandId)).toEqual([]);
   });
 
   it("returns an exec's exit status as a result, and checks its inputs", async () => {

@@ -50,6 +50,11 @@ export interface InstanceDeps {
   readonly timing: InstanceTiming;
   readonly databaseCommands: DatabaseCommands;
   readonly now: () => Date;
+  /**
+   * True when this process holds the server's live agent stream and the agent pushed a full
+   * snapshot of its instance states on it: Get/List then read the stored states without asking.
+   */
+  readonly statesPushed?: (serverId: string) => boolean;
 }
 
 export function createInstanceDeps(

@@ -13,10 +13,7 @@ import { AppError } from "../errors/app-error.js";
 import { scopeCondition } from "../servers/servers.js";
 import { deadlineIn, type InstanceDeps } from "./instance-deps.js";
 import { deriveInstanceState } from "./instance-state.js";
-import type { InstanceRow } from "./instance-view.js";
-
-/** States that follow Docker; creating and removing belong to a background task. */
-const OBSERVED = new Set(["running", "stopped", "restarting", "failed"]);
+import { type InstanceRow, OBSERVED_STATES } from "./instance-view.js";
 
 export async function findInstance(db: Queryable, id: string): Promise<InstanceRow | undefined> {
   if (!isUuid(id)) return undefined;
@@ -61,12 +58,14 @@ export async function listInstances(
 /**
  * Asks each server's agent (one InstanceInspect per server, a short deadline) what Docker
  * reports, and stores the derived states that changed. An agent that does not answer leaves the
- * stored states: this is a best-effort refresh, never an error for the caller.
+ * stored states: this is a best-effort refresh, never an error for the caller. Servers whose agent
+ * pushes its instance states on a stream this process holds (`statesPushed`) are skipped: their
+ * stored states are already what Docker reports (observed-instance-states.ts).
  */
 export async function refreshInstanceStates(deps: InstanceDeps, rows: InstanceRow[]): Promise<InstanceRow[]> {
   const byServer = new Map<string, InstanceRow[]>();
   for (const row of rows) {
-    if (!OBSERVED.has(row.state)) continue;
+    if (!OBSERVED_STATES.has(row.state) || deps.statesPushed?.(row.serverId)) continue;
     byServer.set(row.serverId, [...(byServer.get(row.serverId) ?? []), row]);
   }
   if (byServer.size === 0) return rows;
@@ -116,5 +115,6 @@ function inspect(deps: InstanceDeps, serverId: string, rows: InstanceRow[]) {
     output: InstanceInspectedSchema,
     deadline: deadlineIn(deps, deps.timing.inspectMs),
     actor: systemActor,
+    audit: false, // an observation, not a change: no audit entry per Get/List
   });
 }

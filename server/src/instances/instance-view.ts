@@ -1,7 +1,15 @@
-import type { instances } from "../db/schema/instances.js";
+import type { InstanceState, instances } from "../db/schema/instances.js";
 import { portsOfBlock } from "../ports/port-blocks.js";
 
 export type InstanceRow = typeof instances.$inferSelect;
+
+/** States that follow Docker; creating and removing belong to a background task. */
+export const OBSERVED_STATES: ReadonlySet<InstanceState> = new Set([
+  "running",
+  "stopped",
+  "restarting",
+  "failed",
+]);
 
 /** What the audit log records of an instance (environment values may hold secrets: keys only). */
 export function instanceAuditView(row: InstanceRow) {

@@ -47,7 +47,7 @@ export async function* watchInstanceLogs(
       output: InstanceLogsEndedSchema,
       timeoutMs: input.follow ? FOLLOW_MS : READ_MS,
       actor: commandActorOf(context),
-      audit: context,
+      audit: null, // reading a log changes nothing: not audited
     },
     { signal },
   );

@@ -6,6 +6,8 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Any, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_any, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { InstanceStatus } from "./instance_commands_pb.js";
+import { file_ocore_agent_v1_instance_commands } from "./instance_commands_pb.js";
 import type { MetricBatch } from "./metrics_pb.js";
 import { file_ocore_agent_v1_metrics } from "./metrics_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/agent/v1/agent_service.proto.
  */
 export const file_ocore_agent_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSLAAgoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEjMKDG1ldHJpY19iYXRjaBgCIAEoCzIbLm9jb3JlLmFnZW50LnYxLk1ldHJpY0JhdGNoSAASJAoEcGluZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBpbmdIABIkCgRwb25nGAQgASgLMhQub2NvcmUuYWdlbnQudjEuUG9uZ0gAEj0KEXJlbmV3X2NlcnRpZmljYXRlGAUgASgLMiAub2NvcmUuYWdlbnQudjEuUmVuZXdDZXJ0aWZpY2F0ZUgAEjUKDWNvbW1hbmRfZXZlbnQYFCABKAsyHC5vY29yZS5hZ2VudC52MS5Db21tYW5kRXZlbnRIAEIJCgdwYXlsb2FkSgQIFRAeIqwDCg9Db25uZWN0UmVzcG9uc2USKgoHd2VsY29tZRgBIAEoCzIXLm9jb3JlLmFnZW50LnYxLldlbGNvbWVIABIxCgttZXRyaWNzX2FjaxgCIAEoCzIaLm9jb3JlLmFnZW50LnYxLk1ldHJpY3NBY2tIABIkCgRwaW5nGAMgASgLMhQub2NvcmUuYWdlbnQudjEuUGluZ0gAEiQKBHBvbmcYBCABKAsyFC5vY29yZS5hZ2VudC52MS5Qb25nSAASNQoNY29uZmlnX3VwZGF0ZRgFIAEoCzIcLm9jb3JlLmFnZW50LnYxLkNvbmZpZ1VwZGF0ZUgAEkEKE2NlcnRpZmljYXRlX3JlbmV3ZWQYBiABKAsyIi5vY29yZS5hZ2VudC52MS5DZXJ0aWZpY2F0ZVJlbmV3ZWRIABIqCgdjb21tYW5kGBQgASgLMhcub2NvcmUuYWdlbnQudjEuQ29tbWFuZEgAEjcKDmNhbmNlbF9jb21tYW5kGBUgASgLMh0ub2NvcmUuYWdlbnQudjEuQ2FuY2VsQ29tbWFuZEgAQgkKB3BheWxvYWRKBAgWEB4i8AEKBUhlbGxvEhUKDWFnZW50X3ZlcnNpb24YASABKAkSEAoIaG9zdG5hbWUYAiABKAkSDQoFb3NfaWQYAyABKAkSEgoKb3NfdmVyc2lvbhgEIAEoCRIOCgZrZXJuZWwYBSABKAkSFAoMYXJjaGl0ZWN0dXJlGAYgASgJEi0KCWJvb3RlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvcmVzGAggASgNEhoKEm1lbW9yeV90b3RhbF9ieXRlcxgJIAEoBBIXCg9zcG9vbGVkX3NhbXBsZXMYCiABKAQiVgoHV2VsY29tZRIRCglzZXJ2ZXJfaWQYASABKAkSFgoOc2VydmVyX3ZlcnNpb24YAiABKAkSIAoYbWV0cmljc19pbnRlcnZhbF9zZWNvbmRzGAMgASgNIh8KCk1ldHJpY3NBY2sSEQoJc2VxdWVuY2VzGAEgAygEIjAKDENvbmZpZ1VwZGF0ZRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYASABKA0iIwoQUmVuZXdDZXJ0aWZpY2F0ZRIPCgdjc3JfcGVtGAEgASgJIlwKEkNlcnRpZmljYXRlUmVuZXdlZBIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSLQoJbm90X2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJCCgRQaW5nEg0KBW5vbmNlGAEgASgEEisKB3NlbnRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhUKBFBvbmcSDQoFbm9uY2UYASABKAQibwoHQ29tbWFuZBISCgpjb21tYW5kX2lkGAEgASgJEiIKBHNwZWMYAiABKAsyFC5nb29nbGUucHJvdG9idWYuQW55EiwKCGRlYWRsaW5lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIzCg1DYW5jZWxDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIsQBCgxDb21tYW5kRXZlbnQSEgoKY29tbWFuZF9pZBgBIAEoCRIxCgdzdGFydGVkGAIgASgLMh4ub2NvcmUuYWdlbnQudjEuQ29tbWFuZFN0YXJ0ZWRIABIvCgZvdXRwdXQYAyABKAsyHS5vY29yZS5hZ2VudC52MS5Db21tYW5kT3V0cHV0SAASMwoIZmluaXNoZWQYBCABKAsyHy5vY29yZS5hZ2VudC52MS5Db21tYW5kRmluaXNoZWRIAEIHCgVldmVudCJACg5Db21tYW5kU3RhcnRlZBIuCgpzdGFydGVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJdCg1Db21tYW5kT3V0cHV0EhAKCHNlcXVlbmNlGAEgASgEEiwKBnN0cmVhbRgCIAEoDjIcLm9jb3JlLmFnZW50LnYxLk91dHB1dFN0cmVhbRIMCgRkYXRhGAMgASgMIu4BCg9Db21tYW5kRmluaXNoZWQSLwoHb3V0Y29tZRgBIAEoDjIeLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRPdXRjb21lEhEKCWV4aXRfY29kZRgCIAEoBRIkCgZyZXN1bHQYAyABKAsyFC5nb29nbGUucHJvdG9idWYuQW55EhIKCmVycm9yX2NvZGUYBCABKAkSFQoNZXJyb3JfbWVzc2FnZRgFIAEoCRIvCgtmaW5pc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNb3V0cHV0X2NodW5rcxgHIAEoBCp9CgxPdXRwdXRTdHJlYW0SHQoZT1VUUFVUX1NUUkVBTV9VTlNQRUNJRklFRBAAEhgKFE9VVFBVVF9TVFJFQU1fU1RET1VUEAESGAoUT1VUUFVUX1NUUkVBTV9TVERFUlIQAhIaChZPVVRQVVRfU1RSRUFNX1BST0dSRVNTEAMqqgEKDkNvbW1hbmRPdXRjb21lEh8KG0NPTU1BTkRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUNPTU1BTkRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZDT01NQU5EX09VVENPTUVfRkFJTEVEEAISHQoZQ09NTUFORF9PVVRDT01FX0NBTkNFTExFRBADEh0KGUNPTU1BTkRfT1VUQ09NRV9USU1FRF9PVVQQBDJeCgxBZ2VudFNlcnZpY2USTgoHQ29ubmVjdBIeLm9jb3JlLmFnZW50LnYxLkNvbm5lY3RSZXF1ZXN0Gh8ub2NvcmUuYWdlbnQudjEuQ29ubmVjdFJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_any, file_google_protobuf_timestamp, file_ocore_agent_v1_metrics]);
+  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSL7AgoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEjMKDG1ldHJpY19iYXRjaBgCIAEoCzIbLm9jb3JlLmFnZW50LnYxLk1ldHJpY0JhdGNoSAASJAoEcGluZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBpbmdIABIkCgRwb25nGAQgASgLMhQub2NvcmUuYWdlbnQudjEuUG9uZ0gAEj0KEXJlbmV3X2NlcnRpZmljYXRlGAUgASgLMiAub2NvcmUuYWdlbnQudjEuUmVuZXdDZXJ0aWZpY2F0ZUgAEjUKDWNvbW1hbmRfZXZlbnQYFCABKAsyHC5vY29yZS5hZ2VudC52MS5Db21tYW5kRXZlbnRIABI5Cg9pbnN0YW5jZV9zdGF0ZXMYHiABKAsyHi5vY29yZS5hZ2VudC52MS5JbnN0YW5jZVN0YXRlc0gAQgkKB3BheWxvYWRKBAgVEB4irAMKD0Nvbm5lY3RSZXNwb25zZRIqCgd3ZWxjb21lGAEgASgLMhcub2NvcmUuYWdlbnQudjEuV2VsY29tZUgAEjEKC21ldHJpY3NfYWNrGAIgASgLMhoub2NvcmUuYWdlbnQudjEuTWV0cmljc0Fja0gAEiQKBHBpbmcYAyABKAsyFC5vY29yZS5hZ2VudC52MS5QaW5nSAASJAoEcG9uZxgEIAEoCzIULm9jb3JlLmFnZW50LnYxLlBvbmdIABI1Cg1jb25maWdfdXBkYXRlGAUgASgLMhwub2NvcmUuYWdlbnQudjEuQ29uZmlnVXBkYXRlSAASQQoTY2VydGlmaWNhdGVfcmVuZXdlZBgGIAEoCzIiLm9jb3JlLmFnZW50LnYxLkNlcnRpZmljYXRlUmVuZXdlZEgAEioKB2NvbW1hbmQYFCABKAsyFy5vY29yZS5hZ2VudC52MS5Db21tYW5kSAASNwoOY2FuY2VsX2NvbW1hbmQYFSABKAsyHS5vY29yZS5hZ2VudC52MS5DYW5jZWxDb21tYW5kSABCCQoHcGF5bG9hZEoECBYQHiLwAQoFSGVsbG8SFQoNYWdlbnRfdmVyc2lvbhgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRINCgVvc19pZBgDIAEoCRISCgpvc192ZXJzaW9uGAQgASgJEg4KBmtlcm5lbBgFIAEoCRIUCgxhcmNoaXRlY3R1cmUYBiABKAkSLQoJYm9vdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljcHVfY29yZXMYCCABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAkgASgEEhcKD3Nwb29sZWRfc2FtcGxlcxgKIAEoBCJWCgdXZWxjb21lEhEKCXNlcnZlcl9pZBgBIAEoCRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoCRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYAyABKA0iHwoKTWV0cmljc0FjaxIRCglzZXF1ZW5jZXMYASADKAQiMAoMQ29uZmlnVXBkYXRlEiAKGG1ldHJpY3NfaW50ZXJ2YWxfc2Vjb25kcxgBIAEoDSIjChBSZW5ld0NlcnRpZmljYXRlEg8KB2Nzcl9wZW0YASABKAkiXAoSQ2VydGlmaWNhdGVSZW5ld2VkEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCRItCglub3RfYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKBFBpbmcSDQoFbm9uY2UYASABKAQSKwoHc2VudF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFQoEUG9uZxINCgVub25jZRgBIAEoBCJvCgdDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSIgoEc3BlYxgCIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSLAoIZGVhZGxpbmUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjMKDUNhbmNlbENvbW1hbmQSEgoKY29tbWFuZF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkixAEKDENvbW1hbmRFdmVudBISCgpjb21tYW5kX2lkGAEgASgJEjEKB3N0YXJ0ZWQYAiABKAsyHi5vY29yZS5hZ2VudC52MS5Db21tYW5kU3RhcnRlZEgAEi8KBm91dHB1dBgDIAEoCzIdLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRPdXRwdXRIABIzCghmaW5pc2hlZBgEIAEoCzIfLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRGaW5pc2hlZEgAQgcKBWV2ZW50IkAKDkNvbW1hbmRTdGFydGVkEi4KCnN0YXJ0ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl0KDUNvbW1hbmRPdXRwdXQSEAoIc2VxdWVuY2UYASABKAQSLAoGc3RyZWFtGAIgASgOMhwub2NvcmUuYWdlbnQudjEuT3V0cHV0U3RyZWFtEgwKBGRhdGEYAyABKAwi7gEKD0NvbW1hbmRGaW5pc2hlZBIvCgdvdXRjb21lGAEgASgOMh4ub2NvcmUuYWdlbnQudjEuQ29tbWFuZE91dGNvbWUSEQoJZXhpdF9jb2RlGAIgASgFEiQKBnJlc3VsdBgDIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSEgoKZXJyb3JfY29kZRgEIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJEi8KC2ZpbmlzaGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1vdXRwdXRfY2h1bmtzGAcgASgEIn4KDkluc3RhbmNlU3RhdGVzEjEKCWluc3RhbmNlcxgBIAMoCzIeLm9jb3JlLmFnZW50LnYxLkluc3RhbmNlU3RhdHVzEjkKDHNuYXBzaG90X2VuZBgCIAEoCzIjLm9jb3JlLmFnZW50LnYxLkluc3RhbmNlU25hcHNob3RFbmQiKwoTSW5zdGFuY2VTbmFwc2hvdEVuZBIUCgxpbnN0YW5jZV9pZHMYASADKAkqfQoMT3V0cHV0U3RyZWFtEh0KGU9VVFBVVF9TVFJFQU1fVU5TUEVDSUZJRUQQABIYChRPVVRQVVRfU1RSRUFNX1NURE9VVBABEhgKFE9VVFBVVF9TVFJFQU1fU1RERVJSEAISGgoWT1VUUFVUX1NUUkVBTV9QUk9HUkVTUxADKqoBCg5Db21tYW5kT3V0Y29tZRIfChtDT01NQU5EX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlDT01NQU5EX09VVENPTUVfU1VDQ0VFREVEEAESGgoWQ09NTUFORF9PVVRDT01FX0ZBSUxFRBACEh0KGUNPTU1BTkRfT1VUQ09NRV9DQU5DRUxMRUQQAxIdChlDT01NQU5EX09VVENPTUVfVElNRURfT1VUEAQyXgoMQWdlbnRTZXJ2aWNlEk4KB0Nvbm5lY3QSHi5vY29yZS5hZ2VudC52MS5Db25uZWN0UmVxdWVzdBofLm9jb3JlLmFnZW50LnYxLkNvbm5lY3RSZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_any, file_google_protobuf_timestamp, file_ocore_agent_v1_instance_commands, file_ocore_agent_v1_metrics]);
 
 /**
  * ConnectRequest is everything the agent sends on the stream (->).
@@ -75,6 +77,14 @@ export type ConnectRequest = Message<"ocore.agent.v1.ConnectRequest"> & {
      */
     value: CommandEvent;
     case: "commandEvent";
+  } | {
+    /**
+     * -> InstanceStates reports what Docker says about the host's oCore instances (observations).
+     *
+     * @generated from field: ocore.agent.v1.InstanceStates instance_states = 30;
+     */
+    value: InstanceStates;
+    case: "instanceStates";
   } | { case: undefined; value?: undefined };
 };
 
@@ -666,6 +676,59 @@ export const CommandFinishedSchema: GenMessage<CommandFinished> = /*@__PURE__*/
   messageDesc(file_ocore_agent_v1_agent_service, 15);
 
 /**
+ * InstanceStates is what Docker reports about the host's oCore instances (containers labelled
+ * `ocore.instance`), pushed by the agent as Docker's events say they change: coalesced per
+ * instance and rate-limited, each instance with all of its containers as they are now. After every
+ * Welcome (and after the agent reconnects to Docker) the agent sends a full snapshot: the
+ * instances in one or more messages, the last one carrying snapshot_end.
+ *
+ * @generated from message ocore.agent.v1.InstanceStates
+ */
+export type InstanceStates = Message<"ocore.agent.v1.InstanceStates"> & {
+  /**
+   * instances are the instances whose containers changed (or, in a snapshot, every instance).
+   *
+   * @generated from field: repeated ocore.agent.v1.InstanceStatus instances = 1;
+   */
+  instances: InstanceStatus[];
+
+  /**
+   * snapshot_end is set on the last message of a full snapshot.
+   *
+   * @generated from field: ocore.agent.v1.InstanceSnapshotEnd snapshot_end = 2;
+   */
+  snapshotEnd?: InstanceSnapshotEnd | undefined;
+};
+
+/**
+ * Describes the message ocore.agent.v1.InstanceStates.
+ * Use `create(InstanceStatesSchema)` to create a new message.
+ */
+export const InstanceStatesSchema: GenMessage<InstanceStates> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 16);
+
+/**
+ * InstanceSnapshotEnd closes a full snapshot of the host's oCore instances.
+ *
+ * @generated from message ocore.agent.v1.InstanceSnapshotEnd
+ */
+export type InstanceSnapshotEnd = Message<"ocore.agent.v1.InstanceSnapshotEnd"> & {
+  /**
+   * instance_ids are every instance that has containers on the host; any other has none left.
+   *
+   * @generated from field: repeated string instance_ids = 1;
+   */
+  instanceIds: string[];
+};
+
+/**
+ * Describes the message ocore.agent.v1.InstanceSnapshotEnd.
+ * Use `create(InstanceSnapshotEndSchema)` to create a new message.
+ */
+export const InstanceSnapshotEndSchema: GenMessage<InstanceSnapshotEnd> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 17);
+
+/**
  * OutputStream names where a chunk of output came from.
  *
  * @generated from enum ocore.agent.v1.OutputStream
@@ -778,6 +841,8 @@ export const AgentService: GenService<{
    *   <- Command             (server: run one command; redelivered after a reconnect until it finished)
    *   -> CommandEvent        (agent: started, output chunks, finished; for every Command it received)
    *   <- CancelCommand       (server: stop a running command; it finishes as cancelled)
+   *   -> InstanceStates      (agent, unasked: after Welcome a full snapshot of the host's oCore
+   *                           instances, then the instances whose containers Docker reports changed)
    *
    * Commands run at most once per command_id: the agent remembers recent ids (across restarts)
    * with their outcome. A redelivered id that is running is not started again (the agent answers
