@@ -4,7 +4,7 @@
 // BENCH_STEADY_SECONDS (60). Results: bench/results/agent-fleet-<N>.json.
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
@@ -16,6 +16,16 @@ import { measureIngestVsCopy } from "./ingest-vs-copy.ts";
 import { cpuSeconds, findPostmaster, postgresCpuSeconds, rssBytes } from "./proc-stats.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
+/**
+ * The Node/V8 flags `npm start` runs the server with (read from its script in package.json, so
+ * the benchmark measures the server as it runs in production).
+ */
+const SERVER_NODE_FLAGS = (() => {
+  const start: string = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).scripts.start;
+  const flags = /\bnode ((?:--\S+ )*)server\/dist\/main\.js/.exec(start);
+  if (!flags) throw new Error(`cannot find "node … server/dist/main.js" in the start script: ${start}`);
+  return (flags[1] ?? "").split(" ").filter(Boolean);
+})();
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
 const STEADY_S = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
 const INTERVAL_S = 10;
@@ -23,7 +33,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 function startServer(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(root, "server/dist/main.js")], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, path.join(root, "server/dist/main.js")], {
     env: { PATH: process.env.PATH, NODE_ENV: "production", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -145,7 +155,13 @@ async function runFleet(n: number) {
       load: loadCpu(),
       at: performance.now(),
     };
-    await sleep(STEADY_S * 1000);
+    // RSS once a second: the end of the phase and the highest value are both reported (V8 lets
+    // garbage build up in the old generation until its next major GC, a saw-tooth).
+    let rssSteadyMax = 0;
+    while (performance.now() - cpu0.at < STEADY_S * 1000) {
+      await sleep(1_000);
+      rssSteadyMax = Math.max(rssSteadyMax, rssBytes(serverPid));
+    }
     const wall = (performance.now() - cpu0.at) / 1000;
     const serverCpu = (cpuSeconds(serverPid) - cpu0.server) / wall;
     const postgresCpu = (postgresCpuSeconds(postmaster) - cpu0.postgres) / wall;
@@ -193,7 +209,10 @@ async function runFleet(n: number) {
       serverRssBeforeMb: Math.round(rssBefore / 2 ** 20),
       serverRssConnectedMb: Math.round(rssAfter / 2 ** 20),
       serverRssSteadyMb: Math.round(rssSteady / 2 ** 20),
+      serverRssSteadyMaxMb: Math.round(rssSteadyMax / 2 ** 20),
       serverKbPerAgent: Math.round((rssAfter - rssBefore) / 1024 / Math.max(1, connectedCount)),
+      serverKbPerAgentSteady: Math.round((rssSteady - rssBefore) / 1024 / Math.max(1, connectedCount)),
+      serverKbPerAgentSteadyMax: Math.round((rssSteadyMax - rssBefore) / 1024 / Math.max(1, connectedCount)),
       steadySeconds: Math.round(wall),
       serverCpuCores: Math.round(serverCpu * 1000) / 1000,
       postgresCpuCores: Math.round(postgresCpu * 1000) / 1000,
@@ -227,11 +246,13 @@ const sizes = process.argv
   .filter((n) => n > 0);
 mkdirSync(path.join(root, "bench/results"), { recursive: true });
 for (const n of sizes.length > 0 ? sizes : [1000]) {
-  log(`fleet of ${n} agents, ${WORKERS} load processes, ${STEADY_S} s steady phase`);
+  log(
+    `fleet of ${n} agents, ${WORKERS} load processes, ${STEADY_S} s steady phase, server flags: ${SERVER_NODE_FLAGS.join(" ") || "none"}`,
+  );
   const result = await runFleet(n);
   console.log(JSON.stringify(result, null, 2));
   writeFileSync(
     path.join(root, `bench/results/agent-fleet-${n}.json`),
-    `${JSON.stringify({ at: new Date().toISOString(), cpus: os.cpus().length, node: process.version, ...result }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), cpus: os.cpus().length, node: process.version, serverNodeFlags: SERVER_NODE_FLAGS, ...result }, null, 2)}\n`,
   );
 }

@@ -290,4 +290,31 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
     await expect.poll(async () => (await serverRow(silent.serverId))?.status).toBe("offline");
     expect((await serverRow(silent.serverId))?.lastSeenAt?.getTime()).toBe(seenAt.getTime());
   });
+
+  it("writes last-seen times of the streams heard from, and closes a removed server's at its next message", async () => {
+    t = await startTestGateway(kind);
+    const lastSeen = async (id: string) =>
+      (await t?.database.db.select().from(servers).where(eq(servers.id, id)))?.[0]?.lastSeenAt?.getTime();
+    const agent = await enrolledAgent(t);
+    const { peer } = await helloed(t, agent);
+    t.clock.advance(3_000);
+    peer.send({ case: "ping", value: { nonce: 1n } });
+    expect((await peer.next()).payload.case).toBe("pong");
+    const heardAt = t.clock.now().getTime();
+    await t.gateway.sweep();
+    expect(await lastSeen(agent.serverId)).toBe(heardAt);
+
+    // Removed while its stream is quiet: noticed once the agent speaks again.
+    await t.database.db.delete(servers).where(eq(servers.id, agent.serverId));
+    t.clock.advance(3_000);
+    await t.gateway.sweep();
+    expect(t.gateway.registry.size).toBe(1);
+    peer.send({ case: "ping", value: { nonce: 2n } });
+    expect((await peer.next()).payload.case).toBe("pong");
+    await t.gateway.sweep();
+    expect(await peer.ended).toMatchObject({
+      code: status.PERMISSION_DENIED,
+      details: expect.stringMatching(/removed/),
+    });
+  });
 });

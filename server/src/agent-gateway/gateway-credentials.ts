@@ -15,30 +15,57 @@ type CertificateProvider = grpc.experimental.CertificateProvider;
  * AgentService/Connect then insists on it (see connect-handler.ts).
  */
 export function createGatewayCredentials(pki: AgentPki): grpc.ServerCredentials {
-  const identity = staticProvider({
-    identity: {
-      certificate: Buffer.from(pki.gateway.certificateChainPem),
-      privateKey: Buffer.from(pki.gateway.privateKeyPem),
-    },
-  });
   const ca = staticProvider({ ca: { caCertificate: Buffer.from(pki.caCertificatePem) } });
   // grpc-js names the first parameter caCertificateProvider, but passes it on as the identity
   // provider (server-credentials.js); the call below follows what the code does.
-  return grpc.experimental.createCertificateProviderServerCredentials(identity, ca, false);
+  return grpc.experimental.createCertificateProviderServerCredentials(
+    gatewayIdentityProvider(pki),
+    ca,
+    false,
+  );
+}
+
+const identityOf = (pki: AgentPki): grpc.experimental.IdentityCertificateUpdate => ({
+  certificate: Buffer.from(pki.gateway.certificateChainPem),
+  privateKey: Buffer.from(pki.gateway.privateKeyPem),
+});
+
+/**
+ * The gateway's certificate, following renewals: grpc-js hands each update to the TLS server's
+ * `setSecureContext`, so new connections get the new certificate while established ones keep
+ * the TLS session they negotiated (nothing is re-bound, no stream is dropped).
+ */
+function gatewayIdentityProvider(pki: AgentPki): CertificateProvider {
+  const stops = new Map<grpc.experimental.IdentityCertificateUpdateListener, () => void>();
+  return {
+    addCaCertificateListener: () => {},
+    removeCaCertificateListener: () => {},
+    addIdentityCertificateListener(listener) {
+      stops.get(listener)?.();
+      stops.set(
+        listener,
+        pki.onGatewayCertificate(() => listener(identityOf(pki))),
+      );
+      setImmediate(() => {
+        if (stops.has(listener)) listener(identityOf(pki));
+      });
+    },
+    removeIdentityCertificateListener(listener) {
+      stops.get(listener)?.();
+      stops.delete(listener);
+    },
+  };
 }
 
 /**
  * A provider with fixed material. It answers asynchronously on purpose: grpc-js subscribes
  * while it builds the TLS server and only sees updates that arrive after it has subscribed.
  */
-function staticProvider(material: {
-  identity?: grpc.experimental.IdentityCertificateUpdate;
-  ca?: grpc.experimental.CaCertificateUpdate;
-}): CertificateProvider {
+function staticProvider(material: { ca?: grpc.experimental.CaCertificateUpdate }): CertificateProvider {
   return {
     addCaCertificateListener: (listener) => setImmediate(() => listener(material.ca ?? null)),
     removeCaCertificateListener: () => {},
-    addIdentityCertificateListener: (listener) => setImmediate(() => listener(material.identity ?? null)),
+    addIdentityCertificateListener: () => {},
     removeIdentityCertificateListener: () => {},
   };
 }

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../test/support/agent-channel.js";
+import { createTestClock } from "../../test/support/test-clock.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
 import { pkiCertificates } from "../db/schema/pki.js";
 import { ensureAgentPki } from "./agent-pki.js";
@@ -85,6 +86,45 @@ describe.each(databaseKinds)("agent PKI on %s", (kind) => {
     );
     expect(after.caCertificatePem).toBe(before.caCertificatePem);
     expect(after.gateway.certificatePem).not.toBe(before.gateway.certificatePem);
+  });
+
+  it("renews the gateway certificate within 30 days of expiry, once, and replicas adopt it", async () => {
+    database = await createTestDatabase(kind);
+    const clock = createTestClock();
+    const replicaA = await ensureAgentPki(database.db, {
+      ...options(createMasterKeyring(keyA)),
+      now: clock.now,
+    });
+    const replicaB = await ensureAgentPki(database.db, {
+      ...options(createMasterKeyring(keyA)),
+      now: clock.now,
+    });
+    const heardA: string[] = [];
+    const heardB: string[] = [];
+    replicaA.onGatewayCertificate((certificate) => heardA.push(certificate.certificatePem));
+    const stopB = replicaB.onGatewayCertificate((certificate) => heardB.push(certificate.certificatePem));
+    const original = replicaA.gateway;
+
+    clock.advance(366 * 86_400_000); // 31 days left: kept
+    expect((await replicaA.refreshGatewayCertificate()).certificatePem).toBe(original.certificatePem);
+    expect(heardA).toEqual([]);
+
+    clock.advance(2 * 86_400_000); // 29 days left: renewed by the first replica that looks
+    const renewed = await replicaA.refreshGatewayCertificate();
+    expect(renewed.certificatePem).not.toBe(original.certificatePem);
+    expect(renewed.notAfter.getTime() - clock.now().getTime()).toBe(397 * 86_400_000);
+    expect(replicaA.gateway).toBe(renewed);
+    expect(heardA).toEqual([renewed.certificatePem]);
+    expect(await replicaB.refreshGatewayCertificate()).toMatchObject({
+      certificatePem: renewed.certificatePem,
+      privateKeyPem: renewed.privateKeyPem,
+    });
+    expect(heardB).toEqual([renewed.certificatePem]);
+    stopB();
+
+    await replicaA.refreshGatewayCertificate();
+    expect(heardA).toHaveLength(1);
+    expect(await database.db.select().from(pkiCertificates)).toHaveLength(2);
   });
 });
 

@@ -13,16 +13,27 @@ import { open, seal } from "./secret-box.js";
 import { x509 } from "./x509.js";
 import { importSigningKey, sha256 } from "./x509-keys.js";
 
-/** Everything the agent channel needs from the PKI, loaded once at start. */
+/** The gateway's TLS identity; `certificateChainPem` is leaf + CA so agents can pin the CA. */
+export type GatewayCertificate = CertificateWithKey & { readonly certificateChainPem: string };
+
+/** Everything the agent channel needs from the PKI: loaded at start, the gateway part kept current. */
 export interface AgentPki {
   readonly caCertificatePem: string;
   /** base64url SHA-256 of the CA certificate's DER: what enrollment tokens pin. */
   readonly caPin: string;
-  /** The gateway's TLS identity; `certificateChainPem` is leaf + CA so agents can pin the CA. */
-  readonly gateway: CertificateWithKey & { readonly certificateChainPem: string };
+  /** The gateway's current TLS identity (replaced by refreshGatewayCertificate). */
+  readonly gateway: GatewayCertificate;
   readonly issuer: Issuer;
   /** True when the DER certificate's signature verifies with the CA's key. */
   isIssuedByCa(der: Uint8Array): Promise<boolean>;
+  /**
+   * Reads the stored gateway certificate again and renews it when it expires within 30 days,
+   * names other host names, or is not signed by the CA; adopts one another replica renewed.
+   * Listeners hear of every change. Resolves to the current certificate.
+   */
+  refreshGatewayCertificate(): Promise<GatewayCertificate>;
+  /** Calls `listener` with each new gateway certificate; returns a function that stops it. */
+  onGatewayCertificate(listener: (certificate: GatewayCertificate) => void): () => void;
 }
 
 export interface EnsureAgentPkiOptions {
@@ -35,7 +46,8 @@ export interface EnsureAgentPkiOptions {
 
 const CA = "agent-ca";
 const GATEWAY = "agent-gateway";
-const RENEW_GATEWAY_BEFORE_MS = 30 * 86_400_000;
+/** The gateway certificate (397 days) is renewed this long before it expires. */
+export const RENEW_GATEWAY_BEFORE_MS = 30 * 86_400_000;
 
 /**
  * Loads the agent CA and the gateway certificate from the database, creating them on the first
@@ -55,38 +67,52 @@ export async function ensureAgentPki(db: Db, options: EnsureAgentPkiOptions): Pr
 
   const sans = [...options.hostnames].sort().join(",");
   const makeGateway = () => createGatewayCertificate(issuer, options.hostnames, now());
-  let gateway = await loadOrCreate(db, keyring, GATEWAY, sans, makeGateway);
-  const current = new x509.X509Certificate(gateway.certificatePem);
-  const stale =
-    gateway.subjectAltNames !== sans ||
-    gateway.notAfter.getTime() - now().getTime() < RENEW_GATEWAY_BEFORE_MS ||
-    !(await current.verify({ publicKey: caCertificate.publicKey, signatureOnly: true }));
-  if (stale) {
-    const made = await makeGateway();
-    await db
-      .update(pkiCertificates)
-      .set({
-        certificatePem: made.certificatePem,
-        sealedPrivateKey: seal(keyring, Buffer.from(made.privateKeyPem), GATEWAY),
-        subjectAltNames: sans,
-        notAfter: made.notAfter,
-        updatedAt: now(),
-      })
-      .where(
-        and(eq(pkiCertificates.name, GATEWAY), eq(pkiCertificates.certificatePem, gateway.certificatePem)),
+  const chain = (leafPem: string) => `${leafPem.trim()}\n${ca.certificatePem.trim()}\n`;
+
+  /** The stored gateway certificate, renewed first when it is stale (compare-and-set on the row). */
+  const loadGateway = async (): Promise<GatewayCertificate> => {
+    let gateway = await loadOrCreate(db, keyring, GATEWAY, sans, makeGateway);
+    const stored = new x509.X509Certificate(gateway.certificatePem);
+    const stale =
+      gateway.subjectAltNames !== sans ||
+      gateway.notAfter.getTime() - now().getTime() < RENEW_GATEWAY_BEFORE_MS ||
+      !(await stored.verify({ publicKey: caCertificate.publicKey, signatureOnly: true }));
+    if (stale) {
+      const made = await makeGateway();
+      await db
+        .update(pkiCertificates)
+        .set({
+          certificatePem: made.certificatePem,
+          sealedPrivateKey: seal(keyring, Buffer.from(made.privateKeyPem), GATEWAY),
+          subjectAltNames: sans,
+          notAfter: made.notAfter,
+          updatedAt: now(),
+        })
+        .where(
+          and(eq(pkiCertificates.name, GATEWAY), eq(pkiCertificates.certificatePem, gateway.certificatePem)),
+        );
+      gateway = await loadOrCreate(db, keyring, GATEWAY, sans, makeGateway);
+      logger.info(
+        { hostnames: options.hostnames, notAfter: gateway.notAfter },
+        "issued a new agent gateway certificate",
       );
-    gateway = await loadOrCreate(db, keyring, GATEWAY, sans, makeGateway);
-    logger.info({ hostnames: options.hostnames }, "issued a new agent gateway certificate");
-  }
+    }
+    return {
+      certificatePem: gateway.certificatePem,
+      privateKeyPem: gateway.privateKeyPem,
+      notAfter: gateway.notAfter,
+      certificateChainPem: chain(gateway.certificatePem),
+    };
+  };
+
+  let current = await loadGateway();
+  const listeners = new Set<(certificate: GatewayCertificate) => void>();
 
   return {
     caCertificatePem: ca.certificatePem,
     caPin: sha256(caCertificate.rawData).toString("base64url"),
-    gateway: {
-      certificatePem: gateway.certificatePem,
-      privateKeyPem: gateway.privateKeyPem,
-      notAfter: gateway.notAfter,
-      certificateChainPem: `${gateway.certificatePem.trim()}\n${ca.certificatePem.trim()}\n`,
+    get gateway() {
+      return current;
     },
     issuer,
     async isIssuedByCa(der) {
@@ -96,6 +122,18 @@ export async function ensureAgentPki(db: Db, options: EnsureAgentPkiOptions): Pr
       } catch {
         return false;
       }
+    },
+    async refreshGatewayCertificate() {
+      const loaded = await loadGateway();
+      if (loaded.certificatePem !== current.certificatePem) {
+        current = loaded;
+        for (const listener of listeners) listener(current);
+      }
+      return current;
+    },
+    onGatewayCertificate(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }
