@@ -2,6 +2,9 @@
 // the simulated agents, each with its own grpc-js channel and mTLS identity, speaking the real
 // protocol (Hello → Welcome, Ping → Pong) and running commands with the agent's real executor
 // (agent/dist/commands), recent ids kept in memory (a real agent fsyncs them to its state dir).
+
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import {
@@ -99,8 +102,22 @@ async function connectOne(identity: AgentIdentity): Promise<void> {
   });
 }
 
-process.on("message", async (message: { type: string; plan?: FanoutWorkerPlan }) => {
-  if (message.type === "connect" && message.plan) {
+let profiler: Session | undefined;
+
+process.on("message", async (message: { type: string; plan?: FanoutWorkerPlan; file?: string }) => {
+  if (message.type === "profile-start") {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+    process.send?.({ type: "profiling" });
+  } else if (message.type === "profile-stop" && profiler && message.file) {
+    const { profile } = await profiler.post("Profiler.stop");
+    writeFileSync(message.file, JSON.stringify(profile));
+    profiler.disconnect();
+    profiler = undefined;
+    process.send?.({ type: "profiled" });
+  } else if (message.type === "connect" && message.plan) {
     plan = message.plan;
     let next = 0;
     const lane = async () => {

@@ -4,13 +4,15 @@ import { execFile } from "node:child_process";
 import { StringValueSchema, UInt64ValueSchema } from "@bufbuild/protobuf/wkt";
 import { CommandError, defineHandler } from "../../agent/dist/commands/command-handler.js";
 
+/** One block shared by every command (output is only read), so a tiny command allocates nothing. */
+const block = Buffer.alloc(64 * 1024, "x");
+
 /** Emits `value` bytes of output (in 64 KiB writes) and returns how many it sent. */
 export const produceOutput = defineHandler({
   input: UInt64ValueSchema,
   output: UInt64ValueSchema,
   async run(args, context) {
     const total = Number(args.value);
-    const block = Buffer.alloc(64 * 1024, "x");
     let sent = 0;
     while (sent < total) {
       const size = Math.min(block.byteLength, total - sent);

@@ -6,14 +6,18 @@
 // with the server side's RSS growth. The gateway and runner run in THIS process (there is no
 // "run anything" RPC to drive a server process with); agents run in forked workers.
 // Run with `npm run bench:commands -- [N ...]` (default 1000). Env: BENCH_WORKERS (4),
-// BENCH_SSH_HOSTS (50). Results: bench/results/command-fanout-<N>.json.
+// BENCH_SSH_HOSTS (50), BENCH_SKIP_SSH=1, BENCH_CPU_PROFILE=1 (a .cpuprofile of this process
+// during the fan-out, next to the results). Results: bench/results/command-fanout-<N>.json.
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import path from "node:path";
 import { StringValueSchema, UInt64ValueSchema } from "@bufbuild/protobuf/wkt";
 import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
 import { pino } from "pino";
+import postgres from "postgres";
 import { createAgentGateway } from "../../server/dist/agent-gateway/agent-gateway.js";
 import { SessionRegistry } from "../../server/dist/agent-gateway/session-registry.js";
 import { createCommandRunner } from "../../server/dist/commands/create-command-runner.js";
@@ -23,7 +27,7 @@ import { ensureAgentPki } from "../../server/dist/pki/agent-pki.js";
 import { createMasterKeyring } from "../../server/dist/pki/master-key.js";
 import { startCluster } from "../../server/test/support/postgres-cluster.ts";
 import { createIdentities } from "../agent-fleet/identities.ts";
-import { rssBytes } from "../agent-fleet/proc-stats.ts";
+import { cpuSeconds, findPostmaster, postgresCpuSeconds, rssBytes } from "../agent-fleet/proc-stats.ts";
 import type { FanoutWorkerPlan } from "./agents-worker.ts";
 import { startSshdFleet } from "./sshd-fleet.ts";
 
@@ -44,11 +48,22 @@ const actor = { kind: "system" as const, id: null };
 
 async function runBench(n: number) {
   const cluster = await startCluster();
-  const database = createDatabase({ kind: "postgres", url: cluster.url, poolSize: 10 });
+  const migrations = createDatabase({ kind: "postgres", url: cluster.url, poolSize: 1 });
+  // The server's own pool settings, plus a count of the statements sent (round trips).
+  let statements = 0;
+  const client = postgres(cluster.url, {
+    max: 10,
+    onnotice: () => {},
+    debug: () => {
+      statements += 1;
+    },
+  });
+  const database = { db: drizzle(client) as never as ReturnType<typeof createDatabase>["db"] };
   const workers: ChildProcess[] = [];
   const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? "error" });
   try {
-    await database.migrate();
+    await migrations.migrate();
+    await migrations.close();
     const masterKey = randomBytes(32).toString("base64");
     const pki = await ensureAgentPki(database.db, {
       keyring: createMasterKeyring(masterKey),
@@ -113,6 +128,14 @@ async function runBench(n: number) {
       serverIds: string[],
       command: { input: typeof UInt64ValueSchema | typeof StringValueSchema; args: object },
     ) => {
+      const postmaster = findPostmaster(Number(new URL(cluster.url).port));
+      const cpuNow = () => ({
+        server: cpuSeconds(process.pid),
+        agents: workers.reduce((sum, worker) => sum + cpuSeconds(worker.pid ?? 0), 0),
+        postgres: postmaster ? postgresCpuSeconds(postmaster) : 0,
+      });
+      const cpuBefore = cpuNow();
+      const statementsBefore = statements;
       const t0 = performance.now();
       const ids = await runner.submitMany(
         serverIds.map((serverId) => ({
@@ -128,6 +151,7 @@ async function runBench(n: number) {
       const times = ids
         .map((id: string) => (endedAt.get(id)?.at ?? Number.NaN) - t0)
         .sort((a: number, b: number) => a - b);
+      const cpuAfter = cpuNow();
       const failed = ids.filter((id: string) => endedAt.get(id)?.state !== "succeeded").length;
       if (failed > 0) {
         const [example] = await database.db.execute(
@@ -142,15 +166,47 @@ async function runBench(n: number) {
         allArchivedMs: Math.round(times.at(-1) ?? Number.NaN),
         p50Ms: Math.round(percentile(times, 0.5)),
         p99Ms: Math.round(percentile(times, 0.99)),
+        statements: statements - statementsBefore,
+        cpuSeconds: {
+          server: Number((cpuAfter.server - cpuBefore.server).toFixed(2)),
+          agents: Number((cpuAfter.agents - cpuBefore.agents).toFixed(2)),
+          postgres: Number((cpuAfter.postgres - cpuBefore.postgres).toFixed(2)),
+        },
       };
     };
     const all = agents.map((agent) => agent.serverId);
     const small = { input: UInt64ValueSchema, args: { value: 128n } };
     await fanOut(all.slice(0, Math.min(n, 200)), small); // warm-up
+    const profiler = process.env.BENCH_CPU_PROFILE ? new Session() : undefined;
+    /** Sends each worker a message and waits for its answer. */
+    const askWorkers = (message: (w: number) => object) =>
+      Promise.all(
+        workers.map(
+          (worker, w) =>
+            new Promise((resolve) => {
+              worker.once("message", resolve);
+              worker.send(message(w));
+            }),
+        ),
+      );
+    if (profiler) {
+      await askWorkers(() => ({ type: "profile-start" }));
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+    }
     const fanout = await fanOut(all, small);
-    if (process.env.BENCH_ONLY_OUTPUT) log("skipping");
+    if (profiler) {
+      const { profile } = await profiler.post("Profiler.stop");
+      writeFileSync(path.join(root, `bench/results/command-fanout-${n}.cpuprofile`), JSON.stringify(profile));
+      profiler.disconnect();
+      await askWorkers((w) => ({
+        type: "profile-stop",
+        file: path.join(root, `bench/results/command-fanout-${n}-agents-${w}.cpuprofile`),
+      }));
+    }
     log(
-      `fan-out to ${n}: all archived in ${fanout.allArchivedMs} ms (p50 ${fanout.p50Ms}, p99 ${fanout.p99Ms}, submit ${fanout.submitMs}, failed ${fanout.failed})`,
+      `fan-out to ${n}: all archived in ${fanout.allArchivedMs} ms (p50 ${fanout.p50Ms}, p99 ${fanout.p99Ms}, submit ${fanout.submitMs}, failed ${fanout.failed}); ${fanout.statements} SQL statements; CPU s ${JSON.stringify(fanout.cpuSeconds)}`,
     );
 
     let ssh: Record<string, unknown> | undefined;
@@ -244,7 +300,7 @@ async function runBench(n: number) {
     return result;
   } finally {
     for (const worker of workers) if (worker.exitCode === null) worker.kill();
-    await database.close();
+    await client.end({ timeout: 5 });
     await cluster.stop();
   }
 }

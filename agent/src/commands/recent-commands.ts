@@ -63,8 +63,11 @@ export async function openRecentCommands(options: RecentCommandsOptions = {}): P
 
   const prune = () => {
     const oldest = now() - maxAgeMs;
+    // Entries are in the order they were recorded: stop at the first one young enough (each
+    // change then costs O(1), not a walk over up to maxEntries ids).
     for (const [id, entry] of entries) {
-      if (entry.state === "finished" && entry.at < oldest) entries.delete(id);
+      if (entry.at >= oldest) break;
+      if (entry.state === "finished") entries.delete(id);
     }
     // Map order is insertion order: the first entries are the oldest.
     for (const [id, entry] of entries) {

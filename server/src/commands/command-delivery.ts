@@ -20,6 +20,15 @@ export function typeNameOf(typeUrl: string): string {
   return typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
 }
 
+/**
+ * A chunk that keeps only its own bytes alive: protobuf-es decodes `bytes` as a view into the
+ * received frame, so a small chunk would pin the whole frame (or an 8 KiB pool slab) while it
+ * waits in the journal. Chunks that fill most of their buffer are kept as they are.
+ */
+export function ownBytes(data: Uint8Array): Uint8Array {
+  return data.byteLength * 2 < data.buffer.byteLength ? data.slice() : data;
+}
+
 const outcomes: Record<CommandOutcome, FinalState | undefined> = {
   [CommandOutcome.UNSPECIFIED]: undefined,
   [CommandOutcome.SUCCEEDED]: "succeeded",
@@ -47,6 +56,8 @@ export interface CommandDelivery {
   handleEvent(link: CommandLink, event: CommandEvent): Promise<void>;
   /** The command ended outside the agent's events (cancelled while queued, timed out). */
   forget(commandId: string): void;
+  /** Open commands this process wrote to a stream that is still live, with that stream. */
+  openOnLiveStreams(): Array<{ readonly commandId: string; readonly link: CommandLink }>;
   readonly tracked: number;
 }
 
@@ -167,7 +178,7 @@ export function createCommandDelivery(deps: {
             commandId,
             sequence,
             stream: step.value.stream,
-            data: step.value.data,
+            data: ownBytes(step.value.data),
           });
           return;
         }
@@ -196,6 +207,13 @@ export function createCommandDelivery(deps: {
     },
     forget(commandId) {
       tracked.delete(commandId);
+    },
+    openOnLiveStreams() {
+      const open: Array<{ commandId: string; link: CommandLink }> = [];
+      for (const [commandId, entry] of tracked) {
+        if (!entry.ended && entry.link?.live) open.push({ commandId, link: entry.link });
+      }
+      return open;
     },
   };
 }

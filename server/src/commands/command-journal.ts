@@ -1,7 +1,6 @@
-import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
-import { rowsOf } from "../db/rows-of.js";
 import type { Logger } from "../logging/logger.js";
+import { commitBatch } from "./command-journal-commit.js";
 import type { FinalState } from "./command-records.js";
 
 /** One thing an agent (or the delivery) reported about a command, to be stored. */
@@ -45,6 +44,10 @@ export interface CommandJournalOptions {
   readonly maxBufferedBytes?: number;
   /** Output bytes per commit. */
   readonly maxBatchBytes?: number;
+  /** Commits that may run at once; a command always uses the same lane (its events stay in order). */
+  readonly lanes?: number;
+  /** A commit with at least this much output stores it with COPY on PostgreSQL. */
+  readonly copyFromBytes?: number;
 }
 
 export interface CommandJournal {
@@ -61,116 +64,61 @@ export interface CommandJournal {
   close(): Promise<void>;
 }
 
-const b64 = (bytes: Uint8Array) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-const json = (rows: readonly unknown[]) => JSON.stringify(rows);
+/** Entries per commit at most (the statements' JSON stays a few MB). */
+const MAX_BATCH_ENTRIES = 10_000;
+
+/** One group-commit loop: what arrives while a commit runs is written by the next one. */
+interface Lane {
+  queue: JournalEntry[];
+  running: Promise<void> | undefined;
+}
 
 /**
- * Group commit for command events from all agent streams: what arrives while a commit runs is
- * written by the next one, in one transaction of a few one-parameter statements
- * (json_to_recordset), in arrival order (one commit at a time, so a command's output is stored
- * before its end). Output is bounded twice: a commit carries at most maxBatchBytes, and append()
- * makes its caller wait while more than maxBufferedBytes are queued.
+ * Group commit for command events from all agent streams, in a few lanes that commit
+ * concurrently (each on its own connection). A command's entries always go to the same lane (by
+ * its id), and a lane commits one batch at a time in arrival order, so a command's output is
+ * stored before its end. Output is bounded twice: a commit carries at most maxBatchBytes, and
+ * append() makes its caller wait while more than maxBufferedBytes are queued in all lanes.
  */
 export function createCommandJournal(db: Db, options: CommandJournalOptions): CommandJournal {
   const maxBuffered = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const maxBatch = options.maxBatchBytes ?? 1024 * 1024;
-  let queue: JournalEntry[] = [];
+  const copyFromBytes = options.copyFromBytes ?? 256 * 1024;
+  const lanes: Lane[] = Array.from({ length: Math.max(1, options.lanes ?? 2) }, () => ({
+    queue: [],
+    running: undefined,
+  }));
   let bytes = 0;
   let peak = 0;
-  let running: Promise<void> | undefined;
   let closed = false;
   const roomWaiters: Array<() => void> = [];
   const idleWaiters: Array<() => void> = [];
 
   const sizeOf = (entry: JournalEntry) => (entry.kind === "output" ? entry.data.byteLength : 0);
+  /** Command ids are random UUIDs: their last 8 hex digits spread them evenly. */
+  const laneOf = (commandId: string): Lane =>
+    lanes[lanes.length === 1 ? 0 : Number.parseInt(commandId.slice(-8), 16) % lanes.length] as Lane;
+  const idle = () => lanes.every((lane) => !lane.running && lane.queue.length === 0);
 
-  const take = (): JournalEntry[] => {
+  const take = (lane: Lane): JournalEntry[] => {
     let batchBytes = 0;
     let count = 0;
-    while (count < queue.length && count < 10_000) {
-      const size = sizeOf(queue[count] as JournalEntry);
+    while (count < lane.queue.length && count < MAX_BATCH_ENTRIES) {
+      const size = sizeOf(lane.queue[count] as JournalEntry);
       if (count > 0 && batchBytes + size > maxBatch) break;
       batchBytes += size;
       count += 1;
     }
-    const batch = queue.slice(0, count);
-    queue = queue.slice(count);
-    return batch;
+    return lane.queue.splice(0, count);
   };
 
-  const commit = async (batch: readonly JournalEntry[]): Promise<Committed> => {
-    const sent: Array<{ id: string; at: string }> = [];
-    const started: Array<{ id: string; at: string }> = [];
-    const output: OutputEntry[] = [];
-    const finished: Array<Record<string, unknown>> = [];
-    for (const entry of batch) {
-      if (entry.kind === "sent") sent.push({ id: entry.commandId, at: entry.at.toISOString() });
-      else if (entry.kind === "started") started.push({ id: entry.commandId, at: entry.at.toISOString() });
-      else if (entry.kind === "output") output.push(entry);
-      else
-        finished.push({
-          id: entry.commandId,
-          state: entry.state,
-          exit_code: entry.exitCode,
-          error_code: entry.errorCode,
-          error_message: entry.errorMessage,
-          result_type: entry.resultType,
-          result: entry.result ? b64(entry.result) : null,
-          at: entry.at.toISOString(),
-        });
-    }
-    return db.transaction(async (tx) => {
-      if (sent.length > 0) {
-        await tx.execute(sql`update commands c set state = 'sent', sent_at = coalesce(c.sent_at, r.at)
-          from json_to_recordset(${json(sent)}::json) as r(id uuid, at timestamptz)
-          where c.id = r.id and c.state = 'queued'`);
-      }
-      if (started.length > 0) {
-        await tx.execute(sql`update commands c set state = 'running', started_at = coalesce(c.started_at, r.at),
-            sent_at = coalesce(c.sent_at, r.at)
-          from json_to_recordset(${json(started)}::json) as r(id uuid, at timestamptz)
-          where c.id = r.id and c.state in ('queued', 'sent')`);
-      }
-      if (output.length > 0) {
-        const rows = output.map((entry) => ({
-          c: entry.commandId,
-          s: entry.sequence,
-          t: entry.stream,
-          d: b64(entry.data),
-        }));
-        await tx.execute(sql`with inserted as (
-            insert into command_output (command_id, sequence, stream, data)
-            select r.c, r.s, r.t, decode(r.d, 'base64')
-            from json_to_recordset(${json(rows)}::json) as r(c uuid, s bigint, t smallint, d text)
-            on conflict do nothing
-            returning command_id, sequence, length(data) as n)
-          update commands c set output_chunks = greatest(c.output_chunks, m.last), output_bytes = c.output_bytes + m.n
-          from (select command_id, max(sequence) as last, sum(n) as n from inserted group by command_id) m
-          where c.id = m.command_id`);
-      }
-      let ended: Committed["finished"] = [];
-      if (finished.length > 0) {
-        const result = await tx.execute(sql`update commands c set state = r.state, exit_code = r.exit_code,
-            error_code = r.error_code, error_message = r.error_message, result_type = r.result_type,
-            result = decode(r.result, 'base64'), finished_at = r.at
-          from json_to_recordset(${json(finished)}::json) as r(id uuid, state text, exit_code int,
-            error_code text, error_message text, result_type text, result text, at timestamptz)
-          where c.id = r.id and c.state in ('queued', 'sent', 'running')
-          returning c.id as "commandId", c.state`);
-        ended = rowsOf<{ commandId: string; state: FinalState }>(result);
-      }
-      return { started: started.map((entry) => entry.id), output, finished: ended };
-    });
-  };
-
-  const drain = async () => {
-    while (queue.length > 0) {
-      const batch = take();
+  const drain = async (lane: Lane) => {
+    while (lane.queue.length > 0) {
+      const batch = take(lane);
       let committed: Committed | undefined;
       const startedAt = performance.now();
       try {
-        committed = await commit(batch);
+        committed = await commitBatch(db, batch, copyFromBytes);
         options.logger.debug(
           { entries: batch.length, ms: Math.round(performance.now() - startedAt) },
           "command events committed",
@@ -187,15 +135,15 @@ export function createCommandJournal(db: Db, options: CommandJournalOptions): Co
     }
   };
 
-  const kick = () => {
-    if (running || queue.length === 0) return;
-    running = (async () => {
+  const kick = (lane: Lane) => {
+    if (lane.running || lane.queue.length === 0) return;
+    lane.running = (async () => {
       await new Promise((resolve) => setImmediate(resolve));
-      await drain();
+      await drain(lane);
     })().finally(() => {
-      running = undefined;
-      if (queue.length > 0) kick();
-      else while (idleWaiters.length > 0) idleWaiters.shift()?.();
+      lane.running = undefined;
+      if (lane.queue.length > 0) kick(lane);
+      else if (idle()) while (idleWaiters.length > 0) idleWaiters.shift()?.();
     });
   };
 
@@ -213,18 +161,19 @@ export function createCommandJournal(db: Db, options: CommandJournalOptions): Co
       }
       bytes += sizeOf(entry);
       peak = Math.max(peak, bytes);
-      queue.push(entry);
-      kick();
+      const lane = laneOf(entry.commandId);
+      lane.queue.push(entry);
+      kick(lane);
     },
     flushed() {
-      if (!running && queue.length === 0) return Promise.resolve();
+      if (idle()) return Promise.resolve();
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
     async close() {
       closed = true;
-      while (running || queue.length > 0) {
-        kick();
-        await running;
+      while (!idle()) {
+        for (const lane of lanes) kick(lane);
+        await Promise.all(lanes.map((lane) => lane.running));
       }
       while (roomWaiters.length > 0) roomWaiters.shift()?.();
     },

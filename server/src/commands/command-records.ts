@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { and, desc, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
 import type { AuditContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
@@ -5,7 +6,6 @@ import type { Db } from "../db/database.js";
 import { isUuid } from "../db/is-uuid.js";
 import { rowsOf } from "../db/rows-of.js";
 import { commands } from "../db/schema/commands.js";
-import { servers } from "../db/schema/servers.js";
 import type { Queryable } from "../db/transaction.js";
 import { AppError } from "../errors/app-error.js";
 import type { CommandActor, CommandState } from "./command-runner.js";
@@ -22,8 +22,8 @@ export function isFinal(state: string): state is FinalState {
 
 /** The longest a command may wait for its agent and run. */
 export const MAX_DEADLINE_MS = 7 * 24 * 3_600_000;
-/** Rows per INSERT when many commands are submitted at once (7 parameters a row). */
-const ROWS_PER_INSERT = 2_000;
+/** Servers named in a "does not exist" error before "and N more". */
+const MISSING_SHOWN = 3;
 
 export interface NewCommand {
   readonly serverId: string;
@@ -57,66 +57,117 @@ function checkNewCommand(command: NewCommand, now: Date): void {
 }
 
 /**
- * Stores new commands as `queued`, all or none, with one audit entry (`command.submit`) in the
- * same transaction. Every server must exist; an unknown one fails the whole call.
+ * Stores new commands as `queued` (or `sent` when their stream is live), all or none, with one
+ * audit entry (`command.submit`) in the same transaction. Every server must exist; an unknown one
+ * fails the whole call. However many commands, it is one INSERT with two parameters (rows as
+ * JSON, distinct specs as a JSON array of base64): ids are made here, so nothing is read back.
  */
 export async function insertCommands(
   db: Db,
-  context: AuditContext,
+  /** null: not audited (a read, see SubmitCommand.audit). */
+  context: AuditContext | null,
   input: readonly NewCommand[],
   now: Date,
 ): Promise<CommandRow[]> {
   if (input.length === 0) throw AppError.invalid("commands", "is empty");
   for (const command of input) checkNewCommand(command, now);
-  const serverIds = [...new Set(input.map((command) => command.serverId))];
-  return db.transaction(async (tx) => {
-    const known = new Set<string>();
-    for (let start = 0; start < serverIds.length; start += ROWS_PER_INSERT) {
-      const page = serverIds.slice(start, start + ROWS_PER_INSERT);
-      const rows = await tx.select({ id: servers.id }).from(servers).where(inArray(servers.id, page));
-      for (const row of rows) known.add(row.id);
+  const specIndex = new Map<string, number>();
+  const specs: string[] = [];
+  const rows: CommandRow[] = [];
+  const json: Array<Record<string, unknown>> = [];
+  for (const command of input) {
+    const spec = Buffer.from(command.spec.buffer, command.spec.byteOffset, command.spec.byteLength).toString(
+      "base64",
+    );
+    let p = specIndex.get(spec);
+    if (p === undefined) {
+      p = specs.push(spec) - 1;
+      specIndex.set(spec, p);
     }
-    const missing = serverIds.filter((id) => !known.has(id));
-    if (missing.length > 0) {
+    const row: CommandRow = {
+      id: randomUUID(),
+      serverId: command.serverId,
+      specType: command.specType,
+      spec: command.spec,
+      state: command.sendNow ? "sent" : "queued",
+      deadline: command.deadline,
+      actorKind: command.actor.kind,
+      actorId: command.actor.id,
+      createdAt: now,
+      sentAt: command.sendNow ? now : null,
+      startedAt: null,
+      finishedAt: null,
+      exitCode: 0,
+      errorCode: null,
+      errorMessage: null,
+      resultType: null,
+      result: null,
+      outputChunks: 0,
+      outputBytes: 0,
+    };
+    rows.push(row);
+    json.push({
+      i: row.id,
+      s: row.serverId,
+      t: row.specType,
+      p,
+      st: row.state,
+      d: row.deadline.toISOString(),
+      ak: row.actorKind,
+      ai: row.actorId,
+    });
+  }
+  const at = now.toISOString();
+  return db.transaction(async (tx) => {
+    // The join with servers drops rows of unknown servers: fewer rows inserted means some are.
+    const result = await tx.execute(sql`insert into commands
+        (id, server_id, spec_type, spec, state, deadline, actor_kind, actor_id, created_at, sent_at)
+      select r.i, r.s, r.t, decode(${JSON.stringify(specs)}::jsonb ->> r.p, 'base64'), r.st, r.d, r.ak, r.ai,
+        ${at}::timestamptz, case when r.st = 'sent' then ${at}::timestamptz end
+      from json_to_recordset(${JSON.stringify(json)}::json)
+        as r(i uuid, s uuid, t text, p int, st text, d timestamptz, ak text, ai text)
+      join servers on servers.id = r.s`);
+    const inserted = countOf(result);
+    if (inserted !== rows.length) {
+      const serverIds = [...new Set(rows.map((row) => row.serverId))];
+      const known = new Set(
+        rowsOf<{ id: string }>(
+          await tx.execute(sql`select id from servers
+            where id in (select value::uuid from json_array_elements_text(${JSON.stringify(serverIds)}::json))`),
+        ).map((row) => row.id),
+      );
+      const missing = serverIds.filter((id) => !known.has(id));
       throw new AppError(
         "not_found",
-        `server ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ` and ${missing.length - 3} more` : ""} does not exist; check the id with ListServers (nothing was queued)`,
+        `server ${missing.slice(0, MISSING_SHOWN).join(", ")}${missing.length > MISSING_SHOWN ? ` and ${missing.length - MISSING_SHOWN} more` : ""} does not exist; check the id with ListServers (nothing was queued)`,
       );
     }
-    const inserted: CommandRow[] = [];
-    for (let start = 0; start < input.length; start += ROWS_PER_INSERT) {
-      const values = input.slice(start, start + ROWS_PER_INSERT).map((command) => ({
-        serverId: command.serverId,
-        specType: command.specType,
-        spec: command.spec,
-        deadline: command.deadline,
-        actorKind: command.actor.kind,
-        actorId: command.actor.id,
-        createdAt: now,
-        state: command.sendNow ? "sent" : "queued",
-        sentAt: command.sendNow ? now : null,
-      }));
-      inserted.push(...(await tx.insert(commands).values(values).returning()));
-    }
-    const first = inserted[0] as CommandRow;
+    const first = rows[0] as CommandRow;
+    if (!context) return rows;
     await recordAudit(
       tx,
       context,
       {
         action: "command.submit",
-        targetType: inserted.length === 1 ? "command" : "commands",
+        targetType: rows.length === 1 ? "command" : "commands",
         targetId: first.id,
         after: {
           kind: first.specType,
           deadline: first.deadline.toISOString(),
-          commands: inserted.length === 1 ? undefined : inserted.length,
-          servers: inserted.length === 1 ? first.serverId : serverIds.length,
+          commands: rows.length === 1 ? undefined : rows.length,
+          servers: rows.length === 1 ? first.serverId : new Set(rows.map((row) => row.serverId)).size,
         },
       },
       now,
     );
-    return inserted;
+    return rows;
   });
+}
+
+/** Rows an INSERT/UPDATE without RETURNING touched: postgres.js `count`, PGlite `affectedRows`. */
+function countOf(result: unknown): number {
+  const { count, affectedRows } = result as { count?: number; affectedRows?: number };
+  return Number(count ?? affectedRows ?? 0);
 }
 
 export async function findCommand(db: Queryable, id: string): Promise<CommandRow | undefined> {
@@ -195,6 +246,28 @@ export async function deliverableCommands(db: Queryable, serverId: string, now: 
       ),
     )
     .orderBy(commands.createdAt, commands.id);
+}
+
+/** Queued commands whose deadline has not passed, oldest first (a replica picks those of its agents). */
+export async function queuedCommands(db: Queryable, now: Date, limit: number): Promise<CommandRow[]> {
+  return db
+    .select()
+    .from(commands)
+    .where(and(eq(commands.state, "queued"), gt(commands.deadline, now)))
+    .orderBy(commands.createdAt, commands.id)
+    .limit(limit);
+}
+
+/** Which of these commands have ended (another replica cancelled or timed them out). */
+export async function endedAmong(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<Array<{ id: string; state: FinalState }>> {
+  if (ids.length === 0) return [];
+  const result = await db.execute(sql`select id, state from commands
+    where id in (select value::uuid from json_array_elements_text(${JSON.stringify(ids)}::json))
+      and state not in ('queued', 'sent', 'running')`);
+  return rowsOf<{ id: string; state: FinalState }>(result);
 }
 
 export interface Finish {

@@ -25,6 +25,8 @@ export interface SubmitCommand<I extends DescMessage> {
   /** When the command must have finished; an offline agent's command waits until then. */
   readonly deadline: Date;
   readonly actor: CommandActor;
+  /** false: a read (list, inspect, logs, stats) that changes nothing, so no `command.submit` audit entry. */
+  readonly audit?: false;
 }
 
 export type CommandState = "queued" | "sent" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled";

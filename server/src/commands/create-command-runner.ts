@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { eq } from "drizzle-orm";
 import type { AuditContext } from "../audit/audit-context.js";
@@ -9,15 +10,18 @@ import type { Logger } from "../logging/logger.js";
 import { type CommandDelivery, createCommandDelivery } from "./command-delivery.js";
 import { type CommandFeed, createCommandFeed } from "./command-feed.js";
 import { type CommandJournal, createCommandJournal } from "./command-journal.js";
+import { type CommandNudges, createCommandNudges } from "./command-nudges.js";
 import {
   auditContextOfActor,
   type CommandRow,
+  endedAmong,
   expireOverdueCommands,
   type FinalState,
   finishCommand,
   getCommand,
   insertCommands,
   isFinal,
+  queuedCommands,
 } from "./command-records.js";
 import type { CommandActor, CommandOutcome, CommandRunner, SubmitCommand } from "./command-runner.js";
 import type { CommandEventSink, CommandLinks } from "./command-transport.js";
@@ -33,7 +37,17 @@ export interface CommandRunnerOptions {
   readonly deadlineGraceMs?: number;
   /** How often wait() re-reads a command (another replica may end it). */
   readonly pollEveryMs?: number;
-  readonly journal?: { readonly maxBufferedBytes?: number; readonly maxBatchBytes?: number };
+  readonly journal?: {
+    readonly maxBufferedBytes?: number;
+    readonly maxBatchBytes?: number;
+    readonly lanes?: number;
+    readonly copyFromBytes?: number;
+  };
+  /**
+   * This replica's id in cross-replica nudges (LISTEN/NOTIFY on ocore_commands); null: neither
+   * listen nor notify (a single process that holds every agent, e.g. the benchmark).
+   */
+  readonly replicaId?: string | null;
   /** Called when a command's end is stored (metrics, benchmarks). */
   readonly onEnded?: (commandId: string, state: FinalState) => void;
 }
@@ -49,13 +63,21 @@ export interface CommandService extends CommandRunner {
     commands: readonly SubmitCommand<I>[],
     context?: AuditContext,
   ): Promise<readonly string[]>;
-  cancel(commandId: string, actor: CommandActor, reason: string, context?: AuditContext): Promise<void>;
+  /** `context` null: not audited (the caller of a read went away; nothing it changed is stopped). */
+  cancel(
+    commandId: string,
+    actor: CommandActor,
+    reason: string,
+    context?: AuditContext | null,
+  ): Promise<void>;
   /** Times out commands past their deadline (runs on a timer; tests call it). */
   sweep(): Promise<void>;
   readonly sink: CommandEventSink;
   readonly feed: CommandFeed;
   readonly journal: CommandJournal;
   readonly delivery: CommandDelivery;
+  /** Cross-replica nudges (undefined when replicaId is null). */
+  readonly nudges: CommandNudges | undefined;
   close(): Promise<void>;
 }
 
@@ -120,6 +142,31 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
   });
   const delivery = createCommandDelivery({ db, journal, logger, now });
 
+  /** Another replica committed commands or cancels: deliver what waits for the agents held here. */
+  const afterNudge = async () => {
+    for (const row of await queuedCommands(db, now(), 10_000)) {
+      const link = links.get(row.serverId);
+      if (link?.live) await delivery.send(link, row);
+    }
+    const open = delivery.openOnLiveStreams();
+    const linkOf = new Map(open.map(({ commandId, link }) => [commandId, link]));
+    for (const { id, state } of await endedAmong(
+      db,
+      open.map((entry) => entry.commandId),
+    )) {
+      linkOf
+        .get(id)
+        ?.sendCancel(
+          id,
+          `the command was ${state === "cancelled" ? "cancelled" : "ended"} on another oCore replica`,
+        );
+      ended(id, state);
+    }
+  };
+  const replicaId = options.replicaId === undefined ? randomUUID() : options.replicaId;
+  const nudges: CommandNudges | undefined =
+    replicaId === null ? undefined : createCommandNudges(db, { replicaId, logger, onNudge: afterNudge });
+
   const deliverNew = async (rows: readonly CommandRow[]) => {
     for (const row of rows) {
       const link = links.get(row.serverId);
@@ -140,6 +187,7 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
     feed,
     journal,
     delivery,
+    nudges,
     sink: {
       onLive(link) {
         delivery
@@ -153,11 +201,12 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
     async submit(command, context) {
       const [row] = await insertCommands(
         db,
-        context ?? auditContextOfActor(command.actor),
+        command.audit === false ? null : (context ?? auditContextOfActor(command.actor)),
         [toNew(command)],
         now(),
       );
       await deliverNew([row as CommandRow]);
+      if ((row as CommandRow).state === "queued") nudges?.notify();
       return { commandId: (row as CommandRow).id };
     },
     async submitMany(list, context) {
@@ -170,6 +219,7 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
         now(),
       );
       await deliverNew(rows);
+      if (rows.some((row) => row.state === "queued")) nudges?.notify();
       return rows.map((row) => row.id);
     },
     async wait(commandId, output, signal) {
@@ -209,7 +259,7 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
       AppError.requireId(commandId);
       const why = reason.trim();
       if (why.length > 500) throw AppError.invalid("reason", "must be at most 500 characters");
-      const audit = context ?? auditContextOfActor(actor);
+      const audit = context === null ? null : (context ?? auditContextOfActor(actor));
       const link = (serverId: string) => {
         const current = links.get(serverId);
         return current?.live ? current : undefined;
@@ -236,22 +286,25 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
             finishedAt: now(),
           });
         }
-        await recordAudit(
-          tx,
-          audit,
-          {
-            action: "command.cancel",
-            targetType: "command",
-            targetId: commandId,
-            before: { state: row.state },
-            after: { state: viaAgent ? "cancelling" : "cancelled", reason: why },
-          },
-          now(),
-        );
-        return { serverId: row.serverId, viaAgent };
+        if (audit) {
+          await recordAudit(
+            tx,
+            audit,
+            {
+              action: "command.cancel",
+              targetType: "command",
+              targetId: commandId,
+              before: { state: row.state },
+              after: { state: viaAgent ? "cancelling" : "cancelled", reason: why },
+            },
+            now(),
+          );
+        }
+        return { serverId: row.serverId, viaAgent, elsewhere: !viaAgent && row.state !== "queued" };
       });
       if (outcome.viaAgent) link(outcome.serverId)?.sendCancel(commandId, why || "cancelled by a user");
       else ended(commandId, "cancelled");
+      if (outcome.elsewhere) nudges?.notify(); // its agent may be connected to another replica
     },
     async sweep() {
       const expired = await expireOverdueCommands(db, now(), graceMs);
@@ -266,6 +319,7 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
     async close() {
       if (sweepTimer) clearTimeout(sweepTimer);
       sweepTimer = undefined;
+      await nudges?.close();
       await journal.close();
     },
   };

@@ -23,14 +23,20 @@ import {
   TEST_MASTER_KEY,
 } from "./agent-channel.js";
 import { createTestClock } from "./test-clock.js";
-import { createTestDatabase } from "./test-databases.js";
+import { createTestDatabase, type TestDatabase } from "./test-databases.js";
 
-/** The real gateway (mTLS on loopback) wired to a real command runner, on a fresh database. */
+/**
+ * The real gateway (mTLS on loopback) wired to a real command runner, on a fresh database — or,
+ * as another replica, on a given one (which close() then leaves open).
+ */
 export async function startCommandGateway(
   kind: DatabaseKind,
-  options: { journal?: { maxBufferedBytes?: number; maxBatchBytes?: number } } = {},
+  options: {
+    journal?: { maxBufferedBytes?: number; maxBatchBytes?: number; copyFromBytes?: number };
+    database?: TestDatabase;
+  } = {},
 ) {
-  const database = await createTestDatabase(kind);
+  const database = options.database ?? (await createTestDatabase(kind));
   const clock = createTestClock();
   const pki = await ensureAgentPki(database.db, {
     keyring: createMasterKeyring(TEST_MASTER_KEY),
@@ -98,7 +104,7 @@ export async function startCommandGateway(
       await gateway.close();
       await runner.close();
       await writer.close();
-      await database.close();
+      if (!options.database) await database.close();
     },
   };
 }
