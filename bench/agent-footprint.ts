@@ -5,7 +5,7 @@
 // measures `node agent/dist/main.js` instead, BENCH_AGENT_EXECUTABLE another build (e.g. with other
 // --exec-argv); BENCH_AGENT_NODE_OPTIONS adds Node flags through NODE_OPTIONS.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -96,6 +96,11 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 5_000));
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  // Where the resident memory is at the end: anonymous (V8 heap, malloc) vs pages of files (the
+  // executable, shared libraries).
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const rollupMb = (field: string) =>
+    Number((Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(rollup)?.[1] ?? 0) / 1024).toFixed(1));
   const sorted = [...rss].sort((a, b) => a - b);
   const result = {
     agent: useExecutable ? "executable" : "node dist/main.js",
@@ -105,9 +110,13 @@ try {
     rssMbMedian: Number((sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(1)),
     rssMbPeak: Number((sorted.at(-1) ?? 0).toFixed(1)),
     cpuPercentOfOneCore: Number((((cpuSeconds(pid) - startCpu) / wallSeconds) * 100).toFixed(2)),
+    endRssMb: {
+      anonymous: rollupMb("Anonymous"),
+      files: Number((rollupMb("Rss") - rollupMb("Anonymous")).toFixed(1)),
+    },
   };
   console.log(
-    `${result.agent}${nodeOptions ? ` (${nodeOptions})` : ""} over ${minutes} min at 10 s: RSS median ${result.rssMbMedian} MB, peak ${result.rssMbPeak} MB; CPU ${result.cpuPercentOfOneCore} % of one core`,
+    `${result.agent}${nodeOptions ? ` (${nodeOptions})` : ""} over ${minutes} min at 10 s: RSS median ${result.rssMbMedian} MB, peak ${result.rssMbPeak} MB (at the end ${result.endRssMb.anonymous} MB anonymous, ${result.endRssMb.files} MB of files); CPU ${result.cpuPercentOfOneCore} % of one core`,
   );
   mkdirSync(path.join(root, "bench/results"), { recursive: true });
   writeFileSync(

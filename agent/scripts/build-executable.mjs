@@ -116,6 +116,51 @@ const withoutSsh2 = {
   },
 };
 
+/**
+ * dockerode loads its BuildKit session code (and with it protobufjs and @grpc/proto-loader, which
+ * then read .proto files from disk) when it is imported, for `buildImage` with BuildKit only. The
+ * agent never builds images: stand-ins keep that code out of the bundle and out of memory.
+ */
+const withoutBuildKit = {
+  name: "without-dockerode-buildkit",
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (args) =>
+      /[\\/]dockerode[\\/]lib$/.test(args.resolveDir)
+        ? { path: `dockerode-${args.path.slice(2)}`, namespace: "ocore-stub" }
+        : undefined,
+    );
+    builder.onLoad({ filter: /^dockerode-(session|buildkit)$/, namespace: "ocore-stub" }, () => ({
+      loader: "js",
+      contents: `function unsupported() {
+        throw new Error("the oCore agent does not build images (dockerode's BuildKit support is left out of its executable)");
+      }
+      module.exports = unsupported;
+      module.exports.followProgress = unsupported;`,
+    }));
+  },
+};
+
+/**
+ * pino loads its transport support (thread-stream, worker threads, Node's module loader) when it
+ * is imported. The agent logs to stdout with pino.destination and never starts a transport.
+ */
+const withoutPinoTransports = {
+  name: "without-pino-transports",
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/(lib\/)?transport$/ }, (args) =>
+      /[\\/]pino([\\/]lib)?$/.test(args.resolveDir)
+        ? { path: "pino-transport", namespace: "ocore-stub" }
+        : undefined,
+    );
+    builder.onLoad({ filter: /^pino-transport$/, namespace: "ocore-stub" }, () => ({
+      loader: "js",
+      contents: `module.exports = function transport() {
+        throw new Error("pino transports are left out of the oCore agent's executable; it logs to stdout");
+      };`,
+    }));
+  },
+};
+
 async function bundle(entry, outfile, version) {
   await build({
     entryPoints: [entry],
@@ -136,7 +181,7 @@ async function bundle(entry, outfile, version) {
     external: ["cpu-features", "*.node"],
     // version.ts reads package.json through import.meta only when no build version is defined.
     logOverride: { "empty-import-meta": "silent" },
-    plugins: [withoutSsh2],
+    plugins: [withoutSsh2, withoutBuildKit, withoutPinoTransports],
     logLevel: "warning",
   });
 }

@@ -218,6 +218,13 @@ describe("tcp connection collector", () => {
     const root = await procFixture({ "net/tcp": table(["0A", "01"]), "net/tcp6": table(["01", "08", "0A"]) });
     expect(await createTcpConnectionCollector({ procRoot: root }).collect()).toBe(3);
   });
+
+  it("counts a table far larger than its read buffer, lines split across reads included", async () => {
+    const states = Array.from({ length: 5000 }, (_, index) => (index % 7 === 0 ? "0A" : "06"));
+    const listening = states.filter((state) => state === "0A").length;
+    const root = await procFixture({ "net/tcp": table(states) }); // no tcp6: IPv6 disabled
+    expect(await createTcpConnectionCollector({ procRoot: root }).collect()).toBe(5000 - listening);
+  });
 });
 
 describe("collectors on this machine's real /proc", () => {

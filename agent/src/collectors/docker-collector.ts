@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import Docker from "dockerode";
+import { createEngineClient } from "../docker/engine-client.js";
 import type { Logger } from "../logging/logger.js";
 import { type ContainerUsageReader, createContainerUsageReader } from "./container-cgroup.js";
 
@@ -31,15 +31,22 @@ export interface DockerEngine {
   listContainers(): Promise<Array<{ id: string; name: string; state: string }>>;
 }
 
-/** The real engine over its unix socket; a short timeout keeps a hung daemon from stalling samples. */
+/**
+ * The real engine over its unix socket; a short timeout keeps a hung daemon from stalling samples.
+ * A plain GET of the Engine API rather than dockerode: the collector runs every interval, and
+ * dockerode (with its protobufjs and tar dependencies) stays out of the idle agent's memory.
+ */
 export function createDockerEngine(socketPath: string, timeoutMs = 3000): DockerEngine {
-  const docker = new Docker({ socketPath, timeout: timeoutMs });
+  const engine = createEngineClient(socketPath);
   return {
     async listContainers() {
-      const containers = await docker.listContainers({ all: true });
+      const containers = await engine.getJson<Array<{ Id: string; Names?: string[]; State: string }>>(
+        "/containers/json?all=1",
+        AbortSignal.timeout(timeoutMs),
+      );
       return containers.map((container) => ({
         id: container.Id,
-        name: (container.Names[0] ?? container.Id.slice(0, 12)).replace(/^\//, ""),
+        name: (container.Names?.[0] ?? container.Id.slice(0, 12)).replace(/^\//, ""),
         state: container.State,
       }));
     },

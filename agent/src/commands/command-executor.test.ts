@@ -235,6 +235,47 @@ describe("the command executor", () => {
     });
   });
 
+  it("loads lazy handlers on the first command they take, once; a failed load fails that command only", async () => {
+    const outbox = createCommandOutbox();
+    let loads = 0;
+    const executor = createCommandExecutor({
+      handlers: [wait],
+      loaders: [
+        async () => {
+          loads += 1;
+          if (loads === 1) throw new Error("no such module");
+          return [produce];
+        },
+      ],
+      recent: await openRecentCommands({}),
+      outbox,
+      logger: createCaptureLogger().logger,
+    });
+    const stream = recordingWriter();
+    outbox.attach(stream.writer);
+    executor.receive(command(ids.c, packString("fail"))); // an eager handler: nothing is loaded
+    await until(() => stream.finished(ids.c), "the eager command's end");
+    expect(loads).toBe(0);
+
+    executor.receive(command(ids.a, packU64(10)));
+    await until(() => stream.finished(ids.a), "the end after the failed load");
+    expect(stream.finished(ids.a)).toMatchObject({
+      outcome: CommandOutcome.FAILED,
+      errorCode: "agent_error",
+    });
+    expect(stream.finished(ids.a)?.errorMessage).toContain("no such module");
+
+    executor.receive(command(ids.b, packU64(10)));
+    const unknown = "00000000-0000-4000-8000-0000000000dd";
+    executor.receive(
+      command(unknown, { typeUrl: "type.googleapis.com/x.NoSuchThing", value: new Uint8Array() }),
+    );
+    await until(() => stream.finished(ids.b) && stream.finished(unknown), "two more ends");
+    expect(stream.finished(ids.b)).toMatchObject({ outcome: CommandOutcome.SUCCEEDED });
+    expect(stream.finished(unknown)).toMatchObject({ errorCode: "unknown_command" });
+    expect(loads).toBe(2);
+  });
+
   it("slows a command to the stream's pace and holds its events while disconnected", async () => {
     const { outbox, executor } = await setUp();
     executor.receive(command(ids.c, packU64(10 * MAX_CHUNK_BYTES)));

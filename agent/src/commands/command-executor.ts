@@ -12,6 +12,7 @@ import {
   type CommandContext,
   CommandError,
   type CommandHandler,
+  type CommandHandlerLoader,
   type OutputStreamName,
 } from "./command-handler.js";
 import type { CommandOutbox } from "./command-outbox.js";
@@ -60,6 +61,8 @@ export interface CommandExecutor {
 
 export interface CommandExecutorOptions {
   readonly handlers: readonly CommandHandler[];
+  /** More handlers, loaded once when a command's type is not among `handlers` (the registry's). */
+  readonly loaders?: readonly CommandHandlerLoader[];
   readonly recent: RecentCommands;
   readonly outbox: CommandOutbox;
   readonly logger: Logger;
@@ -82,6 +85,27 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
   const { recent, outbox, logger } = options;
   const now = options.now ?? (() => new Date());
   const handlers = new Map(options.handlers.map((handler) => [handler.input.typeName, handler]));
+  let loaders = options.loaders ?? [];
+  let loading: Promise<void> | undefined;
+
+  /** The handler of a spec type, loading the lazy groups the first time one is needed. */
+  async function findHandler(typeName: string): Promise<CommandHandler | undefined> {
+    if (handlers.has(typeName) || loaders.length === 0) return handlers.get(typeName);
+    loading ??= Promise.all(loaders.map((load) => load())).then(
+      (groups) => {
+        for (const handler of groups.flat()) {
+          if (!handlers.has(handler.input.typeName)) handlers.set(handler.input.typeName, handler);
+        }
+        loaders = [];
+      },
+      (error: unknown) => {
+        loading = undefined; // the next command tries again
+        throw error;
+      },
+    );
+    await loading;
+    return handlers.get(typeName);
+  }
   const running = new Map<string, Running>();
 
   const started = (commandId: string) =>
@@ -109,7 +133,18 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     const typeName = command.spec
       ? command.spec.typeUrl.slice(command.spec.typeUrl.lastIndexOf("/") + 1)
       : "";
-    const handler = handlers.get(typeName);
+    let handler: CommandHandler | undefined;
+    try {
+      handler = await findHandler(typeName);
+    } catch (error) {
+      logger.error({ err: error, commandId, kind: typeName }, "could not load the command handlers");
+      await finish(commandId, {
+        outcome: CommandOutcome.FAILED,
+        errorCode: "agent_error",
+        errorMessage: `the agent could not load its command handlers (${(error as Error)?.message ?? String(error)}); the agent's log has the details`,
+      });
+      return;
+    }
     if (!handler || !command.spec) {
       await finish(commandId, {
         outcome: CommandOutcome.FAILED,

@@ -42,6 +42,12 @@ export interface CommandHandler<I extends DescMessage = DescMessage, O extends D
   run(args: MessageShape<I>, context: CommandContext): Promise<MessageInitShape<O>>;
 }
 
+/**
+ * Loads a group of handlers when a command arrives that the already loaded handlers do not know.
+ * Their modules and libraries stay out of an idle agent's memory until then.
+ */
+export type CommandHandlerLoader = () => Promise<readonly CommandHandler[]>;
+
 /** Helper that keeps the generic types of a handler literal. */
 export function defineHandler<I extends DescMessage, O extends DescMessage>(
   handler: CommandHandler<I, O>,

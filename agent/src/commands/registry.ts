@@ -1,15 +1,11 @@
-import { createDockerDeps } from "../docker/docker-deps.js";
-import { createDockerHandlers } from "../docker/docker-handlers.js";
 import type { BackupTransfer } from "../instances/backup-transfer.js";
-import { createInstanceHandlers } from "../instances/instance-handlers.js";
-import { createSelfUpdateHandlers } from "../self-update/handlers.js";
-import { CommandError, type CommandHandler } from "./command-handler.js";
+import { CommandError, type CommandHandler, type CommandHandlerLoader } from "./command-handler.js";
 
 export interface CommandHandlerDeps {
   /** The Docker Engine socket (OCORE_AGENT_DOCKER_SOCKET); undefined when Docker is switched off. */
   readonly dockerSocket: string | undefined;
-  /** Moves backup archives to and from the server over the agent's mTLS identity. */
-  readonly transfer: BackupTransfer;
+  /** Makes the client that moves backup archives to and from the server (on the first instance command). */
+  readonly transfer: () => Promise<BackupTransfer>;
   readonly procRoot?: string;
 }
 
@@ -18,17 +14,31 @@ export interface CommandHandlerDeps {
  * (`handler.input.typeName`): self-update, Docker operations and Odoo instances. The executor
  * refuses a spec whose type is not listed (`unknown_command`). With Docker switched off, the
  * Docker and instance commands stay known but fail saying so.
+ *
+ * The handlers are loaded on the first command, not at start: their modules and libraries
+ * (dockerode with protobufjs and tar, the instance code) would otherwise take a few MB of an
+ * idle agent's memory (bench/README.md, "Real agent footprint"). The imports below are dynamic
+ * for that reason; esbuild keeps them in the one bundle but evaluates them only when called.
  */
-export function createCommandHandlers(deps: CommandHandlerDeps): CommandHandler[] {
-  // One Engine client for every Docker-driven command; it connects only when a command runs.
-  const docker = createDockerDeps(deps.dockerSocket ?? "/var/run/docker.sock");
-  const dockerDriven = [
-    ...createDockerHandlers(docker),
-    ...createInstanceHandlers({ ...docker, transfer: deps.transfer, procRoot: deps.procRoot }),
-  ];
+export function createCommandHandlerLoaders(deps: CommandHandlerDeps): CommandHandlerLoader[] {
   return [
-    ...createSelfUpdateHandlers(),
-    ...(deps.dockerSocket === undefined ? dockerDriven.map(switchedOff) : dockerDriven),
+    async () => (await import("../self-update/handlers.js")).createSelfUpdateHandlers(),
+    async () => {
+      const [{ createDockerDeps }, { createDockerHandlers }, { createInstanceHandlers }, transfer] =
+        await Promise.all([
+          import("../docker/docker-deps.js"),
+          import("../docker/docker-handlers.js"),
+          import("../instances/instance-handlers.js"),
+          deps.transfer(),
+        ]);
+      // One Engine client for every Docker-driven command; it connects only when a command runs.
+      const docker = createDockerDeps(deps.dockerSocket ?? "/var/run/docker.sock");
+      const dockerDriven = [
+        ...createDockerHandlers(docker),
+        ...createInstanceHandlers({ ...docker, transfer, procRoot: deps.procRoot }),
+      ];
+      return deps.dockerSocket === undefined ? dockerDriven.map(switchedOff) : dockerDriven;
+    },
   ];
 }
 

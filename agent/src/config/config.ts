@@ -1,5 +1,18 @@
 import path from "node:path";
-import { z } from "zod";
+// zod/mini: the same checks as zod's classic API in a fraction of the code the agent must load
+// and keep in memory (bench/README.md, "Real agent footprint"). It carries no error texts of
+// its own, so every check below says what it expects.
+import * as z from "zod/mini";
+
+const wholeNumber = (min: number, max: number, range: string) =>
+  z.pipe(
+    z.coerce.number(`expected a number ${range}`),
+    z
+      .int(`expected a whole number ${range}`)
+      .check(z.minimum(min, `must be ${range}`), z.maximum(max, `must be ${range}`)),
+  );
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /**
  * The agent's configuration. Every key is an environment variable; `agent/config.example.env`
@@ -7,35 +20,37 @@ import { z } from "zod";
  * is the key and certificate under the state directory.
  */
 const schema = z.object({
-  OCORE_AGENT_SERVER: z
-    .string()
-    .regex(
-      /^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/,
-      "expected host:port of the control server's agent gateway",
-    )
-    .optional(),
-  OCORE_AGENT_STATE_DIR: z.string().min(1, "must not be empty").default("/var/lib/ocore-agent"),
-  OCORE_AGENT_LOG_LEVEL: z
-    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
-    .default("info"),
-  OCORE_AGENT_METRICS_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  OCORE_AGENT_SERVER: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/,
+          "expected host:port of the control server's agent gateway",
+        ),
+      ),
+  ),
+  OCORE_AGENT_STATE_DIR: z._default(
+    z.string().check(z.minLength(1, "must not be empty")),
+    "/var/lib/ocore-agent",
+  ),
+  OCORE_AGENT_LOG_LEVEL: z._default(z.enum(logLevels, `expected one of ${logLevels.join(", ")}`), "info"),
+  OCORE_AGENT_METRICS_INTERVAL_SECONDS: z._default(wholeNumber(1, 3600, "from 1 to 3600"), 10),
   // A sample is 0.2-2 KB: 1 MiB still holds over an hour at 10 s, 16 MiB a day or more.
-  OCORE_AGENT_SPOOL_MAX_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1024 * 1024, "must be at least 1048576 (1 MiB)")
-    .max(1024 * 1024 * 1024, "must be at most 1 GiB")
-    .default(16 * 1024 * 1024),
-  OCORE_AGENT_DOCKER_SOCKET: z
-    .string()
-    .regex(/^(\/.+|off)$/, 'expected an absolute socket path or "off"')
-    .default("/var/run/docker.sock"),
+  OCORE_AGENT_SPOOL_MAX_BYTES: z._default(
+    wholeNumber(1024 * 1024, 1024 * 1024 * 1024, "from 1048576 (1 MiB) to 1073741824 (1 GiB)"),
+    16 * 1024 * 1024,
+  ),
+  OCORE_AGENT_DOCKER_SOCKET: z._default(
+    z.string().check(z.regex(/^(\/.+|off)$/, 'expected an absolute socket path or "off"')),
+    "/var/run/docker.sock",
+  ),
 });
 
 export interface AgentConfig {
   readonly server: string | undefined;
   readonly stateDir: string;
-  readonly logLevel: z.output<typeof schema>["OCORE_AGENT_LOG_LEVEL"];
+  readonly logLevel: (typeof logLevels)[number];
   readonly metricsIntervalMs: number;
   readonly spoolMaxBytes: number;
   /** undefined when Docker collection is off. */

@@ -17,16 +17,17 @@ import { type CommandExecutor, createCommandExecutor } from "../commands/command
 import type { CommandHandler } from "../commands/command-handler.js";
 import { createCommandOutbox } from "../commands/command-outbox.js";
 import { openRecentCommands } from "../commands/recent-commands.js";
-import { createCommandHandlers } from "../commands/registry.js";
+import { createCommandHandlerLoaders } from "../commands/registry.js";
 import type { AgentConfig } from "../config/config.js";
 import { type AgentLink, createAgentLink } from "../connection/agent-link.js";
 import { createBackoff } from "../connection/backoff.js";
 import { type Clock, systemClock } from "../connection/clock.js";
 import { createGrpcDialer } from "../connection/grpc-dialer.js";
 import { parseServerAddress } from "../connection/server-address.js";
+import { createEngineClient } from "../docker/engine-client.js";
 import { createCertificateRenewal } from "../identity/certificate-renewal.js";
 import { createIdentityStore, NotEnrolledError } from "../identity/identity-store.js";
-import { createBackupTransferClient } from "../instances/backup-transfer.js";
+import { createInstanceWatch } from "../instances/instance-watch.js";
 import type { Logger } from "../logging/logger.js";
 import { openSpool, type Spool } from "../spool/spool.js";
 import { createSamplingLoop, type SamplingLoop } from "./sampling-loop.js";
@@ -87,18 +88,33 @@ export async function startAgent(options: {
 
   const outbox = createCommandOutbox();
   const executor = createCommandExecutor({
-    handlers:
-      options.handlers ??
-      createCommandHandlers({
-        dockerSocket: config.dockerSocket,
-        procRoot,
-        // Backup archives travel over the gateway with the agent's own certificate.
-        transfer: createBackupTransferClient({ address, identity: () => store.load() }),
-      }),
+    // Tests bring their own handlers; production ones load on the first command (registry.ts).
+    handlers: options.handlers ?? [],
+    loaders: options.handlers
+      ? []
+      : createCommandHandlerLoaders({
+          dockerSocket: config.dockerSocket,
+          procRoot,
+          // Backup archives travel over the gateway with the agent's own certificate.
+          transfer: async () =>
+            (await import("../instances/backup-transfer.js")).createBackupTransferClient({
+              address,
+              identity: () => store.load(),
+            }),
+        }),
     recent: await openRecentCommands({ file: path.join(config.stateDir, "commands.json") }),
     outbox,
     logger: logger.child({ component: "commands" }),
   });
+
+  // Docker's view of the instances, pushed to the server (none when Docker is switched off).
+  const instanceWatch = config.dockerSocket
+    ? createInstanceWatch({
+        engine: createEngineClient(config.dockerSocket),
+        logger: logger.child({ component: "instance-watch" }),
+        clock,
+      })
+    : undefined;
 
   let sampling: SamplingLoop | undefined;
   const link = createAgentLink({
@@ -117,7 +133,7 @@ export async function startAgent(options: {
       }),
     onInterval: (seconds) => sampling?.setIntervalSeconds(seconds),
     ...options.link,
-    session: { ...options.link?.session, commands: { executor, outbox } },
+    session: { ...options.link?.session, commands: { executor, outbox }, instanceStates: instanceWatch },
   });
   sampling = createSamplingLoop({
     sampler,
@@ -128,6 +144,7 @@ export async function startAgent(options: {
     onSample: () => link.notifySample(),
   });
   const loop = sampling;
+  instanceWatch?.start();
   link.start();
   loop.start();
   logger.info({ server: address.text, spooled: spool.size, dropped: spool.droppedCount }, "agent running");
@@ -142,6 +159,7 @@ export async function startAgent(options: {
       await Promise.race([executor.stop(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
       await loop.stop();
       await link.stop();
+      await instanceWatch?.stop();
       await spool.close();
     },
   };
