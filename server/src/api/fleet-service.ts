@@ -73,6 +73,8 @@ function fleetServerMessage(entry: FleetEntry) {
   return {
     server: serverMessage(entry.server, { job: entry.job }),
     latest: entry.latest ? metricPointMessage(entry.latest) : undefined,
+    instanceCount: entry.instances.count,
+    instancesChangedAt: entry.instances.changedAt ? timestampFromDate(entry.instances.changedAt) : undefined,
   };
 }
 

@@ -3,6 +3,7 @@ import type { Scope } from "../auth/principal.js";
 import type { Selector } from "../auth/selector.js";
 import type { Db } from "../db/database.js";
 import { rowsOf } from "../db/rows-of.js";
+import { instances } from "../db/schema/instances.js";
 import { provisioningJobs } from "../db/schema/provisioning.js";
 import { servers } from "../db/schema/servers.js";
 import { getLatestSnapshots, MAX_SNAPSHOT_SERVERS } from "../metrics/get-latest-snapshots.js";
@@ -15,17 +16,27 @@ export type JobSummary = Pick<
   "kind" | "state" | "step" | "attempt" | "errorReason" | "errorMessage" | "updatedAt"
 >;
 
-/** A server with its newest raw sample and its job: one row of the live fleet view. */
+/** How many instances a server has and when the newest of them last changed. */
+export interface InstancesSummary {
+  readonly count: number;
+  readonly changedAt: Date | undefined;
+}
+
+/** A server with its newest raw sample, its job and its instances at a glance: one row of the live fleet view. */
 export interface FleetEntry {
   readonly server: ServerRow;
   readonly latest: SeriesPoint | undefined;
   readonly job: JobSummary | undefined;
+  readonly instances: InstancesSummary;
 }
 
-/** Adds each server's newest sample (one indexed lookup per server) and job, in chunks. */
+const NO_INSTANCES: InstancesSummary = { count: 0, changedAt: undefined };
+
+/** Adds each server's newest sample (one indexed lookup per server), job and instance summary, in chunks. */
 async function withLatest(db: Db, rows: readonly ServerRow[]): Promise<FleetEntry[]> {
   const latest = new Map<string, SeriesPoint>();
   const jobs = new Map<string, JobSummary>();
+  const summaries = new Map<string, InstancesSummary>();
   for (let start = 0; start < rows.length; start += MAX_SNAPSHOT_SERVERS) {
     const ids = rows.slice(start, start + MAX_SNAPSHOT_SERVERS).map((row) => row.id);
     for (const snapshot of await getLatestSnapshots(db, { serverIds: ids, scope: { all: true } })) {
@@ -45,8 +56,28 @@ async function withLatest(db: Db, rows: readonly ServerRow[]): Promise<FleetEntr
       .from(provisioningJobs)
       .where(inArray(provisioningJobs.serverId, ids));
     for (const { serverId, ...job } of jobRows) jobs.set(serverId, job);
+    const instanceRows = await db
+      .select({
+        serverId: instances.serverId,
+        count: sql<number>`count(*)::int`,
+        changedAt: sql<string>`max(${instances.updatedAt})`,
+      })
+      .from(instances)
+      .where(inArray(instances.serverId, ids))
+      .groupBy(instances.serverId);
+    for (const { serverId, count, changedAt } of instanceRows) {
+      summaries.set(serverId, {
+        count: Number(count),
+        changedAt: changedAt ? new Date(changedAt) : undefined,
+      });
+    }
   }
-  return rows.map((server) => ({ server, latest: latest.get(server.id), job: jobs.get(server.id) }));
+  return rows.map((server) => ({
+    server,
+    latest: latest.get(server.id),
+    job: jobs.get(server.id),
+    instances: summaries.get(server.id) ?? NO_INSTANCES,
+  }));
 }
 
 /** Every server the scope lets the caller see (optionally only `ids`, or those `selector` matches), by name. */
@@ -83,7 +114,9 @@ export async function changedServerIds(db: Db, since: Date): Promise<string[]> {
     union
     select distinct server_id as id from metric_samples where received_at >= ${at}::timestamptz
     union
-    select server_id as id from provisioning_jobs where updated_at >= ${at}::timestamptz`);
+    select server_id as id from provisioning_jobs where updated_at >= ${at}::timestamptz
+    union
+    select server_id as id from instances where updated_at >= ${at}::timestamptz`);
   return rowsOf<{ id: string }>(result).map((row) => row.id);
 }
 
@@ -93,9 +126,9 @@ export async function allServerIds(db: Db): Promise<Set<string>> {
   return new Set(rows.map((row) => row.id));
 }
 
-/** What a subscriber must be told again when it differs: the row, last seen, newest sample, job. */
+/** What a subscriber must be told again when it differs: the row, last seen, newest sample, job, instances. */
 export function fingerprintOf(entry: FleetEntry): string {
-  const { server, latest, job } = entry;
+  const { server, latest, job, instances } = entry;
   return JSON.stringify([
     server.updatedAt.getTime(),
     server.status,
@@ -106,5 +139,7 @@ export function fingerprintOf(entry: FleetEntry): string {
     latest?.time.getTime() ?? null,
     job?.updatedAt.getTime() ?? null,
     job?.state ?? null,
+    instances.count,
+    instances.changedAt?.getTime() ?? null,
   ]);
 }

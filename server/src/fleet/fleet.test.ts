@@ -4,6 +4,7 @@ import { silentLogger } from "../../test/support/agent-channel.js";
 import { createTestClock } from "../../test/support/test-clock.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
 import { parseSelector } from "../auth/selector.js";
+import { instances } from "../db/schema/instances.js";
 import { provisioningJobs } from "../db/schema/provisioning.js";
 import { servers } from "../db/schema/servers.js";
 import type { MetricSampleInput } from "../metrics/metric-sample.js";
@@ -193,6 +194,62 @@ describe.each(databaseKinds)("the live fleet on %s", (kind) => {
     await feed.tick();
     expect((await next(changes)).upserts.map((entry) => [entry.job?.step, entry.job?.state])).toEqual([
       ["check", "running"],
+    ]);
+    controller.abort();
+    feed.close();
+  });
+
+  it("sends a server again when one of its instances changes, appears or goes", async () => {
+    database = await createTestDatabase(kind);
+    const { db } = database;
+    const clock = createTestClock(new Date(t0.getTime() + 60_000));
+    const id = await addServer("odoo-host", {});
+    const feed = createFleetFeed({ db, logger: silentLogger, now: clock.now, tickMs: 3_600_000 });
+    const controller = new AbortController();
+    const changes = feed.subscribe(() => true, controller.signal).changes();
+    await feed.tick();
+    expect((await next(changes)).upserts.map((entry) => entry.instances)).toEqual([
+      { count: 0, changedAt: undefined },
+    ]);
+
+    clock.advance(2_000);
+    const created = clock.now();
+    const [row] = await db
+      .insert(instances)
+      .values({
+        serverId: id,
+        name: "shop",
+        odooImage: "odoo:18",
+        postgresImage: "postgres:16",
+        mailpitImage: "axllent/mailpit",
+        basePort: 10000,
+        updatedAt: created,
+      })
+      .returning({ id: instances.id });
+    await feed.tick();
+    expect((await next(changes)).upserts.map((entry) => entry.instances)).toEqual([
+      { count: 1, changedAt: created },
+    ]);
+
+    // The agent reports the container died: only the instance row changes.
+    clock.advance(2_000);
+    const died = clock.now();
+    await db
+      .update(instances)
+      .set({ state: "failed", updatedAt: died })
+      .where(eq(instances.id, (row as { id: string }).id));
+    await feed.tick();
+    expect((await next(changes)).upserts.map((entry) => entry.instances)).toEqual([
+      { count: 1, changedAt: died },
+    ]);
+
+    // Nothing new: nothing sent. Gone: the count says so on the server's next change.
+    clock.advance(2_000);
+    await db.delete(instances).where(eq(instances.id, (row as { id: string }).id));
+    await db.update(servers).set({ updatedAt: clock.now() }).where(eq(servers.id, id));
+    await feed.tick();
+    expect((await next(changes)).upserts.map((entry) => entry.instances)).toEqual([
+      { count: 0, changedAt: undefined },
     ]);
     controller.abort();
     feed.close();

@@ -1,5 +1,22 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { FleetServerSchema } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
+import { ServerSchema } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { describe, expect, it } from "vitest";
-import { checkInstanceName, instanceActions, instanceLinks, isTransitional } from "./instances";
+import {
+  checkInstanceName,
+  instanceActions,
+  instanceLinks,
+  instancesVersion,
+  isTransitional,
+} from "./instances";
+
+const entry = (id: string, count: number, changedAt?: Date) =>
+  create(FleetServerSchema, {
+    server: create(ServerSchema, { id }),
+    instanceCount: count,
+    instancesChangedAt: changedAt ? timestampFromDate(changedAt) : undefined,
+  });
 
 describe("instances", () => {
   it("offers the actions that fit the state", () => {
@@ -21,5 +38,19 @@ describe("instances", () => {
   it("checks names like the server", () => {
     expect(checkInstanceName("shop-prod")).toBeUndefined();
     expect(checkInstanceName("Shop")).toMatch(/lowercase/);
+  });
+
+  it("changes its version only when a server's instances change", () => {
+    const at = new Date("2026-12-04T10:00:00.250Z");
+    const base = instancesVersion([entry("b", 1, at), entry("a", 0)]);
+    // The order of the fleet does not matter; a metric sample (same instances) changes nothing.
+    expect(instancesVersion([entry("a", 0), entry("b", 1, at)])).toBe(base);
+    expect(instancesVersion([entry("a", 0), entry("b", 1, new Date(at.getTime() + 1))])).not.toBe(base);
+    expect(instancesVersion([entry("a", 1, at), entry("b", 1, at)])).not.toBe(base);
+    expect(instancesVersion([entry("a", 0), entry("b", 0)])).not.toBe(base);
+    // Only the servers asked about count.
+    expect(instancesVersion([entry("a", 5, at), entry("b", 1, at)], new Set(["b"]))).toBe(
+      instancesVersion([entry("b", 1, at)]),
+    );
   });
 });

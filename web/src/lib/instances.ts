@@ -1,3 +1,4 @@
+import type { FleetServer } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
 import type { Instance } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
 
 /** States in which the instance is changing by itself; the page follows it until it settles. */
@@ -5,6 +6,22 @@ const TRANSITIONAL = new Set(["creating", "removing", "restarting"]);
 
 export function isTransitional(state: string): boolean {
   return TRANSITIONAL.has(state);
+}
+
+/**
+ * What the live fleet says about the instances of `serverIds` (all servers when omitted): their
+ * count and newest change per server. When it differs, the instance list is out of date — an
+ * instance was created, removed, or changed state (the agent pushes what Docker reports).
+ */
+export function instancesVersion(fleet: Iterable<FleetServer>, serverIds?: ReadonlySet<string>): string {
+  const parts: string[] = [];
+  for (const entry of fleet) {
+    const id = entry.server?.id ?? "";
+    if (serverIds && !serverIds.has(id)) continue;
+    const at = entry.instancesChangedAt;
+    parts.push(`${id}:${entry.instanceCount}:${at ? `${at.seconds}.${at.nanos}` : "-"}`);
+  }
+  return parts.sort().join(",");
 }
 
 /** Which actions make sense in a state (the server refuses the others with a reason). */

@@ -8,9 +8,10 @@ import { useEffect, useMemo } from "react";
 import { ListError } from "@/components/admin/query-state";
 import { useLiveFleet } from "@/components/servers/use-live-fleet";
 import { formatBytes } from "@/lib/chart-series";
-import { isTransitional } from "@/lib/instances";
+import { instancesVersion, isTransitional } from "@/lib/instances";
 import { formatRelativeTime } from "@/lib/relative-time";
 import { InstanceActions } from "./instance-actions";
+import { InstanceBackupSchedule } from "./instance-backup-schedule";
 import { InstanceBackups } from "./instance-backups";
 import { InstanceLinks } from "./instance-links";
 import { InstanceLogs } from "./instance-logs";
@@ -24,10 +25,15 @@ export function InstanceDetail({ id }: { id: string }) {
   const live = useLiveFleet({ serverIds });
   const server = instance ? live.fleet?.get(instance.serverId)?.server : undefined;
   const changing = instance ? isTransitional(instance.state) : false;
+  const version = live.fleet ? instancesVersion(live.fleet.values()) : "";
   // biome-ignore lint/correctness/useExhaustiveDependencies: news from the server is the trigger
   useEffect(() => {
     if (changing) void query.refetch();
   }, [live.receivedAt]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: news of the server's instances is the trigger
+  useEffect(() => {
+    if (version) void query.refetch();
+  }, [version]);
   const refetch = () => void query.refetch();
   const back = (
     <Link href="/instances" className="rounded-sm text-sm text-accent hover:underline">
@@ -96,6 +102,7 @@ export function InstanceDetail({ id }: { id: string }) {
       </dl>
       <InstanceLogs instanceId={instance.id} />
       <InstanceBackups instanceId={instance.id} onRestored={refetch} />
+      <InstanceBackupSchedule instanceId={instance.id} />
     </div>
   );
 }

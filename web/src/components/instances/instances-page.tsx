@@ -6,7 +6,7 @@ import Link from "next/link";
 import { useEffect, useMemo } from "react";
 import { ListError, ListSkeleton } from "@/components/admin/query-state";
 import { useLiveFleet } from "@/components/servers/use-live-fleet";
-import { isTransitional } from "@/lib/instances";
+import { instancesVersion, isTransitional } from "@/lib/instances";
 import { sortedFleet } from "@/lib/live-fleet";
 import { CreateInstanceForm } from "./create-instance-form";
 import { InstanceActions } from "./instance-actions";
@@ -16,9 +16,10 @@ import { InstanceStateBadge } from "./instance-state-badge";
 const HEAD = "px-3 py-2 text-left text-xs font-medium tracking-wide text-ink-muted uppercase";
 
 /**
- * Every instance the caller may see, with its ports as links and its actions. While one is
- * changing (creating, restarting, removing) the list is read again whenever the live feed reports
- * news from the servers (their agents report containers with every sample): no timer of its own.
+ * Every instance the caller may see, with its ports as links and its actions. The list is read
+ * again when the live feed says a server's instances changed (created, removed, or a state the
+ * agent pushed, such as a container that died), and on every live batch while one is changing
+ * (creating, restarting, removing): no timer of its own.
  */
 export function InstancesPage() {
   const instances = useQuery(InstanceService.method.listInstances, {});
@@ -26,10 +27,15 @@ export function InstancesPage() {
   const servers = useMemo(() => (live.fleet ? sortedFleet(live.fleet) : []), [live.fleet]);
   const hosts = useMemo(() => new Map(servers.map((entry) => [entry.server?.id, entry.server])), [servers]);
   const changing = instances.data?.instances.some((instance) => isTransitional(instance.state)) ?? false;
+  const version = live.fleet ? instancesVersion(live.fleet.values()) : "";
   // biome-ignore lint/correctness/useExhaustiveDependencies: a live batch is the trigger
   useEffect(() => {
     if (changing) void instances.refetch();
   }, [live.receivedAt]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: news of the servers' instances is the trigger
+  useEffect(() => {
+    if (version) void instances.refetch();
+  }, [version]);
   const refetch = () => void instances.refetch();
 
   return (
