@@ -37,7 +37,11 @@ export function AuthGuard({ children, allowPasswordChange = false }: AuthGuardPr
     else if (mustChange) router.replace(withNext(CHANGE_PASSWORD_PATH, here));
   }, [signedOut, mustChange, pathname, router]);
 
-  if (user && !signedOut && !mustChange) return children;
+  const ready = user !== undefined && !signedOut && !mustChange;
+  // With a session cookie the check almost always passes: the page mounts hidden meanwhile, so its
+  // own data requests run alongside the check instead of after it (one round trip less on a first
+  // load). The API enforces access either way, and nothing shows until the check has passed.
+  const mountEarly = hasCookie === true && !signedOut && !mustChange;
   if (current.error && !signedOut) {
     return (
       <div className="mx-auto max-w-lg p-6">
@@ -53,12 +57,21 @@ export function AuthGuard({ children, allowPasswordChange = false }: AuthGuardPr
     );
   }
   return (
-    <div
-      role="status"
-      aria-busy="true"
-      className="grid min-h-40 place-items-center p-6 text-sm text-ink-muted"
-    >
-      Checking your session…
-    </div>
+    <>
+      {ready ? null : (
+        <div
+          role="status"
+          aria-busy="true"
+          className="grid min-h-40 place-items-center p-6 text-sm text-ink-muted"
+        >
+          Checking your session…
+        </div>
+      )}
+      {ready || mountEarly ? (
+        <div style={{ display: ready ? "contents" : "none" }} aria-hidden={ready ? undefined : true}>
+          {children}
+        </div>
+      ) : null}
+    </>
   );
 }
