@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { promisify } from "node:util";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentGatewayEnv, freePort } from "./support/agent.js";
@@ -11,6 +13,7 @@ const SCREENSHOTS = new URL("../../../docs/screenshots/", import.meta.url).pathn
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const SLOW = { timeout: 120_000 };
+const run = promisify(execFile);
 const INSTANCE = `shop-${Date.now().toString(36)}`;
 const RESTORED = `${INSTANCE}-copy`;
 
@@ -219,6 +222,28 @@ describe("the operator's first hour, in the browser", () => {
     expect(href).toMatch(/^http:\/\/127\.0\.0\.1:100\d0\/$/);
     expect(await (await fetch(href)).text()).toContain("odoo stand-in");
     expect(await page.getByTestId("instance-row").count()).toBe(2);
+  });
+
+  it("shows a container that died as failed with its reason, live, and starts it again", SLOW, async () => {
+    await rowOf(INSTANCE).getByTestId("instance-link").click();
+    await page.waitForURL(/\/instances\/[0-9a-f-]{36}$/);
+    const header = page.locator("header").filter({ has: page.getByTestId("instance-title") });
+    await waitForInstanceState(header, "Running");
+    // Killed behind oCore's back: the agent sees Docker's event and pushes it; no reload here.
+    const killedAt = performance.now();
+    await run("docker", ["kill", `ocore-${INSTANCE}-odoo`]);
+    await expect
+      .poll(() => header.getByTestId("instance-state").innerText(), { timeout: 30_000, interval: 100 })
+      .toBe("Failed");
+    process.stdout.write(
+      `docker kill → Failed on the open page: ${Math.round(performance.now() - killedAt)} ms\n`,
+    );
+    expect(await header.innerText()).toMatch(/exit(ed)? .*137/i);
+    // It reads Failed until the start has gone through, so this wait does not stop at Failed.
+    await page.getByTestId("instance-start").click();
+    await expect
+      .poll(() => header.getByTestId("instance-state").innerText(), { timeout: 60_000 })
+      .toBe("Running");
   });
 
   it("shows it all in the audit log, with an intact chain", async () => {
