@@ -200,6 +200,15 @@ describe("the operator's first hour, in the browser", () => {
     await expect
       .poll(() => page.getByTestId("backup-state").first().innerText(), { timeout: 60_000 })
       .toMatch(/^completed · .* · sha256 [0-9a-f]{12}…$/);
+
+    // Automatic backups: every 6 hours, planned at once.
+    const schedule = page.getByTestId("backup-schedule");
+    await schedule.getByRole("button", { name: "Change…" }).click();
+    await page.getByTestId("backup-schedule-mode").selectOption("hourly");
+    await schedule.getByLabel("Every (hours)").fill("6");
+    await page.getByTestId("backup-schedule-save").click();
+    await expect.poll(() => textOf("backup-schedule-summary")).toMatch(/^Every 6 hours · keeps 7 days/);
+    await expect.poll(() => schedule.innerText()).toMatch(/Next: /);
     await shot("instance-detail");
     await page.emulateMedia({ colorScheme: "dark" });
     await page.setViewportSize(PHONE);
@@ -259,6 +268,7 @@ describe("the operator's first hour, in the browser", () => {
       "instance.create",
       "backup.create",
       "backup.restore",
+      "backup.schedule.set",
     ]) {
       expect(
         actions.some((text) => text.startsWith(action)),
