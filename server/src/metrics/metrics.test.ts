@@ -71,6 +71,39 @@ describe.each(databaseKinds)("metrics on %s", (kind) => {
     await writer.close();
   });
 
+  it("stores text as sent, and fails only the batch of a removed server in a group commit", async () => {
+    database = await createTestDatabase(kind);
+    const writer = createMetricWriter(database.db, { logger: silentLogger });
+    const id = await addServer("text");
+    const odd = sample(1, t0);
+    const mount = 'C:\\data\tx\n"y"\r\\N é';
+    const filesystem = {
+      mount,
+      device: "/dev/vda1",
+      fsType: "ext4",
+      totalBytes: 100,
+      usedBytes: 25,
+      availableBytes: 75,
+    };
+    const withOddMount = { ...odd, filesystems: [filesystem] };
+    const gone = "00000000-0000-4000-8000-000000000000";
+    // The same turn of the event loop: one group commit, in which the unknown server's batch fails.
+    const results = await Promise.allSettled([
+      writer.write(id, [withOddMount]),
+      writer.write(gone, [sample(1, t0)]),
+      writer.write(id, [sample(2, t0), sample(2, t0)]),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(await count("metric_samples")).toBe(2);
+    const [row] = rowsOf<{ mount: string }>(
+      await database.db.execute(
+        sql`select detail->'fs'->0->>0 as mount from metric_samples where server_id = ${id} and sequence = 1`,
+      ),
+    );
+    expect(row?.mount).toBe(mount);
+    await writer.close();
+  });
+
   it("rolls samples up into minutes and hours, and folds late samples in", async () => {
     database = await createTestDatabase(kind);
     const id = await addServer("rolled");
