@@ -1,3 +1,4 @@
+import { createChangeTicker } from "../db/change-ticker.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
 import { type AuditFilter, latestAuditId, matchesAuditFilter, readAuditEntries } from "./query-audit.js";
@@ -62,9 +63,6 @@ export function createAuditFeed(options: AuditFeedOptions): AuditFeed {
   /** The newest entry fanned out; undefined while nobody follows. */
   let cursor: number | undefined;
   let baseline: Promise<number> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
   let closed = false;
   /** Counts the times everyone left, so a read that started before does not set a stale cursor. */
   let generation = 0;
@@ -127,39 +125,16 @@ export function createAuditFeed(options: AuditFeedOptions): AuditFeed {
     }
   }
 
-  function tick(): Promise<void> {
-    // One read at a time; ticks asked for while one runs coalesce into one more read after it.
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await readNew().catch((error: unknown) =>
-          logger.warn({ err: error }, "the audit feed could not read new entries"),
-        );
-      } while (again && !closed);
-      running = undefined;
-    })();
-    return running;
-  }
-
-  function schedule() {
-    if (closed || timer || followers.size === 0) return;
-    timer = setTimeout(() => {
-      void tick().finally(() => {
-        timer = undefined;
-        schedule();
-      });
-    }, tickMs);
-    timer.unref();
-  }
+  const ticker = createChangeTicker({
+    tickMs,
+    read: readNew,
+    watched: () => followers.size > 0,
+    onError: (error) => logger.warn({ err: error }, "the audit feed could not read new entries"),
+  });
 
   function leave(follower: Follower) {
     if (!followers.delete(follower) || followers.size > 0) return;
-    if (timer) clearTimeout(timer);
-    timer = undefined;
+    ticker.pause();
     // The next first follower starts from the log's end as it is then.
     cursor = undefined;
     generation++;
@@ -179,12 +154,12 @@ export function createAuditFeed(options: AuditFeedOptions): AuditFeed {
 
   return {
     poke() {
-      if (followers.size > 0 && !closed) void tick();
+      if (followers.size > 0 && !closed) void ticker.tick();
     },
     async *follow(filter, afterId, signal) {
       const follower: Follower = { filter, buffer: [], behind: true, wake: undefined };
       followers.add(follower);
-      schedule();
+      ticker.schedule();
       try {
         // Every entry up to the cursor is committed, and every later one is fanned out to this
         // follower (it is registered): catching up to the cursor leaves no gap and no overlap
@@ -225,12 +200,11 @@ export function createAuditFeed(options: AuditFeedOptions): AuditFeed {
         leave(follower);
       }
     },
-    tick,
+    tick: () => ticker.tick(),
     followers: () => followers.size,
     close() {
       closed = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      ticker.close();
       for (const follower of followers) follower.wake?.();
     },
   };

@@ -1,3 +1,4 @@
+import { createChangeTicker } from "../db/change-ticker.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
 import type { ServerRow } from "../servers/servers.js";
@@ -65,8 +66,6 @@ export function createFleetFeed(options: FleetFeedOptions): FleetFeed {
   const subscribers = new Set<Subscriber>();
   const fingerprints = new Map<string, string>();
   let lastTickAt: Date | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
   let closed = false;
 
   async function readChanges(): Promise<FleetChanges & { readonly present: ReadonlySet<string> }> {
@@ -114,40 +113,23 @@ export function createFleetFeed(options: FleetFeedOptions): FleetFeed {
     }
   }
 
-  async function tick(): Promise<void> {
-    // One read at a time; a tick asked for while one runs waits for it and runs after.
-    while (running) await running;
-    running = readChanges()
-      .then(fanOut)
-      .catch((error: unknown) => logger.warn({ err: error }, "the fleet feed could not read changes"))
-      .finally(() => {
-        running = undefined;
-      });
-    await running;
-  }
-
-  function schedule() {
-    if (closed || timer || subscribers.size === 0) return;
-    timer = setTimeout(() => {
-      void tick().finally(() => {
-        timer = undefined;
-        schedule();
-      });
-    }, tickMs);
-    timer.unref();
-  }
+  const ticker = createChangeTicker({
+    tickMs,
+    read: () => readChanges().then(fanOut),
+    watched: () => subscribers.size > 0,
+    onError: (error) => logger.warn({ err: error }, "the fleet feed could not read changes"),
+  });
 
   return {
     subscribe(visible, signal) {
       const subscriber: Subscriber = { visible, sent: new Set(), pending: new Map(), wake: undefined };
       subscribers.add(subscriber);
-      schedule();
+      ticker.schedule();
       // Also on abort: a watcher that fails before iterating must not stay registered.
       const leave = () => {
         signal.removeEventListener("abort", leave);
         if (!subscribers.delete(subscriber) || subscribers.size > 0) return;
-        if (timer) clearTimeout(timer);
-        timer = undefined;
+        ticker.pause();
         // The next first subscriber starts from a fresh baseline.
         fingerprints.clear();
         lastTickAt = undefined;
@@ -186,12 +168,11 @@ export function createFleetFeed(options: FleetFeedOptions): FleetFeed {
         },
       };
     },
-    tick,
+    tick: () => ticker.tick(),
     subscribers: () => subscribers.size,
     close() {
       closed = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      ticker.close();
       for (const subscriber of subscribers) subscriber.wake?.();
     },
   };
