@@ -75,9 +75,24 @@ async function connectOne(identity: AgentIdentity): Promise<void> {
       if (payload.case === "welcome" && !settled) {
         settled = true;
         connected += 1;
+        // As the real agent does (agent/src/connection/agent-session.ts): batches when the
+        // server takes them, one event per message otherwise.
+        const batches = payload.value.commandEventBatches;
         outbox.attach({
-          write: (event) =>
-            call.write(create(ConnectRequestSchema, { payload: { case: "commandEvent", value: event } })),
+          write: (events) =>
+            batches
+              ? call.write(
+                  create(ConnectRequestSchema, {
+                    payload: { case: "commandEvents", value: { events: [...events] } },
+                  }),
+                )
+              : events.reduce(
+                  (room, event) =>
+                    call.write(
+                      create(ConnectRequestSchema, { payload: { case: "commandEvent", value: event } }),
+                    ) && room,
+                  true,
+                ),
           drained: () => new Promise((done) => call.once("drain", done)),
         });
         resolve();

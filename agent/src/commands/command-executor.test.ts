@@ -69,14 +69,14 @@ const packString = (value: string) => ({
   value: toBinary(StringValueSchema, create(StringValueSchema, { value })),
 });
 
-/** A stream that records events; `capacity` writes fit before it asks the writer to wait. */
+/** A stream that records events; `capacity` messages fit before it asks the writer to wait. */
 function recordingWriter(capacity = Number.POSITIVE_INFINITY) {
   const events: CommandEventInit[] = [];
   let pending = 0;
   let release: (() => void) | undefined;
   const writer: OutboxWriter = {
-    write(event) {
-      events.push(event);
+    write(batch) {
+      events.push(...batch);
       pending += 1;
       return pending < capacity;
     },
@@ -276,21 +276,34 @@ describe("the command executor", () => {
     expect(loads).toBe(2);
   });
 
-  it("slows a command to the stream's pace and holds its events while disconnected", async () => {
+  it("slows a command to the stream's pace and holds a bounded amount of its events while disconnected", async () => {
     const { outbox, executor } = await setUp();
     executor.receive(command(ids.c, packU64(10 * MAX_CHUNK_BYTES)));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(executor.running).toBe(1); // no stream: nothing is sent, nothing piles up
+    expect(executor.running).toBe(1); // no stream: nothing is sent, and only a bounded amount waits
+    const held = outbox.queuedBytes;
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(256 * 1024 + MAX_CHUNK_BYTES + 64);
     const stream = recordingWriter(2);
     outbox.attach(stream.writer);
     await until(() => stream.events.length >= 2, "the first writes");
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(stream.events.length).toBe(2); // the stream is full: the command waits
-    for (let i = 0; i < 20 && !stream.finished(ids.c); i++) {
+    const written = stream.events.length;
+    expect(stream.finished(ids.c)).toBeUndefined(); // the stream is full: the command waits
+    expect(outbox.queuedBytes).toBeLessThanOrEqual(256 * 1024 + MAX_CHUNK_BYTES + 64);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stream.events.length).toBe(written);
+    for (let i = 0; i < 40 && !stream.finished(ids.c); i++) {
       stream.drain();
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await until(() => stream.finished(ids.c), "the end");
-    expect(stream.events.filter((event) => event.event?.case === "output")).toHaveLength(13); // 100,000-byte writes: 65,536 + 34,464 each, then 55,360;
+    const chunks = stream.events.flatMap((event) =>
+      event.event?.case === "output" ? [event.event.value] : [],
+    );
+    // 100,000-byte writes (65,536 + 34,464 each), then 55,360: 13 chunks, numbered in order.
+    expect(chunks.map((chunk) => Number(chunk.sequence))).toEqual(
+      Array.from({ length: 13 }, (_, i) => i + 1),
+    );
   });
 });

@@ -5,67 +5,139 @@ export type CommandEventInit = MessageInitShape<typeof CommandEventSchema>;
 
 /** The current stream, as the outbox writes to it. */
 export interface OutboxWriter {
-  /** false: the stream's buffer is full; wait for drained() before writing more. */
-  write(event: CommandEventInit): boolean;
+  /**
+   * Writes events in their order (as one message where the server takes batches). false: the
+   * stream's buffer is full; wait for drained() before writing more.
+   */
+  write(events: readonly CommandEventInit[]): boolean;
   drained(): Promise<void>;
 }
 
 /**
  * Where running commands send their events. Events wait (in order) while the agent is not
- * connected, and each send resolves only once the stream's buffer has room: a command that makes
- * a lot of output is slowed to the stream's pace instead of growing memory.
+ * connected or the stream's buffer is full; a bounded amount is accepted at once, so a command
+ * that makes a lot of output is slowed to the stream's pace instead of growing memory.
  */
 export interface CommandOutbox {
   /** A stream is live (after Welcome). */
   attach(writer: OutboxWriter): void;
   /** That stream ended. */
   detach(writer: OutboxWriter): void;
-  /** Writes an event; rejects with the signal's reason if it aborts while waiting for a stream. */
+  /**
+   * Queues an event; resolves once the outbox accepted it (it is written with what else is queued
+   * at that moment), rejects with the signal's reason if it aborts while waiting for room.
+   */
   send(event: CommandEventInit, signal?: AbortSignal): Promise<void>;
+  /** Bytes of output accepted but not yet written (for tests). */
+  readonly queuedBytes: number;
 }
 
-export function createCommandOutbox(): CommandOutbox {
-  let current: OutboxWriter | undefined;
-  const waiting: Array<() => void> = [];
-  let busy: Promise<void> = Promise.resolve();
+export interface CommandOutboxOptions {
+  /** Output bytes accepted before send() waits (default 256 KiB). */
+  readonly maxQueuedBytes?: number;
+  /** Events per written message at most (default 256; the server takes up to 1,024). */
+  readonly maxBatchEvents?: number;
+  /** Output bytes per written message at most (default 128 KiB; one event may exceed it). */
+  readonly maxBatchBytes?: number;
+}
 
-  const connected = (signal?: AbortSignal) =>
-    new Promise<OutboxWriter>((resolve, reject) => {
-      if (current) {
-        resolve(current);
-        return;
+/** What an event costs in the queue: its output bytes, and a little for the rest. */
+const sizeOf = (event: CommandEventInit) =>
+  64 + (event.event?.case === "output" ? (event.event.value.data?.byteLength ?? 0) : 0);
+
+/**
+ * Events are queued in one FIFO across all commands and written together once the current
+ * macrotask is done, so whatever the commands reported meanwhile (a short command's started,
+ * output and finished; many commands received in one read) leaves as one message. A full stream
+ * stops the writing until it drains, and a full queue makes every sender wait.
+ */
+export function createCommandOutbox(options: CommandOutboxOptions = {}): CommandOutbox {
+  const maxQueued = options.maxQueuedBytes ?? 256 * 1024;
+  const maxEvents = options.maxBatchEvents ?? 256;
+  const maxBytes = options.maxBatchBytes ?? 128 * 1024;
+  let current: OutboxWriter | undefined;
+  const queue: CommandEventInit[] = [];
+  let queued = 0;
+  let scheduled = false;
+  let writing = false;
+  const roomWaiters: Array<() => void> = [];
+
+  const wakeSenders = () => {
+    while (roomWaiters.length > 0 && queued < maxQueued) roomWaiters.shift()?.();
+  };
+
+  const schedule = () => {
+    if (scheduled || writing || !current || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      void flush();
+    });
+  };
+
+  /** Writes the queue in batches while the stream takes them; stops at a full buffer or detach. */
+  async function flush(): Promise<void> {
+    if (writing) return;
+    writing = true;
+    try {
+      while (current && queue.length > 0) {
+        const writer = current;
+        let count = 0;
+        let bytes = 0;
+        while (count < queue.length && count < maxEvents) {
+          const size = sizeOf(queue[count] as CommandEventInit);
+          if (count > 0 && bytes + size > maxBytes) break;
+          bytes += size;
+          count += 1;
+        }
+        const batch = queue.splice(0, count);
+        queued -= bytes;
+        const room = writer.write(batch);
+        wakeSenders();
+        if (!room) await writer.drained();
       }
+    } finally {
+      writing = false;
+    }
+    schedule(); // senders woken by the last write queued more
+  }
+
+  const room = (signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
       const onAbort = () => {
-        const index = waiting.indexOf(wake);
-        if (index >= 0) waiting.splice(index, 1);
+        const index = roomWaiters.indexOf(wake);
+        if (index >= 0) roomWaiters.splice(index, 1);
         reject(signal?.reason);
       };
       const wake = () => {
         signal?.removeEventListener("abort", onAbort);
-        if (current) resolve(current);
-        else waiting.push(wake);
+        resolve();
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      waiting.push(wake);
+      roomWaiters.push(wake);
     });
 
   return {
+    get queuedBytes() {
+      return queued;
+    },
     attach(writer) {
       current = writer;
-      for (const wake of waiting.splice(0)) wake();
+      schedule();
     },
     detach(writer) {
       if (current === writer) current = undefined;
     },
-    send(event, signal) {
-      // One event at a time across all commands, so that a full stream blocks every sender.
-      const turn = busy.then(async () => {
-        signal?.throwIfAborted();
-        const writer = await connected(signal);
-        if (!writer.write(event)) await writer.drained();
-      });
-      busy = turn.catch(() => undefined);
-      return turn;
+    async send(event, signal) {
+      signal?.throwIfAborted();
+      // First come, first served: a sender never overtakes one that is already waiting.
+      while (queued >= maxQueued || roomWaiters.length > 0) {
+        await room(signal);
+        if (queued < maxQueued) break;
+      }
+      queue.push(event);
+      queued += sizeOf(event);
+      schedule();
     },
   };
 }

@@ -145,8 +145,12 @@ export function createSession(options: SessionOptions): Session {
       case "welcome":
         resolveWelcome?.(payload.value);
         if (options.commands && !halt.signal.aborted) {
+          const batches = payload.value.commandEventBatches;
           commandWriter = {
-            write: (event) => send({ case: "commandEvent", value: event }),
+            write: (events) =>
+              batches
+                ? send({ case: "commandEvents", value: { events: [...events] } })
+                : events.reduce((room, event) => send({ case: "commandEvent", value: event }) && room, true),
             drained: waitForDrain,
           };
           options.commands.outbox.attach(commandWriter);

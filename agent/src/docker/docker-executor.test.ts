@@ -35,7 +35,7 @@ let containerId = "";
 async function setUp() {
   const events: CommandEventInit[] = [];
   const outbox = createCommandOutbox();
-  outbox.attach({ write: (event) => events.push(event) > 0, drained: async () => undefined });
+  outbox.attach({ write: (batch) => events.push(...batch) > 0, drained: async () => undefined });
   const executor = createCommandExecutor({
     handlers: createDockerHandlers(),
     recent: await openRecentCommands(),

@@ -14,7 +14,7 @@ import { AppError } from "../errors/app-error.js";
 import type { Logger } from "../logging/logger.js";
 import type { MetricSampleInput } from "../metrics/metric-sample.js";
 import type { IssuedCertificate } from "../pki/certificates.js";
-import { validateCommandEvent } from "./command-event-validation.js";
+import { validateCommandEvent, validateCommandEvents } from "./command-event-validation.js";
 import { type End, endFromError } from "./grpc-status.js";
 import { type HelloFacts, validateHello, validateMetricBatch } from "./message-validation.js";
 
@@ -168,6 +168,7 @@ export class AgentSession implements CommandLink {
           serverId: this.serverId,
           serverVersion: this.options.welcome.serverVersion,
           metricsIntervalSeconds: this.options.welcome.metricsIntervalSeconds,
+          commandEventBatches: this.options.hooks.onCommandEvent !== undefined,
         },
       });
       this.options.hooks.onLive?.(this);
@@ -207,12 +208,16 @@ export class AgentSession implements CommandLink {
         });
         return;
       }
-      case "commandEvent": {
-        const event = validateCommandEvent(payload.value);
-        if (!this.options.hooks.onCommandEvent) {
-          throw new AppError("failed_precondition", "this server does not run commands");
-        }
-        await this.options.hooks.onCommandEvent(this, event);
+      case "commandEvent":
+      case "commandEvents": {
+        // A batch is checked whole before any of it is applied.
+        const events =
+          payload.case === "commandEvent"
+            ? [validateCommandEvent(payload.value)]
+            : validateCommandEvents(payload.value);
+        const onEvent = this.options.hooks.onCommandEvent;
+        if (!onEvent) throw new AppError("failed_precondition", "this server does not run commands");
+        for (const event of events) await onEvent(this, event);
         return;
       }
       case "instanceStates":

@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { StringValueSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { status } from "@grpc/grpc-js";
-import { CommandOutcome, OutputStream } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import {
+  type CommandEventSchema,
+  CommandOutcome,
+  OutputStream,
+} from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import { asc, eq, sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AgentPeer } from "../../test/support/agent-channel.js";
@@ -264,6 +269,74 @@ describe.each(databaseKinds)("commands over the real agent stream on %s", (kind)
     const big = await again.ended;
     expect(big.code).toBe(status.INVALID_ARGUMENT);
     expect(big.details).toMatch(/chunks are at most 65536 bytes/);
+  });
+
+  it("takes a command's events in one CommandEvents message, and refuses a batch with a bad event whole", async () => {
+    t = await startCommandGateway(kind);
+    const server = await t.enrolledServer();
+    const peer = await agent(server);
+    expect(peer.welcome.commandEventBatches).toBe(true);
+    const { commandId } = await submit(server.serverId, "batched");
+    await nextCommand(peer);
+    const text = (value: string) => new TextEncoder().encode(value);
+    const step = (id: string, event: MessageInitShape<typeof CommandEventSchema>["event"]) => ({
+      commandId: id,
+      event,
+    });
+    peer.send({
+      case: "commandEvents",
+      value: {
+        events: [
+          step(commandId, { case: "started", value: {} }),
+          step(commandId, {
+            case: "output",
+            value: { sequence: 1n, stream: OutputStream.STDOUT, data: text("a") },
+          }),
+          step(commandId, {
+            case: "output",
+            value: { sequence: 2n, stream: OutputStream.STDERR, data: text("b") },
+          }),
+          step(commandId, {
+            case: "finished",
+            value: { outcome: CommandOutcome.SUCCEEDED, outputChunks: 2n, result: stringResult("ok") },
+          }),
+        ],
+      },
+    });
+    expect((await t.runner.wait(commandId, StringValueSchema)).result?.value).toBe("ok");
+    expect(await chunks(commandId)).toEqual([
+      [1, "a"],
+      [2, "b"],
+    ]);
+
+    const bad = await submit(server.serverId, "half bad");
+    await nextCommand(peer);
+    peer.send({
+      case: "commandEvents",
+      value: {
+        events: [
+          step(bad.commandId, { case: "started", value: {} }),
+          step(bad.commandId, {
+            case: "output",
+            value: { sequence: 1n, stream: OutputStream.STDOUT, data: text("x") },
+          }),
+          step(bad.commandId, {
+            case: "output",
+            value: { sequence: 2n, stream: OutputStream.STDOUT, data: new Uint8Array(64 * 1024 + 1) },
+          }),
+        ],
+      },
+    });
+    const end = await peer.ended;
+    expect(end.code).toBe(status.INVALID_ARGUMENT);
+    expect(end.details).toMatch(/commandEvents\.events\[2\]\.output\.data: .*chunks are at most 65536 bytes/);
+    await t.runner.journal.flushed();
+    expect((await row(bad.commandId))?.state).toBe("sent"); // nothing of the batch was applied
+    expect(await chunks(bad.commandId)).toEqual([]);
+
+    const empty = await agent(server);
+    empty.send({ case: "commandEvents", value: { events: [] } });
+    expect((await empty.ended).details).toMatch(/commandEvents\.events: is empty/);
   });
 
   it("fails a command whose output has a gap and tells the agent to stop it", async () => {

@@ -4,6 +4,7 @@ import type {
   CancelCommand,
   Command,
   ConnectResponse,
+  Welcome,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import { createAgentGateway } from "../../src/agent-gateway/agent-gateway.js";
 import { SessionRegistry } from "../../src/agent-gateway/session-registry.js";
@@ -92,13 +93,13 @@ export async function startCommandGateway(
       return { serverId, certPem: response.certificatePem, keyPem: key.keyPem };
     },
     /** Opens an agent stream and waits for Welcome. */
-    async agent(identity: { certPem: string; keyPem: string }): Promise<AgentPeer> {
+    async agent(identity: { certPem: string; keyPem: string }): Promise<AgentPeer & { welcome: Welcome }> {
       const peer = connect(port, pki.caCertificatePem, identity);
       peer.send({ case: "hello", value: { agentVersion: "1.0.0", hostname: "h" } });
       const welcome = await peer.next();
       if (welcome.payload.case !== "welcome")
         throw new Error(`expected Welcome, got ${welcome.payload.case}`);
-      return peer;
+      return Object.assign(peer, { welcome: welcome.payload.value });
     },
     async close() {
       await gateway.close();

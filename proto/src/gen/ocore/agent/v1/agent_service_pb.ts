@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/agent/v1/agent_service.proto.
  */
 export const file_ocore_agent_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSL7AgoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEjMKDG1ldHJpY19iYXRjaBgCIAEoCzIbLm9jb3JlLmFnZW50LnYxLk1ldHJpY0JhdGNoSAASJAoEcGluZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBpbmdIABIkCgRwb25nGAQgASgLMhQub2NvcmUuYWdlbnQudjEuUG9uZ0gAEj0KEXJlbmV3X2NlcnRpZmljYXRlGAUgASgLMiAub2NvcmUuYWdlbnQudjEuUmVuZXdDZXJ0aWZpY2F0ZUgAEjUKDWNvbW1hbmRfZXZlbnQYFCABKAsyHC5vY29yZS5hZ2VudC52MS5Db21tYW5kRXZlbnRIABI5Cg9pbnN0YW5jZV9zdGF0ZXMYHiABKAsyHi5vY29yZS5hZ2VudC52MS5JbnN0YW5jZVN0YXRlc0gAQgkKB3BheWxvYWRKBAgVEB4irAMKD0Nvbm5lY3RSZXNwb25zZRIqCgd3ZWxjb21lGAEgASgLMhcub2NvcmUuYWdlbnQudjEuV2VsY29tZUgAEjEKC21ldHJpY3NfYWNrGAIgASgLMhoub2NvcmUuYWdlbnQudjEuTWV0cmljc0Fja0gAEiQKBHBpbmcYAyABKAsyFC5vY29yZS5hZ2VudC52MS5QaW5nSAASJAoEcG9uZxgEIAEoCzIULm9jb3JlLmFnZW50LnYxLlBvbmdIABI1Cg1jb25maWdfdXBkYXRlGAUgASgLMhwub2NvcmUuYWdlbnQudjEuQ29uZmlnVXBkYXRlSAASQQoTY2VydGlmaWNhdGVfcmVuZXdlZBgGIAEoCzIiLm9jb3JlLmFnZW50LnYxLkNlcnRpZmljYXRlUmVuZXdlZEgAEioKB2NvbW1hbmQYFCABKAsyFy5vY29yZS5hZ2VudC52MS5Db21tYW5kSAASNwoOY2FuY2VsX2NvbW1hbmQYFSABKAsyHS5vY29yZS5hZ2VudC52MS5DYW5jZWxDb21tYW5kSABCCQoHcGF5bG9hZEoECBYQHiLwAQoFSGVsbG8SFQoNYWdlbnRfdmVyc2lvbhgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRINCgVvc19pZBgDIAEoCRISCgpvc192ZXJzaW9uGAQgASgJEg4KBmtlcm5lbBgFIAEoCRIUCgxhcmNoaXRlY3R1cmUYBiABKAkSLQoJYm9vdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljcHVfY29yZXMYCCABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAkgASgEEhcKD3Nwb29sZWRfc2FtcGxlcxgKIAEoBCJWCgdXZWxjb21lEhEKCXNlcnZlcl9pZBgBIAEoCRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoCRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYAyABKA0iHwoKTWV0cmljc0FjaxIRCglzZXF1ZW5jZXMYASADKAQiMAoMQ29uZmlnVXBkYXRlEiAKGG1ldHJpY3NfaW50ZXJ2YWxfc2Vjb25kcxgBIAEoDSIjChBSZW5ld0NlcnRpZmljYXRlEg8KB2Nzcl9wZW0YASABKAkiXAoSQ2VydGlmaWNhdGVSZW5ld2VkEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCRItCglub3RfYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKBFBpbmcSDQoFbm9uY2UYASABKAQSKwoHc2VudF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFQoEUG9uZxINCgVub25jZRgBIAEoBCJvCgdDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSIgoEc3BlYxgCIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSLAoIZGVhZGxpbmUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjMKDUNhbmNlbENvbW1hbmQSEgoKY29tbWFuZF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkixAEKDENvbW1hbmRFdmVudBISCgpjb21tYW5kX2lkGAEgASgJEjEKB3N0YXJ0ZWQYAiABKAsyHi5vY29yZS5hZ2VudC52MS5Db21tYW5kU3RhcnRlZEgAEi8KBm91dHB1dBgDIAEoCzIdLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRPdXRwdXRIABIzCghmaW5pc2hlZBgEIAEoCzIfLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRGaW5pc2hlZEgAQgcKBWV2ZW50IkAKDkNvbW1hbmRTdGFydGVkEi4KCnN0YXJ0ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl0KDUNvbW1hbmRPdXRwdXQSEAoIc2VxdWVuY2UYASABKAQSLAoGc3RyZWFtGAIgASgOMhwub2NvcmUuYWdlbnQudjEuT3V0cHV0U3RyZWFtEgwKBGRhdGEYAyABKAwi7gEKD0NvbW1hbmRGaW5pc2hlZBIvCgdvdXRjb21lGAEgASgOMh4ub2NvcmUuYWdlbnQudjEuQ29tbWFuZE91dGNvbWUSEQoJZXhpdF9jb2RlGAIgASgFEiQKBnJlc3VsdBgDIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSEgoKZXJyb3JfY29kZRgEIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJEi8KC2ZpbmlzaGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1vdXRwdXRfY2h1bmtzGAcgASgEIn4KDkluc3RhbmNlU3RhdGVzEjEKCWluc3RhbmNlcxgBIAMoCzIeLm9jb3JlLmFnZW50LnYxLkluc3RhbmNlU3RhdHVzEjkKDHNuYXBzaG90X2VuZBgCIAEoCzIjLm9jb3JlLmFnZW50LnYxLkluc3RhbmNlU25hcHNob3RFbmQiKwoTSW5zdGFuY2VTbmFwc2hvdEVuZBIUCgxpbnN0YW5jZV9pZHMYASADKAkqfQoMT3V0cHV0U3RyZWFtEh0KGU9VVFBVVF9TVFJFQU1fVU5TUEVDSUZJRUQQABIYChRPVVRQVVRfU1RSRUFNX1NURE9VVBABEhgKFE9VVFBVVF9TVFJFQU1fU1RERVJSEAISGgoWT1VUUFVUX1NUUkVBTV9QUk9HUkVTUxADKqoBCg5Db21tYW5kT3V0Y29tZRIfChtDT01NQU5EX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlDT01NQU5EX09VVENPTUVfU1VDQ0VFREVEEAESGgoWQ09NTUFORF9PVVRDT01FX0ZBSUxFRBACEh0KGUNPTU1BTkRfT1VUQ09NRV9DQU5DRUxMRUQQAxIdChlDT01NQU5EX09VVENPTUVfVElNRURfT1VUEAQyXgoMQWdlbnRTZXJ2aWNlEk4KB0Nvbm5lY3QSHi5vY29yZS5hZ2VudC52MS5Db25uZWN0UmVxdWVzdBofLm9jb3JlLmFnZW50LnYxLkNvbm5lY3RSZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_any, file_google_protobuf_timestamp, file_ocore_agent_v1_instance_commands, file_ocore_agent_v1_metrics]);
+  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSK0AwoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEjMKDG1ldHJpY19iYXRjaBgCIAEoCzIbLm9jb3JlLmFnZW50LnYxLk1ldHJpY0JhdGNoSAASJAoEcGluZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBpbmdIABIkCgRwb25nGAQgASgLMhQub2NvcmUuYWdlbnQudjEuUG9uZ0gAEj0KEXJlbmV3X2NlcnRpZmljYXRlGAUgASgLMiAub2NvcmUuYWdlbnQudjEuUmVuZXdDZXJ0aWZpY2F0ZUgAEjUKDWNvbW1hbmRfZXZlbnQYFCABKAsyHC5vY29yZS5hZ2VudC52MS5Db21tYW5kRXZlbnRIABI3Cg5jb21tYW5kX2V2ZW50cxgVIAEoCzIdLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRFdmVudHNIABI5Cg9pbnN0YW5jZV9zdGF0ZXMYHiABKAsyHi5vY29yZS5hZ2VudC52MS5JbnN0YW5jZVN0YXRlc0gAQgkKB3BheWxvYWRKBAgWEB4irAMKD0Nvbm5lY3RSZXNwb25zZRIqCgd3ZWxjb21lGAEgASgLMhcub2NvcmUuYWdlbnQudjEuV2VsY29tZUgAEjEKC21ldHJpY3NfYWNrGAIgASgLMhoub2NvcmUuYWdlbnQudjEuTWV0cmljc0Fja0gAEiQKBHBpbmcYAyABKAsyFC5vY29yZS5hZ2VudC52MS5QaW5nSAASJAoEcG9uZxgEIAEoCzIULm9jb3JlLmFnZW50LnYxLlBvbmdIABI1Cg1jb25maWdfdXBkYXRlGAUgASgLMhwub2NvcmUuYWdlbnQudjEuQ29uZmlnVXBkYXRlSAASQQoTY2VydGlmaWNhdGVfcmVuZXdlZBgGIAEoCzIiLm9jb3JlLmFnZW50LnYxLkNlcnRpZmljYXRlUmVuZXdlZEgAEioKB2NvbW1hbmQYFCABKAsyFy5vY29yZS5hZ2VudC52MS5Db21tYW5kSAASNwoOY2FuY2VsX2NvbW1hbmQYFSABKAsyHS5vY29yZS5hZ2VudC52MS5DYW5jZWxDb21tYW5kSABCCQoHcGF5bG9hZEoECBYQHiLwAQoFSGVsbG8SFQoNYWdlbnRfdmVyc2lvbhgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRINCgVvc19pZBgDIAEoCRISCgpvc192ZXJzaW9uGAQgASgJEg4KBmtlcm5lbBgFIAEoCRIUCgxhcmNoaXRlY3R1cmUYBiABKAkSLQoJYm9vdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljcHVfY29yZXMYCCABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAkgASgEEhcKD3Nwb29sZWRfc2FtcGxlcxgKIAEoBCJ1CgdXZWxjb21lEhEKCXNlcnZlcl9pZBgBIAEoCRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoCRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYAyABKA0SHQoVY29tbWFuZF9ldmVudF9iYXRjaGVzGAQgASgIIh8KCk1ldHJpY3NBY2sSEQoJc2VxdWVuY2VzGAEgAygEIjAKDENvbmZpZ1VwZGF0ZRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYASABKA0iIwoQUmVuZXdDZXJ0aWZpY2F0ZRIPCgdjc3JfcGVtGAEgASgJIlwKEkNlcnRpZmljYXRlUmVuZXdlZBIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSLQoJbm90X2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJCCgRQaW5nEg0KBW5vbmNlGAEgASgEEisKB3NlbnRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhUKBFBvbmcSDQoFbm9uY2UYASABKAQibwoHQ29tbWFuZBISCgpjb21tYW5kX2lkGAEgASgJEiIKBHNwZWMYAiABKAsyFC5nb29nbGUucHJvdG9idWYuQW55EiwKCGRlYWRsaW5lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIzCg1DYW5jZWxDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIsQBCgxDb21tYW5kRXZlbnQSEgoKY29tbWFuZF9pZBgBIAEoCRIxCgdzdGFydGVkGAIgASgLMh4ub2NvcmUuYWdlbnQudjEuQ29tbWFuZFN0YXJ0ZWRIABIvCgZvdXRwdXQYAyABKAsyHS5vY29yZS5hZ2VudC52MS5Db21tYW5kT3V0cHV0SAASMwoIZmluaXNoZWQYBCABKAsyHy5vY29yZS5hZ2VudC52MS5Db21tYW5kRmluaXNoZWRIAEIHCgVldmVudCI9Cg1Db21tYW5kRXZlbnRzEiwKBmV2ZW50cxgBIAMoCzIcLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRFdmVudCJACg5Db21tYW5kU3RhcnRlZBIuCgpzdGFydGVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJdCg1Db21tYW5kT3V0cHV0EhAKCHNlcXVlbmNlGAEgASgEEiwKBnN0cmVhbRgCIAEoDjIcLm9jb3JlLmFnZW50LnYxLk91dHB1dFN0cmVhbRIMCgRkYXRhGAMgASgMIu4BCg9Db21tYW5kRmluaXNoZWQSLwoHb3V0Y29tZRgBIAEoDjIeLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRPdXRjb21lEhEKCWV4aXRfY29kZRgCIAEoBRIkCgZyZXN1bHQYAyABKAsyFC5nb29nbGUucHJvdG9idWYuQW55EhIKCmVycm9yX2NvZGUYBCABKAkSFQoNZXJyb3JfbWVzc2FnZRgFIAEoCRIvCgtmaW5pc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNb3V0cHV0X2NodW5rcxgHIAEoBCJ+Cg5JbnN0YW5jZVN0YXRlcxIxCglpbnN0YW5jZXMYASADKAsyHi5vY29yZS5hZ2VudC52MS5JbnN0YW5jZVN0YXR1cxI5CgxzbmFwc2hvdF9lbmQYAiABKAsyIy5vY29yZS5hZ2VudC52MS5JbnN0YW5jZVNuYXBzaG90RW5kIisKE0luc3RhbmNlU25hcHNob3RFbmQSFAoMaW5zdGFuY2VfaWRzGAEgAygJKn0KDE91dHB1dFN0cmVhbRIdChlPVVRQVVRfU1RSRUFNX1VOU1BFQ0lGSUVEEAASGAoUT1VUUFVUX1NUUkVBTV9TVERPVVQQARIYChRPVVRQVVRfU1RSRUFNX1NUREVSUhACEhoKFk9VVFBVVF9TVFJFQU1fUFJPR1JFU1MQAyqqAQoOQ29tbWFuZE91dGNvbWUSHwobQ09NTUFORF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHQoZQ09NTUFORF9PVVRDT01FX1NVQ0NFRURFRBABEhoKFkNPTU1BTkRfT1VUQ09NRV9GQUlMRUQQAhIdChlDT01NQU5EX09VVENPTUVfQ0FOQ0VMTEVEEAMSHQoZQ09NTUFORF9PVVRDT01FX1RJTUVEX09VVBAEMl4KDEFnZW50U2VydmljZRJOCgdDb25uZWN0Eh4ub2NvcmUuYWdlbnQudjEuQ29ubmVjdFJlcXVlc3QaHy5vY29yZS5hZ2VudC52MS5Db25uZWN0UmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_any, file_google_protobuf_timestamp, file_ocore_agent_v1_instance_commands, file_ocore_agent_v1_metrics]);
 
 /**
  * ConnectRequest is everything the agent sends on the stream (->).
@@ -77,6 +77,15 @@ export type ConnectRequest = Message<"ocore.agent.v1.ConnectRequest"> & {
      */
     value: CommandEvent;
     case: "commandEvent";
+  } | {
+    /**
+     * -> CommandEvents reports several steps at once, of one or more commands, in the order they
+     *    happened; sent only to a server whose Welcome set command_event_batches.
+     *
+     * @generated from field: ocore.agent.v1.CommandEvents command_events = 21;
+     */
+    value: CommandEvents;
+    case: "commandEvents";
   } | {
     /**
      * -> InstanceStates reports what Docker says about the host's oCore instances (observations).
@@ -290,6 +299,14 @@ export type Welcome = Message<"ocore.agent.v1.Welcome"> & {
    * @generated from field: uint32 metrics_interval_seconds = 3;
    */
   metricsIntervalSeconds: number;
+
+  /**
+   * command_event_batches: the server takes CommandEvents (several events in one message); an
+   * agent sends one CommandEvent per message to a server that does not say so.
+   *
+   * @generated from field: bool command_event_batches = 4;
+   */
+  commandEventBatches: boolean;
 };
 
 /**
@@ -556,6 +573,29 @@ export const CommandEventSchema: GenMessage<CommandEvent> = /*@__PURE__*/
   messageDesc(file_ocore_agent_v1_agent_service, 12);
 
 /**
+ * CommandEvents is several CommandEvents in one message (at most 1,024), in the order they
+ * happened. The agent groups what its commands report at the same moment (a short command's
+ * started, output and finished), which saves a message, and its framing, per event.
+ *
+ * @generated from message ocore.agent.v1.CommandEvents
+ */
+export type CommandEvents = Message<"ocore.agent.v1.CommandEvents"> & {
+  /**
+   * events are the steps, oldest first; each is checked as a CommandEvent would be.
+   *
+   * @generated from field: repeated ocore.agent.v1.CommandEvent events = 1;
+   */
+  events: CommandEvent[];
+};
+
+/**
+ * Describes the message ocore.agent.v1.CommandEvents.
+ * Use `create(CommandEventsSchema)` to create a new message.
+ */
+export const CommandEventsSchema: GenMessage<CommandEvents> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 13);
+
+/**
  * CommandStarted says that a command began.
  *
  * @generated from message ocore.agent.v1.CommandStarted
@@ -574,7 +614,7 @@ export type CommandStarted = Message<"ocore.agent.v1.CommandStarted"> & {
  * Use `create(CommandStartedSchema)` to create a new message.
  */
 export const CommandStartedSchema: GenMessage<CommandStarted> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 13);
+  messageDesc(file_ocore_agent_v1_agent_service, 14);
 
 /**
  * CommandOutput is a chunk of output. Chunks of one command are numbered 1, 2, 3... without gaps;
@@ -610,7 +650,7 @@ export type CommandOutput = Message<"ocore.agent.v1.CommandOutput"> & {
  * Use `create(CommandOutputSchema)` to create a new message.
  */
 export const CommandOutputSchema: GenMessage<CommandOutput> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 14);
+  messageDesc(file_ocore_agent_v1_agent_service, 15);
 
 /**
  * CommandFinished is a command's last event.
@@ -673,7 +713,7 @@ export type CommandFinished = Message<"ocore.agent.v1.CommandFinished"> & {
  * Use `create(CommandFinishedSchema)` to create a new message.
  */
 export const CommandFinishedSchema: GenMessage<CommandFinished> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 15);
+  messageDesc(file_ocore_agent_v1_agent_service, 16);
 
 /**
  * InstanceStates is what Docker reports about the host's oCore instances (containers labelled
@@ -705,7 +745,7 @@ export type InstanceStates = Message<"ocore.agent.v1.InstanceStates"> & {
  * Use `create(InstanceStatesSchema)` to create a new message.
  */
 export const InstanceStatesSchema: GenMessage<InstanceStates> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 16);
+  messageDesc(file_ocore_agent_v1_agent_service, 17);
 
 /**
  * InstanceSnapshotEnd closes a full snapshot of the host's oCore instances.
@@ -726,7 +766,7 @@ export type InstanceSnapshotEnd = Message<"ocore.agent.v1.InstanceSnapshotEnd"> 
  * Use `create(InstanceSnapshotEndSchema)` to create a new message.
  */
 export const InstanceSnapshotEndSchema: GenMessage<InstanceSnapshotEnd> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 17);
+  messageDesc(file_ocore_agent_v1_agent_service, 18);
 
 /**
  * OutputStream names where a chunk of output came from.
@@ -840,6 +880,7 @@ export const AgentService: GenService<{
    *   -> Ping / <- Pong, <- Ping / -> Pong (either side may probe liveness at any time)
    *   <- Command             (server: run one command; redelivered after a reconnect until it finished)
    *   -> CommandEvent        (agent: started, output chunks, finished; for every Command it received)
+   *   -> CommandEvents       (the same, several at once, when the Welcome says the server takes them)
    *   <- CancelCommand       (server: stop a running command; it finishes as cancelled)
    *   -> InstanceStates      (agent, unasked: after Welcome a full snapshot of the host's oCore
    *                           instances, then the instances whose containers Docker reports changed)

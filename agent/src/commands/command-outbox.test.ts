@@ -1,0 +1,113 @@
+import { OutputStream } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import { describe, expect, it } from "vitest";
+import { type CommandEventInit, createCommandOutbox, type OutboxWriter } from "./command-outbox.js";
+
+const started = (commandId: string): CommandEventInit => ({
+  commandId,
+  event: { case: "started", value: {} },
+});
+const output = (commandId: string, sequence: number, bytes: number): CommandEventInit => ({
+  commandId,
+  event: {
+    case: "output",
+    value: { sequence: BigInt(sequence), stream: OutputStream.STDOUT, data: new Uint8Array(bytes) },
+  },
+});
+/** The sequence number of an output event (0 for any other event). */
+const sequenceOf = (event: CommandEventInit) =>
+  event.event?.case === "output" ? Number(event.event.value.sequence) : 0;
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Records each written message; `full` makes the next write report a full buffer. */
+function recorder() {
+  const messages: CommandEventInit[][] = [];
+  let release: (() => void) | undefined;
+  const state = { full: false };
+  const writer: OutboxWriter = {
+    write(batch) {
+      messages.push([...batch]);
+      return !state.full;
+    },
+    drained: () =>
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+  };
+  return { writer, messages, state, drain: () => release?.() };
+}
+
+describe("the command outbox", () => {
+  it("writes what the commands report in one macrotask as one message, in order", async () => {
+    const outbox = createCommandOutbox();
+    const stream = recorder();
+    outbox.attach(stream.writer);
+    await outbox.send(started("a"));
+    await outbox.send(output("a", 1, 10));
+    await outbox.send(started("b"));
+    expect(stream.messages).toEqual([]); // nothing leaves before the macrotask ends
+    await tick();
+    expect(stream.messages.map((m) => m.map((e) => `${e.commandId}:${e.event?.case}`))).toEqual([
+      ["a:started", "a:output", "b:started"],
+    ]);
+    expect(outbox.queuedBytes).toBe(0);
+  });
+
+  it("splits a message at its event and byte limits", async () => {
+    const outbox = createCommandOutbox({ maxBatchEvents: 3, maxBatchBytes: 1000 });
+    const stream = recorder();
+    outbox.attach(stream.writer);
+    for (let i = 1; i <= 7; i++) await outbox.send(output("a", i, 10));
+    await outbox.send(output("a", 8, 900));
+    await outbox.send(output("a", 9, 5000)); // larger than a message: goes alone
+    await tick();
+    expect(stream.messages.map((m) => m.map((e) => sequenceOf(e)))).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7],
+      [8],
+      [9],
+    ]);
+  });
+
+  it("holds events while detached and while the stream is full, and makes senders wait beyond its bound", async () => {
+    const outbox = createCommandOutbox({ maxQueuedBytes: 2048, maxBatchBytes: 1024 });
+    let accepted = 0;
+    const producer = (async () => {
+      for (let i = 1; i <= 10; i++) {
+        await outbox.send(output("a", i, 1000));
+        accepted = i;
+      }
+    })();
+    await tick();
+    expect(accepted).toBe(2); // 2 × 1,064 bytes pass the 2,048-byte bound: the 3rd waits
+    const stream = recorder();
+    stream.state.full = true;
+    outbox.attach(stream.writer);
+    await tick();
+    await tick();
+    expect(stream.messages).toHaveLength(1); // full after the first message: the rest waits
+    stream.state.full = false;
+    for (let i = 0; i < 20 && accepted < 10; i++) {
+      stream.drain();
+      await tick();
+    }
+    await producer;
+    await tick();
+    const sequences = stream.messages.flat().map((e) => sequenceOf(e));
+    expect(sequences).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it("rejects a waiting send when its signal aborts, and the next sender still gets room", async () => {
+    const outbox = createCommandOutbox({ maxQueuedBytes: 100 });
+    await outbox.send(output("a", 1, 200)); // the queue is over its bound now
+    const abort = new AbortController();
+    const waiting = outbox.send(output("a", 2, 10), abort.signal);
+    abort.abort(new Error("cancelled"));
+    await expect(waiting).rejects.toThrow("cancelled");
+    const stream = recorder();
+    outbox.attach(stream.writer);
+    await outbox.send(started("b"));
+    await tick();
+    expect(stream.messages.flat().map((e) => e.commandId)).toEqual(["a", "b"]);
+  });
+});
