@@ -10,52 +10,97 @@ const b64 = (bytes: Uint8Array) =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 const json = (rows: readonly unknown[]) => JSON.stringify(rows);
 
+/** What one batch says about one command's state: its steps folded into one row. */
+interface StateRow {
+  id: string;
+  sent?: string;
+  started?: string;
+  state?: FinalState;
+  exit_code?: number;
+  error_code?: string | null;
+  error_message?: string | null;
+  result_type?: string | null;
+  result?: string | null;
+  at?: string;
+}
+
 /** One batch of journal entries, sorted by what each statement needs. */
 interface Parts {
-  readonly sent: Array<{ id: string; at: string }>;
-  readonly started: Array<{ id: string; at: string }>;
+  /** Commands whose state the batch changes, in order of first mention. */
+  readonly states: StateRow[];
+  /** The commands the batch reports as started. */
+  readonly started: string[];
   readonly output: OutputEntry[];
   readonly outputBytes: number;
-  readonly finished: Array<Record<string, unknown>>;
 }
 
 function partsOf(batch: readonly JournalEntry[]): Parts {
-  const parts: Parts = { sent: [], started: [], output: [], outputBytes: 0, finished: [] };
+  const byId = new Map<string, StateRow>();
+  const started: string[] = [];
+  const output: OutputEntry[] = [];
   let outputBytes = 0;
+  const rowOf = (id: string) => {
+    let row = byId.get(id);
+    if (!row) {
+      row = { id };
+      byId.set(id, row);
+    }
+    return row;
+  };
   for (const entry of batch) {
-    if (entry.kind === "sent") parts.sent.push({ id: entry.commandId, at: entry.at.toISOString() });
-    else if (entry.kind === "started")
-      parts.started.push({ id: entry.commandId, at: entry.at.toISOString() });
-    else if (entry.kind === "output") {
-      parts.output.push(entry);
+    if (entry.kind === "output") {
+      output.push(entry);
       outputBytes += entry.data.byteLength;
-    } else
-      parts.finished.push({
-        id: entry.commandId,
-        state: entry.state,
-        exit_code: entry.exitCode,
-        error_code: entry.errorCode,
-        error_message: entry.errorMessage,
-        result_type: entry.resultType,
-        result: entry.result ? b64(entry.result) : null,
-        at: entry.at.toISOString(),
-      });
+    } else if (entry.kind === "sent") rowOf(entry.commandId).sent ??= entry.at.toISOString();
+    else if (entry.kind === "started") {
+      const row = rowOf(entry.commandId);
+      if (row.started === undefined) started.push(entry.commandId);
+      row.started ??= entry.at.toISOString();
+    } else {
+      const row = rowOf(entry.commandId);
+      if (row.state !== undefined) continue; // the first end counts
+      row.state = entry.state;
+      row.exit_code = entry.exitCode;
+      row.error_code = entry.errorCode;
+      row.error_message = entry.errorMessage;
+      row.result_type = entry.resultType;
+      row.result = entry.result ? b64(entry.result) : null;
+      row.at = entry.at.toISOString();
+    }
   }
-  return { ...parts, outputBytes };
+  return { states: [...byId.values()], started, output, outputBytes };
 }
 
-async function storeStates(tx: Queryable, parts: Parts): Promise<void> {
-  if (parts.sent.length > 0) {
-    await tx.execute(sql`update commands c set state = 'sent', sent_at = coalesce(c.sent_at, r.at)
-      from json_to_recordset(${json(parts.sent)}::json) as r(id uuid, at timestamptz)
-      where c.id = r.id and c.state = 'queued'`);
-  }
-  if (parts.started.length > 0) {
-    await tx.execute(sql`update commands c set state = 'running', started_at = coalesce(c.started_at, r.at),
-        sent_at = coalesce(c.sent_at, r.at)
-      from json_to_recordset(${json(parts.started)}::json) as r(id uuid, at timestamptz)
-      where c.id = r.id and c.state in ('queued', 'sent')`);
-  }
+/**
+ * Every state change of the batch in one UPDATE, one row write per command: sent (from queued),
+ * started (from queued or sent), ended (from any open state). Only open commands are touched, so
+ * each row it returns with an end was really ended by this commit (a late second end is not).
+ */
+async function storeStates(tx: Queryable, parts: Parts): Promise<Committed["finished"]> {
+  if (parts.states.length === 0) return [];
+  const result = await tx.execute(sql`update commands c set
+      state = case when r.state is not null then r.state
+        when r.started is not null and c.state in ('queued', 'sent') then 'running'
+        when r.sent is not null and c.state = 'queued' then 'sent'
+        else c.state end,
+      sent_at = coalesce(c.sent_at, r.sent, r.started),
+      started_at = coalesce(c.started_at, r.started),
+      exit_code = case when r.state is null then c.exit_code else r.exit_code end,
+      error_code = case when r.state is null then c.error_code else r.error_code end,
+      error_message = case when r.state is null then c.error_message else r.error_message end,
+      result_type = case when r.state is null then c.result_type else r.result_type end,
+      result = case when r.state is null then c.result else decode(r.result, 'base64') end,
+      finished_at = case when r.state is null then c.finished_at else r.at end
+    from json_to_recordset(${json(parts.states)}::json) as r(id uuid, sent timestamptz,
+      started timestamptz, state text, exit_code int, error_code text, error_message text,
+      result_type text, result text, at timestamptz)
+    where c.id = r.id and (r.state is not null and c.state in ('queued', 'sent', 'running')
+      or r.started is not null and c.state in ('queued', 'sent')
+      or r.sent is not null and c.state = 'queued')
+    returning c.id as "commandId", c.state, r.state is not null as ended`);
+  return rowsOf<{ commandId: string; state: FinalState; ended: boolean }>(result)
+    .filter((row) => row.ended)
+    .map(({ commandId, state }) => ({ commandId, state }));
 }
 
 /** Output as JSON rows (base64 data), skipping chunks already stored; counts what was new. */
@@ -92,25 +137,13 @@ async function countOutput(tx: Queryable, output: readonly OutputEntry[]): Promi
     where c.id = r.c`);
 }
 
-async function storeEnds(tx: Queryable, parts: Parts): Promise<Committed["finished"]> {
-  if (parts.finished.length === 0) return [];
-  const result = await tx.execute(sql`update commands c set state = r.state, exit_code = r.exit_code,
-      error_code = r.error_code, error_message = r.error_message, result_type = r.result_type,
-      result = decode(r.result, 'base64'), finished_at = r.at
-    from json_to_recordset(${json(parts.finished)}::json) as r(id uuid, state text, exit_code int,
-      error_code text, error_message text, result_type text, result text, at timestamptz)
-    where c.id = r.id and c.state in ('queued', 'sent', 'running')
-    returning c.id as "commandId", c.state`);
-  return rowsOf<{ commandId: string; state: FinalState }>(result);
-}
-
 /** The COPY was refused (most likely a chunk stored before, after a redelivery): retry without it. */
 const copyWasRefused = (error: unknown) =>
   error instanceof CopyRefused || (error as { code?: unknown })?.code === "23505";
 
 /**
- * Stores one batch in one transaction, in this order: sent, started, output, ends (so a command's
- * output is stored before its end). State changes are one-parameter statements (json_to_recordset).
+ * Stores one batch in one transaction: output first, then every state change in one statement
+ * (json_to_recordset), so a command's output is stored with or before its end.
  * Output of at least `copyFromBytes` goes through COPY (binary) on PostgreSQL, which keeps the
  * bytes out of JSON and base64 strings (memory); smaller output, PGlite, and a batch that repeats
  * a stored chunk (after a redelivery) use one INSERT that skips repeats.
@@ -122,7 +155,7 @@ export async function commitBatch(
 ): Promise<Committed> {
   const parts = partsOf(batch);
   const done = (finished: Committed["finished"]): Committed => ({
-    started: parts.started.map((entry) => entry.id),
+    started: parts.started,
     output: parts.output,
     finished,
   });
@@ -131,10 +164,9 @@ export async function commitBatch(
       const finished = await db.transaction(async (tx) => {
         const raw = postgresTransactionOf(tx);
         if (!raw) return undefined;
-        await storeStates(tx, parts);
         await copyOutput(raw, parts.output);
         await countOutput(tx, parts.output);
-        return storeEnds(tx, parts);
+        return storeStates(tx, parts);
       });
       if (finished) return done(finished);
     } catch (error) {
@@ -143,9 +175,8 @@ export async function commitBatch(
   }
   return done(
     await db.transaction(async (tx) => {
-      await storeStates(tx, parts);
       if (parts.output.length > 0) await insertOutput(tx, parts.output);
-      return storeEnds(tx, parts);
+      return storeStates(tx, parts);
     }),
   );
 }
