@@ -72,12 +72,16 @@ async function runBench(n: number) {
       logger,
     });
     const endedAt = new Map<string, { at: number; state: string }>();
+    let onEnd: ((commandId: string) => void) | undefined;
     const registry = new SessionRegistry();
     const runner = createCommandRunner({
       db: database.db,
       links: registry,
       logger,
-      onEnded: (commandId: string, state: string) => endedAt.set(commandId, { at: performance.now(), state }),
+      onEnded: (commandId: string, state: string) => {
+        endedAt.set(commandId, { at: performance.now(), state });
+        onEnd?.(commandId);
+      },
     });
     const writer = createMetricWriter(database.db, { logger });
     const gateway = createAgentGateway({
@@ -147,7 +151,23 @@ async function runBench(n: number) {
         })) as never,
       );
       const submittedMs = performance.now() - t0;
-      while (ids.some((id: string) => !endedAt.has(id)) && performance.now() - t0 < 120_000) await sleep(5);
+      // Woken by onEnded when the last one ends (no polling: the loop would cost the server CPU).
+      const wanted = new Set<string>(ids);
+      let open = ids.filter((id: string) => !endedAt.has(id)).length;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 120_000);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        if (open === 0) done();
+        else
+          onEnd = (id) => {
+            if (!wanted.has(id)) return;
+            if (--open === 0) done();
+          };
+      });
+      onEnd = undefined;
       const times = ids
         .map((id: string) => (endedAt.get(id)?.at ?? Number.NaN) - t0)
         .sort((a: number, b: number) => a - b);
