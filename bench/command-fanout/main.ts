@@ -5,9 +5,10 @@
 // OpenSSH (`ssh host cmd` in parallel) to 50 loopback sshd, and 100 MB of output from one agent
 // with the server side's RSS growth. The gateway and runner run in THIS process (there is no
 // "run anything" RPC to drive a server process with); agents run in forked workers.
-// Run with `npm run bench:commands -- [N ...]` (default 1000). Env: BENCH_WORKERS (4),
+// Run with `npm run bench:commands -- [N ...]` (default 1000). Env: BENCH_WORKERS (2),
 // BENCH_SSH_HOSTS (50), BENCH_SKIP_SSH=1, BENCH_CPU_PROFILE=1 (a .cpuprofile of this process
-// during the fan-out, next to the results). Results: bench/results/command-fanout-<N>.json.
+// during the fan-out, next to the results), BENCH_IDLE_SECONDS (10: the no-output memory window).
+// Results: bench/results/command-fanout-<N>.json.
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -32,7 +33,8 @@ import type { FanoutWorkerPlan } from "./agents-worker.ts";
 import { startSshdFleet } from "./sshd-fleet.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
-const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
+// One load process per core: more only adds context switches on the cores the server shares.
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const SSH_HOSTS = Number(process.env.BENCH_SSH_HOSTS ?? 50);
 const ROUNDS = Number(process.env.BENCH_SSH_ROUNDS ?? 3);
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -45,6 +47,36 @@ const median = (values: number[]) =>
     0.5,
   );
 const actor = { kind: "system" as const, id: null };
+
+/** Peak growth of this process's memory while `work` runs, sampled every 20 ms after a full GC. */
+async function peakGrowth(work: () => Promise<unknown>) {
+  globalThis.gc?.();
+  await sleep(500);
+  const rssBefore = rssBytes(process.pid);
+  let rssPeak = rssBefore;
+  const before = process.memoryUsage();
+  const peak = { heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    if (process.env.BENCH_GC) globalThis.gc?.();
+    rssPeak = Math.max(rssPeak, rssBytes(process.pid));
+    const memory = process.memoryUsage();
+    for (const key of ["heapUsed", "external", "arrayBuffers"] as const) {
+      peak[key] = Math.max(peak[key], memory[key] - before[key]);
+    }
+  }, 20);
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+  }
+  return {
+    rssBeforeMb: Math.round(rssBefore / 1048576),
+    rssGrowthMb: Math.round((rssPeak - rssBefore) / 1048576),
+    peakGrowthMb: Object.fromEntries(
+      Object.entries(peak).map(([key, value]) => [key, Math.round(value / 1048576)]),
+    ),
+  };
+}
 
 async function runBench(n: number) {
   const cluster = await startCluster();
@@ -263,38 +295,28 @@ async function runBench(n: number) {
       }
     }
 
-    // 100 MB of output from one agent: the server side's memory must stay flat.
+    // 100 MB of output from one agent: the server side's memory must stay flat. First the same
+    // window with no output, so that what the connected agents alone churn (keepalive pings,
+    // timers) is told apart from what the output costs.
     const heavyBytes = 100 * 1024 * 1024;
-    globalThis.gc?.();
-    await sleep(500);
-    const rssBefore = rssBytes(process.pid);
-    let rssPeak = rssBefore;
-    const memoryBefore = process.memoryUsage();
-    const memoryPeak = { heapUsed: 0, external: 0, arrayBuffers: 0 };
-    const sampler = setInterval(() => {
-      if (process.env.BENCH_GC) globalThis.gc?.();
-      rssPeak = Math.max(rssPeak, rssBytes(process.pid));
-      const memory = process.memoryUsage();
-      for (const key of ["heapUsed", "external", "arrayBuffers"] as const) {
-        memoryPeak[key] = Math.max(memoryPeak[key], memory[key] - memoryBefore[key]);
-      }
-    }, 20);
-    const heavy = await fanOut(all.slice(0, 1), {
-      input: UInt64ValueSchema,
-      args: { value: BigInt(heavyBytes) },
+    const idle = await peakGrowth(() => sleep(Number(process.env.BENCH_IDLE_SECONDS ?? 10) * 1000));
+    log(`no output, ${n} agents connected: RSS +${idle.rssGrowthMb} MB ${JSON.stringify(idle.peakGrowthMb)}`);
+    let heavy: Awaited<ReturnType<typeof fanOut>> | undefined;
+    const growth = await peakGrowth(async () => {
+      heavy = await fanOut(all.slice(0, 1), {
+        input: UInt64ValueSchema,
+        args: { value: BigInt(heavyBytes) },
+      });
     });
-    clearInterval(sampler);
+    const seconds = (heavy?.allArchivedMs ?? Number.NaN) / 1000;
     const output = {
       bytes: heavyBytes,
-      seconds: heavy.allArchivedMs / 1000,
-      megabytesPerSecond: Number((100 / (heavy.allArchivedMs / 1000)).toFixed(1)),
-      rssBeforeMb: Math.round(rssBefore / 1048576),
-      rssGrowthMb: Math.round((rssPeak - rssBefore) / 1048576),
-      peakGrowthMb: Object.fromEntries(
-        Object.entries(memoryPeak).map(([key, value]) => [key, Math.round(value / 1048576)]),
-      ),
+      seconds,
+      megabytesPerSecond: Number((100 / seconds).toFixed(1)),
+      ...growth,
+      idle,
       journalPeakBufferedMb: Number((runner.journal.peakBufferedBytes / 1048576).toFixed(1)),
-      state: heavy.failed === 0 ? "succeeded" : "failed",
+      state: heavy?.failed === 0 ? "succeeded" : "failed",
     };
     log(
       `100 MB output: ${output.seconds} s (${output.megabytesPerSecond} MB/s), RSS +${output.rssGrowthMb} MB ${JSON.stringify(output.peakGrowthMb)} (journal peak ${output.journalPeakBufferedMb} MB)`,

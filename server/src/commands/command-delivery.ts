@@ -22,11 +22,12 @@ export function typeNameOf(typeUrl: string): string {
 
 /**
  * A chunk that keeps only its own bytes alive: protobuf-es decodes `bytes` as a view into the
- * received frame, so a small chunk would pin the whole frame (or an 8 KiB pool slab) while it
- * waits in the journal. Chunks that fill most of their buffer are kept as they are.
+ * received message, so a small chunk would pin the whole message (several chunks when the agent
+ * batches them, or an 8 KiB pool slab) while it waits in the journal. A chunk that is at least a
+ * quarter of its buffer is kept as it is: copying it would cost more than what it pins.
  */
 export function ownBytes(data: Uint8Array): Uint8Array {
-  return data.byteLength * 2 < data.buffer.byteLength ? data.slice() : data;
+  return data.byteLength * 4 < data.buffer.byteLength ? data.slice() : data;
 }
 
 const outcomes: Record<CommandOutcome, FinalState | undefined> = {
