@@ -34,6 +34,7 @@ const calls: Array<{ call: grpc.ClientDuplexStream<ConnectRequest, ConnectRespon
   [];
 let plan: FanoutWorkerPlan;
 let connected = 0;
+let exiting = false;
 const errors: string[] = [];
 
 async function connectOne(identity: AgentIdentity): Promise<void> {
@@ -70,6 +71,14 @@ async function connectOne(identity: AgentIdentity): Promise<void> {
       resolve();
     };
     call.on("error", (error: Error) => fail(error.message));
+    call.on("status", (status: grpc.StatusObject) => {
+      // An agent whose stream ends mid-run is no longer measured: say so.
+      if (settled && !exiting) {
+        console.error(
+          `[agent ${identity.serverId.slice(0, 8)}] stream ended: ${status.code} ${status.details}`,
+        );
+      }
+    });
     call.on("data", (message: ConnectResponse) => {
       const { payload } = message;
       if (payload.case === "welcome" && !settled) {
@@ -140,7 +149,11 @@ process.on("message", async (message: { type: string; plan?: FanoutWorkerPlan; f
     };
     await Promise.all(Array.from({ length: plan.connectConcurrency }, lane));
     process.send?.({ type: "connected", connected, errors });
+  } else if (message.type === "stopping") {
+    exiting = true;
+    process.send?.({ type: "stopping" });
   } else if (message.type === "exit") {
+    exiting = true;
     for (const { call, client } of calls) {
       call.end();
       client.close();

@@ -92,6 +92,7 @@ async function runBench(n: number) {
   });
   const database = { db: drizzle(client) as never as ReturnType<typeof createDatabase>["db"] };
   const workers: ChildProcess[] = [];
+  let stopping = false;
   const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? "error" });
   try {
     await migrations.migrate();
@@ -134,7 +135,12 @@ async function runBench(n: number) {
     const { caPem, agents } = await createIdentities(cluster.url, masterKey, n);
     log(`${n} servers with certificates in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     for (let w = 0; w < WORKERS; w++) {
-      workers.push(fork(path.join(root, "bench/command-fanout/agents-worker.ts"), [], { stdio: "inherit" }));
+      const worker = fork(path.join(root, "bench/command-fanout/agents-worker.ts"), [], { stdio: "inherit" });
+      worker.once("exit", (code, signal) => {
+        if (!stopping)
+          log(`load process ${w} exited early (${signal ?? `code ${code}`}): its agents are gone`);
+      });
+      workers.push(worker);
     }
     started = performance.now();
     const replies = await Promise.all(
@@ -334,6 +340,8 @@ async function runBench(n: number) {
       path.join(root, `bench/results/command-fanout-${n}.json`),
       `${JSON.stringify(result, null, 2)}\n`,
     );
+    stopping = true;
+    await askWorkers(() => ({ type: "stopping" })); // their streams' ends are expected from now on
     await gateway.close();
     await runner.close();
     await writer.close();

@@ -63,6 +63,9 @@ export async function startSshdFleet(count: number): Promise<SshdFleet> {
           "PermitRootLogin prohibit-password",
           "MaxStartups 200",
           "LogLevel ERROR",
+          // The session's shell reads $HOME/.bashrc: a host dir with none keeps this machine's
+          // root shell setup (pyenv's rehash takes a lock, 50 at once queue for minutes) out.
+          `SetEnv HOME=${host}`,
           "",
         ].join("\n"),
       );
