@@ -110,4 +110,31 @@ describe("the command outbox", () => {
     await tick();
     expect(stream.messages.flat().map((e) => e.commandId)).toEqual(["a", "b"]);
   });
+
+  it("keeps the events of a write that throws for the next stream, and writes no more to the broken one", async () => {
+    const outbox = createCommandOutbox();
+    let throws = 0;
+    outbox.attach({
+      write() {
+        throws += 1;
+        throw new Error("write after end");
+      },
+      drained: async () => undefined,
+    });
+    await outbox.send(started("a"));
+    await outbox.send(output("a", 1, 10));
+    await tick();
+    await outbox.send(output("a", 2, 10));
+    await tick();
+    expect(throws).toBe(1);
+    const next = recorder();
+    outbox.attach(next.writer);
+    await tick();
+    expect(next.messages.flat().map((e) => `${e.event?.case}:${sequenceOf(e)}`)).toEqual([
+      "started:0",
+      "output:1",
+      "output:2",
+    ]);
+    expect(outbox.queuedBytes).toBe(0);
+  });
 });

@@ -60,6 +60,8 @@ export function createCommandOutbox(options: CommandOutboxOptions = {}): Command
   let queued = 0;
   let scheduled = false;
   let writing = false;
+  /** A writer whose write threw; nothing more is written to it. */
+  let broken: OutboxWriter | undefined;
   const roomWaiters: Array<() => void> = [];
 
   const wakeSenders = () => {
@@ -67,7 +69,7 @@ export function createCommandOutbox(options: CommandOutboxOptions = {}): Command
   };
 
   const schedule = () => {
-    if (scheduled || writing || !current || queue.length === 0) return;
+    if (scheduled || writing || !current || current === broken || queue.length === 0) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
@@ -80,7 +82,7 @@ export function createCommandOutbox(options: CommandOutboxOptions = {}): Command
     if (writing) return;
     writing = true;
     try {
-      while (current && queue.length > 0) {
+      while (current && current !== broken && queue.length > 0) {
         const writer = current;
         let count = 0;
         let bytes = 0;
@@ -91,8 +93,17 @@ export function createCommandOutbox(options: CommandOutboxOptions = {}): Command
           count += 1;
         }
         const batch = queue.splice(0, count);
+        let room: boolean;
+        try {
+          room = writer.write(batch);
+        } catch {
+          // The stream broke under the write: keep the events for the next stream (the server
+          // stores each step once) and stop writing to this one.
+          queue.unshift(...batch);
+          broken = writer;
+          return;
+        }
         queued -= bytes;
-        const room = writer.write(batch);
         wakeSenders();
         if (!room) await writer.drained();
       }
