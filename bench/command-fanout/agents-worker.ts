@@ -16,7 +16,7 @@ import {
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import { pino } from "pino";
 import { createCommandExecutor } from "../../agent/dist/commands/command-executor.js";
-import { createCommandOutbox } from "../../agent/dist/commands/command-outbox.js";
+import { createCommandOutbox, streamOutboxWriter } from "../../agent/dist/commands/command-outbox.js";
 import { openRecentCommands } from "../../agent/dist/commands/recent-commands.js";
 import type { AgentIdentity } from "../agent-fleet/identities.ts";
 import { produceOutput, runProgram } from "./bench-handlers.ts";
@@ -84,26 +84,13 @@ async function connectOne(identity: AgentIdentity): Promise<void> {
       if (payload.case === "welcome" && !settled) {
         settled = true;
         connected += 1;
-        // As the real agent does (agent/src/connection/agent-session.ts): batches when the
-        // server takes them, one event per message otherwise.
-        const batches = payload.value.commandEventBatches;
-        outbox.attach({
-          write: (events) =>
-            batches
-              ? call.write(
-                  create(ConnectRequestSchema, {
-                    payload: { case: "commandEvents", value: { events: [...events] } },
-                  }),
-                )
-              : events.reduce(
-                  (room, event) =>
-                    call.write(
-                      create(ConnectRequestSchema, { payload: { case: "commandEvent", value: event } }),
-                    ) && room,
-                  true,
-                ),
-          drained: () => new Promise((done) => call.once("drain", done)),
-        });
+        outbox.attach(
+          streamOutboxWriter(
+            (next) => call.write(create(ConnectRequestSchema, { payload: next })),
+            () => new Promise((done) => call.once("drain", done)),
+            payload.value.commandEventBatches,
+          ),
+        );
         resolve();
       } else if (payload.case === "command") {
         executor.receive(payload.value);

@@ -1,7 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { CommandEventSchema } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import type {
+  CommandEventSchema,
+  ConnectRequestSchema,
+} from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 
 export type CommandEventInit = MessageInitShape<typeof CommandEventSchema>;
+type ConnectPayload = MessageInitShape<typeof ConnectRequestSchema>["payload"];
 
 /** The current stream, as the outbox writes to it. */
 export interface OutboxWriter {
@@ -11,6 +15,25 @@ export interface OutboxWriter {
    */
   write(events: readonly CommandEventInit[]): boolean;
   drained(): Promise<void>;
+}
+
+/**
+ * The writer for one live stream: one CommandEvents message per batch when the server's Welcome
+ * says it takes them (command_event_batches), one CommandEvent per message otherwise. `send`
+ * writes one message and returns false when the stream's buffer is full.
+ */
+export function streamOutboxWriter(
+  send: (payload: ConnectPayload) => boolean,
+  drained: () => Promise<void>,
+  batches: boolean,
+): OutboxWriter {
+  return {
+    write: (events) =>
+      batches
+        ? send({ case: "commandEvents", value: { events: [...events] } })
+        : events.reduce((room, event) => send({ case: "commandEvent", value: event }) && room, true),
+    drained,
+  };
 }
 
 /**

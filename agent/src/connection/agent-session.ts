@@ -7,7 +7,7 @@ import {
   type Welcome,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import type { CommandExecutor } from "../commands/command-executor.js";
-import type { CommandOutbox, OutboxWriter } from "../commands/command-outbox.js";
+import { type CommandOutbox, type OutboxWriter, streamOutboxWriter } from "../commands/command-outbox.js";
 import type { InstanceStatesWriter, InstanceWatch } from "../instances/instance-watch.js";
 import type { Logger } from "../logging/logger.js";
 import type { Spool } from "../spool/spool.js";
@@ -145,14 +145,7 @@ export function createSession(options: SessionOptions): Session {
       case "welcome":
         resolveWelcome?.(payload.value);
         if (options.commands && !halt.signal.aborted) {
-          const batches = payload.value.commandEventBatches;
-          commandWriter = {
-            write: (events) =>
-              batches
-                ? send({ case: "commandEvents", value: { events: [...events] } })
-                : events.reduce((room, event) => send({ case: "commandEvent", value: event }) && room, true),
-            drained: waitForDrain,
-          };
+          commandWriter = streamOutboxWriter(send, waitForDrain, payload.value.commandEventBatches);
           options.commands.outbox.attach(commandWriter);
         }
         if (options.instanceStates && !halt.signal.aborted) {
