@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { WatchFleetResponseSchema } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
 import { describe, expect, it } from "vitest";
-import { applyFleetBatch, reconnectDelayMs, sortedFleet } from "./live-fleet";
+import { applyFleetBatch, sortedFleet } from "./live-fleet";
+import { reconnectDelayMs } from "./reconnect";
 
 const entry = (id: string, name: string, status = "active") => ({ server: { id, name, status } });
 

@@ -17,8 +17,3 @@ export function applyFleetBatch(current: FleetMap, batch: WatchFleetResponse): F
 export function sortedFleet(fleet: FleetMap): FleetServer[] {
   return [...fleet.values()].sort((a, b) => (a.server?.name ?? "").localeCompare(b.server?.name ?? ""));
 }
-
-/** How long to wait before reconnecting after `failures` failed attempts in a row: 1 s doubling to 30 s. */
-export function reconnectDelayMs(failures: number): number {
-  return Math.min(30_000, 1_000 * 2 ** Math.max(0, failures - 1));
-}

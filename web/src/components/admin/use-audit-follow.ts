@@ -7,7 +7,7 @@ import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { useEffect, useRef, useState } from "react";
 import type { AuditFilterValues } from "@/lib/audit-filters";
 import { addLiveEntries } from "@/lib/audit-live";
-import { reconnectDelayMs } from "@/lib/live-fleet";
+import { reconnectDelayMs, sleepUnlessAborted as sleep } from "@/lib/reconnect";
 import { auditFilterMessage } from "./audit-tools";
 
 /** A follow is renewed after this long (the transport needs some deadline for every call). */
@@ -26,15 +26,6 @@ export type AuditFollow = {
   /** The last failure; cleared when following works again. */
   readonly error: ConnectError | undefined;
 };
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 
 /**
  * Follows AuditService/FollowAuditLog with the page's filters from `startAfter` (the list's

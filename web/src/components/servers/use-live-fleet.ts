@@ -5,7 +5,8 @@ import { useTransport } from "@connectrpc/connect-query";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { FleetService } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
 import { useEffect, useState } from "react";
-import { applyFleetBatch, type FleetMap, reconnectDelayMs } from "@/lib/live-fleet";
+import { applyFleetBatch, type FleetMap } from "@/lib/live-fleet";
+import { reconnectDelayMs, sleepUnlessAborted as sleep } from "@/lib/reconnect";
 
 /** A watch is renewed after this long (the transport needs some deadline for every call). */
 const STREAM_TIMEOUT_MS = 6 * 3_600_000;
@@ -27,15 +28,6 @@ type LiveFleetResult = LiveFleet & {
   /** Starts a new watch at once (after a final error, or to skip the backoff). */
   readonly retry: () => void;
 };
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 
 /**
  * Follows FleetService/WatchFleet: the servers the caller may see (only `serverIds`, or those
