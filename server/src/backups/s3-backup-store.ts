@@ -8,21 +8,11 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import type { S3BackupStoreConfig } from "../config/config.js";
 import { type BackupStore, isBackupStorageKey, withAbort } from "./backup-store.js";
 
-/** Where an S3-compatible store keeps archives (OCORE_BACKUP_S3_*). */
-export interface S3StoreOptions {
-  /** Undefined: AWS S3 itself (the region's endpoint). */
-  readonly endpoint: string | undefined;
-  readonly region: string;
-  readonly bucket: string;
-  /** Prepended to every key, "" or ending in "/" (e.g. "ocore/"). */
-  readonly prefix: string;
-  /** Bucket in the path (`host/bucket/key`) rather than the host name: MinIO, Ceph, emulators. */
-  readonly forcePathStyle: boolean;
-  /** Undefined: the SDK's default chain (AWS_* variables, shared files, instance role). */
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
-}
+/** Where an S3-compatible store keeps archives: the OCORE_BACKUP_S3_* settings as parsed. */
+export type S3StoreOptions = S3BackupStoreConfig;
 
 /** Why the bucket cannot be used, so the caller can name the setting to fix. */
 export class S3StoreUnusable extends Error {

@@ -48,18 +48,24 @@ export interface Config {
   };
 }
 
+/** Where an S3-compatible store keeps archives (OCORE_BACKUP_S3_*). */
+export interface S3BackupStoreConfig {
+  /** Undefined: AWS S3 itself (the region's endpoint). */
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  readonly bucket: string;
+  /** Prepended to every key, "" or ending in "/" (e.g. "ocore/"). */
+  readonly prefix: string;
+  /** Bucket in the path (`host/bucket/key`) rather than the host name: MinIO, Ceph, emulators. */
+  readonly forcePathStyle: boolean;
+  /** Undefined: the SDK's default chain (AWS_* variables, shared files, instance role). */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+}
+
 /** OCORE_BACKUP_STORE: the directory store (backupDir), or an S3-compatible bucket. */
 export type BackupStoreConfig =
   | { readonly kind: "directory" }
-  | {
-      readonly kind: "s3";
-      readonly endpoint: string | undefined;
-      readonly region: string;
-      readonly bucket: string;
-      readonly prefix: string;
-      readonly forcePathStyle: boolean;
-      readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
-    };
+  | ({ readonly kind: "s3" } & S3BackupStoreConfig);
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

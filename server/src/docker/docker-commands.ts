@@ -10,6 +10,7 @@ import type {
   CommandRunner,
   SubmitCommand,
 } from "../commands/command-runner.js";
+import type { CommandService } from "../commands/create-command-runner.js";
 import type { Db } from "../db/database.js";
 import { AppError, type AppErrorCode } from "../errors/app-error.js";
 
@@ -20,19 +21,7 @@ import { AppError, type AppErrorCode } from "../errors/app-error.js";
  */
 
 /** What the Docker operations need from the command runner: the runner and its live feed. */
-export interface DockerCommandRunner extends CommandRunner {
-  submit<I extends DescMessage>(
-    command: SubmitCommand<I>,
-    context?: AuditContext,
-  ): Promise<{ readonly commandId: string }>;
-  cancel(
-    commandId: string,
-    actor: CommandActor,
-    reason: string,
-    context?: AuditContext | null,
-  ): Promise<void>;
-  readonly feed: CommandFeed;
-}
+export type DockerCommandRunner = CommandRunner & Pick<CommandService, "submit" | "cancel" | "feed">;
 
 export interface DockerCommand<I extends DescMessage, O extends DescMessage> {
   readonly serverId: string;
