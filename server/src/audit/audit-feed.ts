@@ -1,4 +1,4 @@
-import { createChangeTicker } from "../db/change-ticker.js";
+import { createChangeTicker, waitForWake } from "../db/change-ticker.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
 import { type AuditFilter, latestAuditId, matchesAuditFilter, readAuditEntries } from "./query-audit.js";
@@ -140,18 +140,6 @@ export function createAuditFeed(options: AuditFeedOptions): AuditFeed {
     generation++;
   }
 
-  function waitFor(follower: Follower, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        follower.wake = undefined;
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      follower.wake = done;
-      signal.addEventListener("abort", done, { once: true });
-    });
-  }
-
   return {
     poke() {
       if (followers.size > 0 && !closed) void ticker.tick();
@@ -184,7 +172,7 @@ export function createAuditFeed(options: AuditFeedOptions): AuditFeed {
             continue;
           }
           if (follower.buffer.length === 0) {
-            await waitFor(follower, signal);
+            await waitForWake(follower, signal);
             continue;
           }
           const batch = follower.buffer;

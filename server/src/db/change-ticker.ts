@@ -66,3 +66,19 @@ export function createChangeTicker(options: {
     },
   };
 }
+
+/**
+ * Parks a feed's watcher until the ticker's read wakes it (calls `watcher.wake`) or `signal`
+ * aborts; either way it resolves and `wake` is cleared.
+ */
+export function waitForWake(watcher: { wake: (() => void) | undefined }, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      watcher.wake = undefined;
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    watcher.wake = done;
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

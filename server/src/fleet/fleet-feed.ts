@@ -1,4 +1,4 @@
-import { createChangeTicker } from "../db/change-ticker.js";
+import { createChangeTicker, waitForWake } from "../db/change-ticker.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
 import type { ServerRow } from "../servers/servers.js";
@@ -144,15 +144,7 @@ export function createFleetFeed(options: FleetFeedOptions): FleetFeed {
           try {
             while (!signal.aborted && !closed) {
               if (subscriber.pending.size === 0) {
-                await new Promise<void>((resolve) => {
-                  const done = () => {
-                    subscriber.wake = undefined;
-                    signal.removeEventListener("abort", done);
-                    resolve();
-                  };
-                  subscriber.wake = done;
-                  signal.addEventListener("abort", done, { once: true });
-                });
+                await waitForWake(subscriber, signal);
                 continue;
               }
               const batch = [...subscriber.pending];
