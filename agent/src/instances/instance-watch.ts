@@ -1,16 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { create } from "@bufbuild/protobuf";
 import type { InstanceStatesSchema } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
-import {
-  type InstanceStatus,
-  InstanceStatusSchema,
-} from "@ocore/proto/gen/ocore/agent/v1/instance_commands_pb.js";
-import type Docker from "dockerode";
 import { type Clock, sleep, systemClock } from "../connection/clock.js";
-import { type EngineClient, EngineStatusError, filtersQuery } from "../docker/engine-client.js";
+import type { EngineClient } from "../docker/engine-client.js";
 import type { Logger } from "../logging/logger.js";
-import { INSTANCE_LABEL, type InstanceRole, isInstanceRole, ROLE_LABEL } from "./instance-layout.js";
-import { containerStatus, type InstanceContainers } from "./instance-status.js";
+import { followInstanceEvents } from "./instance-events.js";
+import { inspectInstances, listInstances } from "./instance-inspection.js";
 
 export type InstanceStatesInit = MessageInitShape<typeof InstanceStatesSchema>;
 
@@ -42,11 +36,6 @@ export interface InstanceWatchOptions {
   /** Waits between attempts to reach Docker's event stream (doubling up to the second). */
   readonly retryMs?: readonly [first: number, max: number];
 }
-
-/** Docker events that change what an instance's containers report (exec_* and health are not). */
-const STATE_EVENTS = ["create", "start", "restart", "die", "stop", "pause", "unpause", "destroy", "oom"];
-/** Instances inspected at once (each is up to three container inspections). */
-const INSPECT_CONCURRENCY = 8;
 
 /**
  * Follows Docker's events for oCore's containers (label `ocore.instance`) and pushes the states of
@@ -80,56 +69,30 @@ export function createInstanceWatch(options: InstanceWatchOptions): InstanceWatc
   };
   const pause = (ms: number) => sleep(clock, ms, halt.signal);
 
-  /** One connection to Docker's event stream; resolves when it ends. */
-  async function followEvents(): Promise<void> {
-    const query = filtersQuery({ type: ["container"], label: [INSTANCE_LABEL], event: STATE_EVENTS });
-    const stream = await engine.stream(`/events?${query}`, halt.signal);
-    dockerUp = true;
-    needSnapshot = true; // events may have been missed while not subscribed
-    poke();
-    if (reported) logger.info("following Docker's events again; sending a fresh snapshot of the instances");
-    reported = "";
-    stream.setEncoding("utf8");
-    let buffered = "";
-    await new Promise<void>((resolve) => {
-      stream.on("data", (chunk: Buffer | string) => {
-        buffered += chunk.toString();
-        let newline = buffered.indexOf("\n");
-        while (newline >= 0) {
-          noteEvent(buffered.slice(0, newline));
-          buffered = buffered.slice(newline + 1);
-          newline = buffered.indexOf("\n");
-        }
-        // A well-formed event is well under this; anything longer is not one of Docker's.
-        if (buffered.length > 1_000_000) buffered = "";
-      });
-      stream.on("end", resolve);
-      stream.on("close", resolve);
-      stream.on("error", () => resolve());
-    });
-  }
-
-  function noteEvent(line: string): void {
-    if (!line.trim()) return;
-    try {
-      const event = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
-      const instanceId = event.Actor?.Attributes?.[INSTANCE_LABEL];
-      if (instanceId) {
-        dirty.add(instanceId);
-        poke();
-      }
-    } catch {
-      needSnapshot = true; // an unreadable event: look at everything again
+  const events = {
+    subscribed() {
+      dockerUp = true;
+      needSnapshot = true; // events may have been missed while not subscribed
       poke();
-    }
-  }
+      if (reported) logger.info("following Docker's events again; sending a fresh snapshot of the instances");
+      reported = "";
+    },
+    touched(instanceId: string) {
+      dirty.add(instanceId);
+      poke();
+    },
+    unreadable() {
+      needSnapshot = true; // look at everything again
+      poke();
+    },
+  };
 
   async function eventLoop(): Promise<void> {
     let retryMs = firstRetryMs;
     while (!halt.signal.aborted) {
       let why: string;
       try {
-        await followEvents();
+        await followInstanceEvents(engine, halt.signal, events);
         why = "Docker ended its event stream (dockerd restarted?)";
         retryMs = firstRetryMs;
       } catch (error) {
@@ -144,59 +107,6 @@ export function createInstanceWatch(options: InstanceWatchOptions): InstanceWatc
       await pause(retryMs);
       retryMs = Math.min(retryMs * 2, maxRetryMs);
     }
-  }
-
-  /** Every oCore container on the host, by instance and role (one list call). */
-  async function listInstances(): Promise<Map<string, InstanceContainers>> {
-    const query = filtersQuery({ label: [INSTANCE_LABEL] });
-    const listed = await engine.getJson<Docker.ContainerInfo[]>(
-      `/containers/json?all=1&${query}`,
-      halt.signal,
-    );
-    const found = new Map<string, InstanceContainers>();
-    for (const container of listed) {
-      const instanceId = container.Labels?.[INSTANCE_LABEL] ?? "";
-      const role = container.Labels?.[ROLE_LABEL] ?? "";
-      if (!instanceId || !isInstanceRole(role)) continue;
-      const entry = found.get(instanceId) ?? {};
-      entry[role] = container.Id;
-      found.set(instanceId, entry);
-    }
-    return found;
-  }
-
-  /** An instance's containers as Docker reports them now (one removed meanwhile is left out). */
-  async function inspectInstance(
-    instanceId: string,
-    containers: InstanceContainers,
-  ): Promise<InstanceStatus> {
-    const statuses = await Promise.all(
-      Object.entries(containers).map(async ([role, id]) => {
-        try {
-          const info = await engine.getJson<Docker.ContainerInspectInfo>(
-            `/containers/${encodeURIComponent(id)}/json`,
-            halt.signal,
-          );
-          return containerStatus(role as InstanceRole, info);
-        } catch (error) {
-          if (error instanceof EngineStatusError && error.statusCode === 404) return undefined;
-          throw error;
-        }
-      }),
-    );
-    return create(InstanceStatusSchema, {
-      instanceId,
-      containers: statuses.filter((status) => status !== undefined),
-    });
-  }
-
-  async function inspectAll(containers: Map<string, InstanceContainers>, ids: readonly string[]) {
-    const statuses: InstanceStatus[] = [];
-    for (let start = 0; start < ids.length; start += INSPECT_CONCURRENCY) {
-      const slice = ids.slice(start, start + INSPECT_CONCURRENCY);
-      statuses.push(...(await Promise.all(slice.map((id) => inspectInstance(id, containers.get(id) ?? {})))));
-    }
-    return statuses;
   }
 
   /** Writes one message, waiting while the stream is full; false when no stream took it. */
@@ -214,9 +124,9 @@ export function createInstanceWatch(options: InstanceWatchOptions): InstanceWatc
     dirty = new Set();
     try {
       // Every oCore container in one list call; only the wanted instances are inspected.
-      const containers = await listInstances();
+      const containers = await listInstances(engine, halt.signal);
       const ids = snapshot ? [...containers.keys()] : [...batch];
-      const statuses = await inspectAll(containers, ids);
+      const statuses = await inspectInstances(engine, halt.signal, containers, ids);
       for (let start = 0; start < statuses.length || (snapshot && start === 0); start += maxPerMessage) {
         const last = start + maxPerMessage >= statuses.length;
         const sent = await send({
