@@ -93,6 +93,7 @@ export async function startAgent(options: {
     loaders: options.handlers
       ? []
       : createCommandHandlerLoaders({
+          config,
           dockerSocket: config.dockerSocket,
           procRoot,
           // Backup archives travel over the gateway with the agent's own certificate.
