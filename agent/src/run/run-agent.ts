@@ -128,7 +128,8 @@ export async function startAgent(options: {
     hello: async () =>
       create(HelloSchema, {
         ...facts,
-        bootedAt: facts.bootedAt ? timestampFromDate(facts.bootedAt) : undefined,
+        memoryTotalBytes: BigInt(facts.memoryTotalBytes),
+        bootedAt: facts.bootedAt ? timestampFromDate(new Date(facts.bootedAt)) : undefined,
         agentVersion: options.agentVersion,
         spooledSamples: BigInt(spool.size),
       }),
