@@ -8,6 +8,7 @@ import postgres from "postgres";
 import { createDatabase } from "../../server/dist/db/database.js";
 import { toSampleRow } from "../../server/dist/metrics/metric-sample.js";
 import { createMetricWriter } from "../../server/dist/metrics/metric-writer.js";
+import { readCounts } from "../cli-args.ts";
 import { benchSample } from "./samples.ts";
 
 export interface IngestVsCopy {
@@ -135,13 +136,16 @@ export async function measureIngestVsCopy(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const [servers = 1000] = readCounts(
+    "usage: node bench/agent-fleet/ingest-vs-copy.ts [servers]   (default 1000; BENCH_WRITER_MODULE=file compares another writer)",
+    [1000],
+  );
   const { startCluster } = await import("../../server/test/support/postgres-cluster.ts");
   const cluster = await startCluster();
   try {
     const database = createDatabase({ kind: "postgres", url: cluster.url });
     await database.migrate();
     await database.close();
-    const servers = Number(process.argv[2] ?? 1000);
     // BENCH_WRITER_MODULE=path/to/another-writer.ts compares another implementation.
     const other = process.env.BENCH_WRITER_MODULE;
     const makeWriter = other ? (await import(path.resolve(other))).createMetricWriter : createMetricWriter;

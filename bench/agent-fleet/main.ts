@@ -10,11 +10,16 @@ import path from "node:path";
 import postgres from "postgres";
 import { freePort } from "../../server/test/support/free-port.ts";
 import { startCluster } from "../../server/test/support/postgres-cluster.ts";
+import { readCounts } from "../cli-args.ts";
 import type { WorkerPlan, WorkerResult } from "./agents-worker.ts";
 import { createIdentities } from "./identities.ts";
 import { measureIngestVsCopy } from "./ingest-vs-copy.ts";
 import { cpuSeconds, findPostmaster, postgresCpuSeconds, rssBytes } from "./proc-stats.ts";
 
+const sizes = readCounts(
+  "usage: npm run bench:fleet -- [agents ...]   (default 1000; env BENCH_WORKERS, BENCH_STEADY_SECONDS)",
+  [1000],
+);
 const root = new URL("../..", import.meta.url).pathname;
 /**
  * The Node/V8 flags `npm start` runs the server with (read from its script in package.json, so
@@ -240,12 +245,8 @@ async function runFleet(n: number) {
   }
 }
 
-const sizes = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((n) => n > 0);
 mkdirSync(path.join(root, "bench/results"), { recursive: true });
-for (const n of sizes.length > 0 ? sizes : [1000]) {
+for (const n of sizes) {
   log(
     `fleet of ${n} agents, ${WORKERS} load processes, ${STEADY_S} s steady phase, server flags: ${SERVER_NODE_FLAGS.join(" ") || "none"}`,
   );

@@ -10,8 +10,12 @@ import { createDatabase } from "../../server/dist/db/database.js";
 import { rowsOf } from "../../server/dist/db/rows-of.js";
 import { startCluster } from "../../server/test/support/postgres-cluster.ts";
 import { rssBytes } from "../agent-fleet/proc-stats.ts";
+import { readCounts } from "../cli-args.ts";
 
-const megabytes = Number(process.argv[2] ?? 100);
+const [megabytes = 100] = readCounts(
+  "usage: node bench/command-fanout/journal-memory.ts [megabytes]   (default 100: output journalled through one command)",
+  [100],
+);
 const cluster = await startCluster();
 const database = createDatabase({ kind: "postgres", url: cluster.url, poolSize: 10 });
 try {

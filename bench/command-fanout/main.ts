@@ -29,9 +29,14 @@ import { createMasterKeyring } from "../../server/dist/pki/master-key.js";
 import { startCluster } from "../../server/test/support/postgres-cluster.ts";
 import { createIdentities } from "../agent-fleet/identities.ts";
 import { cpuSeconds, findPostmaster, postgresCpuSeconds, rssBytes } from "../agent-fleet/proc-stats.ts";
+import { readCounts } from "../cli-args.ts";
 import type { FanoutWorkerPlan } from "./agents-worker.ts";
 import { startSshdFleet } from "./sshd-fleet.ts";
 
+const sizes = readCounts(
+  "usage: npm run bench:commands -- [agents ...]   (default 1000; env: see the comment atop bench/command-fanout/main.ts)",
+  [1000],
+);
 const root = new URL("../..", import.meta.url).pathname;
 // One load process per core: more only adds context switches on the cores the server shares.
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
@@ -355,9 +360,5 @@ async function runBench(n: number) {
   }
 }
 
-const sizes = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((value) => value > 0);
-for (const n of sizes.length > 0 ? sizes : [1000]) await runBench(n);
+for (const n of sizes) await runBench(n);
 process.exit(0);

@@ -1,18 +1,7 @@
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-
-/** What the agent tells the server about its host in Hello. */
-export interface HostFacts {
-  readonly hostname: string;
-  readonly osId: string;
-  readonly osVersion: string;
-  readonly kernel: string;
-  readonly architecture: string;
-  readonly bootedAt: Date | undefined;
-  readonly cpuCores: number;
-  readonly memoryTotalBytes: bigint;
-}
+import type { HostFacts } from "@ocore/proto/host-facts.js";
 
 /** Parses os-release(5): KEY=value lines, values optionally quoted. */
 export function parseOsRelease(text: string): Map<string, string> {
@@ -24,6 +13,7 @@ export function parseOsRelease(text: string): Map<string, string> {
   return values;
 }
 
+/** What the agent tells the server about its host in Hello. */
 export async function readHostFacts(
   options: { procRoot?: string; osReleasePaths?: readonly string[] } = {},
 ): Promise<HostFacts> {
@@ -48,8 +38,8 @@ export async function readHostFacts(
     osVersion: osRelease.get("VERSION_ID") ?? "",
     kernel: os.release(),
     architecture: os.machine(),
-    bootedAt: btime ? new Date(Number(btime) * 1000) : undefined,
+    bootedAt: btime ? new Date(Number(btime) * 1000).toISOString() : null,
     cpuCores: cores,
-    memoryTotalBytes: memTotalKb ? BigInt(memTotalKb) * 1024n : BigInt(os.totalmem()),
+    memoryTotalBytes: memTotalKb ? Number(memTotalKb) * 1024 : os.totalmem(),
   };
 }

@@ -76,7 +76,7 @@ describe("sampler on this machine", () => {
     expect(facts.cpuCores).toBe(os.cpus().length);
     expect(facts.kernel).toBe(os.release());
     expect(facts.osId).toMatch(/^[a-z]/);
-    expect(facts.bootedAt && facts.bootedAt.getTime() < Date.now()).toBe(true);
+    expect(facts.bootedAt && new Date(facts.bootedAt).getTime() < Date.now()).toBe(true);
     expect(Number(facts.memoryTotalBytes)).toBeCloseTo(os.totalmem(), -6);
   });
 });

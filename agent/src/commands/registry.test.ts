@@ -5,6 +5,8 @@ import type { BackupTransfer } from "../instances/backup-transfer.js";
 import { CommandError, type CommandHandler } from "./command-handler.js";
 import { type CommandHandlerDeps, createCommandHandlerLoaders } from "./registry.js";
 
+const config = { server: undefined, stateDir: "/nonexistent/ocore-agent" };
+
 const noTransfer: BackupTransfer = {
   upload: () => Promise.reject(new Error("not used")),
   download: () => {
@@ -21,7 +23,7 @@ async function loadAll(deps: CommandHandlerDeps): Promise<CommandHandler[]> {
 describe("the command registry", () => {
   it("lists each kind once", async () => {
     const names = (
-      await loadAll({ dockerSocket: "/var/run/docker.sock", transfer: async () => noTransfer })
+      await loadAll({ config, dockerSocket: "/var/run/docker.sock", transfer: async () => noTransfer })
     ).map((handler) => handler.input.typeName);
     expect(new Set(names).size).toBe(names.length);
     expect(names).toEqual(
@@ -36,6 +38,7 @@ describe("the command registry", () => {
   it("creates nothing until a group is loaded", () => {
     let transfers = 0;
     const loaders = createCommandHandlerLoaders({
+      config,
       dockerSocket: "/var/run/docker.sock",
       transfer: async () => {
         transfers += 1;
@@ -47,9 +50,9 @@ describe("the command registry", () => {
   });
 
   it("keeps Docker commands known but refused when Docker is switched off", async () => {
-    const handler = (await loadAll({ dockerSocket: undefined, transfer: async () => noTransfer })).find(
-      (h) => h.input.typeName === DockerContainerListSchema.typeName,
-    );
+    const handler = (
+      await loadAll({ config, dockerSocket: undefined, transfer: async () => noTransfer })
+    ).find((h) => h.input.typeName === DockerContainerListSchema.typeName);
     const run = handler?.run(create(DockerContainerListSchema), {
       commandId: "c1",
       signal: new AbortController().signal,

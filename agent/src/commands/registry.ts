@@ -1,7 +1,10 @@
+import type { AgentConfig } from "../config/config.js";
 import type { BackupTransfer } from "../instances/backup-transfer.js";
 import { CommandError, type CommandHandler, type CommandHandlerLoader } from "./command-handler.js";
 
 export interface CommandHandlerDeps {
+  /** The agent's settings the upgrade command needs (its state directory and server). */
+  readonly config: Pick<AgentConfig, "server" | "stateDir">;
   /** The Docker Engine socket (OCORE_AGENT_DOCKER_SOCKET); undefined when Docker is switched off. */
   readonly dockerSocket: string | undefined;
   /** Makes the client that moves backup archives to and from the server (on the first instance command). */
@@ -22,7 +25,7 @@ export interface CommandHandlerDeps {
  */
 export function createCommandHandlerLoaders(deps: CommandHandlerDeps): CommandHandlerLoader[] {
   return [
-    async () => (await import("../self-update/handlers.js")).createSelfUpdateHandlers(),
+    async () => (await import("../self-update/handlers.js")).createSelfUpdateHandlers(deps.config),
     async () => {
       const [{ createDockerDeps }, { createDockerHandlers }, { createInstanceHandlers }, transfer] =
         await Promise.all([

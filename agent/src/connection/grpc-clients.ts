@@ -9,25 +9,11 @@ import {
   type EnrollRequest,
   type EnrollResponse,
 } from "@ocore/proto/gen/ocore/agent/v1/enrollment_service_pb.js";
-import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import type { Identity } from "../identity/identity-store.js";
+import { openGatewayClient } from "./gateway-client.js";
 import type { ServerAddress } from "./server-address.js";
 
 export type AgentStream = grpc.ClientDuplexStream<ConnectRequest, ConnectResponse>;
-
-const channelOptions: grpc.ChannelOptions = {
-  // A ping every 30 s finds a dead path (NAT timeout, server gone without FIN) within ~40 s.
-  "grpc.keepalive_time_ms": 30_000,
-  "grpc.keepalive_timeout_ms": 10_000,
-  // The stream is idle between samples; keep probing even with no message in flight.
-  "grpc.keepalive_permit_without_calls": 1,
-  // Our own backoff (connection/backoff.ts) decides when to retry, not the channel's.
-  "grpc.initial_reconnect_backoff_ms": 1000,
-  "grpc.max_reconnect_backoff_ms": 1000,
-};
-
-const grpcTarget = (address: ServerAddress) =>
-  address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 
 /**
  * Opens AgentService/Connect with mutual TLS: our key and certificate, and only the oCore CA as
@@ -38,21 +24,14 @@ export function openAgentStream(
   address: ServerAddress,
   identity: Identity,
 ): { stream: AgentStream; close(): void } {
-  const definition = createGrpcServiceDefinition(AgentService);
-  const Client = grpc.makeGenericClientConstructor(definition, "AgentService");
-  const credentials = grpc.credentials.createSsl(
-    Buffer.from(identity.caPem),
-    Buffer.from(identity.keyPem),
-    Buffer.from(identity.certificatePem),
-  );
-  const client = new Client(grpcTarget(address), credentials, channelOptions);
-  const method = definition.connect;
+  const { client, methods, close } = openGatewayClient(AgentService, address, identity);
+  const method = methods.connect;
   const stream = client.makeBidiStreamRequest(
     method.path,
     method.requestSerialize,
     method.responseDeserialize,
   ) as AgentStream;
-  return { stream, close: () => client.close() };
+  return { stream, close };
 }
 
 /** Calls EnrollmentService/Enroll over server-authenticated TLS, trusting only `caPem`. */
@@ -62,14 +41,8 @@ export function callEnroll(
   request: EnrollRequest,
   timeoutMs = 30_000,
 ): Promise<EnrollResponse> {
-  const definition = createGrpcServiceDefinition(EnrollmentService);
-  const Client = grpc.makeGenericClientConstructor(definition, "EnrollmentService");
-  const client = new Client(
-    grpcTarget(address),
-    grpc.credentials.createSsl(Buffer.from(caPem)),
-    channelOptions,
-  );
-  const method = definition.enroll;
+  const { client, methods, close } = openGatewayClient(EnrollmentService, address, { caPem });
+  const method = methods.enroll;
   return new Promise<EnrollResponse>((resolve, reject) => {
     client.makeUnaryRequest(
       method.path,
@@ -80,5 +53,5 @@ export function callEnroll(
       { deadline: Date.now() + timeoutMs },
       (error, response) => (error || !response ? reject(error) : resolve(response)),
     );
-  }).finally(() => client.close());
+  }).finally(close);
 }

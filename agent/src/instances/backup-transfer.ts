@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import {
   BackupTransferService,
   DownloadRequestSchema,
@@ -8,7 +8,7 @@ import {
   UploadRequestSchema,
   type UploadResponse,
 } from "@ocore/proto/gen/ocore/agent/v1/backup_transfer_service_pb.js";
-import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
+import { openGatewayClient } from "../connection/gateway-client.js";
 import type { ServerAddress } from "../connection/server-address.js";
 import type { Identity } from "../identity/identity-store.js";
 
@@ -42,33 +42,21 @@ export function createBackupTransferClient(options: {
   address: ServerAddress;
   identity: () => Promise<Identity>;
 }): BackupTransfer {
-  const definition = createGrpcServiceDefinition(BackupTransferService);
-  const Client = grpc.makeGenericClientConstructor(definition, "BackupTransferService");
-  const target = options.address.host.includes(":")
-    ? `[${options.address.host}]:${options.address.port}`
-    : `${options.address.host}:${options.address.port}`;
   const open = async () => {
     const identity = await options.identity();
-    return new Client(
-      target,
-      grpc.credentials.createSsl(
-        Buffer.from(identity.caPem),
-        Buffer.from(identity.keyPem),
-        Buffer.from(identity.certificatePem),
-      ),
-    );
+    return openGatewayClient(BackupTransferService, options.address, identity);
   };
 
   return {
     async upload(ticket, archive, signal) {
-      const client = await open();
+      const { client, methods, close } = await open();
       try {
         let call: grpc.ClientWritableStream<UploadRequest> | undefined;
         const response = new Promise<UploadResponse>((resolve, reject) => {
           call = client.makeClientStreamRequest(
-            definition.upload.path,
-            definition.upload.requestSerialize,
-            definition.upload.responseDeserialize,
+            methods.upload.path,
+            methods.upload.requestSerialize,
+            methods.upload.responseDeserialize,
             (error: grpc.ServiceError | null, value?: UploadResponse) =>
               error || !value ? reject(error ?? new Error("empty upload response")) : resolve(value),
           ) as grpc.ClientWritableStream<UploadRequest>;
@@ -90,15 +78,15 @@ export function createBackupTransferClient(options: {
           signal.removeEventListener("abort", onAbort);
         }
       } finally {
-        client.close();
+        close();
       }
     },
     async *download(ticket, signal) {
-      const client = await open();
+      const { client, methods, close } = await open();
       const call = client.makeServerStreamRequest(
-        definition.download.path,
-        definition.download.requestSerialize,
-        definition.download.responseDeserialize,
+        methods.download.path,
+        methods.download.requestSerialize,
+        methods.download.responseDeserialize,
         create(DownloadRequestSchema, { header: ticket }),
       ) as grpc.ClientReadableStream<DownloadResponse>;
       const onAbort = () => call.cancel();
@@ -108,7 +96,7 @@ export function createBackupTransferClient(options: {
       } finally {
         signal.removeEventListener("abort", onAbort);
         call.cancel();
-        client.close();
+        close();
       }
     },
   };

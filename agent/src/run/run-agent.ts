@@ -93,6 +93,7 @@ export async function startAgent(options: {
     loaders: options.handlers
       ? []
       : createCommandHandlerLoaders({
+          config,
           dockerSocket: config.dockerSocket,
           procRoot,
           // Backup archives travel over the gateway with the agent's own certificate.
@@ -127,7 +128,8 @@ export async function startAgent(options: {
     hello: async () =>
       create(HelloSchema, {
         ...facts,
-        bootedAt: facts.bootedAt ? timestampFromDate(facts.bootedAt) : undefined,
+        memoryTotalBytes: BigInt(facts.memoryTotalBytes),
+        bootedAt: facts.bootedAt ? timestampFromDate(new Date(facts.bootedAt)) : undefined,
         agentVersion: options.agentVersion,
         spooledSamples: BigInt(spool.size),
       }),

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { open, rm } from "node:fs/promises";
 import { create } from "@bufbuild/protobuf";
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import {
   AgentReleaseService,
   type DownloadAgentRequest,
   DownloadAgentRequestSchema,
   type DownloadAgentResponse,
 } from "@ocore/proto/gen/ocore/agent/v1/release_service_pb.js";
-import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import { CommandError } from "../commands/command-handler.js";
+import { openGatewayClient } from "../connection/gateway-client.js";
 import type { ServerAddress } from "../connection/server-address.js";
 import type { Identity } from "../identity/identity-store.js";
 
@@ -38,18 +38,12 @@ export interface DownloadOptions {
  * key and certificate, only the oCore CA trusted) into `target`, hashing as it writes.
  */
 export async function downloadRelease(options: DownloadOptions): Promise<DownloadedRelease> {
-  const definition = createGrpcServiceDefinition(AgentReleaseService);
-  const Client = grpc.makeGenericClientConstructor(definition, "AgentReleaseService");
-  const { address, identity } = options;
-  const client = new Client(
-    address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`,
-    grpc.credentials.createSsl(
-      Buffer.from(identity.caPem),
-      Buffer.from(identity.keyPem),
-      Buffer.from(identity.certificatePem),
-    ),
+  const { client, methods, close } = openGatewayClient(
+    AgentReleaseService,
+    options.address,
+    options.identity,
   );
-  const method = definition.downloadAgent;
+  const method = methods.downloadAgent;
   const call = client.makeServerStreamRequest<DownloadAgentRequest, DownloadAgentResponse>(
     method.path,
     method.requestSerialize,
@@ -90,11 +84,11 @@ export async function downloadRelease(options: DownloadOptions): Promise<Downloa
     const details = (error as Partial<grpc.ServiceError>).details || String(error);
     throw new CommandError(
       "download_failed",
-      `downloading the agent release from ${address.text} failed: ${details}`,
+      `downloading the agent release from ${options.address.text} failed: ${details}`,
     );
   } finally {
     options.signal.removeEventListener("abort", cancel);
     await file.close();
-    client.close();
+    close();
   }
 }

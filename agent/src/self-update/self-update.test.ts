@@ -55,7 +55,13 @@ describe("the install layout", () => {
 
 describe("the upgrade command", () => {
   const upgrade = (layout: () => ReturnType<typeof readInstallLayout>) =>
-    createAgentUpgradeHandler({ layout, agentVersion: () => "1.0.0", afterFinish: () => {}, stop: () => {} });
+    createAgentUpgradeHandler({
+      config: { server: undefined, stateDir: "/nonexistent/ocore-agent" },
+      layout,
+      agentVersion: () => "1.0.0",
+      afterFinish: () => {},
+      stop: () => {},
+    });
 
   it("validates its spec before touching anything", async () => {
     const handler = upgrade(() => Promise.reject(new Error("must not be reached")));

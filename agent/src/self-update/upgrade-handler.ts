@@ -8,7 +8,7 @@ import {
   AgentUpgradeSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_commands_pb.js";
 import { CommandError, defineHandler } from "../commands/command-handler.js";
-import { type AgentConfig, loadAgentConfig } from "../config/config.js";
+import type { AgentConfig } from "../config/config.js";
 import { parseServerAddress } from "../connection/server-address.js";
 import { createIdentityStore } from "../identity/identity-store.js";
 import { readAgentVersion } from "../version.js";
@@ -21,7 +21,8 @@ const run = promisify(execFile);
 const MAX_EXECUTABLE_BYTES = 512 * 1024 * 1024;
 
 export interface UpgradeHandlerOptions {
-  readonly config?: () => AgentConfig;
+  /** Where the identity lives and which server to download from (the agent's settings). */
+  readonly config: Pick<AgentConfig, "server" | "stateDir">;
   readonly agentVersion?: () => string;
   readonly layout?: () => Promise<InstallLayout>;
   readonly afterFinish?: AfterFinish;
@@ -48,8 +49,7 @@ function validate(args: { version: string; sha256: string; size: bigint }): void
  * running executable as .prev → marker → atomic swap → finish → exit; the supervisor starts the
  * new executable, which confirms the upgrade once it reaches the server (upgrade-guard.ts).
  */
-export function createAgentUpgradeHandler(options: UpgradeHandlerOptions = {}) {
-  const config = options.config ?? (() => loadAgentConfig(process.env));
+export function createAgentUpgradeHandler(options: UpgradeHandlerOptions) {
   const agentVersion = options.agentVersion ?? readAgentVersion;
   const layoutOf = options.layout ?? (() => readInstallLayout());
   const later = options.afterFinish ?? afterFinish;
@@ -71,7 +71,7 @@ export function createAgentUpgradeHandler(options: UpgradeHandlerOptions = {}) {
       if (args.version === current && (await sha256Of(layout.executable)) === args.sha256) {
         return { previousVersion: current, installedVersion: current, alreadyCurrent: true };
       }
-      const settings = config();
+      const settings = options.config;
       const store = createIdentityStore(settings.stateDir);
       const identity = await store.load();
       const server = settings.server ?? (await store.findState())?.server;

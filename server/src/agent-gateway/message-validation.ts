@@ -1,7 +1,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Hello } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import type { HostSample, MetricBatch } from "@ocore/proto/gen/ocore/agent/v1/metrics_pb.js";
-import type { HostFacts } from "../db/schema/servers.js";
+import type { HostFacts } from "@ocore/proto/host-facts.js";
 import { AppError } from "../errors/app-error.js";
 import type { MetricSampleInput } from "../metrics/metric-sample.js";
 

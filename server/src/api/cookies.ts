@@ -1,3 +1,5 @@
+import { parseCookie, stringifySetCookie } from "cookie";
+
 export const ACCESS_COOKIE = "ocore_access";
 export const REFRESH_COOKIE = "ocore_refresh";
 export const CSRF_COOKIE = "ocore_csrf";
@@ -5,17 +7,11 @@ export const CSRF_HEADER = "x-ocore-csrf";
 /** The refresh cookie only travels to the auth service. */
 const REFRESH_PATH = "/ocore.api.v1.AuthService/";
 
+/** The request's cookies by name (the first of a repeated name; a value that is not valid %-encoding stays as sent). */
 export function parseCookies(header: string | null): Record<string, string> {
   const cookies: Record<string, string> = {};
-  for (const part of (header ?? "").split(";")) {
-    const index = part.indexOf("=");
-    if (index <= 0) continue;
-    const name = part.slice(0, index).trim();
-    try {
-      cookies[name] = decodeURIComponent(part.slice(index + 1).trim());
-    } catch {
-      // a malformed cookie is ignored, as browsers do
-    }
+  for (const [name, value] of Object.entries(parseCookie(header ?? ""))) {
+    if (name !== "" && value !== undefined) cookies[name] = value;
   }
   return cookies;
 }
@@ -28,16 +24,15 @@ interface CookieOptions {
 }
 
 export function serializeCookie(name: string, value: string, options: CookieOptions): string {
-  return [
-    `${name}=${encodeURIComponent(value)}`,
-    `Path=${options.path ?? "/"}`,
-    `Max-Age=${Math.max(0, Math.floor(options.maxAgeSeconds))}`,
-    "SameSite=Strict",
-    options.httpOnly ? "HttpOnly" : "",
-    options.secure ? "Secure" : "",
-  ]
-    .filter(Boolean)
-    .join("; ");
+  return stringifySetCookie({
+    name,
+    value,
+    path: options.path ?? "/",
+    maxAge: Math.max(0, Math.floor(options.maxAgeSeconds)),
+    sameSite: "strict",
+    httpOnly: options.httpOnly,
+    secure: options.secure,
+  });
 }
 
 /** The three cookies of a browser session: access (HttpOnly), refresh (HttpOnly, auth path only), CSRF. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
 import { systemContext } from "../audit/audit-context.js";
 import { loadConfig } from "../config/config.js";
@@ -12,16 +13,30 @@ const usage = `Usage: npm run admin -- reset-password [username]
 
   reset-password   give a user (default: admin) a new one-time password and print it;
                    the user must change it at next sign-in, and all its sessions end.
+  help, --help     print this text.
 
 Reads the same settings as the server (DATABASE_URL, OCORE_DATA_DIR, …). With the embedded
 database, stop the server first: only one process may open it.
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const [command, username = "admin"] = argv;
-  if (command !== "reset-password") {
+  let parsed: { values: { help?: boolean }; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    process.stderr.write(`ocore admin: ${(error as Error).message}\n`);
     process.stdout.write(usage);
-    return command === undefined || command === "help" ? 0 : 2;
+    return 2;
+  }
+  const [command, username = "admin"] = parsed.positionals;
+  if (parsed.values.help || command !== "reset-password") {
+    process.stdout.write(usage);
+    return parsed.values.help || command === undefined || command === "help" ? 0 : 2;
   }
   const config = loadConfig(process.env);
   const lock = config.database.kind === "pglite" ? prepareDataDir(config.dataDir) : undefined;

@@ -1,7 +1,7 @@
+import type { HostFacts } from "@ocore/proto/host-facts.js";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import { rowsOf } from "../db/rows-of.js";
-import type { HostFacts } from "../db/schema/servers.js";
 
 /** A live stream older than this without any message is closed, and its server shown offline. */
 export const SILENT_AFTER_MS = 25_000;

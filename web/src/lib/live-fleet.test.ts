@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { WatchFleetResponseSchema } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
 import { describe, expect, it } from "vitest";
 import { applyFleetBatch, sortedFleet } from "./live-fleet";
-import { reconnectDelayMs } from "./reconnect";
+import { reconnectCeilingMs } from "./reconnect";
 
 const entry = (id: string, name: string, status = "active") => ({ server: { id, name, status } });
 
@@ -32,6 +32,6 @@ describe("the live fleet", () => {
   });
 
   it("backs off up to 30 seconds", () => {
-    expect([1, 2, 3, 6, 10].map(reconnectDelayMs)).toEqual([1000, 2000, 4000, 30_000, 30_000]);
+    expect([1, 2, 3, 6, 10].map(reconnectCeilingMs)).toEqual([1000, 2000, 4000, 30_000, 30_000]);
   });
 });

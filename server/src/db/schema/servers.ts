@@ -1,17 +1,6 @@
+import type { HostFacts } from "@ocore/proto/host-facts.js";
 import { sql } from "drizzle-orm";
 import { check, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-
-/** Host facts as the agent reports them in Hello (provisioning fills the same shape over SSH). */
-export interface HostFacts {
-  readonly hostname: string;
-  readonly osId: string;
-  readonly osVersion: string;
-  readonly kernel: string;
-  readonly architecture: string;
-  readonly cpuCores: number;
-  readonly memoryTotalBytes: number;
-  readonly bootedAt: string | null;
-}
 
 /**
  * A managed Linux host. `status` follows the lifecycle users see (connecting → connected →
