@@ -139,7 +139,12 @@ export async function startServer({
       enrollment: { caPin: agentChannel.pki.caPin, gatewayAddress: config.agent.publicAddress },
       commands: agentChannel.commands,
       agentExecutable: config.agent.executable,
-      serverLifecycle: provisioning.lifecycle,
+      serverLifecycle: {
+        db: database.db,
+        sshKeyring: provisioning.sshKeyring,
+        now,
+        onJobQueued: () => provisioning.wake(),
+      },
       db: database.db,
       logger,
       now,
