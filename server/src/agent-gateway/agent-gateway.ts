@@ -7,9 +7,7 @@ import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definitio
 import { renewAgentCertificate } from "../agent-identity/renew-agent-certificate.js";
 import { findRevokedSince } from "../agent-identity/revoke-server-certificates.js";
 import { defaultAgentExecutable } from "../agent-release/agent-release.js";
-import { createDownloadAgentHandler } from "../agent-release/download-handler.js";
 import type { BackupStore } from "../backups/backup-store.js";
-import { createBackupTransferHandlers } from "../backups/backup-transfer-handler.js";
 import type { CommandEventSink } from "../commands/command-transport.js";
 import type { Db } from "../db/database.js";
 import {
@@ -27,9 +25,11 @@ import {
   writeLastSeen,
 } from "../presence/server-presence.js";
 import type { AgentSession } from "./agent-session.js";
+import { createBackupTransferHandlers } from "./backup-transfer-handler.js";
 import { createConnectHandler } from "./connect-handler.js";
 import { createEnrollHandler } from "./enroll-handler.js";
 import { createGatewayCredentials } from "./gateway-credentials.js";
+import { createDownloadAgentHandler } from "./release-download-handler.js";
 import { SessionRegistry } from "./session-registry.js";
 
 export interface AgentGatewayOptions {

@@ -1,8 +1,8 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AgentReleaseService } from "@ocore/proto/gen/ocore/api/v1/agent_release_service_pb.js";
 import { loadAgentRelease } from "../agent-release/agent-release.js";
-import { type UpgradeAgentDeps, upgradeAgent } from "../agent-release/upgrade-agent.js";
 import { commandActorOf } from "../commands/command-runner.js";
+import { type UpgradeAgentDeps, upgradeAgent } from "../servers/upgrade-agent.js";
 import { auditContextOf, principalOf } from "./request-context.js";
 
 /** ocore.api.v1.AgentReleaseService: decode, call the domain, encode. */

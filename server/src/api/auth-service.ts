@@ -5,12 +5,12 @@ import type { AuthService, CurrentUserSchema } from "@ocore/proto/gen/ocore/api/
 import { eq } from "drizzle-orm";
 import { recordAudit } from "../audit/record-audit.js";
 import type { AccessTokens } from "../auth/access-tokens.js";
-import { changePassword } from "../auth/change-password.js";
 import { login } from "../auth/login.js";
 import type { LoginLimiter } from "../auth/login-limiter.js";
 import { allPermissions, type Principal } from "../auth/principal.js";
 import { randomToken } from "../auth/secrets.js";
 import { type NewSession, revokeSession, rotateSession } from "../auth/sessions.js";
+import { changePassword } from "../authentication/change-password.js";
 import type { Db } from "../db/database.js";
 import { users } from "../db/schema/users.js";
 import { AppError } from "../errors/app-error.js";

@@ -10,16 +10,17 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiHarness, createApiHarness } from "../../test/support/api-harness.js";
 import { createSimulatedHost } from "../../test/support/simulated-instance-host.js";
+import type { BackupDeps } from "../backups/backup-deps.js";
 import { createDirectoryBackupStore } from "../backups/backup-store.js";
+import { createBackupDeps } from "../backups/create-backup-deps.js";
 import { auditLog } from "../db/schema/audit.js";
 import { servers } from "../db/schema/servers.js";
 import { createBackgroundTasks } from "../instances/background-tasks.js";
-import { createInstanceDeps, type InstanceDeps } from "../instances/instance-deps.js";
 
 /** GetBackupSchedule and SetBackupSchedule through the real routes, auth interceptor and RBAC. */
 describe("backup schedule API", () => {
   let h: ApiHarness;
-  let deps: InstanceDeps;
+  let deps: BackupDeps;
   let storeDir: string;
   let instanceId: string;
   let operator: string;
@@ -35,7 +36,7 @@ describe("backup schedule API", () => {
       instances: (db) => {
         const store = createDirectoryBackupStore(storeDir);
         const logger = pino({ level: "silent" });
-        deps = createInstanceDeps({
+        deps = createBackupDeps({
           db,
           runner: createSimulatedHost({ db, store }),
           store,

@@ -1,6 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { BackupSchedule, BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
+import type { BackupDeps } from "../backups/backup-deps.js";
 import {
   type BackupFrequency,
   type BackupScheduleView,
@@ -18,7 +19,7 @@ import {
 } from "../backups/backups.js";
 import { restoreBackup } from "../backups/restore-backup.js";
 import { AppError } from "../errors/app-error.js";
-import { type InstanceDeps, requireInstanceDeps } from "../instances/instance-deps.js";
+import { requireInstanceDeps } from "../instances/instance-deps.js";
 import { instanceMessage } from "./instance-service.js";
 import { auditContextOf } from "./request-context.js";
 
@@ -74,7 +75,7 @@ function frequencyOf(schedule: BackupSchedule): BackupFrequency | undefined {
 
 /** ocore.api.v1.BackupService: decode, call one use case, encode (RBAC is in rpc-policies). */
 export function createBackupService(deps: {
-  instances: InstanceDeps | undefined;
+  instances: BackupDeps | undefined;
 }): ServiceImpl<typeof BackupService> {
   const need = () => requireInstanceDeps(deps.instances);
   return {
@@ -128,7 +129,7 @@ export function createBackupService(deps: {
   };
 }
 
-async function* downloadChunks(deps: InstanceDeps, id: string, signal: AbortSignal) {
+async function* downloadChunks(deps: BackupDeps, id: string, signal: AbortSignal) {
   const row = await getBackup(deps.db, id);
   if (row.state !== "completed") {
     throw new AppError(

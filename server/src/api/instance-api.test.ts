@@ -9,16 +9,17 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiHarness, createApiHarness } from "../../test/support/api-harness.js";
 import { createSimulatedHost, type SimulatedHost } from "../../test/support/simulated-instance-host.js";
+import type { BackupDeps } from "../backups/backup-deps.js";
 import { createDirectoryBackupStore } from "../backups/backup-store.js";
+import { createBackupDeps } from "../backups/create-backup-deps.js";
 import { servers } from "../db/schema/servers.js";
 import { createBackgroundTasks } from "../instances/background-tasks.js";
-import { createInstanceDeps, type InstanceDeps } from "../instances/instance-deps.js";
 
 /** InstanceService and BackupService through the real routes, auth interceptor and RBAC. */
 describe("instance and backup API", () => {
   let h: ApiHarness;
   let host: SimulatedHost;
-  let deps: InstanceDeps;
+  let deps: BackupDeps;
   let storeDir: string;
   let prod: string;
   let dev: string;
@@ -35,7 +36,7 @@ describe("instance and backup API", () => {
         const store = createDirectoryBackupStore(storeDir);
         host = createSimulatedHost({ db, store });
         const logger = pino({ level: "silent" });
-        deps = createInstanceDeps({
+        deps = createBackupDeps({
           db,
           runner: host,
           store,

@@ -16,7 +16,7 @@ import {
   retryProvisioning,
 } from "../servers/server-lifecycle.js";
 import { getServer, listServers, type ServerRow, updateServer } from "../servers/servers.js";
-import { checkCredentials } from "../servers/ssh-credentials.js";
+import { checkCredentials } from "../ssh/ssh-credentials.js";
 import { auditContextOf, principalOf } from "./request-context.js";
 import { serverMessage } from "./server-messages.js";
 

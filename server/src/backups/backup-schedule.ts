@@ -4,8 +4,8 @@ import { recordAudit } from "../audit/record-audit.js";
 import { type BackupScheduleResult, backupSchedules } from "../db/schema/backup-schedules.js";
 import type { Queryable } from "../db/transaction.js";
 import { AppError } from "../errors/app-error.js";
-import type { InstanceDeps } from "../instances/instance-deps.js";
 import { loadInstance } from "../instances/instance-queries.js";
+import type { BackupDeps } from "./backup-deps.js";
 
 export type BackupScheduleRow = typeof backupSchedules.$inferSelect;
 
@@ -92,7 +92,7 @@ const describe = (view: BackupScheduleView) => ({ enabled: view.enabled, frequen
  * before and after. The next run is the first slot after now.
  */
 export async function setBackupSchedule(
-  deps: Pick<InstanceDeps, "db" | "now">,
+  deps: Pick<BackupDeps, "db" | "now">,
   context: AuditContext,
   instanceId: string,
   input: { readonly enabled: boolean; readonly frequency: BackupFrequency | undefined },

@@ -14,11 +14,12 @@ import { servers } from "../db/schema/servers.js";
 import { createBackgroundTasks } from "../instances/background-tasks.js";
 import { createInstance } from "../instances/create-instance.js";
 import { changeInstanceState } from "../instances/instance-actions.js";
-import { createInstanceDeps, type InstanceDeps } from "../instances/instance-deps.js";
+import type { BackupDeps } from "./backup-deps.js";
 import { getBackupSchedule, setBackupSchedule } from "./backup-schedule.js";
 import { createBackupScheduler } from "./backup-scheduler.js";
 import { createDirectoryBackupStore } from "./backup-store.js";
 import { listBackups, setRetention } from "./backups.js";
+import { createBackupDeps } from "./create-backup-deps.js";
 import { claimDueSchedule } from "./schedule-claims.js";
 
 const context = {
@@ -31,7 +32,7 @@ const daily = (hour: number, minute = 0) => ({ kind: "daily" as const, minuteOfD
 
 describe.each(databaseKinds)("scheduled backups on %s", (kind) => {
   let database: TestDatabase;
-  let deps: InstanceDeps;
+  let deps: BackupDeps;
   let host: SimulatedHost;
   let clock: TestClock;
   let serverId: string;
@@ -77,7 +78,7 @@ describe.each(databaseKinds)("scheduled backups on %s", (kind) => {
     host = createSimulatedHost({ db: database.db, store });
     clock = createTestClock(new Date("2026-12-01T01:00:00Z"));
     const logger = pino({ level: "silent" });
-    deps = createInstanceDeps({
+    deps = createBackupDeps({
       db: database.db,
       runner: host,
       store,

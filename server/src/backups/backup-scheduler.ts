@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { systemContext } from "../audit/audit-context.js";
 import type { BackupScheduleResult } from "../db/schema/backup-schedules.js";
-import type { InstanceDeps } from "../instances/instance-deps.js";
 import { findInstance } from "../instances/instance-queries.js";
+import type { BackupDeps } from "./backup-deps.js";
 import type { BackupScheduleRow } from "./backup-schedule.js";
 import { createBackup } from "./backups.js";
 import { claimDueSchedule, finishScheduledRun, renewScheduleLease } from "./schedule-claims.js";
@@ -39,7 +39,7 @@ export interface BackupScheduler {
  * instance's retention after each one. Any number of server processes may run a scheduler.
  */
 export function createBackupScheduler(
-  deps: InstanceDeps,
+  deps: BackupDeps,
   timing: Partial<SchedulerTiming> = {},
 ): BackupScheduler {
   const { pollMs, leaseMs, concurrency } = { ...defaultSchedulerTiming, ...timing };

@@ -12,8 +12,9 @@ import { type BackupKind, backups, instances } from "../db/schema/instances.js";
 import type { Queryable } from "../db/transaction.js";
 import { AppError } from "../errors/app-error.js";
 import { requireSettled } from "../instances/instance-actions.js";
-import { deadlineIn, type InstanceDeps } from "../instances/instance-deps.js";
+import { deadlineIn } from "../instances/instance-deps.js";
 import { loadInstance } from "../instances/instance-queries.js";
+import type { BackupDeps } from "./backup-deps.js";
 import { backupStorageKey } from "./backup-store.js";
 import { backupsToKeep, MAX_RETENTION, type RetentionPolicy } from "./retention.js";
 import { createTicket } from "./transfer-tickets.js";
@@ -57,7 +58,7 @@ export async function listBackups(db: Queryable, instanceId: string): Promise<Ba
  * record), checks that the agent's and the store's checksums agree, then applies retention.
  */
 export async function createBackup(
-  deps: InstanceDeps,
+  deps: BackupDeps,
   context: AuditContext,
   input: { instanceId: string; kind: BackupKind },
 ): Promise<BackupRow> {
@@ -123,7 +124,7 @@ export async function createBackup(
   return stored;
 }
 
-async function failBackup(deps: InstanceDeps, row: BackupRow, message: string): Promise<void> {
+async function failBackup(deps: BackupDeps, row: BackupRow, message: string): Promise<void> {
   await deps.db
     .update(backups)
     .set({ state: "failed", errorMessage: message, ticketHash: null, completedAt: deps.now() })
@@ -141,7 +142,7 @@ async function failBackup(deps: InstanceDeps, row: BackupRow, message: string): 
  * (a restore must never lose the backup it restores, nor the safety copy it takes first).
  */
 export async function applyRetention(
-  deps: InstanceDeps,
+  deps: BackupDeps,
   instanceId: string,
   context?: AuditContext,
 ): Promise<number> {
@@ -172,7 +173,7 @@ export async function getRetention(db: Queryable, instanceId: string): Promise<R
 }
 
 export async function setRetention(
-  deps: InstanceDeps,
+  deps: BackupDeps,
   context: AuditContext,
   instanceId: string,
   policy: RetentionPolicy,
@@ -199,7 +200,7 @@ export async function setRetention(
   return { policy, deleted: await applyRetention(deps, instanceId, context) };
 }
 
-export async function deleteBackup(deps: InstanceDeps, context: AuditContext, id: string): Promise<void> {
+export async function deleteBackup(deps: BackupDeps, context: AuditContext, id: string): Promise<void> {
   const row = await getBackup(deps.db, id);
   if (row.state === "pending") {
     throw new AppError(
@@ -212,7 +213,7 @@ export async function deleteBackup(deps: InstanceDeps, context: AuditContext, id
 
 /** Deletes the record (audited) and then the archive (an archive left behind is only logged). */
 async function removeBackup(
-  deps: InstanceDeps,
+  deps: BackupDeps,
   context: AuditContext | undefined,
   row: BackupRow,
   action: string,

@@ -10,10 +10,11 @@ import { instances } from "../db/schema/instances.js";
 import { AppError } from "../errors/app-error.js";
 import { createInstance } from "../instances/create-instance.js";
 import { requireSettled } from "../instances/instance-actions.js";
-import { deadlineIn, type InstanceDeps } from "../instances/instance-deps.js";
+import { deadlineIn } from "../instances/instance-deps.js";
 import { findInstance } from "../instances/instance-queries.js";
 import { deriveInstanceState } from "../instances/instance-state.js";
 import type { InstanceRow } from "../instances/instance-view.js";
+import type { BackupDeps } from "./backup-deps.js";
 import { armDownloadTicket } from "./backup-transfer.js";
 import { createBackup, getBackup, ODOO_DATA_PATH } from "./backups.js";
 import { createTicket } from "./transfer-tickets.js";
@@ -25,7 +26,7 @@ import { createTicket } from "./transfer-tickets.js";
  * before changing anything.
  */
 export async function restoreBackup(
-  deps: InstanceDeps,
+  deps: BackupDeps,
   context: AuditContext,
   input: { backupId: string; newInstanceName: string },
 ): Promise<{ instance: InstanceRow; adminPassword: string }> {

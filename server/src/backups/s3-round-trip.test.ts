@@ -6,8 +6,9 @@ import { createTestDatabase, type TestDatabase } from "../../test/support/test-d
 import { servers } from "../db/schema/servers.js";
 import { createBackgroundTasks } from "../instances/background-tasks.js";
 import { createInstance } from "../instances/create-instance.js";
-import { createInstanceDeps, type InstanceDeps } from "../instances/instance-deps.js";
+import type { BackupDeps } from "./backup-deps.js";
 import { createBackup, deleteBackup } from "./backups.js";
+import { createBackupDeps } from "./create-backup-deps.js";
 import { restoreBackup } from "./restore-backup.js";
 import { createS3BackupStore, type S3BackupStore } from "./s3-backup-store.js";
 
@@ -23,7 +24,7 @@ describe("backup → restore through the S3 backup store", () => {
   let emulator: S3Emulator;
   let store: S3BackupStore;
   let host: SimulatedHost;
-  let deps: InstanceDeps;
+  let deps: BackupDeps;
   let serverId: string;
 
   beforeAll(async () => {
@@ -39,7 +40,7 @@ describe("backup → restore through the S3 backup store", () => {
     });
     host = createSimulatedHost({ db: database.db, store });
     const logger = pino({ level: "silent" });
-    deps = createInstanceDeps({
+    deps = createBackupDeps({
       db: database.db,
       runner: host,
       store,

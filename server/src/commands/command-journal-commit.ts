@@ -2,9 +2,9 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import { rowsOf } from "../db/rows-of.js";
 import type { Queryable } from "../db/transaction.js";
-import type { Committed, JournalEntry, OutputEntry } from "./command-journal.js";
 import { CopyRefused, copyOutput, postgresTransactionOf, supportsCopy } from "./command-output-copy.js";
 import type { FinalState } from "./command-records.js";
+import type { Committed, JournalEntry, OutputEntry } from "./journal-entry.js";
 
 const b64 = (bytes: Uint8Array) =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");

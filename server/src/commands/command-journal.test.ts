@@ -5,8 +5,9 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test
 import { rowsOf } from "../db/rows-of.js";
 import { commandOutput, commands } from "../db/schema/commands.js";
 import { servers } from "../db/schema/servers.js";
-import { type Committed, createCommandJournal } from "./command-journal.js";
+import { createCommandJournal } from "./command-journal.js";
 import { postgresTransactionOf } from "./command-output-copy.js";
+import type { Committed } from "./journal-entry.js";
 
 const KB = 1024;
 

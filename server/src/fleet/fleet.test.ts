@@ -7,9 +7,9 @@ import { parseSelector } from "../auth/selector.js";
 import { instances } from "../db/schema/instances.js";
 import { provisioningJobs } from "../db/schema/provisioning.js";
 import { servers } from "../db/schema/servers.js";
+import { getDeviceSeries } from "../metrics/device-series.js";
 import type { MetricSampleInput } from "../metrics/metric-sample.js";
 import { createMetricWriter } from "../metrics/metric-writer.js";
-import { getDeviceSeries } from "./device-series.js";
 import { createFleetFeed, type FleetChanges } from "./fleet-feed.js";
 import { readFleet } from "./fleet-state.js";
 

@@ -5,7 +5,6 @@ import {
 import { eq } from "drizzle-orm";
 import { type AuditContext, systemContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
-import { BackupFailedError, createBackup } from "../backups/backups.js";
 import type { CommandActor } from "../commands/command-runner.js";
 import { commandActorOf, systemActor } from "../commands/command-runner.js";
 import { instances } from "../db/schema/instances.js";
@@ -69,18 +68,14 @@ async function removeInstance(
 ): Promise<void> {
   if (!skipBackup) {
     try {
-      await createBackup(deps, context, { instanceId: row.id, kind: "pre_delete" });
+      await deps.backupBeforeDelete(context, row.id);
     } catch (error) {
-      // An instance whose containers never came up has nothing to back up.
-      const nothingThere = error instanceof BackupFailedError && error.agentCode === "not_found";
-      if (!nothingThere) {
-        await stopRemoval(
-          deps,
-          row,
-          `deletion stopped: the automatic backup failed (${(error as Error).message}). Fix the cause and delete again, or delete with skip_backup`,
-        );
-        return;
-      }
+      await stopRemoval(
+        deps,
+        row,
+        `deletion stopped: the automatic backup failed (${(error as Error).message}). Fix the cause and delete again, or delete with skip_backup`,
+      );
+      return;
     }
   }
   try {

@@ -1,4 +1,4 @@
-import type { BackupStore } from "../backups/backup-store.js";
+import type { AuditContext } from "../audit/audit-context.js";
 import type { CommandRunner } from "../commands/command-runner.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
@@ -39,11 +39,21 @@ export const postgresCommands: DatabaseCommands = {
   restore: ["pg_restore", "--clean", "--if-exists", "--create", "--username=odoo", "--dbname=postgres"],
 };
 
-/** Everything the instance and backup use cases need; built once in the wiring. */
+/**
+ * Takes the automatic backup that precedes a deletion (the backups domain provides it, so instances
+ * need not know how backups are made). Resolves "nothing_there" when the instance has nothing to back
+ * up (its containers never came up); rejects when the backup failed.
+ */
+export type BackupBeforeDelete = (
+  context: AuditContext,
+  instanceId: string,
+) => Promise<"taken" | "nothing_there">;
+
+/** Everything the instance use cases need; built once in the wiring (backups/backup-deps.ts). */
 export interface InstanceDeps {
   readonly db: Db;
   readonly runner: CommandRunner;
-  readonly store: BackupStore;
+  readonly backupBeforeDelete: BackupBeforeDelete;
   readonly tasks: BackgroundTasks;
   readonly logger: Logger;
   readonly images: { readonly odoo: string; readonly postgres: string; readonly mailpit: string };
@@ -57,17 +67,6 @@ export interface InstanceDeps {
   readonly statesPushed?: (serverId: string) => boolean;
 }
 
-export function createInstanceDeps(
-  input: Omit<InstanceDeps, "timing" | "databaseCommands" | "now"> & Partial<InstanceDeps>,
-): InstanceDeps {
-  return {
-    timing: defaultInstanceTiming,
-    databaseCommands: postgresCommands,
-    now: () => new Date(),
-    ...input,
-  };
-}
-
 /** A deadline `ms` from now. */
 export function deadlineIn(deps: InstanceDeps, ms: number): Date {
   return new Date(deps.now().getTime() + ms);
@@ -77,7 +76,7 @@ export function deadlineIn(deps: InstanceDeps, ms: number): Date {
  * The instance and backup RPCs need the backup store and the background tasks; an API built
  * without them (a read-only harness) refuses those RPCs with this error.
  */
-export function requireInstanceDeps(deps: InstanceDeps | undefined): InstanceDeps {
+export function requireInstanceDeps<Deps extends InstanceDeps>(deps: Deps | undefined): Deps {
   if (!deps) {
     throw new AppError("unavailable", "this server process does not manage instances; call another replica");
   }

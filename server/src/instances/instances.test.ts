@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSimulatedHost, type SimulatedHost } from "../../test/support/simulated-instance-host.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
 import { systemContext } from "../audit/audit-context.js";
+import type { BackupDeps } from "../backups/backup-deps.js";
 import { createDirectoryBackupStore } from "../backups/backup-store.js";
 import { receiveUpload } from "../backups/backup-transfer.js";
 import { createBackup, listBackups, setRetention } from "../backups/backups.js";
+import { createBackupDeps } from "../backups/create-backup-deps.js";
 import { restoreBackup } from "../backups/restore-backup.js";
 import { auditLog } from "../db/schema/audit.js";
 import { backups, instances, portBlocks } from "../db/schema/instances.js";
@@ -18,7 +20,7 @@ import { createBackgroundTasks } from "./background-tasks.js";
 import { type CreateInstanceInput, createInstance } from "./create-instance.js";
 import { deleteInstance, resumeInstanceTasks } from "./delete-instance.js";
 import { changeInstanceState } from "./instance-actions.js";
-import { createInstanceDeps, defaultInstanceTiming, type InstanceDeps } from "./instance-deps.js";
+import { defaultInstanceTiming } from "./instance-deps.js";
 import { getInstance, listInstances } from "./instance-queries.js";
 
 const context = {
@@ -29,7 +31,7 @@ const context = {
 
 describe.each(databaseKinds)("instances and backups on %s", (kind) => {
   let database: TestDatabase;
-  let deps: InstanceDeps;
+  let deps: BackupDeps;
   let host: SimulatedHost;
   let serverId: string;
   let storeDir: string;
@@ -64,7 +66,7 @@ describe.each(databaseKinds)("instances and backups on %s", (kind) => {
     const store = createDirectoryBackupStore(storeDir);
     host = createSimulatedHost({ db: database.db, store });
     const logger = pino({ level: "silent" });
-    deps = createInstanceDeps({
+    deps = createBackupDeps({
       db: database.db,
       runner: host,
       store,

@@ -25,13 +25,14 @@ async function nextPayload(peer: AgentPeer, kind: string) {
 }
 
 import { databaseKinds } from "../../test/support/test-databases.js";
+import type { BackupDeps } from "../backups/backup-deps.js";
 import { createDirectoryBackupStore } from "../backups/backup-store.js";
+import { createBackupDeps } from "../backups/create-backup-deps.js";
 import { systemActor } from "../commands/command-runner.js";
 import { auditLog } from "../db/schema/audit.js";
 import { commands } from "../db/schema/commands.js";
 import { type InstanceState, instances } from "../db/schema/instances.js";
 import { createBackgroundTasks } from "./background-tasks.js";
-import { createInstanceDeps, type InstanceDeps } from "./instance-deps.js";
 import { getInstance, listInstances } from "./instance-queries.js";
 
 type Gateway = Awaited<ReturnType<typeof startCommandGateway>>;
@@ -44,7 +45,7 @@ const running = (instanceId: string): Status => ({
 
 describe.each(databaseKinds)("instance states pushed by the agent (%s)", (kind) => {
   let gateway: Gateway;
-  let deps: InstanceDeps;
+  let deps: BackupDeps;
   let storeDir: string;
   let port = 20_000;
 
@@ -87,7 +88,7 @@ describe.each(databaseKinds)("instance states pushed by the agent (%s)", (kind) 
     gateway = await startCommandGateway(kind);
     storeDir = await mkdtemp(path.join(os.tmpdir(), "ocore-observed-"));
     const logger = pino({ level: "silent" });
-    deps = createInstanceDeps({
+    deps = createBackupDeps({
       db: gateway.database.db,
       runner: gateway.runner,
       store: createDirectoryBackupStore(storeDir),

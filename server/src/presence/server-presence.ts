@@ -2,6 +2,14 @@ import type { HostFacts } from "@ocore/proto/host-facts.js";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import { rowsOf } from "../db/rows-of.js";
+import { ACTIVATED_BY_AGENT_STREAM, SHOWS_LIVE_AGENT } from "../server-status/server-status.js";
+
+/** `(…)` of a status list, for `status in …`. */
+const listOf = (statuses: readonly string[]) =>
+  sql`(${sql.join(
+    statuses.map((status) => sql`${status}`),
+    sql`, `,
+  )})`;
 
 /** A live stream older than this without any message is closed, and its server shown offline. */
 export const SILENT_AFTER_MS = 25_000;
@@ -20,8 +28,8 @@ export async function markAgentConnected(
       agent_version = ${input.agentVersion},
       facts = ${JSON.stringify(input.facts)}::jsonb,
       last_seen_at = ${input.now.toISOString()}::timestamptz,
-      status = case when status in ('connecting', 'connected', 'offline') then 'active' else status end,
-      status_reason = case when status in ('connecting', 'connected', 'offline') then null else status_reason end,
+      status = case when status in ${listOf(ACTIVATED_BY_AGENT_STREAM)} then 'active' else status end,
+      status_reason = case when status in ${listOf(ACTIVATED_BY_AGENT_STREAM)} then null else status_reason end,
       updated_at = ${input.now.toISOString()}::timestamptz
     where id = ${serverId}`);
 }
@@ -37,7 +45,7 @@ export async function markAgentDisconnected(
       status = 'offline',
       last_seen_at = greatest(last_seen_at, ${input.lastSeenAt.toISOString()}::timestamptz),
       updated_at = ${input.now.toISOString()}::timestamptz
-    where id = ${serverId} and status = 'active'`);
+    where id = ${serverId} and status in ${listOf(SHOWS_LIVE_AGENT)}`);
 }
 
 const LAST_SEEN_CHUNK = 5000;
@@ -78,7 +86,7 @@ export async function markSilentServersOffline(
   const cutoff = new Date(input.now.getTime() - (input.silentAfterMs ?? SILENT_AFTER_MS));
   const result = await db.execute(sql`
     update servers set status = 'offline', updated_at = ${input.now.toISOString()}::timestamptz
-    where status = 'active' and (last_seen_at is null or last_seen_at < ${cutoff.toISOString()}::timestamptz)
+    where status in ${listOf(SHOWS_LIVE_AGENT)} and (last_seen_at is null or last_seen_at < ${cutoff.toISOString()}::timestamptz)
     returning id`);
   return rowsOf<{ id: string }>(result).map((row) => row.id);
 }

@@ -1,4 +1,4 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { AgentRelease } from "../agent-release/agent-release.js";
 import type { Db } from "../db/database.js";
 import type { ProvisioningStep } from "../db/schema/provisioning.js";
@@ -6,6 +6,7 @@ import { servers } from "../db/schema/servers.js";
 import type { Queryable } from "../db/transaction.js";
 import type { Logger } from "../logging/logger.js";
 import type { MasterKeyring } from "../pki/master-key.js";
+import { statusesThatMayBecome } from "../server-status/server-status.js";
 import type { SshConnector } from "../ssh/ssh-client.js";
 import { endStep, type JobRow, startStep } from "./job-store.js";
 import { JobSuperseded, ProvisioningFailure } from "./provisioning-failure.js";
@@ -87,7 +88,10 @@ export async function runStep<T>(
   }
 }
 
-/** Moves a server along its lifecycle, never out of `removing` (a removal owns the server then). */
+/**
+ * Moves a server along its lifecycle where the table allows it: never out of `removing` (a removal
+ * owns the server then).
+ */
 export async function setServerStatus(
   db: Queryable,
   serverId: string,
@@ -103,5 +107,5 @@ export async function setServerStatus(
       statusMessage: detail.message ?? null,
       updatedAt: now,
     })
-    .where(and(eq(servers.id, serverId), ne(servers.status, "removing")));
+    .where(and(eq(servers.id, serverId), inArray(servers.status, statusesThatMayBecome(status))));
 }

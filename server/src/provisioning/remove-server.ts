@@ -2,18 +2,15 @@ import { and, eq, inArray } from "drizzle-orm";
 import { revokeServerCertificates } from "../agent-identity/revoke-server-certificates.js";
 import { systemContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
-import { instances } from "../db/schema/instances.js";
+import { instances, LIVE_INSTANCE_STATES } from "../db/schema/instances.js";
 import { servers } from "../db/schema/servers.js";
 import { SILENT_AFTER_MS } from "../presence/server-presence.js";
-import { findCredentials } from "../servers/ssh-credentials.js";
+import { findCredentials } from "../ssh/ssh-credentials.js";
 import { describeTarget, SshError } from "../ssh/ssh-error.js";
 import { openWorkspace } from "./host-workspace.js";
 import { type JobContext, type ProvisioningDeps, runStep } from "./job-context.js";
 import { updateOwnedJob } from "./job-store.js";
 import { JobSuperseded, ProvisioningFailure } from "./provisioning-failure.js";
-
-/** Instance states that count as "running" for the deletion guard. */
-export const LIVE_INSTANCE_STATES = ["creating", "running", "restarting"] as const;
 
 /**
  * Removes a server (status `removing`): uninstall the agent (over its stream, else over SSH

@@ -5,9 +5,8 @@ import type { Config } from "../config/config.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
 import { type MasterKeyring, masterKeyFromBase64 } from "../pki/master-key.js";
-import type { LifecycleDeps } from "../servers/server-lifecycle.js";
-import { createSshKeyring } from "../servers/ssh-credentials.js";
 import { createSshConnector } from "../ssh/ssh-client.js";
+import { createSshKeyring } from "../ssh/ssh-credentials.js";
 import { createAgentUninstaller } from "./agent-uninstaller.js";
 import type { ProvisioningDeps } from "./job-context.js";
 import { startProvisioningWorker } from "./provisioning-worker.js";
@@ -19,8 +18,10 @@ export function defaultDeployDir(): string {
 }
 
 export interface Provisioning {
-  /** What the ServerService lifecycle RPCs need. */
-  readonly lifecycle: LifecycleDeps;
+  /** The keys SSH credentials are sealed with (the server lifecycle stores and reads them). */
+  readonly sshKeyring: MasterKeyring;
+  /** Tells the worker a job is due (it also polls). */
+  wake(): void;
   stop(): Promise<void>;
 }
 
@@ -69,7 +70,8 @@ export function startProvisioning(options: {
     "provisioning worker started",
   );
   return {
-    lifecycle: { db, sshKeyring, now, onJobQueued: () => worker.wake() },
+    sshKeyring,
+    wake: () => worker.wake(),
     stop: () => worker.stop(),
   };
 }

@@ -2,16 +2,15 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { AuditContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
 import type { Db } from "../db/database.js";
-import { instances } from "../db/schema/instances.js";
+import { instances, LIVE_INSTANCE_STATES } from "../db/schema/instances.js";
 import { servers } from "../db/schema/servers.js";
 import { AppError } from "../errors/app-error.js";
 import type { MasterKeyring } from "../pki/master-key.js";
 import { enqueueJob, findJob } from "../provisioning/job-store.js";
-import { LIVE_INSTANCE_STATES } from "../provisioning/remove-server.js";
 import { isHostKeyFingerprint } from "../ssh/host-key.js";
 import type { SshCredentials } from "../ssh/ssh-client.js";
+import { deleteCredentials, storeCredentials } from "../ssh/ssh-credentials.js";
 import { getServer, type ServerRow } from "./servers.js";
-import { deleteCredentials, storeCredentials } from "./ssh-credentials.js";
 import { checkHost, checkPort, checkServerName, checkSshUser, checkTags } from "./tags.js";
 
 /** Requirement ids an admin may accept as failed (see provisioning/requirements.ts). */

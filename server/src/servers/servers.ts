@@ -9,19 +9,10 @@ import { isUuid } from "../db/is-uuid.js";
 import { servers } from "../db/schema/servers.js";
 import type { Queryable } from "../db/transaction.js";
 import { AppError } from "../errors/app-error.js";
+import { isServerStatus, SERVER_STATUSES } from "../server-status/server-status.js";
 import { checkServerName, checkTags } from "./tags.js";
 
 export type ServerRow = typeof servers.$inferSelect;
-
-export const serverStatuses = [
-  "connecting",
-  "connected",
-  "provisioning",
-  "active",
-  "offline",
-  "failed",
-  "removing",
-];
 
 /** The servers a scope lets the caller see, as a SQL condition. */
 export function scopeCondition(scope: Scope): SQL | undefined {
@@ -33,9 +24,12 @@ export async function listServers(
   scope: Scope,
   filter: { statuses?: readonly string[]; selector?: Selector },
 ): Promise<ServerRow[]> {
-  const unknown = (filter.statuses ?? []).filter((status) => !serverStatuses.includes(status));
+  const unknown = (filter.statuses ?? []).filter((status) => !isServerStatus(status));
   if (unknown.length > 0) {
-    throw AppError.invalid("statuses", `unknown: ${unknown.join(", ")}; known: ${serverStatuses.join(", ")}`);
+    throw AppError.invalid(
+      "statuses",
+      `unknown: ${unknown.join(", ")}; known: ${SERVER_STATUSES.join(", ")}`,
+    );
   }
   return db
     .select()
@@ -43,7 +37,7 @@ export async function listServers(
     .where(
       and(
         scopeCondition(scope),
-        filter.statuses?.length ? inArray(servers.status, [...filter.statuses]) : undefined,
+        filter.statuses?.length ? inArray(servers.status, filter.statuses.filter(isServerStatus)) : undefined,
         filter.selector ? selectorCondition(servers.tags, filter.selector) : undefined,
       ),
     )

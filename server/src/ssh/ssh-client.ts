@@ -4,7 +4,7 @@ import type { Logger } from "../logging/logger.js";
 import { hostKeyAlgorithm, hostKeyFingerprint } from "./host-key.js";
 import { shellQuote } from "./shell-quote.js";
 import { describeTarget, SshError, unreachableError } from "./ssh-error.js";
-import { collectExec, withTimeout } from "./ssh-exec.js";
+import { collectExec, type ExecResult, withTimeout } from "./ssh-exec.js";
 
 export interface SshTarget {
   readonly host: string;
@@ -47,15 +47,6 @@ export interface ExecOptions {
   /** stdout and stderr are each kept up to this many bytes (the rest is counted, not kept). */
   readonly maxOutputBytes?: number;
   readonly stdin?: string | Buffer;
-}
-
-export interface ExecResult {
-  /** The exit status; null when the command died of a signal. */
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly truncated: boolean;
 }
 
 export interface UploadOptions {

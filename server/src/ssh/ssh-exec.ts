@@ -1,6 +1,15 @@
 import type { ClientChannel } from "ssh2";
-import type { ExecResult } from "./ssh-client.js";
 import { SshError } from "./ssh-error.js";
+
+/** What a command run over SSH left behind. */
+export interface ExecResult {
+  /** The exit status; null when the command died of a signal. */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly truncated: boolean;
+}
 
 /**
  * Collects a command's output (each stream kept up to maxBytes, the rest counted) and exit

@@ -20,13 +20,13 @@ import { createSystemService } from "../api/system-service.js";
 import { createUserService } from "../api/user-service.js";
 import { type AuditFeed, createAuditFeed } from "../audit/audit-feed.js";
 import { createAccessTokens } from "../auth/access-tokens.js";
-import { createAuthenticator } from "../auth/authenticate.js";
 import { createLoginLimiter } from "../auth/login-limiter.js";
+import { createAuthenticator } from "../authentication/authenticate.js";
+import type { BackupDeps } from "../backups/backup-deps.js";
 import type { CommandService } from "../commands/create-command-runner.js";
 import type { Db } from "../db/database.js";
 import { createFleetFeed } from "../fleet/fleet-feed.js";
 import type { RequestHandler } from "../http/http-server.js";
-import type { InstanceDeps } from "../instances/instance-deps.js";
 import type { Logger } from "../logging/logger.js";
 import type { MetricsRetention } from "../metrics/rollups.js";
 import type { LifecycleDeps } from "../servers/server-lifecycle.js";
@@ -50,7 +50,7 @@ export interface ApiDeps {
   /** The agent executable hosts get (OCORE_AGENT_EXECUTABLE; default: the repository's build). */
   readonly agentExecutable?: string;
   /** Instances and backups (runner, backup store, background tasks); without it those RPCs are refused. */
-  readonly instances?: InstanceDeps;
+  readonly instances?: BackupDeps;
 }
 
 export interface Api {

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
 import { createApiRoutes } from "../api/routes.js";
 import { createBackupScheduler } from "../backups/backup-scheduler.js";
+import { createBackupDeps } from "../backups/create-backup-deps.js";
 import type { Config } from "../config/config.js";
 import { createDatabase } from "../db/database.js";
 import { type ConsoleHandler, createConsoleHandler, defaultWebDir } from "../http/console-handler.js";
@@ -9,7 +10,6 @@ import { createHttpServer } from "../http/http-server.js";
 import { ensureInstallation } from "../installation/ensure-installation.js";
 import { createBackgroundTasks } from "../instances/background-tasks.js";
 import { resumeInstanceTasks } from "../instances/delete-instance.js";
-import { createInstanceDeps } from "../instances/instance-deps.js";
 import type { Logger } from "../logging/logger.js";
 import { deriveKey } from "../pki/derive-key.js";
 import { createMasterKeyring, loadOrCreateMasterKey } from "../pki/master-key.js";
@@ -115,7 +115,7 @@ export async function startServer({
       commands: agentChannel.commands,
     });
     stack.push(() => provisioning.stop());
-    const instances = createInstanceDeps({
+    const instances = createBackupDeps({
       db: database.db,
       runner: agentChannel.commands,
       store: agentChannel.backupStore,
@@ -139,7 +139,12 @@ export async function startServer({
       enrollment: { caPin: agentChannel.pki.caPin, gatewayAddress: config.agent.publicAddress },
       commands: agentChannel.commands,
       agentExecutable: config.agent.executable,
-      serverLifecycle: provisioning.lifecycle,
+      serverLifecycle: {
+        db: database.db,
+        sshKeyring: provisioning.sshKeyring,
+        now,
+        onJobQueued: () => provisioning.wake(),
+      },
       db: database.db,
       logger,
       now,

@@ -5,9 +5,9 @@ import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import pino from "pino";
 import { createApiRoutes } from "../../src/api/routes.js";
+import type { BackupDeps } from "../../src/backups/backup-deps.js";
 import { type CommandService, createCommandRunner } from "../../src/commands/create-command-runner.js";
 import type { DatabaseKind, Db } from "../../src/db/database.js";
-import type { InstanceDeps } from "../../src/instances/instance-deps.js";
 import { createMasterKeyring } from "../../src/pki/master-key.js";
 import { type Api, createApi } from "../../src/startup/create-api.js";
 import { ensureFirstAdmin } from "../../src/users/ensure-first-admin.js";
@@ -37,7 +37,7 @@ export interface ApiHarness {
 /** The API on a fresh database of the given kind, served in memory (no sockets). */
 export async function createApiHarness(
   kind: DatabaseKind,
-  options: { readonly instances?: (db: Db) => InstanceDeps } = {},
+  options: { readonly instances?: (db: Db) => BackupDeps } = {},
 ): Promise<ApiHarness> {
   const database = await createTestDatabase(kind);
   await ensureBuiltinRoles(database.db);

@@ -21,8 +21,8 @@ import {
 } from "../../src/provisioning/provisioning-worker.js";
 import { productRequirements, type Requirements } from "../../src/provisioning/requirements.js";
 import { defaultDeployDir } from "../../src/provisioning/start-provisioning.js";
-import { createSshKeyring } from "../../src/servers/ssh-credentials.js";
 import { createSshConnector } from "../../src/ssh/ssh-client.js";
+import { createSshKeyring } from "../../src/ssh/ssh-credentials.js";
 import { createApi } from "../../src/startup/create-api.js";
 import { type AgentChannel, startAgentChannel } from "../../src/startup/start-agent-channel.js";
 import { ensureFirstAdmin } from "../../src/users/ensure-first-admin.js";

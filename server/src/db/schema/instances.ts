@@ -24,6 +24,13 @@ export const INSTANCE_STATES = [
 ] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
+/** Instance states that count as "running" for the server deletion guard. */
+export const LIVE_INSTANCE_STATES = [
+  "creating",
+  "running",
+  "restarting",
+] as const satisfies readonly InstanceState[];
+
 /**
  * An Odoo instance on a server (Odoo, PostgreSQL and Mailpit containers). `state` is what users
  * see (creating → running | stopped | restarting | failed → removing) and follows Docker;

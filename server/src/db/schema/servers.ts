@@ -1,10 +1,11 @@
 import type { HostFacts } from "@ocore/proto/host-facts.js";
 import { sql } from "drizzle-orm";
 import { check, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { type ServerStatus, serverStatusListSql } from "../../server-status/server-status.js";
 
 /**
- * A managed Linux host. `status` follows the lifecycle users see (connecting → connected →
- * provisioning → active; failed with `statusReason`; removing). Tags are key=value pairs used by
+ * A managed Linux host. `status` follows the lifecycle users see (server-status/server-status.ts:
+ * connecting → connected → provisioning → active ⇄ offline; failed with `statusReason`; removing). Tags are key=value pairs used by
  * selectors (RBAC scopes, filters, batch targets, alert routing).
  */
 export const servers = pgTable(
@@ -15,7 +16,7 @@ export const servers = pgTable(
     host: text("host").notNull().default(""),
     sshPort: integer("ssh_port").notNull().default(22),
     sshUser: text("ssh_user").notNull().default("root"),
-    status: text("status").notNull().default("connecting"),
+    status: text("status").$type<ServerStatus>().notNull().default("connecting"),
     statusReason: text("status_reason"),
     statusMessage: text("status_message"),
     tags: jsonb("tags").$type<Record<string, string>>().notNull().default({}),
@@ -38,10 +39,7 @@ export const servers = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
-    check(
-      "servers_status",
-      sql`${table.status} in ('connecting', 'connected', 'provisioning', 'active', 'offline', 'failed', 'removing')`,
-    ),
+    check("servers_status", sql`${table.status} in (${sql.raw(serverStatusListSql())})`),
     check("servers_install_mode", sql`${table.installMode} in ('systemd', 'supervised')`),
     index("servers_tags").using("gin", table.tags),
   ],

@@ -1,12 +1,12 @@
 import { eq } from "drizzle-orm";
 import type { AuditContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
+import { checkNewPassword, hashPassword, verifyPassword } from "../auth/passwords.js";
+import { createSession, type NewSession } from "../auth/sessions.js";
 import type { Db } from "../db/database.js";
 import { users } from "../db/schema/users.js";
 import { AppError } from "../errors/app-error.js";
 import { revokeAllSessions } from "../users/users.js";
-import { checkNewPassword, hashPassword, verifyPassword } from "./passwords.js";
-import { createSession, type NewSession } from "./sessions.js";
 
 /** Replaces the caller's password, ends every session of the user and starts a fresh one. */
 export async function changePassword(

@@ -8,14 +8,14 @@ import {
   type UploadResponse,
   UploadResponseSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/backup_transfer_service_pb.js";
-import { endFromError, toServiceError } from "../agent-gateway/grpc-status.js";
 import { authenticateAgent } from "../agent-identity/authenticate-agent.js";
+import type { BackupStore } from "../backups/backup-store.js";
+import { openDownload, receiveUpload } from "../backups/backup-transfer.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
 import type { Logger } from "../logging/logger.js";
 import type { AgentPki } from "../pki/agent-pki.js";
-import type { BackupStore } from "./backup-store.js";
-import { openDownload, receiveUpload } from "./backup-transfer.js";
+import { endFromError, toServiceError } from "./grpc-status.js";
 
 export interface BackupTransferDeps {
   readonly db: Db;

@@ -22,12 +22,12 @@ import {
   startTestGateway,
   type TestGateway,
 } from "../../test/support/agent-channel.js";
-import { createGatewayCredentials } from "../agent-gateway/gateway-credentials.js";
+import { backupStorageKey, createDirectoryBackupStore } from "../backups/backup-store.js";
+import { armDownloadTicket } from "../backups/backup-transfer.js";
+import { createTicket } from "../backups/transfer-tickets.js";
 import { backups, instances } from "../db/schema/instances.js";
-import { backupStorageKey, createDirectoryBackupStore } from "./backup-store.js";
-import { armDownloadTicket } from "./backup-transfer.js";
 import { createBackupTransferHandlers } from "./backup-transfer-handler.js";
-import { createTicket } from "./transfer-tickets.js";
+import { createGatewayCredentials } from "./gateway-credentials.js";
 
 /** BackupTransferService over real mutual TLS, the agent identified by its enrolled certificate. */
 describe("backup transfer over the agent gateway's mTLS", () => {

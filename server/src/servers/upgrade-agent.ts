@@ -3,12 +3,12 @@ import {
   AgentUpgradeResultSchema,
   AgentUpgradeSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_commands_pb.js";
+import { loadAgentRelease } from "../agent-release/agent-release.js";
 import type { AuditContext } from "../audit/audit-context.js";
 import type { CommandActor, CommandRunner, SubmitCommand } from "../commands/command-runner.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
-import { getServer } from "../servers/servers.js";
-import { loadAgentRelease } from "./agent-release.js";
+import { getServer } from "./servers.js";
 
 /** The runner as the upgrade uses it: submit records its audit entry under the caller's context. */
 export interface UpgradeCommands extends Pick<CommandRunner, "wait"> {

@@ -7,13 +7,13 @@ import {
   type DownloadAgentResponse,
   DownloadAgentResponseSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/release_service_pb.js";
-import { endFromError, toServiceError } from "../agent-gateway/grpc-status.js";
 import { authenticateAgent } from "../agent-identity/authenticate-agent.js";
+import { loadAgentRelease } from "../agent-release/agent-release.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
 import type { Logger } from "../logging/logger.js";
 import type { AgentPki } from "../pki/agent-pki.js";
-import { loadAgentRelease } from "./agent-release.js";
+import { endFromError, toServiceError } from "./grpc-status.js";
 
 export interface DownloadAgentDeps {
   readonly db: Db;

@@ -8,7 +8,7 @@ import { AppError } from "../errors/app-error.js";
 import { deriveKey } from "../pki/derive-key.js";
 import { type MasterKey, type MasterKeyring, masterKeyFromBase64 } from "../pki/master-key.js";
 import { open, seal } from "../pki/secret-box.js";
-import type { SshCredentials } from "../ssh/ssh-client.js";
+import type { SshCredentials } from "./ssh-client.js";
 
 // ssh2 is CommonJS and Node cannot see `utils` as a named export: take it from the default export.
 const { utils } = ssh2;

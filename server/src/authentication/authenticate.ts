@@ -1,15 +1,15 @@
 import { eq } from "drizzle-orm";
 import { API_TOKEN_PREFIX, findLiveApiToken } from "../api-tokens/api-tokens.js";
+import type { AccessTokens } from "../auth/access-tokens.js";
+import type { Principal } from "../auth/principal.js";
+import { constantTimeEqual } from "../auth/secrets.js";
+import { parseSelector } from "../auth/selector.js";
+import { isSessionLive } from "../auth/sessions.js";
 import type { Db } from "../db/database.js";
 import { users } from "../db/schema/users.js";
 import { AppError } from "../errors/app-error.js";
 import { userPrincipal } from "../users/load-principal.js";
 import { getRolePermissions } from "../users/roles.js";
-import type { AccessTokens } from "./access-tokens.js";
-import type { Principal } from "./principal.js";
-import { constantTimeEqual } from "./secrets.js";
-import { parseSelector } from "./selector.js";
-import { isSessionLive } from "./sessions.js";
 
 /** What a request presents; the transport extracts it from headers and cookies. */
 export interface Credentials {
