@@ -4,6 +4,8 @@ import os from "node:os";
 import path from "node:path";
 
 const mainJs = new URL("../../dist/main.js", import.meta.url).pathname;
+/** Preload for every process a suite starts: it exits when the suite's process is gone. */
+export const DIE_WITH_PARENT = new URL("./die-with-parent.mjs", import.meta.url).href;
 
 export interface ServerProcess {
   readonly url: string;
@@ -26,8 +28,9 @@ export function tempDataDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), "ocore-e2e-"));
 }
 
-function spawnServer(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [mainJs], {
+/** Starts dist/main.js with the test defaults under `env`; it dies with this process. */
+export function spawnServer(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ["--import", DIE_WITH_PARENT, mainJs], {
     env: {
       PATH: process.env.PATH,
       OCORE_HTTP_ADDR: "127.0.0.1:0",
