@@ -6,6 +6,7 @@
 # busybox-static (the Docker operation tests import a one-binary image: no registry needed), and
 # the shell linter `npm run lint` runs on deploy/ and scripts/ (package shellcheck).
 # Idempotent: installs only what is missing. Debian 12 / Ubuntu.
+# `--check` installs nothing: it prints the missing packages, one a line, and exits 1 when any is.
 set -euo pipefail
 
 packages=(postgresql chromium docker.io openssh-server sudo debootstrap busybox-static shellcheck)
@@ -14,6 +15,11 @@ missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+if [ "${1:-}" = "--check" ]; then
+  [ ${#missing[@]} -eq 0 ] || printf '%s\n' "${missing[@]}"
+  [ ${#missing[@]} -eq 0 ]
+  exit
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "System packages present: ${packages[*]}"
   exit 0

@@ -22,13 +22,13 @@ const sizes = readCounts(
 );
 const root = new URL("../..", import.meta.url).pathname;
 /**
- * The Node/V8 flags `npm start` runs the server with (read from its script in package.json, so
- * the benchmark measures the server as it runs in production).
+ * The Node/V8 flags the server runs with in production (read from bin/ocore-server, which
+ * `npm start` runs too, so the benchmark measures the server as it runs in production).
  */
 const SERVER_NODE_FLAGS = (() => {
-  const start: string = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).scripts.start;
-  const flags = /\bnode ((?:--\S+ )*)server\/dist\/main\.js/.exec(start);
-  if (!flags) throw new Error(`cannot find "node … server/dist/main.js" in the start script: ${start}`);
+  const entry = readFileSync(path.join(root, "bin/ocore-server"), "utf8");
+  const flags = /^exec "\$node" ((?:--\S+ )*)"\$main"/m.exec(entry);
+  if (!flags) throw new Error('cannot find `exec "$node" … "$main"` in bin/ocore-server');
   return (flags[1] ?? "").split(" ").filter(Boolean);
 })();
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);

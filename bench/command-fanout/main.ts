@@ -11,7 +11,7 @@
 // Results: bench/results/command-fanout-<N>.json.
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import path from "node:path";
 import { StringValueSchema, UInt64ValueSchema } from "@bufbuild/protobuf/wkt";
@@ -38,6 +38,7 @@ const sizes = readCounts(
   [1000],
 );
 const root = new URL("../..", import.meta.url).pathname;
+const resultsDir = path.join(root, "bench/results");
 // One load process per core: more only adds context switches on the cores the server shares.
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const SSH_HOSTS = Number(process.env.BENCH_SSH_HOSTS ?? 50);
@@ -261,11 +262,11 @@ async function runBench(n: number) {
     const fanout = await fanOut(all, small);
     if (profiler) {
       const { profile } = await profiler.post("Profiler.stop");
-      writeFileSync(path.join(root, `bench/results/command-fanout-${n}.cpuprofile`), JSON.stringify(profile));
+      writeFileSync(path.join(resultsDir, `command-fanout-${n}.cpuprofile`), JSON.stringify(profile));
       profiler.disconnect();
       await askWorkers((w) => ({
         type: "profile-stop",
-        file: path.join(root, `bench/results/command-fanout-${n}-agents-${w}.cpuprofile`),
+        file: path.join(resultsDir, `command-fanout-${n}-agents-${w}.cpuprofile`),
       }));
     }
     log(
@@ -341,10 +342,7 @@ async function runBench(n: number) {
       ssh,
       output,
     };
-    writeFileSync(
-      path.join(root, `bench/results/command-fanout-${n}.json`),
-      `${JSON.stringify(result, null, 2)}\n`,
-    );
+    writeFileSync(path.join(resultsDir, `command-fanout-${n}.json`), `${JSON.stringify(result, null, 2)}\n`);
     stopping = true;
     await askWorkers(() => ({ type: "stopping" })); // their streams' ends are expected from now on
     await gateway.close();
@@ -354,11 +352,14 @@ async function runBench(n: number) {
     await sleep(1_000); // the gateway's last "offline" writes
     return result;
   } finally {
+    stopping = true; // from here on, the load processes end because this run ends them
     for (const worker of workers) if (worker.exitCode === null) worker.kill();
     await client.end({ timeout: 5 });
     await cluster.stop();
   }
 }
 
+// A fresh clone has no results directory (it is ignored by git): make it before the first run.
+mkdirSync(resultsDir, { recursive: true });
 for (const n of sizes) await runBench(n);
 process.exit(0);

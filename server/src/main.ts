@@ -1,14 +1,25 @@
 #!/usr/bin/env node
 import { loadConfig, sanitizeConfig } from "./config/config.js";
 import { ConfigError } from "./config/config-error.js";
+import { surviveClosedOutput } from "./logging/closed-output.js";
 import { createLogger } from "./logging/logger.js";
 import { startServer } from "./startup/start-server.js";
 import { readServerVersion } from "./version.js";
+
+/** How long a stop on SIGTERM/SIGINT may take before the process exits anyway (status 1). */
+const SHUTDOWN_BOUND_MS = 15_000;
 
 // Wiring only: configuration → logger → start every part → report → stop on a signal.
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.log.level);
+  // The log goes to stdout, the banner and notes to stderr: a reader of either that goes away
+  // must not stop the server. Say so on the one that still works.
+  surviveClosedOutput((name, error) => {
+    const message = `${name} is closed (${(error as NodeJS.ErrnoException).code ?? error.message}): what the server writes there is dropped; it keeps serving`;
+    if (name === "stderr") logger.warn({ stream: name }, message);
+    else process.stderr.write(`ocore-server: ${message}\n`);
+  });
   const version = readServerVersion();
   logger.info({ version, config: sanitizeConfig(config) }, "starting oCore server");
 
@@ -27,6 +38,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "stopping");
+    setTimeout(() => {
+      logger.error({ signal, boundMs: SHUTDOWN_BOUND_MS }, "stopping took too long; exiting anyway");
+      process.exit(1);
+    }, SHUTDOWN_BOUND_MS).unref();
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {

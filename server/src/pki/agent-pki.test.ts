@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { createTestClock } from "../../test/support/test-clock.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
 import { pkiCertificates } from "../db/schema/pki.js";
 import { ensureAgentPki } from "./agent-pki.js";
+import { installationKeyId } from "./installation-key-id.js";
 import { createMasterKeyring, loadOrCreateMasterKey, masterKeyFromBase64 } from "./master-key.js";
 import { x509 } from "./x509.js";
 
@@ -125,6 +126,32 @@ describe.each(databaseKinds)("agent PKI on %s", (kind) => {
     await replicaA.refreshGatewayCertificate();
     expect(heardA).toHaveLength(1);
     expect(await database.db.select().from(pkiCertificates)).toHaveLength(2);
+  });
+});
+
+describe.each(databaseKinds)("a server without the installation's master key on %s", (kind) => {
+  let database: TestDatabase | undefined;
+  afterEach(async () => {
+    await database?.close();
+    database = undefined;
+  });
+
+  it("refuses before writing a master.key of its own (a replica started without the first server's key)", async () => {
+    database = await createTestDatabase(kind);
+    expect(await installationKeyId(database.db)).toBeUndefined();
+    await ensureAgentPki(database.db, options(createMasterKeyring(keyA)));
+    const sealedWith = await installationKeyId(database.db);
+    expect(sealedWith).toBe(masterKeyFromBase64(keyA).id);
+
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "ocore-key-"));
+    expect(() =>
+      loadOrCreateMasterKey({ configured: undefined, dataDir, logger: silentLogger, sealedWith }),
+    ).toThrow(
+      /OCORE_MASTER_KEY: the database's secrets are sealed with master key .+ and this server has no master key/,
+    );
+    expect(existsSync(path.join(dataDir, "master.key"))).toBe(false);
+    // With the installation's key it starts as before.
+    expect(loadOrCreateMasterKey({ configured: keyA, dataDir, logger: silentLogger, sealedWith })).toBe(keyA);
   });
 });
 

@@ -44,7 +44,8 @@ export interface EnsureAgentPkiOptions {
   readonly now?: () => Date;
 }
 
-const CA = "agent-ca";
+/** The row of pki_certificates that holds the agent CA, the first secret an installation seals. */
+export const AGENT_CA = "agent-ca";
 const GATEWAY = "agent-gateway";
 /** The gateway certificate (397 days) is renewed this long before it expires. */
 export const RENEW_GATEWAY_BEFORE_MS = 30 * 86_400_000;
@@ -57,7 +58,7 @@ export async function ensureAgentPki(db: Db, options: EnsureAgentPkiOptions): Pr
   const now = options.now ?? (() => new Date());
   const { keyring, logger } = options;
 
-  const ca = await loadOrCreate(db, keyring, CA, "", () =>
+  const ca = await loadOrCreate(db, keyring, AGENT_CA, "", () =>
     createCaCertificate(now(), options.installationId),
   );
   const caCertificate = new x509.X509Certificate(ca.certificatePem);

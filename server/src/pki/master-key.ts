@@ -34,11 +34,16 @@ export const MASTER_KEY_FILE = "master.key";
  * The master key in base64: OCORE_MASTER_KEY when set; otherwise `<dataDir>/master.key`, which
  * the very first start generates (mode 0600) so that `npm start` works without setup. There is
  * never a built-in default key.
+ *
+ * `sealedWith` is the id of the key the database's secrets are already sealed with, if any: a
+ * new key could not open them (a replica started without the first server's key), so then this
+ * refuses before writing anything rather than leave a useless master.key behind.
  */
 export function loadOrCreateMasterKey(options: {
   readonly configured: string | undefined;
   readonly dataDir: string;
   readonly logger: Logger;
+  readonly sealedWith?: string | undefined;
 }): string {
   if (options.configured) return options.configured;
   const file = path.join(options.dataDir, MASTER_KEY_FILE);
@@ -52,6 +57,13 @@ export function loadOrCreateMasterKey(options: {
       );
     }
     return value;
+  }
+  if (options.sealedWith) {
+    throw new ConfigError(
+      "OCORE_MASTER_KEY",
+      `the database's secrets are sealed with master key ${options.sealedWith}, and this server has no master key (OCORE_MASTER_KEY is unset and there is no ${file})`,
+      "Set OCORE_MASTER_KEY to the key the first server uses (the master.key in its data directory), or copy that file here.",
+    );
   }
   const value = randomBytes(32).toString("base64");
   writeFileSync(file, `${value}\n`, { mode: 0o600, flag: "wx" });

@@ -24,6 +24,12 @@ export interface Opened {
   readonly sealedWithPreviousKey: boolean;
 }
 
+/** The id of the master key a sealed value was sealed with (undefined when it is not one). */
+export function sealedKeyId(sealed: string): string | undefined {
+  const [version, keyId] = sealed.split(".");
+  return version === VERSION && keyId ? keyId : undefined;
+}
+
 /** Opens a sealed value; a missing or wrong key is a ConfigError naming OCORE_MASTER_KEY. */
 export function open(keyring: MasterKeyring, sealed: string, context: string): Opened {
   const [version, keyId, iv, tag, ciphertext] = sealed.split(".");

@@ -12,6 +12,7 @@ import { createBackgroundTasks } from "../instances/background-tasks.js";
 import { resumeInstanceTasks } from "../instances/delete-instance.js";
 import type { Logger } from "../logging/logger.js";
 import { deriveKey } from "../pki/derive-key.js";
+import { installationKeyId } from "../pki/installation-key-id.js";
 import { createMasterKeyring, loadOrCreateMasterKey } from "../pki/master-key.js";
 import { startProvisioning } from "../provisioning/start-provisioning.js";
 import { getSystemInfo } from "../system/system-info.js";
@@ -84,7 +85,12 @@ export async function startServer({
     }
 
     const keyring = createMasterKeyring(
-      loadOrCreateMasterKey({ configured: config.masterKey.current, dataDir: config.dataDir, logger }),
+      loadOrCreateMasterKey({
+        configured: config.masterKey.current,
+        dataDir: config.dataDir,
+        logger,
+        sealedWith: await installationKeyId(database.db),
+      }),
       config.masterKey.previous,
     );
     await ensureBuiltinRoles(database.db);

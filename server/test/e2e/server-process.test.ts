@@ -1,4 +1,6 @@
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import {
@@ -8,7 +10,13 @@ import {
 } from "@connectrpc/connect-node";
 import { DatabaseKind, SystemService } from "@ocore/proto/gen/ocore/api/v1/system_service_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { freePort } from "../support/free-port.js";
+import {
+  type ServerProcess,
+  spawnServer,
+  startServerProcess,
+  tempDataDir,
+} from "../support/server-process.js";
 import { createPostgresDatabase, dropPostgresDatabase } from "../support/test-databases.js";
 
 describe("the built server process", () => {
@@ -81,4 +89,120 @@ describe("the built server process", () => {
       await dropPostgresDatabase(databaseUrl);
     }
   });
+});
+
+/** CPU time (user + system) the process has used so far, in seconds. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function waitFor(
+  what: string,
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const answers = (url: string) =>
+  fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+    (response) => response.ok,
+    () => false,
+  );
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+
+/** Whether the process still runs (a zombie not yet reaped by whoever adopted it does not). */
+const alive = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z";
+  } catch {
+    return false;
+  }
+};
+
+describe("a server whose stdout and stderr readers are gone", () => {
+  it("keeps answering without spinning, and SIGTERM stops it within its bound with both ports closed", async () => {
+    const [httpPort, agentPort] = [await freePort(), await freePort()];
+    const child = spawnServer({
+      OCORE_DATA_DIR: tempDataDir(),
+      OCORE_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+      OCORE_AGENT_ADDR: `127.0.0.1:${agentPort}`,
+    });
+    // Like `| head -c 100` or a supervisor that died: nobody reads what the server writes.
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const pid = child.pid ?? 0;
+    try {
+      const healthz = `http://127.0.0.1:${httpPort}/healthz`;
+      await waitFor("/healthz", async () => (await answers(healthz)) || !alive(pid), 60_000);
+      expect(alive(pid)).toBe(true);
+      // The banner on stderr is written once the HTTP port listens: give it a moment to fail.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const before = cpuSeconds(pid);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(cpuSeconds(pid) - before).toBeLessThan(0.5);
+      expect(await answers(healthz)).toBe(true);
+
+      const stopAsked = Date.now();
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(Date.now() - stopAsked).toBeLessThan(15_000);
+      expect(await listening(httpPort)).toBe(false);
+      expect(await listening(agentPort)).toBe(false);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 90_000);
+
+  it("a server a suite started exits when the suite's process is killed", async () => {
+    // A parent that starts the server the way the suites do, then dies without cleaning up.
+    const supportModule = new URL("../support/server-process.ts", import.meta.url).href;
+    const parent = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { startServerProcess } = await import(${JSON.stringify(supportModule)});
+         const server = await startServerProcess();
+         process.stdout.write(JSON.stringify({ pid: server.child.pid, url: server.url }) + "\\n");
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    parent.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    parent.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    let server: { pid: number; url: string } | undefined;
+    try {
+      await waitFor(`the parent to start a server (${output})`, () => output.includes("}\n"), 60_000);
+      server = JSON.parse(output.slice(0, output.indexOf("}\n") + 1)) as { pid: number; url: string };
+      expect(await answers(`${server.url}/healthz`)).toBe(true);
+      parent.kill("SIGKILL");
+      const serverPid = server.pid;
+      await waitFor("the orphaned server to exit", () => !alive(serverPid), 20_000);
+    } finally {
+      parent.kill("SIGKILL");
+      if (server && alive(server.pid)) process.kill(server.pid, "SIGKILL");
+    }
+  }, 90_000);
 });

@@ -3,6 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFailingServer, startServerProcess, tempDataDir } from "../support/server-process.js";
+import { createPostgresDatabase, dropPostgresDatabase } from "../support/test-databases.js";
 
 /** What a refusing server must say: exactly one line, naming the setting, ending with the fix. */
 function expectOneClearLine(stderr: string, setting: string, problem: RegExp): void {
@@ -67,6 +68,25 @@ describe("a server that cannot start says why in one line and leaves nothing beh
       expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
     } finally {
       await running.stop();
+    }
+  });
+
+  it("a replica without the first server's master key: refused, and nothing written to its data directory", async () => {
+    const databaseUrl = await createPostgresDatabase();
+    try {
+      const first = await startServerProcess({ DATABASE_URL: databaseUrl });
+      await first.stop();
+      const replicaDir = tempDataDir();
+      const result = await runFailingServer({ DATABASE_URL: databaseUrl, OCORE_DATA_DIR: replicaDir });
+      expect(result.code).toBe(1);
+      expectOneClearLine(
+        result.stderr,
+        "OCORE_MASTER_KEY",
+        /sealed with master key \S+, and this server has no master key/,
+      );
+      expect(existsSync(path.join(replicaDir, "master.key"))).toBe(false);
+    } finally {
+      await dropPostgresDatabase(databaseUrl);
     }
   });
 });

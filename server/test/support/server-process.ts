@@ -3,7 +3,18 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-const mainJs = new URL("../../dist/main.js", import.meta.url).pathname;
+/** The documented entry point: runs dist/main.js on the bundled Node.js 22. */
+const ocoreServer = new URL("../../../bin/ocore-server", import.meta.url).pathname;
+/** Preload for every process a suite starts: it exits when the suite's process is gone. */
+export const DIE_WITH_PARENT = new URL("./die-with-parent.mjs", import.meta.url).href;
+
+/** PATH without node_modules/.bin: the server must not depend on which `node` comes first. */
+function pathWithoutBundledNode(): string {
+  return (process.env.PATH ?? "")
+    .split(":")
+    .filter((dir) => !dir.endsWith("node_modules/.bin"))
+    .join(":");
+}
 
 export interface ServerProcess {
   readonly url: string;
@@ -26,10 +37,15 @@ export function tempDataDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), "ocore-e2e-"));
 }
 
-function spawnServer(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [mainJs], {
+/**
+ * Starts bin/ocore-server (dist/main.js on the bundled Node.js 22, the PATH's node aside) with
+ * the test defaults under `env`; it dies with this process.
+ */
+export function spawnServer(env: Record<string, string>): ChildProcess {
+  return spawn(ocoreServer, [], {
     env: {
-      PATH: process.env.PATH,
+      PATH: pathWithoutBundledNode(),
+      NODE_OPTIONS: `--import=${JSON.stringify(DIE_WITH_PARENT)}`,
       OCORE_HTTP_ADDR: "127.0.0.1:0",
       OCORE_AGENT_ADDR: "127.0.0.1:0",
       OCORE_CONSOLE: "off",

@@ -7,6 +7,8 @@ import { promisify } from "node:util";
 
 const repoRoot = new URL("../../../../", import.meta.url).pathname;
 const agentMain = path.join(repoRoot, "agent/dist/main.js");
+/** Preload that ends the agent when this test process is gone (see the server's test support). */
+const dieWithParent = path.join(repoRoot, "server/test/support/die-with-parent.mjs");
 const run = promisify(execFile);
 
 /** A TCP port nobody listens on right now, for the control server's agent gateway. */
@@ -58,7 +60,10 @@ export async function startAgent(enrollment: {
       env,
     },
   );
-  const child: ChildProcess = spawn(process.execPath, [agentMain, "run"], { env, stdio: "ignore" });
+  const child: ChildProcess = spawn(process.execPath, ["--import", dieWithParent, agentMain, "run"], {
+    env,
+    stdio: "ignore",
+  });
   return {
     stop: () =>
       new Promise((done) => {

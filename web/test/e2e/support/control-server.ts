@@ -6,6 +6,8 @@ import path from "node:path";
 const repoRoot = new URL("../../../../", import.meta.url).pathname;
 const serverMain = path.join(repoRoot, "server/dist/main.js");
 const webDir = path.join(repoRoot, "web");
+/** Preload that ends the server when this test process is gone (see the server's test support). */
+const dieWithParent = path.join(repoRoot, "server/test/support/die-with-parent.mjs");
 
 export interface ControlServer {
   readonly url: string;
@@ -16,7 +18,7 @@ export interface ControlServer {
 
 /** Starts the built control server with this console (the production build) in it. */
 export function startControlServer(env: Record<string, string> = {}): Promise<ControlServer> {
-  const child: ChildProcess = spawn(process.execPath, [serverMain], {
+  const child: ChildProcess = spawn(process.execPath, ["--import", dieWithParent, serverMain], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: "production",
