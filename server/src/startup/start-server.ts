@@ -149,6 +149,7 @@ export async function startServer({
           now,
         }),
     });
+    stack.push(() => api.close());
     const http = createHttpServer({
       logger,
       routes: createApiRoutes(api.services),
