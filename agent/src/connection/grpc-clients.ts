@@ -12,6 +12,7 @@ import {
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import type { Identity } from "../identity/identity-store.js";
 import type { ServerAddress } from "./server-address.js";
+import { createAgentTlsCredentials } from "./tls-credentials.js";
 
 export type AgentStream = grpc.ClientDuplexStream<ConnectRequest, ConnectResponse>;
 
@@ -32,7 +33,7 @@ const grpcTarget = (address: ServerAddress) =>
 /**
  * Opens AgentService/Connect with mutual TLS: our key and certificate, and only the oCore CA as
  * trust anchor (never the system store). The server's certificate is checked against the
- * address's host name. Close the returned client when the stream is over.
+ * address's host (a DNS name, or an IP address in its IP SANs). Close the returned client when the stream is over.
  */
 export function openAgentStream(
   address: ServerAddress,
@@ -40,11 +41,11 @@ export function openAgentStream(
 ): { stream: AgentStream; close(): void } {
   const definition = createGrpcServiceDefinition(AgentService);
   const Client = grpc.makeGenericClientConstructor(definition, "AgentService");
-  const credentials = grpc.credentials.createSsl(
-    Buffer.from(identity.caPem),
-    Buffer.from(identity.keyPem),
-    Buffer.from(identity.certificatePem),
-  );
+  const credentials = createAgentTlsCredentials(address.host, {
+    caPem: identity.caPem,
+    keyPem: identity.keyPem,
+    certificatePem: identity.certificatePem,
+  });
   const client = new Client(grpcTarget(address), credentials, channelOptions);
   const method = definition.connect;
   const stream = client.makeBidiStreamRequest(
@@ -66,7 +67,7 @@ export function callEnroll(
   const Client = grpc.makeGenericClientConstructor(definition, "EnrollmentService");
   const client = new Client(
     grpcTarget(address),
-    grpc.credentials.createSsl(Buffer.from(caPem)),
+    createAgentTlsCredentials(address.host, { caPem }),
     channelOptions,
   );
   const method = definition.enroll;

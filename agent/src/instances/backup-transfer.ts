@@ -10,6 +10,7 @@ import {
 } from "@ocore/proto/gen/ocore/agent/v1/backup_transfer_service_pb.js";
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import type { ServerAddress } from "../connection/server-address.js";
+import { createAgentTlsCredentials } from "../connection/tls-credentials.js";
 import type { Identity } from "../identity/identity-store.js";
 
 /** A transfer is authorized by the backup id and the one-time ticket its command carried. */
@@ -51,11 +52,11 @@ export function createBackupTransferClient(options: {
     const identity = await options.identity();
     return new Client(
       target,
-      grpc.credentials.createSsl(
-        Buffer.from(identity.caPem),
-        Buffer.from(identity.keyPem),
-        Buffer.from(identity.certificatePem),
-      ),
+      createAgentTlsCredentials(options.address.host, {
+        caPem: identity.caPem,
+        keyPem: identity.keyPem,
+        certificatePem: identity.certificatePem,
+      }),
     );
   };
 

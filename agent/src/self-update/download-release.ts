@@ -11,6 +11,7 @@ import {
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import { CommandError } from "../commands/command-handler.js";
 import type { ServerAddress } from "../connection/server-address.js";
+import { createAgentTlsCredentials } from "../connection/tls-credentials.js";
 import type { Identity } from "../identity/identity-store.js";
 
 export interface DownloadedRelease {
@@ -43,11 +44,11 @@ export async function downloadRelease(options: DownloadOptions): Promise<Downloa
   const { address, identity } = options;
   const client = new Client(
     address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`,
-    grpc.credentials.createSsl(
-      Buffer.from(identity.caPem),
-      Buffer.from(identity.keyPem),
-      Buffer.from(identity.certificatePem),
-    ),
+    createAgentTlsCredentials(address.host, {
+      caPem: identity.caPem,
+      keyPem: identity.keyPem,
+      certificatePem: identity.certificatePem,
+    }),
   );
   const method = definition.downloadAgent;
   const call = client.makeServerStreamRequest<DownloadAgentRequest, DownloadAgentResponse>(
