@@ -3,6 +3,7 @@ import { loadConfig, sanitizeConfig } from "./config/config.js";
 import { ConfigError } from "./config/config-error.js";
 import { surviveClosedOutput } from "./logging/closed-output.js";
 import { createLogger } from "./logging/logger.js";
+import { showFirstAdminPassword } from "./startup/first-admin-notice.js";
 import { startServer } from "./startup/start-server.js";
 import { readServerVersion } from "./version.js";
 
@@ -26,10 +27,12 @@ async function main(): Promise<void> {
   const server = await startServer({ config, logger, version });
   logger.info({ url: server.url }, "oCore is ready");
   if (server.firstAdmin) {
-    process.stderr.write(
-      `First start: sign in as "${server.firstAdmin.username}" with the one-time password ${server.firstAdmin.password}\n` +
-        "You will be asked to choose a new password. This password is shown only once.\n\n",
-    );
+    showFirstAdminPassword({
+      firstAdmin: server.firstAdmin,
+      dataDir: config.dataDir,
+      terminal: process.stderr,
+      logger,
+    });
   }
   process.stderr.write(`\noCore ${version} is running: open ${server.url}\n\n`);
 
@@ -43,7 +46,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_BOUND_MS).unref();
     server.close().then(
-      () => process.exit(0),
+      () => {
+        logger.info({ signal }, "stopped");
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, "error while stopping");
         process.exit(1);

@@ -89,8 +89,15 @@ const refused = (stream: ScriptedStream) =>
   stream.fail(status.UNAVAILABLE, "connect ECONNREFUSED 127.0.0.1:1");
 const welcome = (stream: ScriptedStream) =>
   stream.respond({ case: "welcome", value: { serverId: "s-1" } } as never);
+const reminder = (line: Record<string, unknown>) => String(line.msg).startsWith("agent link still down");
+/** Warnings and errors that report news (a failure kind), not the once-a-minute "still down" reminders. */
 const warnings = (lines: Array<Record<string, unknown>>) =>
-  lines.filter((line) => (line.level as number) >= 40);
+  lines.filter((line) => (line.level as number) >= 40 && !reminder(line));
+/** When each reminder was written (its next attempt time minus the delay): at most one a minute. */
+const reminderTimes = (lines: Array<Record<string, unknown>>) =>
+  lines
+    .filter((line) => (line.level as number) >= 40 && reminder(line))
+    .map((line) => Date.parse(String(line.nextAttemptAt)) - Number(line.retryInMs));
 
 describe("agent link", () => {
   it("logs a failure kind once while it repeats, and again after a connection", async () => {
@@ -126,8 +133,14 @@ describe("agent link", () => {
     link.start();
     await clock.advance(10 * 60_000);
     const errors = lines.filter((line) => line.level === 50);
-    expect(errors).toHaveLength(1);
+    expect(errors.filter((line) => !reminder(line))).toHaveLength(1);
     expect(String(errors[0]?.msg)).toContain("ocore-agent enroll");
+    // Still retrying, said at most once a minute: 10 minutes give at most 10 reminders.
+    const times = reminderTimes(lines);
+    expect(times.length).toBeGreaterThan(0);
+    expect(times.length).toBeLessThanOrEqual(10);
+    for (let i = 1; i < times.length; i++)
+      expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeGreaterThanOrEqual(60_000);
     expect(delays.length).toBeGreaterThan(3);
     expect(delays.every((delay) => delay >= 30_000 && delay < 60_000)).toBe(true);
     await link.stop();

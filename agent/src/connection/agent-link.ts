@@ -46,7 +46,7 @@ export interface AgentLink {
 export function createAgentLink(options: AgentLinkOptions): AgentLink {
   const { clock, logger, backoff } = options;
   const stableAfterMs = options.stableAfterMs ?? 60_000;
-  const failures = createFailureLog(logger);
+  const failures = createFailureLog(logger, clock);
   const halt = new AbortController();
   const machine = createLinkStateMachine({
     now: clock.now,

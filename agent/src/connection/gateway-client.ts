@@ -5,6 +5,7 @@ import {
   type GrpcServiceDefinition,
 } from "@ocore/proto/grpc/service-definition.js";
 import type { ServerAddress } from "./server-address.js";
+import { type AgentTlsMaterial, createAgentTlsCredentials } from "./tls-credentials.js";
 
 /**
  * How every channel to the agent gateway behaves: the agent stream and the side RPCs (enrollment,
@@ -32,11 +33,7 @@ export function gatewayTarget(address: ServerAddress): string {
  * with a key and certificate the channel is mutual TLS, without them (enrollment, before the
  * agent has a certificate) it is server-authenticated TLS.
  */
-export interface GatewayTrust {
-  readonly caPem: string;
-  readonly keyPem?: string;
-  readonly certificatePem?: string;
-}
+export type GatewayTrust = AgentTlsMaterial;
 
 /** One channel to the gateway for one service; close it when the call is over. */
 export interface GatewayClient<Methods extends GenServiceMethods> {
@@ -47,7 +44,7 @@ export interface GatewayClient<Methods extends GenServiceMethods> {
 
 /**
  * Opens a channel to the agent gateway for `service`. The server's certificate is checked
- * against the address's host name.
+ * against the address's host name (tls-credentials.ts: no SNI for an IP address).
  */
 export function openGatewayClient<Methods extends GenServiceMethods>(
   service: GenService<Methods>,
@@ -55,14 +52,7 @@ export function openGatewayClient<Methods extends GenServiceMethods>(
   trust: GatewayTrust,
 ): GatewayClient<Methods> {
   const methods = createGrpcServiceDefinition(service);
-  const credentials =
-    trust.keyPem !== undefined && trust.certificatePem !== undefined
-      ? grpc.credentials.createSsl(
-          Buffer.from(trust.caPem),
-          Buffer.from(trust.keyPem),
-          Buffer.from(trust.certificatePem),
-        )
-      : grpc.credentials.createSsl(Buffer.from(trust.caPem));
+  const credentials = createAgentTlsCredentials(address.host, trust);
   const client = new grpc.Client(gatewayTarget(address), credentials, gatewayChannelOptions);
   return { client, methods, close: () => client.close() };
 }

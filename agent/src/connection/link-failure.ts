@@ -1,6 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import type { Logger } from "../logging/logger.js";
 import { HandshakeTimeoutError } from "./agent-session.js";
+import type { Clock } from "./clock.js";
 
 /** Why the link went down, reduced to a kind that is the same for the same cause. */
 export interface LinkFailure {
@@ -34,29 +35,55 @@ const hints: Record<string, string> = {
     "TLS failed: check that the address names the oCore server and, if the certificate expired, re-enroll.",
 };
 
+/** While the link stays down, a reminder that it is still retrying at most this often. */
+export const STILL_DOWN_EVERY_MS = 60_000;
+
 /**
- * Logs each kind of failure once until the link's state changes for the better (a connection)
- * or the kind changes: a server down for an hour gives one line, not three hundred.
+ * Logs the link's failures at a bounded rate: each change of kind at once, then, while the same
+ * failure repeats, a reminder at most once a minute that the agent is still retrying (with the
+ * count of attempts and the next attempt's time). A server down for an hour gives one line per
+ * minute, not one per attempt, and never silence. `clear` after a connection.
  */
-export function createFailureLog(logger: Logger): {
-  report(failure: LinkFailure, fields?: Record<string, unknown>): void;
+export function createFailureLog(
+  logger: Logger,
+  clock: Pick<Clock, "now">,
+  everyMs = STILL_DOWN_EVERY_MS,
+): {
+  report(failure: LinkFailure, fields: { readonly retryInMs: number }): void;
   clear(): void;
 } {
-  let lastKind: string | undefined;
+  let current: { kind: string; since: number; attempts: number; loggedAt: number } | undefined;
   return {
-    report(failure, fields = {}) {
-      if (failure.kind === lastKind) {
-        logger.debug({ kind: failure.kind, detail: failure.detail, ...fields }, "agent link still failing");
+    report(failure, { retryInMs }) {
+      const now = clock.now();
+      const nextAttemptAt = new Date(now + retryInMs).toISOString();
+      const entry = { kind: failure.kind, detail: failure.detail, retryInMs, nextAttemptAt };
+      const log = (fields: object, message: string) =>
+        failure.fatal ? logger.error(fields, message) : logger.warn(fields, message);
+      if (failure.kind !== current?.kind) {
+        current = { kind: failure.kind, since: now, attempts: 1, loggedAt: now };
+        const hint = hints[failure.kind] ?? `agent link down: ${failure.kind}; retrying with backoff`;
+        log(entry, `${hint} (next attempt at ${nextAttemptAt})`);
         return;
       }
-      lastKind = failure.kind;
-      const message = hints[failure.kind] ?? `agent link down: ${failure.kind}; retrying with backoff`;
-      const entry = { kind: failure.kind, detail: failure.detail, ...fields };
-      if (failure.fatal) logger.error(entry, message);
-      else logger.warn(entry, message);
+      current.attempts++;
+      const fields = {
+        ...entry,
+        attempts: current.attempts,
+        downSince: new Date(current.since).toISOString(),
+      };
+      if (now - current.loggedAt < everyMs) {
+        logger.debug(fields, "agent link still failing");
+        return;
+      }
+      current.loggedAt = now;
+      log(
+        fields,
+        `agent link still down (${failure.kind}, ${current.attempts} attempts since ${fields.downSince}): still retrying, next attempt at ${nextAttemptAt}`,
+      );
     },
     clear() {
-      lastKind = undefined;
+      current = undefined;
     },
   };
 }

@@ -28,7 +28,7 @@ import { createEngineClient } from "../docker/engine-client.js";
 import { createCertificateRenewal } from "../identity/certificate-renewal.js";
 import { createIdentityStore, NotEnrolledError } from "../identity/identity-store.js";
 import { createInstanceWatch } from "../instances/instance-watch.js";
-import type { Logger } from "../logging/logger.js";
+import { componentLogger, type Logger } from "../logging/logger.js";
 import { openSpool, type Spool } from "../spool/spool.js";
 import { createSamplingLoop, type SamplingLoop } from "./sampling-loop.js";
 
@@ -105,14 +105,14 @@ export async function startAgent(options: {
         }),
     recent: await openRecentCommands({ file: path.join(config.stateDir, "commands.json") }),
     outbox,
-    logger: logger.child({ component: "commands" }),
+    logger: componentLogger(logger, "commands"),
   });
 
   // Docker's view of the instances, pushed to the server (none when Docker is switched off).
   const instanceWatch = config.dockerSocket
     ? createInstanceWatch({
         engine: createEngineClient(config.dockerSocket),
-        logger: logger.child({ component: "instance-watch" }),
+        logger: componentLogger(logger, "instance-watch"),
         clock,
       })
     : undefined;
@@ -122,7 +122,7 @@ export async function startAgent(options: {
     dialer: createGrpcDialer({ address, store }),
     spool,
     clock,
-    logger: logger.child({ component: "link", server: address.text }),
+    logger: componentLogger(logger, "link", { server: address.text }),
     backoff: createBackoff(),
     renewal: await createCertificateRenewal({ store, now: clock.now, commonName: os.hostname() }),
     hello: async () =>

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   connect,
@@ -128,6 +128,18 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
     });
     // The garbage CSR did not burn the fresh token.
     await expect(enroll(t.port, t.pki.caCertificatePem, { token: fresh, csrPem })).resolves.toBeDefined();
+
+    // Audited per source address: the first refusal of a window at once, the rest counted.
+    const denied = () =>
+      t?.database.db
+        .select({ sourceIp: auditLog.sourceIp, detail: auditLog.detail, afterJson: auditLog.afterJson })
+        .from(auditLog)
+        .where(and(eq(auditLog.action, "agent.enroll"), eq(auditLog.result, "denied")))
+        .orderBy(asc(auditLog.id));
+    expect(await denied()).toMatchObject([
+      { sourceIp: "127.0.0.1", detail: expect.stringMatching(/already used/) },
+      { sourceIp: "127.0.0.1", detail: expect.stringMatching(/expired/) },
+    ]);
   });
 
   it("refuses a stream without a certificate, or with one from another CA", async () => {
@@ -193,11 +205,32 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
       details: "certificate revoked: re-enroll the agent",
     });
 
-    const again = connect(t.port, t.pki.caCertificatePem, agent);
-    expect(await again.ended).toMatchObject({
-      code: status.PERMISSION_DENIED,
-      details: "certificate revoked: re-enroll the agent",
-    });
+    // An agent retrying in a loop: one audit entry at once, the repeats counted in one more.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const again = connect(t.port, t.pki.caCertificatePem, agent);
+      expect(await again.ended).toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: "certificate revoked: re-enroll the agent",
+      });
+    }
+    const refused = () =>
+      t?.database.db
+        .select({ sourceIp: auditLog.sourceIp, detail: auditLog.detail, afterJson: auditLog.afterJson })
+        .from(auditLog)
+        .where(and(eq(auditLog.action, "agent.connect"), eq(auditLog.result, "denied")))
+        .orderBy(asc(auditLog.id));
+    expect(await refused()).toEqual([
+      { sourceIp: "127.0.0.1", detail: "certificate revoked: re-enroll the agent", afterJson: "null" },
+    ]);
+    const database = t.database;
+    t.clock.advance(61_000);
+    await t.gateway.close(); // writes what the window counted
+    const rows = await database.db
+      .select({ afterJson: auditLog.afterJson })
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "agent.connect"), eq(auditLog.result, "denied")))
+      .orderBy(asc(auditLog.id));
+    expect(rows.map((row) => JSON.parse(row.afterJson)?.repeated ?? 1)).toEqual([1, 19]);
   });
 
   it("keeps one live stream per server: a newer stream replaces the older", async () => {

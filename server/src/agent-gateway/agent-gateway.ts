@@ -7,6 +7,7 @@ import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definitio
 import { renewAgentCertificate } from "../agent-identity/renew-agent-certificate.js";
 import { findRevokedSince } from "../agent-identity/revoke-server-certificates.js";
 import { defaultAgentExecutable } from "../agent-release/agent-release.js";
+import { createDenialAggregator } from "../audit/denial-aggregator.js";
 import type { BackupStore } from "../backups/backup-store.js";
 import type { CommandEventSink } from "../commands/command-transport.js";
 import type { Db } from "../db/database.js";
@@ -110,6 +111,8 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
   const { commands } = options;
   const sessions = new Set<AgentSession>();
   const server = new grpc.Server(serverOptions);
+  // Refused enrollments and streams: security events, one entry per source address and window.
+  const refusals = createDenialAggregator({ db, logger, now, overflowAction: "agent.refused" });
   let sweepTimer: NodeJS.Timeout | undefined;
   let certificateTimer: NodeJS.Timeout | undefined;
   let revocationsCheckedAt = now();
@@ -123,7 +126,14 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     );
 
   server.addService(createGrpcServiceDefinition(EnrollmentService), {
-    enroll: createEnrollHandler({ db, pki, logger, certificateDays: options.certificateDays, now }),
+    enroll: createEnrollHandler({
+      db,
+      pki,
+      logger,
+      certificateDays: options.certificateDays,
+      now,
+      refusals,
+    }),
   });
   server.addService(createGrpcServiceDefinition(AgentReleaseService), {
     downloadAgent: createDownloadAgentHandler({
@@ -147,6 +157,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       logger,
       now,
       sessions,
+      refusals,
       helloTimeoutMs: timing.helloTimeoutMs,
       welcome: { serverVersion: options.version, metricsIntervalSeconds: options.metricsIntervalSeconds },
       hooks: {
@@ -276,6 +287,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
           resolve();
         });
       });
+      await refusals.close();
     },
   };
 }

@@ -1,11 +1,13 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { ConnectRequest, ConnectResponse } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import { type AgentIdentity, authenticateAgent } from "../agent-identity/authenticate-agent.js";
+import type { DenialAggregator } from "../audit/denial-aggregator.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
 import type { AgentPki } from "../pki/agent-pki.js";
 import { AgentSession, type SessionHooks, type SessionStream } from "./agent-session.js";
 import { type End, endFromError, toServiceError } from "./grpc-status.js";
+import { auditAgentRefusal } from "./refusal-audit.js";
 
 export interface ConnectHandlerDeps {
   readonly db: Db;
@@ -17,6 +19,8 @@ export interface ConnectHandlerDeps {
   readonly helloTimeoutMs: number;
   /** Every session, live or still awaiting its Hello (for shutdown). */
   readonly sessions: Set<AgentSession>;
+  /** Refused streams are audited here, aggregated per source address. */
+  readonly refusals: DenialAggregator;
 }
 
 type Call = grpc.ServerDuplexStream<ConnectRequest, ConnectResponse>;
@@ -43,7 +47,15 @@ export function createConnectHandler(
         const end = endFromError(error);
         if (end.code === "internal") deps.logger.error({ err: error }, "agent authentication failed");
         else deps.logger.info({ peer: call.getPeer(), reason: end.message }, "agent stream refused");
-        endCall(call, end);
+        const audited =
+          end.code === "internal"
+            ? Promise.resolve()
+            : auditAgentRefusal(deps.refusals, {
+                action: "agent.connect",
+                peer: call.getPeer(),
+                reason: end.message,
+              });
+        void audited.finally(() => endCall(call, end));
       },
     );
   };

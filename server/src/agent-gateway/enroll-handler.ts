@@ -7,10 +7,12 @@ import {
   EnrollResponseSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/enrollment_service_pb.js";
 import { enrollAgent } from "../agent-identity/enroll-agent.js";
+import type { DenialAggregator } from "../audit/denial-aggregator.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
 import type { AgentPki } from "../pki/agent-pki.js";
 import { endFromError, toServiceError } from "./grpc-status.js";
+import { auditAgentRefusal } from "./refusal-audit.js";
 
 export interface EnrollHandlerDeps {
   readonly db: Db;
@@ -18,6 +20,8 @@ export interface EnrollHandlerDeps {
   readonly logger: Logger;
   readonly certificateDays: number;
   readonly now: () => Date;
+  /** Refused enrollments are audited here, aggregated per source address. */
+  readonly refusals: DenialAggregator;
 }
 
 /** ocore.agent.v1.EnrollmentService/Enroll: decode, enroll, encode. */
@@ -58,7 +62,17 @@ export function createEnrollHandler(
         const end = endFromError(error);
         if (end.code === "internal") deps.logger.error({ err: error }, "enrollment failed");
         else deps.logger.info({ peer: call.getPeer(), reason: end.message }, "enrollment refused");
-        callback(toServiceError(end));
+        const audited =
+          end.code === "internal"
+            ? Promise.resolve()
+            : auditAgentRefusal(deps.refusals, {
+                action: "agent.enroll",
+                peer: call.getPeer(),
+                reason: end.message,
+                claimedName: hostname,
+                agentVersion,
+              });
+        void audited.finally(() => callback(toServiceError(end)));
       },
     );
   };

@@ -2,6 +2,7 @@ import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { AgentReleaseService } from "@ocore/proto/gen/ocore/api/v1/agent_release_service_pb.js";
 import { ApiTokenService } from "@ocore/proto/gen/ocore/api/v1/api_token_service_pb.js";
+import { AuditService } from "@ocore/proto/gen/ocore/api/v1/audit_service_pb.js";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
 import { CommandService } from "@ocore/proto/gen/ocore/api/v1/command_service_pb.js";
@@ -358,5 +359,57 @@ describe("every state-changing RPC leaves exactly one audit entry", async () => 
       sql`select action, result, actor_name from audit_log order by id desc limit 1`,
     );
     expect(rowsOf(last)[0]).toEqual({ action: "user.create", result: "denied", actor_name: "denied-viewer" });
+  });
+
+  it("records a refused read once, and a flood of the same refusal as one counted entry", async () => {
+    const viewer = await harness.userToken("nosy-viewer", [{ role: "viewer", selector: "" }]);
+    const before = await auditCount(harness);
+    const audit = harness.client(AuditService, viewer);
+    for (let i = 0; i < 25; i++) {
+      await expect(audit.listAuditEntries({})).rejects.toThrow(/audit.read/);
+      await expect(audit.verifyAuditChain({})).rejects.toThrow(/audit.read/);
+    }
+    expect(await auditCount(harness)).toBe(before + 2);
+    const denied = await harness.database.db.execute(
+      sql`select action, result, actor_name, detail from audit_log where id > ${before} order by id`,
+    );
+    expect(rowsOf(denied)).toEqual([
+      {
+        action: "access.denied",
+        result: "denied",
+        actor_name: "nosy-viewer",
+        detail: "ocore.api.v1.AuditService/ListAuditEntries: this needs the audit.read permission",
+      },
+      {
+        action: "access.denied",
+        result: "denied",
+        actor_name: "nosy-viewer",
+        detail: "ocore.api.v1.AuditService/VerifyAuditChain: this needs the audit.read permission",
+      },
+    ]);
+    // The window ends: the next refusal writes the 24 + 24 repeats as two counted entries.
+    harness.clock.advance(61_000);
+    await expect(audit.listAuditEntries({})).rejects.toThrow(/audit.read/);
+    const counted = await harness.database.db.execute(
+      sql`select after_json from audit_log where id > ${before + 2} order by id`,
+    );
+    expect(rowsOf<{ after_json: string }>(counted).map((row) => JSON.parse(row.after_json).repeated)).toEqual(
+      [24, 24],
+    );
+  });
+
+  it("records the server a refused DeleteServer named in its id", async () => {
+    const viewer = await harness.userToken("deleting-viewer", [{ role: "viewer", selector: "" }]);
+    const id = await newServer(harness, "not-yours");
+    await expect(harness.client(ServerService, viewer).deleteServer({ id })).rejects.toThrow(/servers.write/);
+    const last = await harness.database.db.execute(
+      sql`select action, result, target_type, target_id from audit_log order by id desc limit 1`,
+    );
+    expect(rowsOf(last)[0]).toEqual({
+      action: "server.delete",
+      result: "denied",
+      target_type: "server",
+      target_id: id,
+    });
   });
 });

@@ -1,6 +1,13 @@
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+} from "@connectrpc/connect";
 import type { AuditFeed } from "../audit/audit-feed.js";
+import type { DenialAggregator } from "../audit/denial-aggregator.js";
 import { recordAudit } from "../audit/record-audit.js";
 import { holds, holdsEverywhere, holdsOn, type Principal } from "../auth/principal.js";
 import type { Authenticator } from "../authentication/authenticate.js";
@@ -9,21 +16,24 @@ import { AppError } from "../errors/app-error.js";
 import type { Logger } from "../logging/logger.js";
 import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, parseCookies } from "./cookies.js";
 import { auditContextOf, principalKey, requestMetaKey } from "./request-context.js";
-import { type RpcPolicy, rpcPolicies } from "./rpc-policies.js";
+import { requestLoggerOf, withPrincipal } from "./request-logger.js";
+import { type RpcPolicy, type RpcTarget, rpcPolicies } from "./rpc-policies.js";
 
 export interface AuthInterceptorDeps {
   readonly db: Db;
   readonly authenticator: Authenticator;
   readonly feed: AuditFeed;
+  /** Audits every refused call, aggregating floods of identical ones. */
+  readonly denials: DenialAggregator;
   readonly logger: Logger;
   readonly policies?: Readonly<Record<string, RpcPolicy>>;
 }
 
 /**
  * Every RPC passes here: find its policy (none → refused), authenticate the caller, check the
- * permission (and the target server's tags), then call the handler. State-changing RPCs that
- * fail or are refused are audited here; their successes are audited by the handler, in the
- * transaction of the change.
+ * permission (and the target server's tags), then call the handler. Every refused call is
+ * audited here (through the denial aggregator), and so are state-changing RPCs that fail; their
+ * successes are audited by the handler, in the transaction of the change.
  */
 export function createAuthInterceptor(deps: AuthInterceptorDeps): Interceptor {
   const policies = deps.policies ?? rpcPolicies;
@@ -31,8 +41,7 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps): Interceptor {
     const procedure = `${request.service.typeName}/${request.method.name}`;
     const policy = policies[procedure];
     if (!policy) {
-      deps.logger.error(
-        { procedure },
+      requestLoggerOf(request.contextValues, deps.logger).error(
         "RPC without an access policy refused (add it to api/rpc-policies.ts)",
       );
       throw new ConnectError(`${procedure} is not available`, Code.PermissionDenied);
@@ -50,37 +59,50 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps): Interceptor {
       userAgent: meta.userAgent,
     });
     request.contextValues.set(principalKey, principal);
+    withPrincipal(request.contextValues, principal);
 
     const audited = mutating && policy.action && !policy.auditedByHandler && principal;
-    let target: unknown;
+    let message: unknown;
     if (request.stream && policy.target) {
       // A stream's first message names its target: read it now, hand it on to the handler after.
       const first = await firstMessage(request.message);
-      target = first.message;
+      message = first.message;
       request = { ...request, message: first.all };
     } else if (!request.stream) {
-      target = request.message;
+      message = request.message;
     }
+    // Looked up once, when first needed: by the tag check, or by an audit entry naming the server.
+    let target: Promise<RpcTarget | undefined> | undefined;
+    const targetOf = () => {
+      target ??=
+        policy.target && message !== undefined ? policy.target(message, deps.db) : Promise.resolve(undefined);
+      return target;
+    };
+    /** For audit entries: a target that cannot be found names no server (the entry is still written). */
+    const auditTarget = () => targetOf().catch(() => undefined);
     try {
-      await authorize(policy, principal, target, deps.db);
+      await authorize(policy, principal, targetOf);
     } catch (error) {
-      if (audited && error instanceof AppError && error.code === "permission_denied") {
-        await auditOutcome(
-          deps.db,
-          request.contextValues,
-          principal,
-          policy,
-          target,
-          "denied",
-          error.message,
-        );
+      if (principal && error instanceof AppError && error.code === "permission_denied") {
+        const serverId = (await auditTarget())?.serverId ?? "";
+        await deps.denials.record({
+          key: `${principal.kind}:${principal.id}|${procedure}|${serverId}`,
+          context: auditContextOf({ values: request.contextValues } as HandlerContext, principal),
+          event: {
+            action: policy.action ?? "access.denied",
+            targetType: serverId ? "server" : "",
+            targetId: serverId,
+            detail: `${procedure}: ${error.message}`.slice(0, 1000),
+          },
+        });
+        deps.feed.poke();
       }
       throw error;
     }
     const auditFailure = async (error: unknown) => {
       if (!audited) return;
       const detail = error instanceof Error ? error.message : String(error);
-      await auditOutcome(deps.db, request.contextValues, principal, policy, target, "failure", detail);
+      await auditFailureOf(deps.db, request.contextValues, principal, policy, await auditTarget(), detail);
     };
     try {
       const response = await next(request);
@@ -132,8 +154,7 @@ async function* watchStream<T>(
 async function authorize(
   policy: RpcPolicy,
   principal: Principal | undefined,
-  message: unknown,
-  db: Db,
+  targetOf: () => Promise<RpcTarget | undefined>,
 ): Promise<void> {
   if (policy.access === "public") return;
   if (!principal)
@@ -152,33 +173,28 @@ async function authorize(
     return;
   }
   if (!holds(principal, permission)) throw denied;
-  if (policy.target && message !== undefined) {
-    const tags = await policy.target(message, db);
-    if (tags && !holdsOn(principal, permission, tags)) {
-      throw new AppError("permission_denied", `this needs the ${permission} permission on this server`);
-    }
+  const tags = (await targetOf())?.tags;
+  if (tags && !holdsOn(principal, permission, tags)) {
+    throw new AppError("permission_denied", `this needs the ${permission} permission on this server`);
   }
 }
 
-async function auditOutcome(
+/** Records a state-changing RPC that failed, against the server it concerns (if any). */
+async function auditFailureOf(
   db: Db,
-  values: Parameters<typeof auditContextOf>[0]["values"],
+  values: ContextValues,
   principal: Principal | undefined,
   policy: RpcPolicy,
-  message: unknown,
-  result: "failure" | "denied",
+  target: RpcTarget | undefined,
   detail: string,
 ): Promise<void> {
-  const context = auditContextOf({ values } as Parameters<typeof auditContextOf>[0], principal);
-  // A request that names its server in `serverId` is recorded against that server.
-  const serverId = (message as { serverId?: unknown } | undefined)?.serverId;
-  const named = typeof serverId === "string" && serverId !== "";
+  const context = auditContextOf({ values } as HandlerContext, principal);
   await db.transaction((tx) =>
     recordAudit(tx, context, {
       action: policy.action ?? "unknown",
-      targetType: named ? "server" : "",
-      targetId: named ? serverId : "",
-      result,
+      targetType: target ? "server" : "",
+      targetId: target?.serverId ?? "",
+      result: "failure",
       detail: detail.slice(0, 1000),
     }),
   );

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AppError, type AppErrorCode } from "../errors/app-error.js";
 import type { Logger } from "../logging/logger.js";
+import { requestLoggerOf } from "./request-logger.js";
 
 /** The one place where domain error codes become Connect codes. */
 const connectCodes: Record<AppErrorCode, Code> = {
@@ -30,7 +31,7 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
     const translate = (error: unknown): ConnectError => {
       if (error instanceof AppError) return toConnectError(error);
       if (error instanceof ConnectError) return error;
-      logger.error({ err: error, procedure: request.url }, "unexpected error in an API call");
+      requestLoggerOf(request.contextValues, logger).error({ err: error }, "unexpected error in an API call");
       return new ConnectError("internal error; the server log has the details", Code.Internal);
     };
     try {

@@ -15,48 +15,58 @@ import { findServer } from "../servers/servers.js";
  * - `scope`: for a permission, "global" means it must be held without a tag selector; "server"
  *   means it may be held on some servers only: with `target` the interceptor checks the target
  *   server's tags, without it the handler limits what it returns (lists).
+ * - `target`: finds the server the request concerns. The interceptor checks its tags (server
+ *   scope) and records its id in the audit entries it writes (failures and denials).
  * - `action`: the audit action of a state-changing RPC. Its handler records success in the same
- *   transaction as the change; the interceptor records failures and denials under this action.
- *   `auditedByHandler` RPCs (login) record every outcome themselves.
+ *   transaction as the change; the interceptor records failures and denials under this action
+ *   (denials of RPCs without one as `access.denied`: every denial is audited, see
+ *   audit/denial-aggregator.ts). `auditedByHandler` RPCs (login) record every outcome themselves.
  */
 export interface RpcPolicy {
   readonly access: "public" | "authenticated" | Permission;
   readonly scope?: "global" | "server";
-  readonly target?: (message: unknown, db: Db) => Promise<Tags | undefined>;
+  readonly target?: (message: unknown, db: Db) => Promise<RpcTarget | undefined>;
   readonly action?: string;
   readonly auditedByHandler?: boolean;
   /** Callable with a one-time password that still has to be changed. */
   readonly allowDuringPasswordChange?: boolean;
 }
 
-/** The tags of the server a request names in its `id` field. */
-const serverById = async (message: unknown, db: Db): Promise<Tags | undefined> => {
+/** The server a request concerns: its id (for the audit log) and its tags, when it exists. */
+export interface RpcTarget {
+  readonly serverId: string;
+  readonly tags: Tags | undefined;
+}
+
+/** The server a request names in its `id` field. */
+const serverById = async (message: unknown, db: Db): Promise<RpcTarget | undefined> => {
   const id = (message as { id?: unknown }).id;
-  return typeof id === "string" ? (await findServer(db, id))?.tags : undefined;
+  if (typeof id !== "string" || id === "") return undefined;
+  return { serverId: id, tags: (await findServer(db, id))?.tags };
 };
 
-/** The tags of the server a request names in its `serverId` field (agent channel RPCs). */
-const serverByServerId = async (message: unknown, db: Db): Promise<Tags | undefined> =>
+/** The server a request names in its `serverId` field (agent channel RPCs). */
+const serverByServerId = async (message: unknown, db: Db): Promise<RpcTarget | undefined> =>
   serverById({ id: (message as { serverId?: unknown }).serverId }, db);
 
-/** The tags of the server whose command a request names in its `id` field. */
-const serverOfCommand = async (message: unknown, db: Db): Promise<Tags | undefined> => {
+/** The server of the command a request names in its `id` field. */
+const serverOfCommand = async (message: unknown, db: Db): Promise<RpcTarget | undefined> => {
   const id = (message as { id?: unknown }).id;
   const serverId = typeof id === "string" ? await serverIdOfCommand(db, id) : undefined;
   return serverId ? serverById({ id: serverId }, db) : undefined;
 };
 
-/** The tags of the server of the instance a request names in `id` (InstanceService) or `instanceId`. */
+/** The server of the instance a request names in `id` (InstanceService) or `instanceId`. */
 const serverOfInstance =
   (field: "id" | "instanceId") =>
-  async (message: unknown, db: Db): Promise<Tags | undefined> => {
+  async (message: unknown, db: Db): Promise<RpcTarget | undefined> => {
     const id = (message as Record<string, unknown>)[field];
     const instance = typeof id === "string" ? await findInstance(db, id) : undefined;
     return instance ? serverById({ id: instance.serverId }, db) : undefined;
   };
 
-/** The tags of the server a backup (named in `id`) was taken on. */
-const serverOfBackup = async (message: unknown, db: Db): Promise<Tags | undefined> => {
+/** The server a backup (named in `id`) was taken on. */
+const serverOfBackup = async (message: unknown, db: Db): Promise<RpcTarget | undefined> => {
   const id = (message as { id?: unknown }).id;
   const backup = typeof id === "string" ? await findBackup(db, id) : undefined;
   return backup ? serverById({ id: backup.serverId }, db) : undefined;
@@ -130,7 +140,10 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
     target: serverById,
     action: "server.forget_credentials",
   },
-  "ocore.api.v1.ServerService/AcceptHostKey": global("servers.write", "server.accept_host_key"),
+  "ocore.api.v1.ServerService/AcceptHostKey": {
+    ...global("servers.write", "server.accept_host_key"),
+    target: serverById, // global: only names the server in the audit log
+  },
 
   // Agent channel (issue 3). GetLatestSnapshots is global until its handler filters by scope.
   "ocore.api.v1.MetricsService/GetSeries": {

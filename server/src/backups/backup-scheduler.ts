@@ -3,6 +3,7 @@ import os from "node:os";
 import { systemContext } from "../audit/audit-context.js";
 import type { BackupScheduleResult } from "../db/schema/backup-schedules.js";
 import { findInstance } from "../instances/instance-queries.js";
+import { componentLogger } from "../logging/logger.js";
 import type { BackupDeps } from "./backup-deps.js";
 import type { BackupScheduleRow } from "./backup-schedule.js";
 import { createBackup } from "./backups.js";
@@ -44,7 +45,7 @@ export function createBackupScheduler(
 ): BackupScheduler {
   const { pollMs, leaseMs, concurrency } = { ...defaultSchedulerTiming, ...timing };
   const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-  const logger = deps.logger.child({ component: "backup-scheduler", owner });
+  const logger = componentLogger(deps.logger, "backup-scheduler", { owner });
   const running = new Set<Promise<void>>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

@@ -1,3 +1,4 @@
+import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
@@ -61,10 +62,13 @@ export function createCommandNudges(
   };
 
   const client = (db as unknown as { $client?: Listener }).$client;
+  // PGlite holds its data directory alone: there is no other replica to hear from. (Its `listen`
+  // also takes a transaction, not postgres.js's onlisten callback, as third argument.)
+  const listens = typeof client?.listen === "function" && !(client instanceof PGlite);
   let stop: (() => Promise<void>) | undefined;
   let connectedOnce = false;
   const listening = (async () => {
-    if (typeof client?.listen !== "function") return;
+    if (!listens || !client?.listen) return;
     const handle = await client.listen(
       COMMANDS_CHANNEL,
       (payload) => {

@@ -10,7 +10,7 @@ export function createLogger(
   level: LoggerOptions["level"],
   destination: DestinationStream = pino.destination(1),
 ): Logger {
-  return pino(
+  const root = pino(
     {
       level,
       base: { service: "ocore-server" },
@@ -22,4 +22,42 @@ export function createLogger(
     },
     destination,
   );
+  roots.add(root);
+  return root;
+}
+
+const roots = new WeakSet<Logger>();
+
+/** The root logger a child was made from (pino children inherit from their parent's object). */
+function rootOf(logger: Logger): Logger | undefined {
+  for (let candidate: Logger | null = logger; candidate; candidate = Object.getPrototypeOf(candidate)) {
+    if (roots.has(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * A child logger with `bindings` set: keys the logger already binds are replaced, not repeated
+ * (pino's `child` appends, so `child({ component })` of a component's logger wrote the key twice).
+ * The new logger derives from the root with the merged bindings, at the given logger's level.
+ */
+export function bindLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
+  const own = logger.bindings();
+  if (!Object.keys(bindings).some((key) => key in own)) return logger.child(bindings);
+  const root = rootOf(logger);
+  if (!root) return logger.child(bindings);
+  const fromRoot = new Set(Object.keys(root.bindings()));
+  const inherited = Object.fromEntries(
+    Object.entries(own).filter(([key]) => !fromRoot.has(key) && !(key in bindings)),
+  );
+  return root.child({ ...inherited, ...bindings }, { level: logger.level });
+}
+
+/** The logger of one part of the process: `component` names it, once, whatever `logger` bound. */
+export function componentLogger(
+  logger: Logger,
+  component: string,
+  bindings: Record<string, unknown> = {},
+): Logger {
+  return bindLogger(logger, { ...bindings, component });
 }

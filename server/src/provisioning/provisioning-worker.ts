@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { systemContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
 import { servers } from "../db/schema/servers.js";
+import { componentLogger } from "../logging/logger.js";
 import { type JobContext, type ProvisioningDeps, setServerStatus } from "./job-context.js";
 import { claimJob, type JobRow, releaseJobs, renewLease, updateOwnedJob } from "./job-store.js";
 import { provisionServer } from "./provision-server.js";
@@ -40,7 +41,7 @@ export function startProvisioningWorker(
 ): ProvisioningWorker {
   const { pollMs, leaseMs, concurrency } = { ...defaultWorkerTiming, ...timing };
   const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-  const logger = deps.logger.child({ component: "provisioning", owner });
+  const logger = componentLogger(deps.logger, "provisioning", { owner });
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

@@ -80,6 +80,28 @@ describe("requirement verdicts", () => {
     });
   });
 
+  it("tells a Debian 12 host with its own Docker 20.10 where 24+ comes from, and how to go ahead", () => {
+    expect(verdictOf({ dockerVersion: "20.10.24+dfsg1" }, "docker")?.message).toBe(
+      "Docker 20.10.24+dfsg1 is too old: oCore needs Docker Engine 24.0 or newer, which Debian GNU/Linux 12 (bookworm)'s own packages do not ship. " +
+        "Install it from Docker's own apt repository (https://docs.docker.com/engine/install/debian/; it replaces the system's docker.io package), then retry. " +
+        'Or accept the requirement and go ahead at your own risk: retry with "Docker Engine" accepted (console: tick it under "Go ahead without these requirements"; API: RetryProvisioning with accepted_requirements ["docker"]).',
+    );
+    const ubuntu = { osId: "ubuntu", osVersion: "22.04", osName: "Ubuntu 22.04.4 LTS" };
+    expect(verdictOf({ ...ubuntu, dockerVersion: "20.10.12" }, "docker")?.message).toContain(
+      "Docker's own apt repository (https://docs.docker.com/engine/install/ubuntu/",
+    );
+    expect(verdictOf({ ...ubuntu, dockerVersion: "" }, "docker")?.message).toMatch(
+      /Install Docker Engine 24\.0 or newer from Docker's own apt repository \(https:\/\/docs\.docker\.com\/engine\/install\/ubuntu\/\), then retry\. Or accept/,
+    );
+    expect(
+      verdictOf({ osId: "linuxmint", osIdLike: "ubuntu debian", dockerVersion: "20.10.7" }, "docker")
+        ?.message,
+    ).toContain("https://docs.docker.com/engine/install/ubuntu/");
+    expect(
+      verdictOf({ osId: "rocky", osVersion: "9.3", dockerVersion: "20.10.7" }, "docker")?.message,
+    ).toContain("Docker's own yum repository (https://docs.docker.com/engine/install/centos/");
+  });
+
   it("requires Docker 24.0 or newer, and warns when its daemon does not answer", () => {
     expect(verdictOf({ dockerVersion: "" }, "docker")).toMatchObject({
       verdict: "fail",

@@ -151,38 +151,66 @@ function judgePrivileges(facts: ProvisioningFacts): RequirementVerdict {
   };
 }
 
+/** Docker's own install guide for the host's system: its repository has current Engine releases. */
+export function dockerInstallGuide(facts: Pick<ProvisioningFacts, "osId" | "osIdLike">): {
+  readonly url: string;
+  readonly source: string;
+} {
+  const ids = [facts.osId, ...facts.osIdLike.split(/\s+/)];
+  const guide = (os: string, source: string) => ({
+    url: `https://docs.docker.com/engine/install/${os}/`,
+    source,
+  });
+  if (facts.osId === "debian") return guide("debian", "Docker's own apt repository");
+  if (facts.osId === "ubuntu" || ids.includes("ubuntu"))
+    return guide("ubuntu", "Docker's own apt repository");
+  if (ids.includes("debian")) return guide("debian", "Docker's own apt repository");
+  if (facts.osId === "rhel") return guide("rhel", "Docker's own yum repository");
+  if (["centos", "rocky", "almalinux"].includes(facts.osId) || ids.includes("rhel")) {
+    return guide("centos", "Docker's own yum repository");
+  }
+  return { url: "https://docs.docker.com/engine/install/", source: "Docker's own packages" };
+}
+
+/** How to go ahead without a requirement (ServerService.RetryProvisioning, or the console). */
+const acceptInstead = (id: string, title: string) =>
+  `Or accept the requirement and go ahead at your own risk: retry with "${title}" accepted (console: tick it under "Go ahead without these requirements"; API: RetryProvisioning with accepted_requirements ["${id}"]).`;
+
 function judgeDocker(facts: ProvisioningFacts, requirements: Requirements): RequirementVerdict {
   const min = requirements.minDocker.join(".");
+  const title = "Docker Engine";
+  const guide = dockerInstallGuide(facts);
+  const system = facts.osName || facts.osId || "this system";
   if (!facts.dockerVersion) {
     return {
       id: "docker",
-      title: "Docker Engine",
+      title,
       verdict: "fail",
       reason: "docker_missing",
-      message: `Docker is not installed (no docker command on the SSH user's PATH). Install Docker Engine ${min} or newer (https://docs.docker.com/engine/install/), then retry.`,
+      message: `Docker is not installed (no docker command on the SSH user's PATH). Install Docker Engine ${min} or newer from ${guide.source} (${guide.url}), then retry. ${acceptInstead("docker", title)}`,
     };
   }
   const version = parseDockerVersion(facts.dockerVersion);
   if (!version || !atLeast(version, requirements.minDocker)) {
     return {
       id: "docker",
-      title: "Docker Engine",
+      title,
       verdict: "fail",
       reason: "docker_too_old",
-      message: `Docker ${facts.dockerVersion} is too old: oCore needs Docker Engine ${min} or newer. Upgrade it (https://docs.docker.com/engine/install/), then retry.`,
+      message: `Docker ${facts.dockerVersion} is too old: oCore needs Docker Engine ${min} or newer, which ${system}'s own packages do not ship. Install it from ${guide.source} (${guide.url}; it replaces the system's docker.io package), then retry. ${acceptInstead("docker", title)}`,
     };
   }
   if (!facts.dockerDaemonAnswers) {
     return {
       id: "docker",
-      title: "Docker Engine",
+      title,
       verdict: "warn",
       message: `Docker ${facts.dockerVersion} is installed but its daemon does not answer: start it (systemctl enable --now docker). Instances cannot run until it does.`,
     };
   }
   return {
     id: "docker",
-    title: "Docker Engine",
+    title,
     verdict: "pass",
     message: `Docker ${facts.dockerVersion}, the daemon answers.`,
   };

@@ -3,7 +3,7 @@ import { defaultAgentExecutable, loadAgentRelease } from "../agent-release/agent
 import type { CommandRunner } from "../commands/command-runner.js";
 import type { Config } from "../config/config.js";
 import type { Db } from "../db/database.js";
-import type { Logger } from "../logging/logger.js";
+import { componentLogger, type Logger } from "../logging/logger.js";
 import { type MasterKeyring, masterKeyFromBase64 } from "../pki/master-key.js";
 import { createSshConnector } from "../ssh/ssh-client.js";
 import { createSshKeyring } from "../ssh/ssh-credentials.js";
@@ -36,7 +36,7 @@ export function startProvisioning(options: {
   readonly commands: CommandRunner;
 }): Provisioning {
   const { config, db, now } = options;
-  const logger = options.logger.child({ component: "provisioning" });
+  const logger = componentLogger(options.logger, "provisioning");
   const sshKeyring = createSshKeyring({
     configured: config.provisioning.sshKey,
     masterKeys: [options.masterKeyring.current, ...config.masterKey.previous.map(masterKeyFromBase64)],

@@ -14,11 +14,13 @@ import { createFleetService } from "../api/fleet-service.js";
 import { createInstanceService } from "../api/instance-service.js";
 import { createMetricsService } from "../api/metrics-service.js";
 import { requestContextValues } from "../api/request-context.js";
+import { createRequestLogInterceptor } from "../api/request-logger.js";
 import type { ApiServices } from "../api/routes.js";
 import { createServerService } from "../api/server-service.js";
 import { createSystemService } from "../api/system-service.js";
 import { createUserService } from "../api/user-service.js";
 import { type AuditFeed, createAuditFeed } from "../audit/audit-feed.js";
+import { createDenialAggregator } from "../audit/denial-aggregator.js";
 import { createAccessTokens } from "../auth/access-tokens.js";
 import { createLoginLimiter } from "../auth/login-limiter.js";
 import { createAuthenticator } from "../authentication/authenticate.js";
@@ -58,14 +60,17 @@ export interface Api {
   readonly interceptors: Interceptor[];
   readonly contextValues: (request: Parameters<RequestHandler>[0]) => ContextValues;
   readonly feed: AuditFeed;
+  /** Writes the denials still being counted (call after the listener closed). */
+  close(): Promise<void>;
 }
 
-/** The Connect API: its services, and the interceptors every call passes (errors, then auth). */
+/** The Connect API: its services, and the interceptors every call passes (request log, errors, auth). */
 export function createApi(deps: ApiDeps): Api {
   const { db, logger, now } = deps;
   const feed = createAuditFeed({ db, logger });
   const accessTokens = createAccessTokens(deps.accessTokenKey);
   const authenticator = createAuthenticator({ db, accessTokens, now });
+  const denials = createDenialAggregator({ db, logger, now, overflowAction: "access.denied" });
   return {
     services: {
       system: createSystemService({ getSystemInfo: deps.getSystemInfo }),
@@ -95,10 +100,12 @@ export function createApi(deps: ApiDeps): Api {
       backups: createBackupService({ instances: deps.instances }),
     },
     interceptors: [
+      createRequestLogInterceptor(logger),
       createErrorInterceptor(logger),
-      createAuthInterceptor({ db, authenticator, feed, logger }),
+      createAuthInterceptor({ db, authenticator, feed, denials, logger }),
     ],
     feed,
+    close: () => denials.close(),
     contextValues: (request) =>
       requestContextValues({
         sourceIp: request.socket?.remoteAddress ?? "",

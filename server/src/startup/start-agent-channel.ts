@@ -5,7 +5,7 @@ import { openBackupStore } from "../backups/open-backup-store.js";
 import { type CommandService, createCommandRunner } from "../commands/create-command-runner.js";
 import type { Config } from "../config/config.js";
 import type { Db } from "../db/database.js";
-import type { Logger } from "../logging/logger.js";
+import { componentLogger, type Logger } from "../logging/logger.js";
 import { createMetricWriter } from "../metrics/metric-writer.js";
 import { startMetricsMaintenance } from "../metrics/metrics-maintenance.js";
 import { type AgentPki, ensureAgentPki } from "../pki/agent-pki.js";
@@ -53,7 +53,7 @@ export async function startAgentChannel(options: {
   const commands = createCommandRunner({
     db,
     links: registry,
-    logger: logger.child({ component: "commands" }),
+    logger: componentLogger(logger, "commands"),
     now,
   });
   const gateway = createAgentGateway({
@@ -63,7 +63,7 @@ export async function startAgentChannel(options: {
     commands: commands.sink,
     pki,
     writer,
-    logger: logger.child({ component: "agent-gateway" }),
+    logger: componentLogger(logger, "agent-gateway"),
     version: options.version,
     metricsIntervalSeconds: config.agent.metricsIntervalSeconds,
     certificateDays: config.agent.certificateDays,

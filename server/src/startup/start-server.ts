@@ -10,7 +10,7 @@ import { createHttpServer } from "../http/http-server.js";
 import { ensureInstallation } from "../installation/ensure-installation.js";
 import { createBackgroundTasks } from "../instances/background-tasks.js";
 import { resumeInstanceTasks } from "../instances/delete-instance.js";
-import type { Logger } from "../logging/logger.js";
+import { componentLogger, type Logger } from "../logging/logger.js";
 import { deriveKey } from "../pki/derive-key.js";
 import { installationKeyId } from "../pki/installation-key-id.js";
 import { createMasterKeyring, loadOrCreateMasterKey } from "../pki/master-key.js";
@@ -28,7 +28,7 @@ export interface RunningServer {
   readonly address: AddressInfo;
   /** The URL users open: OCORE_PUBLIC_URL, or the listen address. */
   readonly url: string;
-  /** Set on the very first start: the first admin's one-time password, to show once. */
+  /** Set on the very first start: the first admin's one-time password, to show once (never log it). */
   readonly firstAdmin: { readonly username: string; readonly password: string } | undefined;
   close(): Promise<void>;
 }
@@ -95,12 +95,6 @@ export async function startServer({
     );
     await ensureBuiltinRoles(database.db);
     const firstAdmin = await ensureFirstAdmin(database.db);
-    if (firstAdmin) {
-      logger.warn(
-        { username: firstAdmin.username, oneTimePassword: firstAdmin.password },
-        "created the first admin with a one-time password: sign in and change it now (shown only this once; `npm run admin -- reset-password admin` makes a new one)",
-      );
-    }
     const agentChannel = await startAgentChannel({
       config,
       db: database.db,
@@ -125,8 +119,8 @@ export async function startServer({
       db: database.db,
       runner: agentChannel.commands,
       store: agentChannel.backupStore,
-      tasks: createBackgroundTasks(logger.child({ component: "instances" })),
-      logger: logger.child({ component: "instances" }),
+      tasks: createBackgroundTasks(componentLogger(logger, "instances")),
+      logger: componentLogger(logger, "instances"),
       images: config.instances.images,
       now,
       // Agents push their instance states: Get/List read them instead of asking each time.
@@ -166,6 +160,7 @@ export async function startServer({
           now,
         }),
     });
+    stack.push(() => api.close());
     const http = createHttpServer({
       logger,
       routes: createApiRoutes(api.services),

@@ -143,7 +143,7 @@ describe("installing, upgrading and removing the agent executable on a host", ()
       OCORE_AGENT_EXECUTABLE: releasePath,
     });
     transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });
-    const oneTime = /one-time password (\S+)/.exec(server.stderr())?.[1] ?? "";
+    const oneTime = server.firstAdminPassword();
     const first = await createClient(AuthService, transport).login({ username: "admin", password: oneTime });
     const changed = await createClient(AuthService, transport).changePassword(
       { currentPassword: oneTime, newPassword: STRONG },

@@ -1,10 +1,12 @@
 import { execFile } from "node:child_process";
+import { statSync } from "node:fs";
+import path from "node:path";
 import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ApiTokenService } from "@ocore/proto/gen/ocore/api/v1/api_token_service_pb.js";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 
 const run = promisify(execFile);
@@ -34,10 +36,29 @@ async function bufCurl(url: string, procedure: string, token: string, body: obje
   }
 }
 
-function oneTimePasswordFrom(stderr: string): string {
-  const match = /one-time password (\S+)/.exec(stderr);
-  if (!match?.[1]) throw new Error(`no one-time password in:\n${stderr}`);
-  return match[1];
+/**
+ * The one-time password, from the 0600 file the server wrote (its stderr is no terminal), after
+ * checking that it is in no log line and that the log names the file.
+ */
+async function oneTimePasswordOf(server: ServerProcess): Promise<string> {
+  const file = path.join(server.dataDir, "first-admin-password");
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+  const password = server.firstAdminPassword();
+  expect(password).toMatch(/^\S{20}$/);
+  expect(server.stderr()).toContain(`one-time password in ${file}`);
+  // stdout and stderr are separate pipes: the log line may arrive after the terminal's.
+  await vi.waitFor(() => {
+    const notice = server
+      .stdout()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { file?: string; level: number })
+      .find((entry) => entry.file === file);
+    expect(notice?.level).toBe(30);
+  });
+  expect(server.stdout()).not.toContain(password);
+  expect(server.stderr()).not.toContain(password);
+  return password;
 }
 
 describe("first start, sign-in and tokens against the real server process", () => {
@@ -51,7 +72,7 @@ describe("first start, sign-in and tokens against the real server process", () =
     server = await startServerProcess();
     const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });
     const auth = createClient(AuthService, transport);
-    const oneTime = oneTimePasswordFrom(server.stderr());
+    const oneTime = await oneTimePasswordOf(server);
     const first = await auth.login({ username: "admin", password: oneTime });
     expect(first.user?.mustChangePassword).toBe(true);
     const headers = (token?: string) => ({ headers: { authorization: `Bearer ${token}` } });

@@ -119,6 +119,7 @@ export async function createApiHarness(
       return signInWithNewPassword(username, created.oneTimePassword);
     },
     close: async () => {
+      await api.close();
       await commands.close();
       await database.close();
     },

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -22,6 +22,13 @@ export interface ServerProcess {
   readonly child: ChildProcess;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
+  /** Everything the process wrote to stdout (its log) so far. */
+  stdout(): string;
+  /**
+   * The first admin's one-time password: stderr is no terminal here, so the server wrote it to
+   * `first-admin-password` in its data directory.
+   */
+  firstAdminPassword(): string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -63,12 +70,15 @@ export function startServerProcess(
   const dataDir = env.OCORE_DATA_DIR ?? tempDataDir();
   const child = spawnServer({ OCORE_DATA_DIR: dataDir, ...env });
   let stderr = "";
+  let stdout = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`the server did not start in ${timeoutMs} ms:\n${stderr}`));
     }, timeoutMs);
-    child.stdout?.resume();
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
       const match = /is running: open (\S+)/.exec(stderr);
@@ -83,6 +93,8 @@ export function startServerProcess(
         dataDir,
         child,
         stderr: () => stderr,
+        stdout: () => stdout,
+        firstAdminPassword: () => readFileSync(path.join(dataDir, "first-admin-password"), "utf8").trim(),
         stop: () => {
           child.kill("SIGTERM");
           return exited;

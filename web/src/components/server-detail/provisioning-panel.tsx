@@ -10,6 +10,7 @@ import { useEffect, useState } from "react";
 import { ActionError } from "@/components/ui/action-error";
 import { Button } from "@/components/ui/button";
 import { formatTimestamp } from "@/lib/format";
+import { acceptanceHint, linkParts } from "@/lib/requirement-verdict";
 
 const STEP_LABELS: Record<string, string> = {
   connect: "Connect over SSH",
@@ -154,7 +155,30 @@ export function ProvisioningPanel({ server: live, changeKey }: { server: Server;
                     {verdict.verdict}
                     {verdict.accepted ? " (accepted)" : ""}
                   </td>
-                  <td className="py-1.5 text-ink-muted">{verdict.message}</td>
+                  <td className="py-1.5 text-ink-muted">
+                    {linkParts(verdict.message).map((part, index) =>
+                      part.href ? (
+                        <a
+                          // biome-ignore lint/suspicious/noArrayIndexKey: the parts of one fixed message
+                          key={index}
+                          href={part.href}
+                          target="_blank"
+                          rel="noreferrer"
+                          className="underline"
+                        >
+                          {part.text}
+                        </a>
+                      ) : (
+                        // biome-ignore lint/suspicious/noArrayIndexKey: the parts of one fixed message
+                        <span key={index}>{part.text}</span>
+                      ),
+                    )}
+                    {acceptanceHint(verdict, failed && job.kind === "provision") ? (
+                      <span className="mt-1 block font-medium text-ink" data-testid="verdict-hint">
+                        {acceptanceHint(verdict, failed && job.kind === "provision")}
+                      </span>
+                    ) : null}
+                  </td>
                 </tr>
               ))}
             </tbody>

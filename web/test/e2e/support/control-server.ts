@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -11,13 +11,16 @@ const dieWithParent = path.join(repoRoot, "server/test/support/die-with-parent.m
 
 export interface ControlServer {
   readonly url: string;
-  /** Everything the server wrote to stderr so far (its log and first-start notes). */
+  /** Everything the server wrote to stderr so far (its first-start notes). */
   readonly stderr: () => string;
+  /** The first admin's one-time password: not a terminal here, so the server wrote it to its data dir. */
+  readonly firstAdminPassword: () => string;
   stop(): Promise<void>;
 }
 
 /** Starts the built control server with this console (the production build) in it. */
 export function startControlServer(env: Record<string, string> = {}): Promise<ControlServer> {
+  const dataDir = env.OCORE_DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), "ocore-web-e2e-"));
   const child: ChildProcess = spawn(process.execPath, ["--import", dieWithParent, serverMain], {
     env: {
       PATH: process.env.PATH,
@@ -25,7 +28,7 @@ export function startControlServer(env: Record<string, string> = {}): Promise<Co
       NEXT_TELEMETRY_DISABLED: "1",
       OCORE_HTTP_ADDR: "127.0.0.1:0",
       OCORE_AGENT_ADDR: "127.0.0.1:0",
-      OCORE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "ocore-web-e2e-")),
+      OCORE_DATA_DIR: dataDir,
       OCORE_WEB_DIR: webDir,
       ...env,
     },
@@ -49,6 +52,7 @@ export function startControlServer(env: Record<string, string> = {}): Promise<Co
       resolve({
         url,
         stderr: () => stderr,
+        firstAdminPassword: () => readFileSync(path.join(dataDir, "first-admin-password"), "utf8").trim(),
         stop: () =>
           new Promise((done) => {
             if (child.exitCode !== null) return done();

@@ -5,10 +5,10 @@ export const ADMIN = "admin";
 /** The password the tests give the first admin in place of its one-time password. */
 export const ADMIN_PASSWORD = "correct horse battery staple";
 
-/** The first admin's one-time password, which the server prints once on its first start. */
+/** The first admin's one-time password, which the server writes once on its first start. */
 export function firstAdminPassword(server: ControlServer): string {
-  const password = /one-time password (\S+)/.exec(server.stderr())?.[1];
-  if (!password) throw new Error(`the server printed no one-time password:\n${server.stderr()}`);
+  const password = server.firstAdminPassword();
+  if (!/^\S{12,}$/.test(password)) throw new Error(`no one-time password:\n${server.stderr()}`);
   return password;
 }
 
