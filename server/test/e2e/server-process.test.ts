@@ -150,7 +150,7 @@ describe("a server whose stdout and stderr readers are gone", () => {
     const pid = child.pid ?? 0;
     try {
       const healthz = `http://127.0.0.1:${httpPort}/healthz`;
-      await waitFor("/healthz", async () => (await answers(healthz)) || !alive(pid), 60_000);
+      await waitFor("/healthz", async () => (await answers(healthz)) || !alive(pid), 120_000);
       expect(alive(pid)).toBe(true);
       // The banner on stderr is written once the HTTP port listens: give it a moment to fail.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -168,7 +168,7 @@ describe("a server whose stdout and stderr readers are gone", () => {
     } finally {
       child.kill("SIGKILL");
     }
-  }, 90_000);
+  }, 180_000);
 
   it("a server a suite started exits when the suite's process is killed", async () => {
     // A parent that starts the server the way the suites do, then dies without cleaning up.
@@ -194,7 +194,11 @@ describe("a server whose stdout and stderr readers are gone", () => {
     });
     let server: { pid: number; url: string } | undefined;
     try {
-      await waitFor(`the parent to start a server (${output})`, () => output.includes("}\n"), 60_000);
+      await waitFor("the parent to start a server", () => output.includes("}\n"), 120_000).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}; it wrote:\n${output}`);
+        },
+      );
       server = JSON.parse(output.slice(0, output.indexOf("}\n") + 1)) as { pid: number; url: string };
       expect(await answers(`${server.url}/healthz`)).toBe(true);
       parent.kill("SIGKILL");
@@ -204,5 +208,5 @@ describe("a server whose stdout and stderr readers are gone", () => {
       parent.kill("SIGKILL");
       if (server && alive(server.pid)) process.kill(server.pid, "SIGKILL");
     }
-  }, 90_000);
+  }, 180_000);
 });
