@@ -20,8 +20,8 @@ const ruleSchema = z
     metric: z.string().refine(isMetricName, { message: `must be one of: ${metricNames.join(", ")}` }),
     selector: z.string().trim().max(1000, "is longer than 1000 characters"),
     comparison: z.enum(comparisons, { message: `must be one of ${comparisons.join(" ")}` }),
-    threshold: z.number().refine(Number.isFinite, { message: "must be a finite number" }),
-    recoveryThreshold: z.number().refine(Number.isFinite, { message: "must be a finite number" }).optional(),
+    threshold: z.number({ message: "must be a finite number" }),
+    recoveryThreshold: z.number({ message: "must be a finite number" }).optional(),
     forSeconds: z
       .number()
       .int("must be whole seconds")

@@ -22,6 +22,7 @@ import { prepareDataDir } from "./data-dir.js";
 import { describeDatabaseFailure } from "./database-errors.js";
 import { describeListenFailure } from "./listen-errors.js";
 import { startAgentChannel } from "./start-agent-channel.js";
+import { startAlerts } from "./start-alerts.js";
 
 export interface RunningServer {
   readonly address: AddressInfo;
@@ -133,6 +134,8 @@ export async function startServer({
     const backupScheduler = createBackupScheduler(instances);
     backupScheduler.start();
     stack.push(() => backupScheduler.stop());
+    const alerts = startAlerts({ config, db: database.db, logger, now, masterKeyring: keyring });
+    stack.push(() => alerts.stop());
     const api = createApi({
       instances,
       metricsRetention: config.metricsRetention,
@@ -140,6 +143,7 @@ export async function startServer({
       commands: agentChannel.commands,
       agentExecutable: config.agent.executable,
       serverLifecycle: provisioning.lifecycle,
+      alerts: alerts.deps,
       db: database.db,
       logger,
       now,
