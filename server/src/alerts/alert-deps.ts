@@ -9,6 +9,4 @@ export interface AlertDeps {
   readonly now: () => Date;
   /** How long "send a test" waits for the channel. */
   readonly testTimeoutMs: number;
-  /** Called after a change the evaluator or outbox worker should see soon. */
-  readonly onChanged?: () => void;
 }

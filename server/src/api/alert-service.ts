@@ -109,7 +109,7 @@ export function createAlertService(deps: AlertDeps | undefined): ServiceImpl<typ
       return { rules: (await listRules(need().db)).map(ruleMessage), metrics: [...metricNames] };
     },
     async createRule(request, context) {
-      const { db, now, onChanged } = need();
+      const { db, now } = need();
       const rule = await createRule(
         db,
         auditContextOf(context),
@@ -127,7 +127,6 @@ export function createAlertService(deps: AlertDeps | undefined): ServiceImpl<typ
         },
         now(),
       );
-      onChanged?.();
       return { rule: ruleMessage(rule) };
     },
     async deleteRule(request, context) {
