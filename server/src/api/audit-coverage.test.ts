@@ -1,6 +1,7 @@
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { AgentReleaseService } from "@ocore/proto/gen/ocore/api/v1/agent_release_service_pb.js";
+import { AlertService } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
 import { ApiTokenService } from "@ocore/proto/gen/ocore/api/v1/api_token_service_pb.js";
 import { AuditService } from "@ocore/proto/gen/ocore/api/v1/audit_service_pb.js";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
@@ -243,6 +244,7 @@ const examples: Record<string, Example> = {
   },
   ...dockerExamples(),
   ...instanceExamples(),
+  ...alertExamples(),
 };
 
 /**
@@ -315,6 +317,56 @@ function instanceExamples(): Record<string, Example> {
     [`${backup}/SetBackupSchedule`]: refused((h, t) =>
       h.client(BackupService, t).setBackupSchedule({ instanceId: id, schedule: { enabled: false } }),
     ),
+  };
+}
+
+/** AlertService changes: each is one entry, recorded by its handler in the change's transaction. */
+function alertExamples(): Record<string, Example> {
+  const service = "ocore.api.v1.AlertService";
+  const alerts = (h: ApiHarness, token: string) => h.client(AlertService, token);
+  let n = 0;
+  const createRule = (h: ApiHarness, token: string) =>
+    alerts(h, token).createRule({
+      name: `cpu high ${++n}`,
+      metric: "cpu_percent",
+      comparison: ">",
+      threshold: 90,
+      forSeconds: 60,
+      severity: "warning",
+    });
+  // Port 9 (discard) on loopback refuses connections: the test send fails, which is recorded too.
+  const createChannel = (h: ApiHarness, token: string) =>
+    alerts(h, token).createChannel({
+      name: `hook ${++n}`,
+      settings: { case: "webhook", value: { url: "http://127.0.0.1:9/hook", secret: "0123456789abcdef" } },
+    });
+  const rule = async (h: ApiHarness) => {
+    const token = await h.ownerToken();
+    return [token, (await createRule(h, token)).rule?.id ?? ""];
+  };
+  const channel = async (h: ApiHarness) => {
+    const token = await h.ownerToken();
+    return [token, (await createChannel(h, token)).channel?.id ?? ""];
+  };
+  const pair = (p: unknown) => p as [string, string];
+  return {
+    [`${service}/CreateRule`]: { prepare: owner, run: (h, t) => createRule(h, t as string) },
+    [`${service}/DeleteRule`]: {
+      prepare: rule,
+      run: (h, p) => alerts(h, pair(p)[0]).deleteRule({ id: pair(p)[1] }),
+    },
+    [`${service}/CreateChannel`]: { prepare: owner, run: (h, t) => createChannel(h, t as string) },
+    [`${service}/DeleteChannel`]: {
+      prepare: channel,
+      run: (h, p) => alerts(h, pair(p)[0]).deleteChannel({ id: pair(p)[1] }),
+    },
+    [`${service}/TestChannel`]: {
+      prepare: channel,
+      run: async (h, p) => {
+        const result = await alerts(h, pair(p)[0]).testChannel({ id: pair(p)[1] });
+        expect(result.delivered).toBe(false);
+      },
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { AgentReleaseService } from "@ocore/proto/gen/ocore/api/v1/agent_release_service_pb.js";
+import { AlertService } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
 import { ApiTokenService } from "@ocore/proto/gen/ocore/api/v1/api_token_service_pb.js";
 import { AuditService } from "@ocore/proto/gen/ocore/api/v1/audit_service_pb.js";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
@@ -29,6 +30,7 @@ export interface ApiServices {
   readonly docker: ServiceImpl<typeof DockerService>;
   readonly instances: ServiceImpl<typeof InstanceService>;
   readonly backups: ServiceImpl<typeof BackupService>;
+  readonly alerts: ServiceImpl<typeof AlertService>;
 }
 
 /** Registers every Connect service of the API; nothing else happens here. */
@@ -48,5 +50,6 @@ export function createApiRoutes(services: ApiServices): (router: ConnectRouter) 
     router.service(DockerService, services.docker);
     router.service(InstanceService, services.instances);
     router.service(BackupService, services.backups);
+    router.service(AlertService, services.alerts);
   };
 }

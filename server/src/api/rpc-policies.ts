@@ -203,6 +203,18 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
 
   // Odoo instances and backups (issue 6): scoped to the instance's server.
   ...instancePolicies(),
+
+  // Alerts (issue 16): alerts are listed per the caller's servers; rules and channels are global.
+  "ocore.api.v1.AlertService/ListAlerts": { access: "alerts.read", scope: "server" },
+  "ocore.api.v1.AlertService/ListRules": global("alerts.read"),
+  "ocore.api.v1.AlertService/CreateRule": global("alerts.manage", "alert.rule.create"),
+  "ocore.api.v1.AlertService/DeleteRule": global("alerts.manage", "alert.rule.delete"),
+  // Channel settings may hold tokens in a webhook URL: reading them is for managers only.
+  "ocore.api.v1.AlertService/ListChannels": global("alerts.manage"),
+  "ocore.api.v1.AlertService/CreateChannel": global("alerts.manage", "alert.channel.create"),
+  "ocore.api.v1.AlertService/DeleteChannel": global("alerts.manage", "alert.channel.delete"),
+  "ocore.api.v1.AlertService/TestChannel": global("alerts.manage", "alert.channel.test"),
+  "ocore.api.v1.AlertService/ListDeliveries": global("alerts.manage"),
 };
 
 /** InstanceService and BackupService: instances.read to look, instances.write to change. */

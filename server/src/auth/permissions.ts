@@ -16,6 +16,8 @@ export const permissions = [
   "users.read",
   "users.manage",
   "tokens.manage",
+  "alerts.read",
+  "alerts.manage",
 ] as const;
 
 export type Permission = (typeof permissions)[number];
@@ -30,7 +32,13 @@ export interface BuiltinRole {
   readonly permissions: readonly Permission[];
 }
 
-const readOnly: Permission[] = ["system.read", "servers.read", "instances.read", "metrics.read"];
+const readOnly: Permission[] = [
+  "system.read",
+  "servers.read",
+  "instances.read",
+  "metrics.read",
+  "alerts.read",
+];
 
 /** The built-in roles, kept in the database by `ensureBuiltinRoles` so bindings can reference them. */
 export const builtinRoles: readonly BuiltinRole[] = [

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { type BuiltinRuleSettings, defaultBuiltinRuleSettings } from "../alerts/alert-types.js";
 import { ConfigError } from "./config-error.js";
 import { type SettingName, type SettingSpec, type SettingValues, settings } from "./settings.js";
 
@@ -46,6 +47,8 @@ export interface Config {
     readonly backupDir: string;
     readonly backupStore: BackupStoreConfig;
   };
+  /** Alert evaluation: how often, and the built-in rules' thresholds (OCORE_ALERT_*). */
+  readonly alerts: { readonly evaluateEverySeconds: number; readonly builtin: BuiltinRuleSettings };
 }
 
 /** Where an S3-compatible store keeps archives (OCORE_BACKUP_S3_*). */
@@ -211,6 +214,27 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
         ? path.resolve(cwd, values.OCORE_BACKUP_DIR)
         : path.join(dataDir, "backups"),
       backupStore: toBackupStoreConfig(values),
+    },
+    alerts: toAlertConfig(values),
+  };
+}
+
+function toAlertConfig(values: SettingValues): Config["alerts"] {
+  if (values.OCORE_ALERT_DISK_CRITICAL_PERCENT < values.OCORE_ALERT_DISK_WARN_PERCENT) {
+    throw new ConfigError(
+      "OCORE_ALERT_DISK_CRITICAL_PERCENT",
+      `is ${values.OCORE_ALERT_DISK_CRITICAL_PERCENT}, below OCORE_ALERT_DISK_WARN_PERCENT (${values.OCORE_ALERT_DISK_WARN_PERCENT})`,
+      "Set the critical threshold at or above the warn threshold.",
+    );
+  }
+  return {
+    evaluateEverySeconds: values.OCORE_ALERT_EVALUATE_EVERY_SECONDS,
+    builtin: {
+      ...defaultBuiltinRuleSettings,
+      diskWarnPercent: values.OCORE_ALERT_DISK_WARN_PERCENT,
+      diskCriticalPercent: values.OCORE_ALERT_DISK_CRITICAL_PERCENT,
+      diskForSeconds: values.OCORE_ALERT_DISK_FOR_SECONDS,
+      agentOfflineForSeconds: values.OCORE_ALERT_AGENT_OFFLINE_FOR_SECONDS,
     },
   };
 }

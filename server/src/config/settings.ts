@@ -370,6 +370,44 @@ export const settings = {
     secret: true,
     schema: z.string().min(1, "must not be empty"),
   },
+  OCORE_ALERT_EVALUATE_EVERY_SECONDS: {
+    env: "OCORE_ALERT_EVALUATE_EVERY_SECONDS",
+    description: "How often alert rules are evaluated, in seconds (1-3600); one replica evaluates at a time.",
+    defaultValue: "10",
+    secret: false,
+    schema: wholeNumber(1, 3600),
+  },
+  OCORE_ALERT_DISK_WARN_PERCENT: {
+    env: "OCORE_ALERT_DISK_WARN_PERCENT",
+    description: "A mount this full (percent used, 1-100) raises a warning alert.",
+    defaultValue: "80",
+    secret: false,
+    schema: wholeNumber(1, 100),
+  },
+  OCORE_ALERT_DISK_CRITICAL_PERCENT: {
+    env: "OCORE_ALERT_DISK_CRITICAL_PERCENT",
+    description:
+      "A mount this full (percent used, 1-100, at least the warn threshold) makes the alert critical.",
+    defaultValue: "90",
+    secret: false,
+    schema: wholeNumber(1, 100),
+  },
+  OCORE_ALERT_DISK_FOR_SECONDS: {
+    env: "OCORE_ALERT_DISK_FOR_SECONDS",
+    description:
+      "How long a mount must stay over the warn threshold before its alert fires, in seconds (0-86400).",
+    defaultValue: "300",
+    secret: false,
+    schema: wholeNumber(0, 86400),
+  },
+  OCORE_ALERT_AGENT_OFFLINE_FOR_SECONDS: {
+    env: "OCORE_ALERT_AGENT_OFFLINE_FOR_SECONDS",
+    description:
+      "How long a server must stay offline before the host-lost alert fires, in seconds (0-86400).",
+    defaultValue: "60",
+    secret: false,
+    schema: wholeNumber(0, 86400),
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;

@@ -1,6 +1,8 @@
 import type { ContextValues, Interceptor } from "@connectrpc/connect";
 import { defaultAgentExecutable } from "../agent-release/agent-release.js";
+import type { AlertDeps } from "../alerts/alert-deps.js";
 import { createAgentReleaseService } from "../api/agent-release-service.js";
+import { createAlertService } from "../api/alert-service.js";
 import { createApiTokenService } from "../api/api-token-service.js";
 import { createAuditService } from "../api/audit-service.js";
 import { createAuthInterceptor } from "../api/auth-interceptor.js";
@@ -53,6 +55,8 @@ export interface ApiDeps {
   readonly agentExecutable?: string;
   /** Instances and backups (runner, backup store, background tasks); without it those RPCs are refused. */
   readonly instances?: BackupDeps;
+  /** Alert rules and notification channels; without it those RPCs are refused. */
+  readonly alerts?: AlertDeps;
 }
 
 export interface Api {
@@ -98,6 +102,7 @@ export function createApi(deps: ApiDeps): Api {
       docker: createDockerService({ db, commands: deps.commands, now }),
       instances: createInstanceService({ instances: deps.instances, commands: deps.commands }),
       backups: createBackupService({ instances: deps.instances }),
+      alerts: createAlertService(deps.alerts),
     },
     interceptors: [
       createRequestLogInterceptor(logger),

@@ -23,6 +23,7 @@ import { prepareDataDir } from "./data-dir.js";
 import { describeDatabaseFailure } from "./database-errors.js";
 import { describeListenFailure } from "./listen-errors.js";
 import { startAgentChannel } from "./start-agent-channel.js";
+import { startAlerts } from "./start-alerts.js";
 
 export interface RunningServer {
   readonly address: AddressInfo;
@@ -133,6 +134,8 @@ export async function startServer({
     const backupScheduler = createBackupScheduler(instances);
     backupScheduler.start();
     stack.push(() => backupScheduler.stop());
+    const alerts = startAlerts({ config, db: database.db, logger, now, masterKeyring: keyring });
+    stack.push(() => alerts.stop());
     const api = createApi({
       instances,
       metricsRetention: config.metricsRetention,
@@ -145,6 +148,7 @@ export async function startServer({
         now,
         onJobQueued: () => provisioning.wake(),
       },
+      alerts: alerts.deps,
       db: database.db,
       logger,
       now,

@@ -4,6 +4,7 @@ import { type Client, createClient, createRouterTransport, type Transport } from
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import pino from "pino";
+import { createChannelKeyring } from "../../src/alerts/channels/channel-secrets.js";
 import { createApiRoutes } from "../../src/api/routes.js";
 import type { BackupDeps } from "../../src/backups/backup-deps.js";
 import { type CommandService, createCommandRunner } from "../../src/commands/create-command-runner.js";
@@ -70,6 +71,13 @@ export async function createApiHarness(
       sshKeyring: createMasterKeyring(randomBytes(32).toString("base64")),
       now: clock.now,
       onJobQueued: () => {},
+    },
+    // Alert rules and channels; no evaluator or outbox worker runs here.
+    alerts: {
+      db: database.db,
+      keyring: createChannelKeyring([createMasterKeyring(randomBytes(32).toString("base64")).current]),
+      now: clock.now,
+      testTimeoutMs: 2_000,
     },
   });
   const routes = createApiRoutes(api.services);

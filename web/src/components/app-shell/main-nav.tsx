@@ -13,6 +13,7 @@ const NAV_ITEMS: readonly NavItem[] = [
   { href: "/", label: "Overview" },
   { href: "/servers", label: "Servers" },
   { href: "/instances", label: "Instances" },
+  { href: "/alerts", label: "Alerts" },
   { href: "/admin/users", label: "Administration", short: "Admin" },
 ];
 
