@@ -7,6 +7,8 @@ import { type SettingName, type SettingSpec, type SettingValues, settings } from
 /** The control server's configuration, parsed once in `main` and passed down. */
 export interface Config {
   readonly http: { readonly host: string; readonly port: number };
+  /** The largest API request message read (OCORE_API_MAX_REQUEST_BYTES). */
+  readonly apiMaxRequestBytes: number;
   readonly publicUrl: string | undefined;
   readonly dataDir: string;
   readonly database:
@@ -166,6 +168,7 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
   const hostnames = [...new Set([...values.OCORE_AGENT_HOSTNAMES, publicAddress.host, hostname])];
   return {
     http: values.OCORE_HTTP_ADDR,
+    apiMaxRequestBytes: values.OCORE_API_MAX_REQUEST_BYTES,
     publicUrl: values.OCORE_PUBLIC_URL,
     dataDir,
     database: values.DATABASE_URL
