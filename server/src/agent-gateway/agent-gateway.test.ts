@@ -119,7 +119,7 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
         token: fresh,
         csrPem: "-----BEGIN CERTIFICATE REQUEST-----\nxx",
       }),
-    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/csr_pem/) });
+    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/csrPem/) });
     await expect(
       enroll(t.port, t.pki.caCertificatePem, { token: "oce1.nope", csrPem }),
     ).rejects.toMatchObject({
