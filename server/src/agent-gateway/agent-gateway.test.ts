@@ -119,7 +119,7 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
         token: fresh,
         csrPem: "-----BEGIN CERTIFICATE REQUEST-----\nxx",
       }),
-    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/csr_pem/) });
+    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/csrPem/) });
     await expect(
       enroll(t.port, t.pki.caCertificatePem, { token: "oce1.nope", csrPem }),
     ).rejects.toMatchObject({
@@ -285,6 +285,16 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
     });
     expect(await peer.ended).toMatchObject({ code, details: expect.stringMatching(details) });
     expect(await t.database.db.select().from(metricSamples)).toEqual([]);
+  });
+
+  it("closes the stream on a message above 4 MiB without storing it", async () => {
+    t = await startTestGateway(kind);
+    const agent = await enrolledAgent(t);
+    const peer = connect(t.port, t.pki.caCertificatePem, agent);
+    peer.send({ case: "hello", value: { agentVersion: "1.0.0", hostname: "h".repeat(5 * 1024 * 1024) } });
+    expect(await peer.ended).toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    const [row] = await t.database.db.select().from(servers).where(eq(servers.id, agent.serverId));
+    expect(row?.agentVersion ?? "").toBe("");
   });
 
   it("renews the certificate over the stream", async () => {

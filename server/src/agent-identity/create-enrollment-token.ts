@@ -30,10 +30,9 @@ export async function createEnrollmentToken(
 ): Promise<CreatedEnrollmentToken> {
   const ttlMs = input.ttlMs ?? DEFAULT_TOKEN_TTL_MS;
   if (!Number.isFinite(ttlMs) || ttlMs < 60_000 || ttlMs > MAX_TOKEN_TTL_MS) {
-    throw new AppError("invalid_argument", "ttl must be between 1 minute and 7 days");
+    throw AppError.invalid("ttl", "must be between 1 minute and 7 days");
   }
-  if (!isUuid(input.serverId))
-    throw new AppError("invalid_argument", "server_id must be a server's id (a UUID)");
+  if (!isUuid(input.serverId)) throw AppError.invalid("serverId", "must be a server's id (a UUID)");
   const [server] = await db
     .select({ status: servers.status })
     .from(servers)

@@ -1,3 +1,5 @@
+import type { BuiltinRuleSettings } from "../config/config.js";
+
 /** What an alert's severity can be; built-in disk alerts move between them with the value. */
 export type Severity = "warning" | "critical";
 
@@ -35,16 +37,10 @@ export interface AlertSignal {
   readonly timing: RuleTiming;
 }
 
-/** Settings of the built-in rules (OCORE_ALERT_*). */
-export interface BuiltinRuleSettings {
-  readonly diskWarnPercent: number;
-  readonly diskCriticalPercent: number;
-  /** A firing disk alert resolves once the mount is this many points below the warn threshold. */
-  readonly diskRecoveryMarginPercent: number;
-  readonly diskForSeconds: number;
-  readonly agentOfflineForSeconds: number;
-}
+/** Settings of the built-in rules (OCORE_ALERT_*): declared with the settings they come from. */
+export type { BuiltinRuleSettings };
 
+/** The settings table's defaults, for tests and tools that build settings by hand. */
 export const defaultBuiltinRuleSettings: BuiltinRuleSettings = {
   diskWarnPercent: 80,
   diskCriticalPercent: 90,

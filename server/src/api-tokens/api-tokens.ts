@@ -29,7 +29,7 @@ export async function createApiToken(
   const name = input.name.trim();
   if (name.length < 1 || name.length > 100) throw AppError.invalid("name", "must be 1-100 characters");
   if (!Number.isInteger(input.ttlDays) || input.ttlDays < 1 || input.ttlDays > 365) {
-    throw AppError.invalid("ttl_days", "must be between 1 and 365");
+    throw AppError.invalid("ttlDays", "must be between 1 and 365");
   }
   parseSelector(input.selector);
   const permissions = (await getRolePermissions(db, [input.role])).get(input.role);

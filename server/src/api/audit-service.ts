@@ -27,6 +27,19 @@ function filterOf(message: AuditFilterMessage | undefined): AuditFilter {
   };
 }
 
+/**
+ * An entry id from a request (0: none). Ids are counted from 1 and stay far below 2^53, so a
+ * larger value is a client's mistake, refused while it is still exact (a bigint) rather than
+ * rounded, or passed on to PostgreSQL beyond its bigint.
+ */
+function auditIdOf(value: bigint, field: string): number | undefined {
+  if (value === 0n) return undefined;
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw AppError.invalid(field, `must be an audit entry id, at most ${Number.MAX_SAFE_INTEGER}`);
+  }
+  return Number(value);
+}
+
 export function createAuditService({
   db,
   feed,
@@ -43,7 +56,7 @@ export function createAuditService({
       const latestId = await latestAuditId(db);
       const rows = await listAuditEntries(db, filterOf(request.filter), {
         limit,
-        beforeId: request.beforeId ? Number(request.beforeId) : undefined,
+        beforeId: auditIdOf(request.beforeId, "beforeId"),
       });
       return { entries: rows.map(entryMessage), latestId: BigInt(latestId) };
     },
@@ -70,7 +83,7 @@ export function createAuditService({
       if (buffer) yield { chunk: encoder.encode(buffer) };
     },
     async *followAuditLog(request, context) {
-      const after = request.afterId ? Number(request.afterId) : undefined;
+      const after = auditIdOf(request.afterId, "afterId");
       for await (const event of feed.follow(filterOf(request.filter), after, context.signal)) {
         yield event.kind === "entry" ? { entry: entryMessage(event.row) } : { caughtUp: true };
       }

@@ -14,8 +14,8 @@ import type { Authenticator } from "../authentication/authenticate.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
 import type { Logger } from "../logging/logger.js";
-import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, parseCookies } from "./cookies.js";
-import { auditContextOf, principalKey, requestMetaKey } from "./request-context.js";
+import { credentialsOf, unauthenticated } from "./auth-gate.js";
+import { auditContextOf, authenticatedKey, principalKey, requestMetaKey } from "./request-context.js";
 import { requestLoggerOf, withPrincipal } from "./request-logger.js";
 import { type RpcPolicy, type RpcTarget, rpcPolicies } from "./rpc-policies.js";
 
@@ -47,17 +47,13 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps): Interceptor {
       throw new ConnectError(`${procedure} is not available`, Code.PermissionDenied);
     }
     const mutating = request.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
-    const meta = request.contextValues.get(requestMetaKey);
-    const cookies = parseCookies(request.header.get("cookie"));
-    const authorization = request.header.get("authorization") ?? "";
-    const principal = await deps.authenticator.authenticate({
-      bearer: /^Bearer /i.test(authorization) ? authorization.slice(7).trim() : undefined,
-      accessCookie: cookies[ACCESS_COOKIE],
-      csrfCookie: cookies[CSRF_COOKIE],
-      csrfHeader: request.header.get(CSRF_HEADER) ?? undefined,
-      sourceIp: meta.sourceIp,
-      userAgent: meta.userAgent,
-    });
+    // The auth gate authenticated the caller before the body was read; without the gate
+    // (a transport that has none) it happens here.
+    const principal = request.contextValues.get(authenticatedKey)
+      ? request.contextValues.get(principalKey)
+      : await deps.authenticator.authenticate(
+          credentialsOf(request.header, request.contextValues.get(requestMetaKey)),
+        );
     request.contextValues.set(principalKey, principal);
     withPrincipal(request.contextValues, principal);
 
@@ -157,8 +153,7 @@ async function authorize(
   targetOf: () => Promise<RpcTarget | undefined>,
 ): Promise<void> {
   if (policy.access === "public") return;
-  if (!principal)
-    throw new AppError("unauthenticated", "sign in first, or send an API token as Authorization: Bearer");
+  if (!principal) throw unauthenticated();
   if (principal.mustChangePassword && !policy.allowDuringPasswordChange) {
     throw new AppError(
       "failed_precondition",

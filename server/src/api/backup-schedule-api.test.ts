@@ -120,9 +120,9 @@ describe("backup schedule API", () => {
       expect(error.code).toBe(Code.InvalidArgument);
       return error.rawMessage;
     };
-    expect(await refused({ case: "dailyAt", value: { hour: 24, minute: 0 } })).toMatch(/schedule\.daily_at/);
+    expect(await refused({ case: "dailyAt", value: { hour: 24, minute: 0 } })).toMatch(/schedule\.dailyAt/);
     expect(await refused({ case: "everyHours", value: 169 })).toMatch(
-      /schedule\.every_hours: must be 1 to 168/,
+      /schedule\.everyHours: must be 1 to 168/,
     );
   });
 });

@@ -68,7 +68,7 @@ function frequencyOf(schedule: BackupSchedule): BackupFrequency | undefined {
   if (frequency.case !== "dailyAt") return undefined;
   const { hour, minute } = frequency.value;
   if (hour > 23 || minute > 59) {
-    throw AppError.invalid("schedule.daily_at", "must be a time of day from 00:00 to 23:59 (UTC)");
+    throw AppError.invalid("schedule.dailyAt", "must be a time of day from 00:00 to 23:59 (UTC)");
   }
   return { kind: "daily", minuteOfDay: hour * 60 + minute };
 }

@@ -246,7 +246,7 @@ export function createDockerService({
         throw AppError.invalid("spec", "is required: give the container and the command to run");
       if (request.timeoutSeconds > MAX_EXEC_SECONDS) {
         throw AppError.invalid(
-          "timeout_seconds",
+          "timeoutSeconds",
           `is at most ${MAX_EXEC_SECONDS}; run longer jobs as a service in the container`,
         );
       }

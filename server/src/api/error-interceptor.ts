@@ -18,8 +18,23 @@ const connectCodes: Record<AppErrorCode, Code> = {
 
 export function toConnectError(error: AppError): ConnectError {
   const connectError = new ConnectError(error.message, connectCodes[error.code]);
-  if (error.field) connectError.metadata.set("x-ocore-field", error.field);
+  if (error.field) connectError.metadata.set("x-ocore-field", headerValue(error.field));
   return connectError;
+}
+
+/**
+ * A field path as an HTTP header value: headers carry Latin-1 only, and a path can hold a
+ * client's map key (any Unicode), so bytes outside printable ASCII, and "%", are
+ * percent-encoded as UTF-8 (decodeURIComponent reverses it); long paths are cut.
+ */
+export function headerValue(field: string): string {
+  const short = field.length > 200 ? `${field.slice(0, 200)}…` : field;
+  return short.replace(/[^\x20-\x24\x26-\x7e]+/gu, (run) =>
+    Array.from(
+      Buffer.from(run, "utf8"),
+      (byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`,
+    ).join(""),
+  );
 }
 
 /**

@@ -26,11 +26,11 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
   return {
     async *watchFleet(request, context) {
       if (request.serverIds.length > MAX_WATCHED_IDS) {
-        throw AppError.invalid("server_ids", `watch at most ${MAX_WATCHED_IDS} servers, or none for all`);
+        throw AppError.invalid("serverIds", `watch at most ${MAX_WATCHED_IDS} servers, or none for all`);
       }
       const invalid = request.serverIds.find((id) => !isUuid(id));
       if (invalid !== undefined)
-        throw AppError.invalid("server_ids", `"${invalid.slice(0, 64)}" is not a server id`);
+        throw AppError.invalid("serverIds", `"${invalid.slice(0, 64)}" is not a server id`);
       const scope = scopeOf(principalOf(context), "servers.read");
       const ids = request.serverIds.length > 0 ? new Set(request.serverIds) : undefined;
       const selector = request.selector.trim() ? parseSelector(request.selector) : undefined;
@@ -53,7 +53,7 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
       }
     },
     async getDeviceSeries(request) {
-      if (!request.startTime) throw AppError.invalid("start_time", "is required");
+      if (!request.startTime) throw AppError.invalid("startTime", "is required");
       const points = await getDeviceSeries(deps.db, {
         serverId: request.serverId,
         from: timestampDate(request.startTime),

@@ -31,7 +31,7 @@ const fromResolution: Partial<Record<Resolution, Tier>> = {
 export function createMetricsService(deps: MetricsServiceDeps): ServiceImpl<typeof MetricsService> {
   return {
     async getSeries(request) {
-      if (!request.startTime) throw AppError.invalid("start_time", "is required");
+      if (!request.startTime) throw AppError.invalid("startTime", "is required");
       const now = deps.now();
       const series = await getSeries(deps.db, {
         serverId: request.serverId,

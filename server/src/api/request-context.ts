@@ -20,8 +20,10 @@ export const requestMetaKey = createContextKey<RequestMeta>({
   userAgent: "",
   secureTransport: false,
 });
-/** Set by the auth interceptor once the caller is known. */
+/** Set by the auth gate (or the auth interceptor) once the caller is known. */
 export const principalKey = createContextKey<Principal | undefined>(undefined);
+/** True once the auth gate authenticated the request, before its body was read. */
+export const authenticatedKey = createContextKey<boolean>(false);
 
 export function requestContextValues(meta: RequestMeta): ContextValues {
   return createContextValues().set(requestMetaKey, meta);

@@ -33,8 +33,21 @@ export interface ApiServices {
   readonly alerts: ServiceImpl<typeof AlertService>;
 }
 
-/** Registers every Connect service of the API; nothing else happens here. */
-export function createApiRoutes(services: ApiServices): (router: ConnectRouter) => void {
+/**
+ * The one RPC whose request is larger than the general limit: a 5 MB file travels base64 in
+ * JSON (a third more), with room for the envelope.
+ */
+export const IMPORT_SERVERS_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Registers every Connect service of the API; nothing else happens here. Every RPC reads at
+ * most the transport's general limit, ImportServers at least IMPORT_SERVERS_MAX_BYTES.
+ */
+export function createApiRoutes(
+  services: ApiServices,
+  limits: { readonly readMaxBytes?: number } = {},
+): (router: ConnectRouter) => void {
+  const importMaxBytes = Math.max(limits.readMaxBytes ?? 0, IMPORT_SERVERS_MAX_BYTES);
   return (router) => {
     router.service(SystemService, services.system);
     router.service(AuthService, services.auth);
@@ -42,6 +55,10 @@ export function createApiRoutes(services: ApiServices): (router: ConnectRouter) 
     router.service(ApiTokenService, services.apiTokens);
     router.service(AuditService, services.audit);
     router.service(ServerService, services.servers);
+    // Registered again with its own limit: a later registration of a path replaces the first.
+    router.rpc(ServerService.method.importServers, services.servers.importServers, {
+      readMaxBytes: importMaxBytes,
+    });
     router.service(MetricsService, services.metrics);
     router.service(EnrollmentTokenService, services.enrollmentTokens);
     router.service(FleetService, services.fleet);

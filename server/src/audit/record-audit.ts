@@ -42,23 +42,32 @@ export async function recordAudit(
   const row = {
     id: (last?.id ?? 0) + 1,
     at: now,
-    actorType: context.actor.type,
-    actorId: context.actor.id,
-    actorName: context.actor.name,
+    actorType: storable(context.actor.type),
+    actorId: storable(context.actor.id),
+    actorName: storable(context.actor.name),
     action: event.action,
-    targetType: event.targetType,
-    targetId: event.targetId,
+    targetType: storable(event.targetType),
+    targetId: storable(event.targetId),
+    // JSON escapes NUL as \u0000, which a text column stores as it is.
     beforeJson: canonicalJson(event.before ?? null),
     afterJson: canonicalJson(event.after ?? null),
-    sourceIp: context.sourceIp,
-    userAgent: context.userAgent.slice(0, 512),
+    sourceIp: storable(context.sourceIp),
+    userAgent: storable(context.userAgent.slice(0, 512)),
     result: event.result ?? "success",
-    detail: event.detail ?? "",
+    detail: storable(event.detail ?? ""),
     previousHash: last?.hash ?? GENESIS_HASH,
   };
   const entry = { ...row, hash: hashAuditEntry(row) };
   await db.insert(auditLog).values(entry);
   return entry;
+}
+
+/**
+ * PostgreSQL text cannot hold NUL; a request that carried one must still be recorded, so NUL
+ * is written as U+2400 (the visible "symbol for null").
+ */
+function storable(text: string): string {
+  return text.includes("\0") ? text.replaceAll("\0", "\u2400") : text;
 }
 
 /** The hash of an entry: SHA-256 over its fields, in a fixed order, and the previous hash. */

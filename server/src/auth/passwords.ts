@@ -23,7 +23,7 @@ export function decoyPasswordHash(): Promise<string> {
   return decoyHash;
 }
 
-export function checkNewPassword(password: string, field = "new_password"): void {
+export function checkNewPassword(password: string, field = "newPassword"): void {
   if (password.length < 12) throw AppError.invalid(field, "must be at least 12 characters long");
   if (password.length > 256) throw AppError.invalid(field, "must be at most 256 characters long");
   if (new Set(password).size < 5)

@@ -1,4 +1,5 @@
 import { AppError } from "../errors/app-error.js";
+import { clip } from "../errors/clip.js";
 
 /**
  * Tag selectors, one syntax for RBAC scopes, list filters, batch targets and alert routing:
@@ -31,11 +32,17 @@ export function isValidTagValue(value: string): boolean {
   return value === "" || VALUE.test(value);
 }
 
+/** Longer than any sensible selector (50 tags of 63-character keys and values fit). */
+export const MAX_SELECTOR_LENGTH = 8192;
+
 /** Parses a selector or throws an invalid_argument AppError saying where and what is wrong. */
 export function parseSelector(source: string, field = "selector"): Selector {
+  if (source.length > MAX_SELECTOR_LENGTH) {
+    throw AppError.invalid(field, `is ${source.length} characters long, at most ${MAX_SELECTOR_LENGTH}`);
+  }
   const requirements: Requirement[] = [];
   const fail = (at: number, message: string): never => {
-    throw AppError.invalid(field, `${message} at position ${at + 1} of "${source}"`);
+    throw AppError.invalid(field, `${message} at position ${at + 1} of "${clip(source, 100)}"`);
   };
   let i = 0;
   const skipSpace = () => {
@@ -51,13 +58,14 @@ export function parseSelector(source: string, field = "selector"): Selector {
   const readKey = (): string => {
     const at = i;
     const key = readWord("a tag key");
-    if (!isValidTagKey(key)) fail(at, `"${key}" is not a valid tag key (lowercase letters, digits, . _ / -)`);
+    if (!isValidTagKey(key))
+      fail(at, `"${clip(key, 63)}" is not a valid tag key (lowercase letters, digits, . _ / -)`);
     return key;
   };
   const readValue = (): string => {
     const at = i;
     const value = readWord("a tag value");
-    if (!isValidTagValue(value)) fail(at, `"${value}" is not a valid tag value`);
+    if (!isValidTagValue(value)) fail(at, `"${clip(value, 63)}" is not a valid tag value`);
     return value;
   };
   const readList = (): string[] => {

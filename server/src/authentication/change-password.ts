@@ -18,11 +18,11 @@ export async function changePassword(
   const [user] = await db.select().from(users).where(eq(users.id, input.userId));
   if (!user) throw new AppError("unauthenticated", "the session has ended; sign in again");
   if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
-    throw AppError.invalid("current_password", "is not your current password");
+    throw AppError.invalid("currentPassword", "is not your current password");
   }
   checkNewPassword(input.newPassword);
   if (input.newPassword === input.currentPassword) {
-    throw AppError.invalid("new_password", "must differ from the current password");
+    throw AppError.invalid("newPassword", "must differ from the current password");
   }
   const passwordHash = await hashPassword(input.newPassword);
   return db.transaction(async (tx) => {

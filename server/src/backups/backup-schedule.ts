@@ -65,7 +65,7 @@ function viewOf(row: BackupScheduleRow | undefined): BackupScheduleView {
 }
 
 export async function getBackupSchedule(db: Queryable, instanceId: string): Promise<BackupScheduleView> {
-  AppError.requireId(instanceId, "instance_id");
+  AppError.requireId(instanceId, "instanceId");
   const instance = await loadInstance(db, instanceId);
   const [row] = await db.select().from(backupSchedules).where(eq(backupSchedules.instanceId, instance.id));
   return viewOf(row);
@@ -75,13 +75,13 @@ function checkFrequency(frequency: BackupFrequency): void {
   if (frequency.kind === "hourly") {
     const hours = frequency.everyHours;
     if (!Number.isInteger(hours) || hours < 1 || hours > MAX_EVERY_HOURS) {
-      throw AppError.invalid("schedule.every_hours", `must be 1 to ${MAX_EVERY_HOURS} hours`);
+      throw AppError.invalid("schedule.everyHours", `must be 1 to ${MAX_EVERY_HOURS} hours`);
     }
     return;
   }
   const minute = frequency.minuteOfDay;
   if (!Number.isInteger(minute) || minute < 0 || minute >= 24 * 60) {
-    throw AppError.invalid("schedule.daily_at", "must be a time of day from 00:00 to 23:59 (UTC)");
+    throw AppError.invalid("schedule.dailyAt", "must be a time of day from 00:00 to 23:59 (UTC)");
   }
 }
 
@@ -97,7 +97,7 @@ export async function setBackupSchedule(
   instanceId: string,
   input: { readonly enabled: boolean; readonly frequency: BackupFrequency | undefined },
 ): Promise<BackupScheduleView> {
-  AppError.requireId(instanceId, "instance_id");
+  AppError.requireId(instanceId, "instanceId");
   if (input.frequency) checkFrequency(input.frequency);
   else if (input.enabled) {
     throw AppError.invalid("schedule.frequency", "set daily_at or every_hours to enable the schedule");

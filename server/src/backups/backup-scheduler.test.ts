@@ -113,7 +113,7 @@ describe.each(databaseKinds)("scheduled backups on %s", (kind) => {
         enabled: true,
         frequency: { kind: "hourly", everyHours: 0 },
       }),
-    ).rejects.toMatchObject({ code: "invalid_argument", field: "schedule.every_hours" });
+    ).rejects.toMatchObject({ code: "invalid_argument", field: "schedule.everyHours" });
     await expect(
       setBackupSchedule(deps, context, crypto.randomUUID(), { enabled: true, frequency: daily(2) }),
     ).rejects.toMatchObject({ code: "not_found" });

@@ -48,7 +48,7 @@ export async function getBackup(db: Queryable, id: string): Promise<BackupRow> {
 }
 
 export async function listBackups(db: Queryable, instanceId: string): Promise<BackupRow[]> {
-  AppError.requireId(instanceId, "instance_id");
+  AppError.requireId(instanceId, "instanceId");
   return db.select().from(backups).where(eq(backups.instanceId, instanceId)).orderBy(desc(backups.createdAt));
 }
 

@@ -1,13 +1,14 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type BuiltinRuleSettings, defaultBuiltinRuleSettings } from "../alerts/alert-types.js";
 import { ConfigError } from "./config-error.js";
 import { type SettingName, type SettingSpec, type SettingValues, settings } from "./settings.js";
 
 /** The control server's configuration, parsed once in `main` and passed down. */
 export interface Config {
   readonly http: { readonly host: string; readonly port: number };
+  /** The largest API request message read (OCORE_API_MAX_REQUEST_BYTES). */
+  readonly apiMaxRequestBytes: number;
   readonly publicUrl: string | undefined;
   readonly dataDir: string;
   readonly database:
@@ -169,6 +170,7 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
   const hostnames = [...new Set([...values.OCORE_AGENT_HOSTNAMES, publicAddress.host, hostname])];
   return {
     http: values.OCORE_HTTP_ADDR,
+    apiMaxRequestBytes: values.OCORE_API_MAX_REQUEST_BYTES,
     publicUrl: values.OCORE_PUBLIC_URL,
     dataDir,
     database: values.DATABASE_URL
@@ -219,6 +221,16 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
   };
 }
 
+/** Settings of the built-in alert rules (OCORE_ALERT_*). */
+export interface BuiltinRuleSettings {
+  readonly diskWarnPercent: number;
+  readonly diskCriticalPercent: number;
+  /** A firing disk alert resolves once the mount is this many points below the warn threshold. */
+  readonly diskRecoveryMarginPercent: number;
+  readonly diskForSeconds: number;
+  readonly agentOfflineForSeconds: number;
+}
+
 function toAlertConfig(values: SettingValues): Config["alerts"] {
   if (values.OCORE_ALERT_DISK_CRITICAL_PERCENT < values.OCORE_ALERT_DISK_WARN_PERCENT) {
     throw new ConfigError(
@@ -230,7 +242,7 @@ function toAlertConfig(values: SettingValues): Config["alerts"] {
   return {
     evaluateEverySeconds: values.OCORE_ALERT_EVALUATE_EVERY_SECONDS,
     builtin: {
-      ...defaultBuiltinRuleSettings,
+      diskRecoveryMarginPercent: 5,
       diskWarnPercent: values.OCORE_ALERT_DISK_WARN_PERCENT,
       diskCriticalPercent: values.OCORE_ALERT_DISK_CRITICAL_PERCENT,
       diskForSeconds: values.OCORE_ALERT_DISK_FOR_SECONDS,

@@ -89,7 +89,7 @@ function submission<I extends DescMessage, O extends DescMessage>(
   now: Date,
 ): SubmitCommand<I> {
   return {
-    serverId: AppError.requireId(command.serverId, "server_id"),
+    serverId: AppError.requireId(command.serverId, "serverId"),
     input: command.input,
     args: command.args,
     deadline: new Date(now.getTime() + command.timeoutMs),

@@ -277,10 +277,10 @@ describe.each(databaseKinds)("the live fleet on %s", (kind) => {
     expect(points[0]).toMatchObject({ memoryUsed: 400, memoryActive: 300, swapUsed: 10 });
     expect(points[0]?.detail.nics).toEqual([["eth0", 5, 7]]);
     await expect(getDeviceSeries(db, { serverId: id, from: t0, to: t0, maxPoints: 10 })).rejects.toThrow(
-      /before end_time/,
+      /before endTime/,
     );
     await expect(
       getDeviceSeries(db, { serverId: id, from: t0, to: new Date(t0.getTime() + 1000), maxPoints: 5000 }),
-    ).rejects.toThrow(/max_points/);
+    ).rejects.toThrow(/maxPoints/);
   });
 });

@@ -42,7 +42,33 @@ export async function createConsoleHandler(webDir: string): Promise<ConsoleHandl
   await app.prepare();
   const handle = app.getRequestHandler();
   return {
-    handle: (request, response) => void handle(request, response),
+    handle: (request, response) => {
+      // Next.js decodes the path and answers a malformed one (`/servers/%zz`) with a 500.
+      if (!decodablePath(request.url ?? "/")) {
+        response.statusCode = 400;
+        response.setHeader("content-type", "text/html; charset=utf-8");
+        response.setHeader("cache-control", "no-store");
+        response.end(BAD_ADDRESS_PAGE);
+        return;
+      }
+      void handle(request, response);
+    },
     close: () => app.close(),
   };
 }
+
+function decodablePath(url: string): boolean {
+  try {
+    for (const segment of (url.split("?", 1)[0] ?? "").split("/")) decodeURIComponent(segment);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const BAD_ADDRESS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bad address · oCore</title></head>
+<body><h1>This address is not valid</h1>
+<p>It holds a "%" that is not followed by two hexadecimal digits. <a href="/">Go to the console</a>.</p>
+</body></html>
+`;

@@ -2,18 +2,22 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
-import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ConnectRouter, ContextValues, HandlerContext, Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logging/logger.js";
+import { createApiAdapter, type NodeHandler } from "./api-adapter.js";
 
-/** A Node request listener for HTTP/1.1 and HTTP/2 alike (connect-node's NodeHandlerFn). */
-export type RequestHandler = ReturnType<typeof connectNodeAdapter>;
+/** A Node request listener for HTTP/1.1 and HTTP/2 alike. */
+export type RequestHandler = NodeHandler;
 type Response = Parameters<RequestHandler>[1];
 
 export interface HttpServerOptions {
   readonly logger: Logger;
   readonly routes: (router: ConnectRouter) => void;
   readonly interceptors?: Interceptor[];
+  /** The largest request message the API reads (routes may allow more for one RPC). */
+  readonly readMaxBytes: number;
+  /** Runs before a request body is read: refuse unauthenticated callers here. */
+  readonly requestGate?: (context: HandlerContext) => void | Promise<void>;
   /** Resolves when the server can serve traffic; rejects with the reason when it cannot. */
   readonly readiness: () => Promise<void>;
   /** Everything that is neither the API nor a health endpoint (the console). */
@@ -36,9 +40,12 @@ const HTTP2_PREFACE_START = Buffer.from("PRI ");
  * HTTP/1.1 on cleartext, so each connection's first bytes pick the HTTP version.
  */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
-  const api = connectNodeAdapter({
+  const api = createApiAdapter({
+    logger: options.logger,
     routes: options.routes,
     interceptors: options.interceptors ?? [],
+    readMaxBytes: options.readMaxBytes,
+    requestGate: options.requestGate,
     fallback: options.fallback ?? notFound,
     contextValues: options.contextValues,
   });

@@ -75,7 +75,7 @@ export async function createInstance(
     mailpit: checkImageReference(input.mailpitImage || deps.images.mailpit, "mailpit_image"),
   };
   const settings = checkInstanceSettings(input);
-  AppError.requireId(input.serverId, "server_id");
+  AppError.requireId(input.serverId, "serverId");
   const server = await getServer(deps.db, input.serverId);
   if (server.status === "removing") {
     throw new AppError(

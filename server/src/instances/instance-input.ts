@@ -45,10 +45,10 @@ export function checkInstanceSettings(input: InstanceSettingsInput) {
     throw AppError.invalid("workers", "must be 0 (threaded) to 64");
   }
   if (input.cpuMillis > 64_000)
-    throw AppError.invalid("cpu_millis", "must be at most 64000 (64 cores); 0 is unlimited");
+    throw AppError.invalid("cpuMillis", "must be at most 64000 (64 cores); 0 is unlimited");
   const memoryBytes = Number(input.memoryBytes);
   if (memoryBytes !== 0 && (memoryBytes < MIN_MEMORY || memoryBytes > 2 ** 40)) {
-    throw AppError.invalid("memory_bytes", "must be 0 (unlimited) or between 128 MiB and 1 TiB");
+    throw AppError.invalid("memoryBytes", "must be 0 (unlimited) or between 128 MiB and 1 TiB");
   }
   const entries = Object.entries(input.environment);
   if (entries.length > 100) throw AppError.invalid("environment", "at most 100 variables");

@@ -42,7 +42,7 @@ export async function listInstances(
   scope: Scope,
   filter: { serverId?: string },
 ): Promise<InstanceRow[]> {
-  if (filter.serverId) AppError.requireId(filter.serverId, "server_id");
+  if (filter.serverId) AppError.requireId(filter.serverId, "serverId");
   const rows = await deps.db
     .select({ instance: instances })
     .from(instances)

@@ -28,22 +28,22 @@ export const INSTANCE_STATES_LIMITS = {
 export function validateInstanceStates(message: InstanceStates): InstanceStates {
   const limits = INSTANCE_STATES_LIMITS;
   if (message.instances.length > limits.instancesPerMessage) {
-    throw AppError.invalid("instance_states.instances", `carries more than ${limits.instancesPerMessage}`);
+    throw AppError.invalid("instanceStates.instances", `carries more than ${limits.instancesPerMessage}`);
   }
   for (const status of message.instances) {
-    if (!isUuid(status.instanceId)) throw AppError.invalid("instance_states.instance_id", "is not a UUID");
+    if (!isUuid(status.instanceId)) throw AppError.invalid("instanceStates.instanceId", "is not a UUID");
     if (status.containers.length > limits.containersPerInstance) {
-      throw AppError.invalid("instance_states.containers", `has more than ${limits.containersPerInstance}`);
+      throw AppError.invalid("instanceStates.containers", `has more than ${limits.containersPerInstance}`);
     }
     for (const container of status.containers) {
       if ([container.role, container.state, container.error].some((text) => text.length > limits.text)) {
-        throw AppError.invalid("instance_states.containers", `a text is longer than ${limits.text}`);
+        throw AppError.invalid("instanceStates.containers", `a text is longer than ${limits.text}`);
       }
     }
   }
   const end = message.snapshotEnd;
   if (end && end.instanceIds.length > limits.snapshotInstances) {
-    throw AppError.invalid("instance_states.snapshot_end", `lists more than ${limits.snapshotInstances}`);
+    throw AppError.invalid("instanceStates.snapshotEnd", `lists more than ${limits.snapshotInstances}`);
   }
   return message;
 }

@@ -35,7 +35,7 @@ export async function* watchInstanceLogs(
   if (!["odoo", "db", "mail"].includes(role)) {
     throw AppError.invalid("container", `"${role}" is not a container of an instance: use odoo, db or mail`);
   }
-  if (input.tailLines > MAX_TAIL) throw AppError.invalid("tail_lines", `must be at most ${MAX_TAIL}`);
+  if (input.tailLines > MAX_TAIL) throw AppError.invalid("tailLines", `must be at most ${MAX_TAIL}`);
   const instance = await loadInstance(db, input.id);
   const events = streamDockerCommand(
     db,

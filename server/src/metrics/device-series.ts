@@ -26,13 +26,13 @@ export async function getDeviceSeries(
   db: Db,
   input: { readonly serverId: string; readonly from: Date; readonly to: Date; readonly maxPoints?: number },
 ): Promise<DevicePoint[]> {
-  AppError.requireId(input.serverId, "server_id");
+  AppError.requireId(input.serverId, "serverId");
   const span = input.to.getTime() - input.from.getTime();
-  if (!(span > 0)) throw AppError.invalid("start_time", "must be before end_time");
-  if (span > MAX_RANGE_MS) throw AppError.invalid("start_time", "the range may span at most 31 days");
+  if (!(span > 0)) throw AppError.invalid("startTime", "must be before endTime");
+  if (span > MAX_RANGE_MS) throw AppError.invalid("startTime", "the range may span at most 31 days");
   const maxPoints = input.maxPoints || DEFAULT_DEVICE_POINTS;
   if (!Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > MAX_DEVICE_POINTS) {
-    throw AppError.invalid("max_points", `must be between 1 and ${MAX_DEVICE_POINTS}`);
+    throw AppError.invalid("maxPoints", `must be between 1 and ${MAX_DEVICE_POINTS}`);
   }
   const slotSeconds = span / 1000 / maxPoints;
   const result = await db.execute(sql`

@@ -27,11 +27,11 @@ export async function getLatestSnapshots(
   input: { readonly serverIds: readonly string[]; readonly scope: Scope },
 ) {
   if (input.serverIds.length > MAX_SNAPSHOT_SERVERS) {
-    throw new AppError("invalid_argument", `at most ${MAX_SNAPSHOT_SERVERS} server ids per request`);
+    throw AppError.invalid("serverIds", `at most ${MAX_SNAPSHOT_SERVERS} server ids per request`);
   }
   const invalid = input.serverIds.find((id) => !isUuid(id));
   if (invalid !== undefined)
-    throw new AppError("invalid_argument", `"${invalid.slice(0, 64)}" is not a server id`);
+    throw AppError.invalid("serverIds", `"${invalid.slice(0, 64)}" is not a server id`);
   const filter =
     input.serverIds.length === 0
       ? sql`true`

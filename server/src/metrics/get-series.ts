@@ -65,10 +65,9 @@ export async function getSeries(
     readonly retention: MetricsRetention;
   },
 ): Promise<Series> {
-  if (!isUuid(input.serverId))
-    throw new AppError("invalid_argument", "server_id must be a server's id (a UUID)");
+  if (!isUuid(input.serverId)) throw AppError.invalid("serverId", "must be a server's id (a UUID)");
   if (!(input.from.getTime() < input.to.getTime())) {
-    throw new AppError("invalid_argument", "start_time must be before end_time");
+    throw AppError.invalid("startTime", "must be before endTime");
   }
   const resolution = input.resolution ?? chooseResolution(input.from, input.to, input.now, input.retention);
   const query =

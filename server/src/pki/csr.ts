@@ -11,20 +11,20 @@ const ACCEPTED_CURVES = new Set(["P-256", "P-384"]);
  */
 export async function parseCertificateRequest(
   pem: string,
-  field = "csr_pem",
+  field = "csrPem",
 ): Promise<x509.Pkcs10CertificateRequest> {
   if (pem.length === 0 || pem.length > MAX_CSR_PEM_LENGTH) {
-    throw new AppError("invalid_argument", `${field} must be a PEM certificate request of at most 16 KiB`);
+    throw AppError.invalid(field, "must be a PEM certificate request of at most 16 KiB");
   }
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(pem);
   } catch {
-    throw new AppError("invalid_argument", `${field} is not a PKCS#10 certificate request in PEM form`);
+    throw AppError.invalid(field, "is not a PKCS#10 certificate request in PEM form");
   }
   const algorithm = csr.publicKey.algorithm as { name: string; namedCurve?: string };
   if (algorithm.name !== "ECDSA" || !ACCEPTED_CURVES.has(algorithm.namedCurve ?? "")) {
-    throw new AppError("invalid_argument", `${field} must be for an ECDSA P-256 or P-384 key`);
+    throw AppError.invalid(field, "must be for an ECDSA P-256 or P-384 key");
   }
   let valid = false;
   try {
@@ -32,6 +32,6 @@ export async function parseCertificateRequest(
   } catch {
     valid = false;
   }
-  if (!valid) throw new AppError("invalid_argument", `${field} has a signature that does not verify`);
+  if (!valid) throw AppError.invalid(field, "has a signature that does not verify");
   return csr;
 }

@@ -59,7 +59,7 @@ describe.each(databaseKinds)("server import and export on %s", (kind) => {
     );
     expect(errors[2]).toMatch(/^name: /);
     expect(errors[3]).toMatch(/^ssh_port: must be 1-65535/);
-    expect(errors[4]).toMatch(/^tags\.Env: keys are/);
+    expect(errors[4]).toMatch(/^tags: key "Env" is not allowed: keys are/);
     expect(errors[5]).toMatch(/already appears in row 1/);
     expect(errors[6]).toMatch(/^host: /);
     expect(await listServers(database.db, all, {})).toHaveLength(0);

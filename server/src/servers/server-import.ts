@@ -48,6 +48,14 @@ export async function importServers(
 ): Promise<ImportReport> {
   if (input.data.byteLength > MAX_IMPORT_BYTES) throw AppError.invalid("data", "is larger than 5 MB");
   const raw = readRows(input.format, Buffer.from(input.data).toString("utf8"));
+  if (raw.length === 0) {
+    throw AppError.invalid(
+      "data",
+      input.format === "csv"
+        ? "has no servers: expected a header row (name,host,ssh_port,ssh_user,tags), then one row per server"
+        : "has no servers: expected a JSON array with one object per server",
+    );
+  }
   if (raw.length > MAX_IMPORT_ROWS) throw AppError.invalid("data", `has more than ${MAX_IMPORT_ROWS} rows`);
 
   const parsed = raw.map((row, index) => validateRow(row, index + 1));
@@ -152,8 +160,8 @@ function validateRow(
   const name = attempt(() => checkServerName(text("name"))) ?? text("name");
   const host = attempt(() => checkHost(text("host")));
   const portText = text("ssh_port") || "22";
-  const sshPort = attempt(() => checkPort(Number(portText)));
-  const sshUser = attempt(() => checkSshUser(text("ssh_user") || "root"));
+  const sshPort = attempt(() => checkPort(Number(portText), "ssh_port"));
+  const sshUser = attempt(() => checkSshUser(text("ssh_user") || "root", "ssh_user"));
   const tags = attempt(() =>
     typeof raw.tags === "object" && raw.tags !== null
       ? checkTags(Object.fromEntries(Object.entries(raw.tags).map(([k, v]) => [k, String(v)])))

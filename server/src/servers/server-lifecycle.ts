@@ -28,7 +28,7 @@ function checkAccepted(ids: readonly string[]): string[] {
   const unknown = ids.filter((id) => !(ACCEPTABLE_REQUIREMENTS as readonly string[]).includes(id));
   if (unknown.length > 0) {
     throw AppError.invalid(
-      "accepted_requirements",
+      "acceptedRequirements",
       `unknown: ${unknown.join(", ")}; these can be accepted: ${ACCEPTABLE_REQUIREMENTS.join(", ")}`,
     );
   }
@@ -38,7 +38,7 @@ function checkAccepted(ids: readonly string[]): string[] {
 function checkPlanned(value: number): number {
   if (value === 0) return 1;
   if (!Number.isInteger(value) || value < 1 || value > 100) {
-    throw AppError.invalid("planned_instances", "must be 1-100 (0 means 1)");
+    throw AppError.invalid("plannedInstances", "must be 1-100 (0 means 1)");
   }
   return value;
 }
@@ -70,7 +70,7 @@ export async function createServer(
   const expected = input.expectedHostKey.trim();
   if (expected && !isHostKeyFingerprint(expected)) {
     throw AppError.invalid(
-      "expected_host_key_fingerprint",
+      "expectedHostKeyFingerprint",
       "must look like SHA256:… as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host",
     );
   }

@@ -1,5 +1,6 @@
 import { isValidTagKey, isValidTagValue } from "../auth/selector.js";
 import { AppError } from "../errors/app-error.js";
+import { clip } from "../errors/clip.js";
 
 export const MAX_TAGS = 50;
 
@@ -9,7 +10,11 @@ export function checkTags(tags: Readonly<Record<string, string>>, field = "tags"
   if (entries.length > MAX_TAGS) throw AppError.invalid(field, `at most ${MAX_TAGS} tags`);
   for (const [key, value] of entries) {
     if (!isValidTagKey(key)) {
-      throw AppError.invalid(`${field}.${key}`, "keys are 1-63 characters of a-z, 0-9, '.', '_', '/', '-'");
+      // The key is not valid, so it is not a usable field path: it is quoted (cut) instead.
+      throw AppError.invalid(
+        field,
+        `key ${JSON.stringify(clip(key, 63))} is not allowed: keys are 1-63 characters of a-z, 0-9, '.', '_', '/', '-'`,
+      );
     }
     if (!isValidTagValue(value)) {
       throw AppError.invalid(
@@ -60,12 +65,12 @@ export function checkHost(host: string, field = "host"): string {
   return trimmed;
 }
 
-export function checkPort(port: number, field = "ssh_port"): number {
+export function checkPort(port: number, field = "sshPort"): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw AppError.invalid(field, "must be 1-65535");
   return port;
 }
 
-export function checkSshUser(user: string, field = "ssh_user"): string {
+export function checkSshUser(user: string, field = "sshUser"): string {
   if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(user))
     throw AppError.invalid(field, "is not a valid Linux user name");
   return user;

@@ -49,7 +49,7 @@ export async function upgradeAgent(
   input: { readonly serverId: string; readonly actor: CommandActor; readonly audit: AuditContext },
   signal?: AbortSignal,
 ): Promise<UpgradeOutcome> {
-  const server = await getServer(deps.db, AppError.requireId(input.serverId, "server_id"));
+  const server = await getServer(deps.db, AppError.requireId(input.serverId, "serverId"));
   if (server.status !== "active") {
     throw new AppError(
       "failed_precondition",

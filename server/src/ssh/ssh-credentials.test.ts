@@ -69,7 +69,7 @@ describe("sealing SSH credentials", () => {
     );
     expect(() => checkCredentials({})).toThrow(/give the SSH password or a private key/);
     expect(() => checkCredentials({ password: "pw", privateKey: plain.privateKey })).toThrow(/not both/);
-    expect(() => checkCredentials({ privateKey: "not a key" })).toThrow(/^private_key: is not a private key/);
+    expect(() => checkCredentials({ privateKey: "not a key" })).toThrow(/^privateKey: is not a private key/);
     expect(() => checkCredentials({ privateKey: locked.privateKey, passphrase: "wrong" })).toThrow(
       /passphrase/,
     );

@@ -59,21 +59,21 @@ export function checkCredentials(input: {
     return { kind: "password", password };
   }
   if (Buffer.byteLength(privateKey) > MAX_SECRET_BYTES) {
-    throw AppError.invalid("private_key", "is larger than 16 KB; paste the private key file itself");
+    throw AppError.invalid("privateKey", "is larger than 16 KB; paste the private key file itself");
   }
   const parsed = utils.parseKey(privateKey, passphrase || undefined);
   const first = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!first || first instanceof Error) {
     const why = first instanceof Error ? first.message : "unreadable";
     throw AppError.invalid(
-      "private_key",
+      "privateKey",
       /passphrase|encrypted/i.test(why)
         ? `is encrypted and the passphrase does not open it (${why}); give the right passphrase`
         : `is not a private key ssh2 can read (${why}); paste the whole file, e.g. ~/.ssh/id_ed25519`,
     );
   }
   if (!first.isPrivateKey()) {
-    throw AppError.invalid("private_key", "is a public key; paste the private key (the file without .pub)");
+    throw AppError.invalid("privateKey", "is a public key; paste the private key (the file without .pub)");
   }
   return passphrase ? { kind: "private_key", privateKey, passphrase } : { kind: "private_key", privateKey };
 }

@@ -1,10 +1,11 @@
-import type { ContextValues, Interceptor } from "@connectrpc/connect";
+import type { ContextValues, HandlerContext, Interceptor } from "@connectrpc/connect";
 import { defaultAgentExecutable } from "../agent-release/agent-release.js";
 import type { AlertDeps } from "../alerts/alert-deps.js";
 import { createAgentReleaseService } from "../api/agent-release-service.js";
 import { createAlertService } from "../api/alert-service.js";
 import { createApiTokenService } from "../api/api-token-service.js";
 import { createAuditService } from "../api/audit-service.js";
+import { createAuthGate } from "../api/auth-gate.js";
 import { createAuthInterceptor } from "../api/auth-interceptor.js";
 import { createAuthService } from "../api/auth-service.js";
 import { createBackupService } from "../api/backup-service.js";
@@ -13,6 +14,7 @@ import { createDockerService } from "../api/docker-service.js";
 import { createEnrollmentTokenService } from "../api/enrollment-token-service.js";
 import { createErrorInterceptor } from "../api/error-interceptor.js";
 import { createFleetService } from "../api/fleet-service.js";
+import { createInputInterceptor } from "../api/input-interceptor.js";
 import { createInstanceService } from "../api/instance-service.js";
 import { createMetricsService } from "../api/metrics-service.js";
 import { requestContextValues } from "../api/request-context.js";
@@ -62,6 +64,8 @@ export interface ApiDeps {
 export interface Api {
   readonly services: ApiServices;
   readonly interceptors: Interceptor[];
+  /** Authenticates each request before its body is read. */
+  readonly requestGate: (context: HandlerContext) => Promise<void>;
   readonly contextValues: (request: Parameters<RequestHandler>[0]) => ContextValues;
   readonly feed: AuditFeed;
   /** Writes the denials still being counted (call after the listener closed). */
@@ -108,7 +112,9 @@ export function createApi(deps: ApiDeps): Api {
       createRequestLogInterceptor(logger),
       createErrorInterceptor(logger),
       createAuthInterceptor({ db, authenticator, feed, denials, logger }),
+      createInputInterceptor(),
     ],
+    requestGate: createAuthGate({ authenticator, logger }),
     feed,
     close: () => denials.close(),
     contextValues: (request) =>

@@ -167,8 +167,10 @@ export async function startServer({
     stack.push(() => api.close());
     const http = createHttpServer({
       logger,
-      routes: createApiRoutes(api.services),
+      routes: createApiRoutes(api.services, { readMaxBytes: config.apiMaxRequestBytes }),
       interceptors: api.interceptors,
+      readMaxBytes: config.apiMaxRequestBytes,
+      requestGate: api.requestGate,
       contextValues: api.contextValues,
       readiness: async () => {
         await database.db.execute(sql`select 1`);

@@ -55,7 +55,7 @@ async function checkBindings(db: Queryable, bindings: readonly BindingInput[]): 
   );
   bindings.forEach((binding, index) => {
     if (!known.has(binding.role))
-      throw AppError.invalid(`role_bindings[${index}].role`, `no role "${binding.role}"`);
+      throw AppError.invalid(`roleBindings[${index}].role`, `no role "${binding.role}"`);
     parseSelector(binding.selector, `role_bindings[${index}].selector`);
   });
 }
@@ -69,7 +69,7 @@ export async function createUser(
   if (!/^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$/.test(input.username)) {
     throw AppError.invalid("username", "must be 3-64 characters of a-z, 0-9, '.', '_' and '-'");
   }
-  if (input.roleBindings.length === 0) throw AppError.invalid("role_bindings", "grant at least one role");
+  if (input.roleBindings.length === 0) throw AppError.invalid("roleBindings", "grant at least one role");
   await checkBindings(db, input.roleBindings);
   const password = oneTimePassword();
   const passwordHash = await hashPassword(password);

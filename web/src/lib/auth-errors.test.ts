@@ -33,7 +33,7 @@ describe("describeLoginError", () => {
 describe("describePasswordChangeError", () => {
   it("gives the server's reason for a refused password", () => {
     const error = new ConnectError("must differ from the current password", Code.InvalidArgument, {
-      "x-ocore-field": "new_password",
+      "x-ocore-field": "newPassword",
     });
     expect(describePasswordChangeError(error)).toBe(
       "The new password must differ from the current password.",

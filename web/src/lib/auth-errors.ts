@@ -17,8 +17,8 @@ export function describeLoginError(error: ConnectError): string {
 }
 
 const PASSWORD_FIELDS: Record<string, string> = {
-  current_password: "the current password",
-  new_password: "the new password",
+  currentPassword: "the current password",
+  newPassword: "the new password",
 };
 
 /** Why changing the password failed: the server names the field (x-ocore-field) and the rule. */
