@@ -10,7 +10,7 @@ describe("the agent's TLS connection to its server", () => {
   let server: ReturnType<typeof createServer>;
   let port: number;
   /** The ServerName (SNI) each accepted connection asked for (false: none). */
-  const servernames: Array<string | false> = [];
+  const servernames: Array<string | false | null> = [];
   const warnings: Error[] = [];
   const onWarning = (warning: Error) => warnings.push(warning);
 
