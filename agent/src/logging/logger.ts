@@ -1,11 +1,13 @@
+import { writeSync } from "node:fs";
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from "pino";
+import pinoPretty from "pino-pretty";
 
 export type { Logger };
 
 /** The agent's root logger; systemd's journal adds the time, but JSON lines keep theirs for shipping. */
 export function createLogger(
   level: LoggerOptions["level"],
-  destination: DestinationStream = pino.destination(1),
+  destination: DestinationStream = logDestination(),
 ): Logger {
   const root = pino(
     { level, base: { service: "ocore-agent" }, timestamp: pino.stdTimeFunctions.isoTime },
@@ -49,4 +51,26 @@ export function componentLogger(
   bindings: Record<string, unknown> = {},
 ): Logger {
   return bindLogger(logger, { ...bindings, component });
+}
+
+/**
+ * Where the log goes: lines a person reads when stdout is a terminal, JSON lines otherwise
+ * (journald, files, log shipping). The terminal form is pino-pretty's formatter written with a
+ * synchronous write: no transport, no worker thread (which the agent's single executable could
+ * not start), and no line lost when the process exits right after logging.
+ */
+export function logDestination(
+  stdout: { readonly isTTY?: boolean; readonly fd: number } = process.stdout,
+): DestinationStream {
+  if (!stdout.isTTY) return pino.destination(stdout.fd);
+  const prettify = pinoPretty.prettyFactory({
+    colorize: pinoPretty.isColorSupported,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname,service",
+  });
+  return {
+    write(line: string) {
+      writeSync(stdout.fd, prettify(line));
+    },
+  };
 }
