@@ -3,13 +3,15 @@
 // the same master key, and every agent gets its own ECDSA P-256 key and a client certificate
 // issued by issueAgentCertificate (recorded in agent_certificates, as enrollment does).
 import { randomUUID, webcrypto } from "node:crypto";
+import {
+  createDatabase,
+  createMasterKeyring,
+  importSigningKey,
+  issueAgentCertificate,
+  openSealedSecret as open,
+  x509,
+} from "@ocore/server/testing";
 import postgres from "postgres";
-import { issueAgentCertificate } from "../../server/dist/agent-identity/issue-agent-certificate.js";
-import { createDatabase } from "../../server/dist/db/database.js";
-import { createMasterKeyring } from "../../server/dist/pki/master-key.js";
-import { open } from "../../server/dist/pki/secret-box.js";
-import { x509 } from "../../server/dist/pki/x509.js";
-import { importSigningKey } from "../../server/dist/pki/x509-keys.js";
 
 export interface AgentIdentity {
   serverId: string;

@@ -3,11 +3,9 @@
 // (starts a throwaway PostgreSQL); the fleet benchmark calls measureIngestVsCopy with its own.
 import { randomUUID } from "node:crypto";
 import path from "node:path";
+import { createDatabase, createMetricWriter, toSampleRow } from "@ocore/server/testing";
 import pino from "pino";
 import postgres from "postgres";
-import { createDatabase } from "../../server/dist/db/database.js";
-import { toSampleRow } from "../../server/dist/metrics/metric-sample.js";
-import { createMetricWriter } from "../../server/dist/metrics/metric-writer.js";
 import { readCounts } from "../cli-args.ts";
 import { benchSample } from "./samples.ts";
 
@@ -140,7 +138,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     "usage: node bench/agent-fleet/ingest-vs-copy.ts [servers]   (default 1000; BENCH_WRITER_MODULE=file compares another writer)",
     [1000],
   );
-  const { startCluster } = await import("../../server/test/support/postgres-cluster.ts");
+  const { startCluster } = await import("@ocore/server/testing/postgres-cluster");
   const cluster = await startCluster();
   try {
     const database = createDatabase({ kind: "postgres", url: cluster.url });

@@ -8,6 +8,12 @@ import { Session } from "node:inspector/promises";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import {
+  createCommandExecutor,
+  createCommandOutbox,
+  openRecentCommands,
+  streamOutboxWriter,
+} from "@ocore/agent/testing";
+import {
   AgentService,
   type ConnectRequest,
   ConnectRequestSchema,
@@ -15,9 +21,6 @@ import {
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import { pino } from "pino";
-import { createCommandExecutor } from "../../agent/dist/commands/command-executor.js";
-import { createCommandOutbox, streamOutboxWriter } from "../../agent/dist/commands/command-outbox.js";
-import { openRecentCommands } from "../../agent/dist/commands/recent-commands.js";
 import type { AgentIdentity } from "../agent-fleet/identities.ts";
 import { produceOutput, runProgram } from "./bench-handlers.ts";
 

@@ -2,7 +2,7 @@
 // well-known protobuf types so the benchmark needs no contract of its own.
 import { execFile } from "node:child_process";
 import { StringValueSchema, UInt64ValueSchema } from "@bufbuild/protobuf/wkt";
-import { CommandError, defineHandler } from "../../agent/dist/commands/command-handler.js";
+import { CommandError, defineHandler } from "@ocore/agent/testing";
 
 /** One block shared by every command (output is only read), so a tiny command allocates nothing. */
 const block = Buffer.alloc(64 * 1024, "x");

@@ -3,12 +3,11 @@
 // Peak growth of RSS, V8 heap and ArrayBuffers over the run, to tell the journal's share of the
 // fan-out benchmark's memory figure from the transport's. `node --expose-gc
 // bench/command-fanout/journal-memory.ts [MB]`.
+
+import { createCommandJournal, createDatabase, rowsOf } from "@ocore/server/testing";
+import { startCluster } from "@ocore/server/testing/postgres-cluster";
 import { sql } from "drizzle-orm";
 import { pino } from "pino";
-import { createCommandJournal } from "../../server/dist/commands/command-journal.js";
-import { createDatabase } from "../../server/dist/db/database.js";
-import { rowsOf } from "../../server/dist/db/rows-of.js";
-import { startCluster } from "../../server/test/support/postgres-cluster.ts";
 import { rssBytes } from "../agent-fleet/proc-stats.ts";
 import { readCounts } from "../cli-args.ts";
 

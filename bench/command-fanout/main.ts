@@ -15,18 +15,20 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import path from "node:path";
 import { StringValueSchema, UInt64ValueSchema } from "@bufbuild/protobuf/wkt";
+import {
+  createAgentGateway,
+  createCommandRunner,
+  createDatabase,
+  createMasterKeyring,
+  createMetricWriter,
+  ensureAgentPki,
+  SessionRegistry,
+} from "@ocore/server/testing";
+import { startCluster } from "@ocore/server/testing/postgres-cluster";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { pino } from "pino";
 import postgres from "postgres";
-import { createAgentGateway } from "../../server/dist/agent-gateway/agent-gateway.js";
-import { SessionRegistry } from "../../server/dist/agent-gateway/session-registry.js";
-import { createCommandRunner } from "../../server/dist/commands/create-command-runner.js";
-import { createDatabase } from "../../server/dist/db/database.js";
-import { createMetricWriter } from "../../server/dist/metrics/metric-writer.js";
-import { ensureAgentPki } from "../../server/dist/pki/agent-pki.js";
-import { createMasterKeyring } from "../../server/dist/pki/master-key.js";
-import { startCluster } from "../../server/test/support/postgres-cluster.ts";
 import { createIdentities } from "../agent-fleet/identities.ts";
 import { cpuSeconds, findPostmaster, postgresCpuSeconds, rssBytes } from "../agent-fleet/proc-stats.ts";
 import { readCounts } from "../cli-args.ts";

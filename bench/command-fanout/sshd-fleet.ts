@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../../server/test/support/free-port.ts";
+import { freePort } from "@ocore/server/testing/free-port";
 
 export interface SshdFleet {
   readonly ports: number[];

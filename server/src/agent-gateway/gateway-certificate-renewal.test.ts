@@ -16,7 +16,7 @@ import { createMetricWriter, type MetricWriter } from "../metrics/metric-writer.
 import { type AgentPki, ensureAgentPki } from "../pki/agent-pki.js";
 import { createMasterKeyring } from "../pki/master-key.js";
 import { x509 } from "../pki/x509.js";
-import { type AgentGateway, createAgentGateway } from "./agent-gateway.js";
+import { type AgentGateway, createAgentGateway } from "../startup/create-agent-gateway.js";
 
 const DAY_MS = 86_400_000;
 

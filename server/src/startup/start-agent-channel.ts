@@ -1,4 +1,3 @@
-import { type AgentGateway, createAgentGateway } from "../agent-gateway/agent-gateway.js";
 import { SessionRegistry } from "../agent-gateway/session-registry.js";
 import type { BackupStore } from "../backups/backup-store.js";
 import { openBackupStore } from "../backups/open-backup-store.js";
@@ -10,6 +9,7 @@ import { createMetricWriter } from "../metrics/metric-writer.js";
 import { startMetricsMaintenance } from "../metrics/metrics-maintenance.js";
 import { type AgentPki, ensureAgentPki } from "../pki/agent-pki.js";
 import type { MasterKeyring } from "../pki/master-key.js";
+import { type AgentGateway, createAgentGateway } from "./create-agent-gateway.js";
 import { describeListenFailure } from "./listen-errors.js";
 
 export interface AgentChannel {

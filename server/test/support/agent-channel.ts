@@ -16,11 +16,6 @@ import {
 import type { HostSampleSchema } from "@ocore/proto/gen/ocore/agent/v1/metrics_pb.js";
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import { pino } from "pino";
-import {
-  type AgentGateway,
-  createAgentGateway,
-  type GatewayTiming,
-} from "../../src/agent-gateway/agent-gateway.js";
 import { createEnrollmentToken } from "../../src/agent-identity/create-enrollment-token.js";
 import type { DatabaseKind } from "../../src/db/database.js";
 import { servers } from "../../src/db/schema/servers.js";
@@ -28,6 +23,11 @@ import { createMetricWriter, type MetricWriter } from "../../src/metrics/metric-
 import { type AgentPki, ensureAgentPki } from "../../src/pki/agent-pki.js";
 import { createMasterKeyring } from "../../src/pki/master-key.js";
 import { x509 } from "../../src/pki/x509.js";
+import {
+  type AgentGateway,
+  createAgentGateway,
+  type GatewayTiming,
+} from "../../src/startup/create-agent-gateway.js";
 import { createTestClock, type TestClock } from "./test-clock.js";
 import { createTestDatabase, type TestDatabase } from "./test-databases.js";
 

@@ -6,7 +6,6 @@ import type {
   ConnectResponse,
   Welcome,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
-import { createAgentGateway } from "../../src/agent-gateway/agent-gateway.js";
 import { SessionRegistry } from "../../src/agent-gateway/session-registry.js";
 import { createEnrollmentToken } from "../../src/agent-identity/create-enrollment-token.js";
 import { type CommandService, createCommandRunner } from "../../src/commands/create-command-runner.js";
@@ -15,6 +14,7 @@ import { servers } from "../../src/db/schema/servers.js";
 import { createMetricWriter } from "../../src/metrics/metric-writer.js";
 import { ensureAgentPki } from "../../src/pki/agent-pki.js";
 import { createMasterKeyring } from "../../src/pki/master-key.js";
+import { createAgentGateway } from "../../src/startup/create-agent-gateway.js";
 import {
   type AgentPeer,
   connect,

@@ -1,0 +1,73 @@
+import type { SessionHooks } from "../agent-gateway/agent-session.js";
+import type { SessionRegistry } from "../agent-gateway/session-registry.js";
+import { renewAgentCertificate } from "../agent-identity/renew-agent-certificate.js";
+import type { CommandEventSink } from "../commands/command-transport.js";
+import type { Db } from "../db/database.js";
+import {
+  recordObservedInstanceStates,
+  validateInstanceStates,
+} from "../instances/observed-instance-states.js";
+import type { Logger } from "../logging/logger.js";
+import type { MetricWriter } from "../metrics/metric-writer.js";
+import type { AgentPki } from "../pki/agent-pki.js";
+import { markAgentConnected, markAgentDisconnected } from "../presence/server-presence.js";
+
+export interface AgentSessionHooksDeps {
+  readonly db: Db;
+  readonly pki: AgentPki;
+  /** The live streams of this process (shared with the command runner). */
+  readonly registry: SessionRegistry;
+  /** Where metric samples go: a group commit into metric_samples; the ack waits for it. */
+  readonly writer: MetricWriter;
+  /** Where command events go and who delivers commands when a stream goes live. */
+  readonly commands?: CommandEventSink;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  readonly certificateDays: number;
+}
+
+/**
+ * What an agent stream's messages do in the server, in one place: Hello shows the server
+ * connected and registers the stream, metric batches go to the metric writer, command events
+ * to the command runner, instance states to the instances' observed state, a CSR to the PKI,
+ * and the stream's end shows the server offline.
+ */
+export function createAgentSessionHooks(deps: AgentSessionHooksDeps): SessionHooks {
+  const { db, registry, commands, logger, now } = deps;
+  return {
+    async onHello(session, facts) {
+      await markAgentConnected(db, session.serverId, {
+        agentVersion: facts.agentVersion,
+        facts: facts.host,
+        now: now(),
+      });
+      registry.register(session);
+      logger.info({ serverId: session.serverId, agentVersion: facts.agentVersion }, "agent connected");
+    },
+    onLive(session) {
+      if (registry.get(session.serverId) === session) commands?.onLive(session);
+    },
+    writeMetrics: (serverId, samples) => deps.writer.write(serverId, samples),
+    onCommandEvent: commands ? (session, event) => commands.onEvent(session, event) : undefined,
+    async onInstanceStates(session, states) {
+      const valid = validateInstanceStates(states);
+      if (registry.get(session.serverId) !== session) return; // a replaced stream's news is stale
+      await recordObservedInstanceStates(db, session.serverId, valid, now());
+    },
+    renewCertificate: (identity, csrPem) =>
+      renewAgentCertificate(db, deps.pki, {
+        identity,
+        csrPem,
+        certificateDays: deps.certificateDays,
+        now: now(),
+      }),
+    onClosed(session, end, wasLive) {
+      if (!registry.unregister(session) || !wasLive) return;
+      logger.info({ serverId: session.serverId, code: end.code, reason: end.message }, "agent disconnected");
+      markAgentDisconnected(db, session.serverId, { lastSeenAt: session.lastReceivedAt, now: now() }).catch(
+        (error: unknown) =>
+          logger.warn({ err: error, serverId: session.serverId }, "could not show a server offline"),
+      );
+    },
+  };
+}

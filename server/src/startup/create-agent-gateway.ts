@@ -1,0 +1,152 @@
+import type { AgentSession } from "../agent-gateway/agent-session.js";
+import { createBackupTransferHandlers } from "../agent-gateway/backup-transfer-handler.js";
+import { createConnectHandler } from "../agent-gateway/connect-handler.js";
+import { createEnrollHandler } from "../agent-gateway/enroll-handler.js";
+import { createAgentGrpcServer } from "../agent-gateway/grpc-server.js";
+import { createPresenceSweeps, type SweepTiming } from "../agent-gateway/presence-sweeps.js";
+import { createDownloadAgentHandler } from "../agent-gateway/release-download-handler.js";
+import { registerAgentRoutes } from "../agent-gateway/routes.js";
+import { SessionRegistry } from "../agent-gateway/session-registry.js";
+import { defaultAgentExecutable } from "../agent-release/agent-release.js";
+import { createDenialAggregator } from "../audit/denial-aggregator.js";
+import type { BackupStore } from "../backups/backup-store.js";
+import type { CommandEventSink } from "../commands/command-transport.js";
+import type { Db } from "../db/database.js";
+import type { Logger } from "../logging/logger.js";
+import type { MetricWriter } from "../metrics/metric-writer.js";
+import type { AgentPki } from "../pki/agent-pki.js";
+import { SILENT_AFTER_MS } from "../presence/server-presence.js";
+import { createAgentSessionHooks } from "./agent-session-hooks.js";
+
+export interface AgentGatewayOptions {
+  readonly db: Db;
+  readonly pki: AgentPki;
+  readonly writer: MetricWriter;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly metricsIntervalSeconds: number;
+  readonly certificateDays: number;
+  /** The agent executable AgentReleaseService hands out (default: the repository's build). */
+  readonly agentExecutable?: string;
+  readonly now?: () => Date;
+  readonly timing?: Partial<GatewayTiming>;
+  /** Where command events go and who delivers commands when a stream goes live (the command runner). */
+  readonly commands?: CommandEventSink;
+  /** The live streams; pass one to share it with the command runner (a new one otherwise). */
+  readonly registry?: SessionRegistry;
+  /** Where instance backups are stored; serves BackupTransferService when given. */
+  readonly backupStore?: BackupStore;
+}
+
+export interface GatewayTiming extends SweepTiming {
+  readonly helloTimeoutMs: number;
+  /**
+   * How often the gateway's TLS certificate is checked, and renewed (or another replica's
+   * renewal adopted) when it expires within 30 days; new connections get the new one.
+   */
+  readonly certificateCheckEveryMs: number;
+}
+
+const defaultTiming: GatewayTiming = {
+  pingEveryMs: 10_000,
+  silentAfterMs: SILENT_AFTER_MS,
+  sweepEveryMs: 5_000,
+  helloTimeoutMs: 15_000,
+  certificateCheckEveryMs: 3_600_000,
+};
+
+export interface AgentGateway {
+  listen(host: string, port: number): Promise<number>;
+  /** One round of the periodic checks (runs on a timer after listen; tests call it directly). */
+  sweep(): Promise<void>;
+  readonly registry: SessionRegistry;
+  /** True when this process holds the server's live stream and its agent pushed its instance states on it. */
+  pushesInstanceStates(serverId: string): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The agent gateway, wired: the grpc-js server (agent-gateway/grpc-server.ts) serving the routes
+ * of the agent port (agent-gateway/routes.ts), each stream's messages handed to the session
+ * hooks (./agent-session-hooks.ts), and the presence sweeps over the live streams.
+ */
+export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
+  const { db, pki, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const timing = { ...defaultTiming, ...options.timing };
+  const registry = options.registry ?? new SessionRegistry();
+  const sessions = new Set<AgentSession>();
+  const grpcServer = createAgentGrpcServer({
+    pki,
+    logger,
+    certificateCheckEveryMs: timing.certificateCheckEveryMs,
+  });
+  const sweeps = createPresenceSweeps({ db, registry, logger, now, timing });
+  const hooks = createAgentSessionHooks({
+    db,
+    pki,
+    registry,
+    writer: options.writer,
+    commands: options.commands,
+    logger,
+    now,
+    certificateDays: options.certificateDays,
+  });
+
+  // Refused enrollments and streams: security events, one entry per source address and window.
+  const refusals = createDenialAggregator({ db, logger, now, overflowAction: "agent.refused" });
+
+  registerAgentRoutes(grpcServer.server, {
+    enrollment: {
+      enroll: createEnrollHandler({
+        db,
+        pki,
+        logger,
+        certificateDays: options.certificateDays,
+        now,
+        refusals,
+      }),
+    },
+    release: {
+      downloadAgent: createDownloadAgentHandler({
+        db,
+        pki,
+        logger,
+        now,
+        executablePath: options.agentExecutable ?? defaultAgentExecutable(),
+      }),
+    },
+    backupTransfer: options.backupStore
+      ? createBackupTransferHandlers({ db, pki, logger, now, store: options.backupStore })
+      : undefined,
+    agent: {
+      connect: createConnectHandler({
+        db,
+        pki,
+        logger,
+        now,
+        sessions,
+        refusals,
+        hooks,
+        helloTimeoutMs: timing.helloTimeoutMs,
+        welcome: { serverVersion: options.version, metricsIntervalSeconds: options.metricsIntervalSeconds },
+      }),
+    },
+  });
+
+  return {
+    registry,
+    sweep: sweeps.sweep,
+    pushesInstanceStates: (serverId) => registry.get(serverId)?.instanceStatesSynced === true,
+    async listen(host, port) {
+      const bound = await grpcServer.listen(host, port);
+      sweeps.start();
+      return bound;
+    },
+    async close() {
+      sweeps.stop();
+      await grpcServer.close(sessions);
+      await refusals.close();
+    },
+  };
+}
