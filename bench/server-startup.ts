@@ -4,7 +4,7 @@
 // `npm run bench:startup`.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
@@ -111,7 +111,12 @@ async function series(name: string, envFor: (run: number) => Promise<Record<stri
 }
 
 const results: Awaited<ReturnType<typeof series>>[] = [];
-const scratch = () => mkdtempSync(path.join(os.tmpdir(), "ocore-bench-"));
+const scratchDirs: string[] = [];
+const scratch = () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ocore-bench-"));
+  scratchDirs.push(dir);
+  return dir;
+};
 
 /** Cold start time and RSS 2 s after start, per case (the table "Server cold start"). */
 async function coldStarts() {
@@ -201,12 +206,16 @@ async function memoryOverTime(name: string, dataDir: string) {
 }
 
 console.log(`npm start's flags: ${startFlags.join(" ") || "(none)"}`);
-if (cases.has("startup")) await coldStarts();
 const overTime = [];
-if (cases.has("memory")) {
-  const memory = scratch();
-  overTime.push(await memoryOverTime("PGlite + console, first start", memory));
-  overTime.push(await memoryOverTime("PGlite + console, restart", memory));
+try {
+  if (cases.has("startup")) await coldStarts();
+  if (cases.has("memory")) {
+    const memory = scratch();
+    overTime.push(await memoryOverTime("PGlite + console, first start", memory));
+    overTime.push(await memoryOverTime("PGlite + console, restart", memory));
+  }
+} finally {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
 }
 
 mkdirSync(path.join(root, "bench/results"), { recursive: true });
