@@ -5,6 +5,7 @@ import path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
 import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
+import { eq } from "drizzle-orm";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiHarness, createApiHarness } from "../../test/support/api-harness.js";
@@ -12,6 +13,7 @@ import { createSimulatedHost, type SimulatedHost } from "../../test/support/simu
 import type { BackupDeps } from "../backups/backup-deps.js";
 import { createDirectoryBackupStore } from "../backups/backup-store.js";
 import { createBackupDeps } from "../backups/create-backup-deps.js";
+import { portBlocks } from "../db/schema/instances.js";
 import { servers } from "../db/schema/servers.js";
 import { createBackgroundTasks } from "../instances/background-tasks.js";
 
@@ -94,6 +96,36 @@ describe("instance and backup API", () => {
     expect(
       await codeOf(h.client(InstanceService, operator).createInstance({ serverId: prod, name: "shop" })),
     ).toBe(Code.AlreadyExists);
+  });
+
+  it("answers unavailable at once for an offline server, and sends and records nothing", async () => {
+    const lastSeenAt = new Date(Date.now() - 10 * 60_000);
+    const [gone] = await h.database.db
+      .insert(servers)
+      .values({ name: "gone-1", status: "offline", lastSeenAt, tags: { env: "prod" } })
+      .returning();
+    const submitted = host.submitted.length;
+    const started = performance.now();
+    const error = ConnectError.from(
+      await h
+        .client(InstanceService, operator)
+        .createInstance({ serverId: gone?.id ?? "", name: "late" })
+        .catch((caught: unknown) => caught),
+    );
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(error.code).toBe(Code.Unavailable);
+    expect(error.rawMessage).toBe(
+      `server gone-1 is offline (last seen ${lastSeenAt.toISOString()}); the command was not sent: check the host, its network and the ocore-agent service, then retry`,
+    );
+    expect(host.submitted.length).toBe(submitted);
+    const owner = await h.ownerToken();
+    const listed = await h.client(InstanceService, owner).listInstances({ serverId: gone?.id ?? "" });
+    expect(listed.instances).toEqual([]);
+    const blocks = await h.database.db
+      .select()
+      .from(portBlocks)
+      .where(eq(portBlocks.serverId, gone?.id ?? ""));
+    expect(blocks).toEqual([]);
   });
 
   it("backs up, downloads (the checksum matches), restores into a new instance, and deletes", async () => {

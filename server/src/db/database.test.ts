@@ -51,3 +51,19 @@ describe.each(databaseKinds)("database on %s", (kind) => {
     expect(info.uptimeMs).toBe(90_000);
   });
 });
+
+describe("the embedded database's memory settings", () => {
+  it("runs PGlite with a small shared memory, which PGlite's WebAssembly memory keeps for good", async () => {
+    const database = await createTestDatabase("pglite", { migrate: false });
+    try {
+      const setting = async (name: string) =>
+        rowsOf<Record<string, string>>(await database.db.execute(sql.raw(`show ${name}`)))[0]?.[name];
+      expect(await setting("shared_buffers")).toBe("16MB");
+      expect(await setting("maintenance_work_mem")).toBe("16MB");
+      // Derived from shared_buffers (1/32): confirms the setting took effect where it is sized.
+      expect(await setting("wal_buffers")).toBe("512kB");
+    } finally {
+      await database.close();
+    }
+  });
+});

@@ -24,6 +24,19 @@ export interface Database {
 }
 
 /**
+ * PGlite's postgres runs inside one WebAssembly memory that only grows: every page postgres touches
+ * stays resident for the life of the process. Its defaults are a server's (shared_buffers 128MB,
+ * which the shared-memory setup writes in full at start, and a 64MB maintenance_work_mem that a
+ * migration's index build may fill once); one embedded process needs far less, and PGlite's data
+ * files are ordinary files, so the kernel's page cache (not counted in the process) still caches
+ * them. See docs/decisions/0100-embedded-database-memory.md for the measurements.
+ */
+export const pgliteStartParams: readonly string[] = [
+  ...PGlite.defaultStartParams,
+  ...["shared_buffers=16MB", "maintenance_work_mem=16MB"].flatMap((setting) => ["-c", setting]),
+];
+
+/**
  * Opens the database without touching it: the first query connects. PostgreSQL goes through
  * postgres.js; PGlite keeps its files under `dir`, or in memory when `dir` is undefined (tests).
  */
@@ -45,7 +58,8 @@ export function createDatabase(options: DatabaseOptions): Database {
   }
 
   if (options.dir) mkdirSync(options.dir, { recursive: true });
-  const client = new PGlite(options.dir);
+  // One options object: `new PGlite(undefined, options)` would ignore the options.
+  const client = new PGlite({ dataDir: options.dir, startParams: [...pgliteStartParams] });
   const db = drizzlePglite(client) as unknown as Db;
   return {
     db,

@@ -12,6 +12,7 @@ import { type CommandActor, commandActorOf } from "../commands/command-runner.js
 import { instances } from "../db/schema/instances.js";
 import { AppError } from "../errors/app-error.js";
 import { allocatePortBlock } from "../ports/port-blocks.js";
+import { requireAgentOnline } from "../presence/agent-reachability.js";
 import { getServer } from "../servers/servers.js";
 import { deadlineIn, type InstanceDeps } from "./instance-deps.js";
 import {
@@ -88,6 +89,7 @@ export async function createInstance(
     .from(instances)
     .where(and(eq(instances.serverId, server.id), eq(instances.name, name)));
   if (clash) throw duplicate(name, server.name);
+  requireAgentOnline(server, deps.now());
   const actor = commandActorOf(context);
   const listening = await listeningPorts(deps, server.id, server.name, actor);
 

@@ -10,6 +10,8 @@ import { recordAudit } from "../audit/record-audit.js";
 import { commandActorOf } from "../commands/command-runner.js";
 import { instances } from "../db/schema/instances.js";
 import { AppError } from "../errors/app-error.js";
+import { requireAgentOnline } from "../presence/agent-reachability.js";
+import { getServer } from "../servers/servers.js";
 import { deadlineIn, type InstanceDeps } from "./instance-deps.js";
 import { loadInstance } from "./instance-queries.js";
 import { deriveInstanceState } from "./instance-state.js";
@@ -45,6 +47,7 @@ export async function changeInstanceState(
 ): Promise<InstanceRow> {
   const before = await loadInstance(deps.db, id);
   requireSettled(before, action);
+  requireAgentOnline(await getServer(deps.db, before.serverId), deps.now());
   const result = await deps.runner.run({
     serverId: before.serverId,
     input: SPECS[action],

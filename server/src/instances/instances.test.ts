@@ -176,6 +176,19 @@ describe.each(databaseKinds)("instances and backups on %s", (kind) => {
     const stopped = await changeInstanceState(deps, context, instance.id, "stop");
     expect(stopped).toMatchObject({ state: "stopped", desiredState: "stopped" });
     expect((await getInstance(deps, instance.id)).state).toBe("stopped");
+
+    // The agent went away: an action answers at once and sends nothing.
+    await database.db.update(servers).set({ status: "offline" }).where(eq(servers.id, serverId));
+    try {
+      const submitted = host.submitted.length;
+      await expect(changeInstanceState(deps, context, instance.id, "start")).rejects.toMatchObject({
+        code: "unavailable",
+        message: expect.stringMatching(/^server srv-\w+ is offline \(never seen\); the command was not sent/),
+      });
+      expect(host.submitted.length).toBe(submitted);
+    } finally {
+      await database.db.update(servers).set({ status: "active" }).where(eq(servers.id, serverId));
+    }
     await clear();
   });
 

@@ -5,6 +5,7 @@ import { createBackupScheduler } from "../backups/backup-scheduler.js";
 import { createBackupDeps } from "../backups/create-backup-deps.js";
 import type { Config } from "../config/config.js";
 import { createDatabase } from "../db/database.js";
+import { prepareEmbeddedDatabase } from "../db/embedded-database.js";
 import { type ConsoleHandler, createConsoleHandler, defaultWebDir } from "../http/console-handler.js";
 import { createHttpServer } from "../http/http-server.js";
 import { ensureInstallation } from "../installation/ensure-installation.js";
@@ -68,6 +69,11 @@ export async function startServer({
     const lock = prepareDataDir(config.dataDir);
     stack.push(() => lock.release());
 
+    try {
+      await prepareEmbeddedDatabase(config.database);
+    } catch (error) {
+      throw describeDatabaseFailure(config.database, error);
+    }
     const database = createDatabase(config.database);
     stack.push(() => database.close());
     let installationId: string;
