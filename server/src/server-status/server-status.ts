@@ -50,9 +50,24 @@ export function statusesThatMayBecome(to: ServerStatus): ServerStatus[] {
 
 /**
  * The statuses an agent's live stream turns `active`. Provisioning, failed and removing are decided
- * by their workflows (but see FAILURES_A_LIVE_AGENT_DISPROVES), so the stream leaves them as they are.
+ * by their workflows, so the stream leaves them as they are (but see FAILURES_A_LIVE_AGENT_DISPROVES).
  */
 export const ACTIVATED_BY_AGENT_STREAM: readonly ServerStatus[] = ["connecting", "connected", "offline"];
+
+/**
+ * Failure reasons a live agent stream disproves: they said the host or its agent could not be
+ * reached, and an agent streaming now says it runs. A stream turns a server `failed` for one of
+ * these `active` again (the failed job stays on record). The others (a changed host key, a host
+ * that misses a requirement, a failed removal, an internal error) still hold and need a person.
+ */
+export const FAILURES_A_LIVE_AGENT_DISPROVES: readonly string[] = [
+  "no_credentials",
+  "auth_failed",
+  "unreachable",
+  "upload_failed",
+  "agent_start_failed",
+  "agent_not_connected",
+];
 
 /** The statuses that show a live agent: the only one an ended or silent stream turns `offline`. */
 export const SHOWS_LIVE_AGENT: readonly ServerStatus[] = ["active"];

@@ -9,7 +9,7 @@ import type { MasterKeyring } from "../pki/master-key.js";
 import { enqueueJob, findJob } from "../provisioning/job-store.js";
 import { isHostKeyFingerprint } from "../ssh/host-key.js";
 import type { SshCredentials } from "../ssh/ssh-client.js";
-import { deleteCredentials, storeCredentials } from "../ssh/ssh-credentials.js";
+import { deleteCredentials, hasCredentials, storeCredentials } from "../ssh/ssh-credentials.js";
 import { getServer, type ServerRow } from "./servers.js";
 import { checkHost, checkPort, checkServerName, checkSshUser, checkTags } from "./tags.js";
 
@@ -154,9 +154,17 @@ export async function retryProvisioning(
         `provisioning is already under way (step ${job.step}); wait for it to finish`,
       );
     }
-    if (input.credentials) await storeCredentials(tx, deps.sshKeyring, input.id, input.credentials, now);
     const resumeWait =
       !input.credentials && job?.step === "wait_agent" && job.errorReason === "agent_not_connected";
+    // Starting over needs SSH: without credentials the job could only fail (no_credentials) and
+    // turn a server whose agent works into `failed`.
+    if (!input.credentials && !resumeWait && !(await hasCredentials(tx, input.id))) {
+      throw new AppError(
+        "failed_precondition",
+        "no SSH credentials are kept for this server (they were forgotten): retry with a password or private key to provision it over SSH again",
+      );
+    }
+    if (input.credentials) await storeCredentials(tx, deps.sshKeyring, input.id, input.credentials, now);
     await enqueueJob(tx, {
       serverId: input.id,
       kind: "provision",
