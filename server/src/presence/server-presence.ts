@@ -30,7 +30,6 @@ export async function markAgentConnected(
 ): Promise<void> {
   const activates = sql`(status in ${listOf(ACTIVATED_BY_AGENT_STREAM)}
     or (status = 'failed' and status_reason in ${listOf(FAILURES_A_LIVE_AGENT_DISPROVES)}))`;
-  const restores = sql`(status = 'failed' and status_reason in ${listOf(FAILURES_A_LIVE_AGENT_DISPROVES)})`;
   await db.execute(sql`
     update servers set
       agent_version = ${input.agentVersion},
@@ -38,7 +37,7 @@ export async function markAgentConnected(
       last_seen_at = ${input.now.toISOString()}::timestamptz,
       status = case when ${activates} then 'active' else status end,
       status_reason = case when ${activates} then null else status_reason end,
-      status_message = case when ${restores} then null else status_message end,
+      status_message = case when ${activates} then null else status_message end,
       updated_at = ${input.now.toISOString()}::timestamptz
     where id = ${serverId}`);
 }
