@@ -6,7 +6,8 @@ import { servers } from "../db/schema/servers.js";
 import { masterKeyFromBase64 } from "../pki/master-key.js";
 import { findJob } from "../provisioning/job-store.js";
 import { createSshKeyring, storeCredentials } from "../ssh/ssh-credentials.js";
-import { type LifecycleDeps, retryProvisioning } from "./server-lifecycle.js";
+import type { LifecycleDeps } from "./lifecycle-deps.js";
+import { retryProvisioning } from "./retry-provisioning.js";
 import { getServer } from "./servers.js";
 
 const key = () => randomBytes(32).toString("base64");
