@@ -4,17 +4,15 @@ import { scopeOf } from "../auth/principal.js";
 import { parseSelector } from "../auth/selector.js";
 import type { Db } from "../db/database.js";
 import { AppError } from "../errors/app-error.js";
+import { acceptHostKey } from "../servers/accept-host-key.js";
+import { createServer } from "../servers/create-server.js";
+import { forgetCredentials } from "../servers/forget-credentials.js";
+import type { LifecycleDeps } from "../servers/lifecycle-deps.js";
+import { requestServerDeletion } from "../servers/request-server-deletion.js";
+import { retryProvisioning } from "../servers/retry-provisioning.js";
 import { getServerDetails } from "../servers/server-details.js";
 import { exportServers } from "../servers/server-export.js";
 import { importServers } from "../servers/server-import.js";
-import {
-  acceptHostKey,
-  createServer,
-  forgetCredentials,
-  type LifecycleDeps,
-  requestServerDeletion,
-  retryProvisioning,
-} from "../servers/server-lifecycle.js";
 import { getServer, listServers, type ServerRow, updateServer } from "../servers/servers.js";
 import { checkCredentials } from "../ssh/ssh-credentials.js";
 import { auditContextOf, principalOf } from "./request-context.js";

@@ -2,7 +2,11 @@ import type { HostFacts } from "@ocore/proto/host-facts.js";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import { rowsOf } from "../db/rows-of.js";
-import { ACTIVATED_BY_AGENT_STREAM, SHOWS_LIVE_AGENT } from "../server-status/server-status.js";
+import {
+  ACTIVATED_BY_AGENT_STREAM,
+  FAILURES_A_LIVE_AGENT_DISPROVES,
+  SHOWS_LIVE_AGENT,
+} from "../server-status/server-status.js";
 
 /** `(…)` of a status list, for `status in …`. */
 const listOf = (statuses: readonly string[]) =>
@@ -15,21 +19,25 @@ const listOf = (statuses: readonly string[]) =>
 export const SILENT_AFTER_MS = 25_000;
 
 /**
- * An agent's stream is up: the server becomes `active` (from connecting, connected or offline;
- * provisioning, failed and removing are decided by other workflows and kept).
+ * An agent's stream is up: the server becomes `active` (from connecting, connected or offline, and
+ * from a failure the live stream disproves; provisioning, other failures and removing are decided
+ * by other workflows and kept).
  */
 export async function markAgentConnected(
   db: Db,
   serverId: string,
   input: { readonly agentVersion: string; readonly facts: HostFacts; readonly now: Date },
 ): Promise<void> {
+  const activates = sql`(status in ${listOf(ACTIVATED_BY_AGENT_STREAM)}
+    or (status = 'failed' and status_reason in ${listOf(FAILURES_A_LIVE_AGENT_DISPROVES)}))`;
   await db.execute(sql`
     update servers set
       agent_version = ${input.agentVersion},
       facts = ${JSON.stringify(input.facts)}::jsonb,
       last_seen_at = ${input.now.toISOString()}::timestamptz,
-      status = case when status in ${listOf(ACTIVATED_BY_AGENT_STREAM)} then 'active' else status end,
-      status_reason = case when status in ${listOf(ACTIVATED_BY_AGENT_STREAM)} then null else status_reason end,
+      status = case when ${activates} then 'active' else status end,
+      status_reason = case when ${activates} then null else status_reason end,
+      status_message = case when ${activates} then null else status_message end,
       updated_at = ${input.now.toISOString()}::timestamptz
     where id = ${serverId}`);
 }

@@ -1,13 +1,24 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
 import { systemContext } from "../audit/audit-context.js";
-import { servers } from "../db/schema/servers.js";
+import { type HostFacts, servers } from "../db/schema/servers.js";
+import { markAgentConnected } from "../presence/server-presence.js";
 import { exportServers } from "./server-export.js";
 import { importServers } from "./server-import.js";
 import { listServers } from "./servers.js";
 
 const csv = (text: string) => new TextEncoder().encode(text);
 const all = { all: true } as const;
+const facts: HostFacts = {
+  hostname: "web-2",
+  osId: "debian",
+  osVersion: "12",
+  kernel: "6.1",
+  architecture: "x86_64",
+  cpuCores: 2,
+  memoryTotalBytes: 1,
+  bootedAt: null,
+};
 
 describe.each(databaseKinds)("server import and export on %s", (kind) => {
   let database: TestDatabase;
@@ -36,6 +47,33 @@ describe.each(databaseKinds)("server import and export on %s", (kind) => {
     ]);
     const again = await importServers(database.db, systemContext(), { format: "csv", data, dryRun: false });
     expect(again.rows.map((row) => row.action)).toEqual(["unchanged", "unchanged"]);
+  });
+
+  it("shows a new imported server pending with what is next; an existing one keeps its status", async () => {
+    database = await createTestDatabase(kind);
+    await database.db.insert(servers).values({ name: "web-1", host: "10.0.0.1", status: "active" });
+    const data = csv("name,host,ssh_port,ssh_user,tags\nweb-1,10.0.0.9,22,root,\nweb-2,10.0.0.2,22,root,\n");
+    await importServers(database.db, systemContext(), { format: "csv", data, dryRun: false });
+    const rows = await listServers(database.db, all, {});
+    expect(rows.map((row) => [row.name, row.status])).toEqual([
+      ["web-1", "active"],
+      ["web-2", "pending"],
+    ]);
+    expect(rows[1]?.statusMessage).toMatch(
+      /retry provisioning with a password or private key, or install the agent with an enrollment token/,
+    );
+    expect(await listServers(database.db, all, { statuses: ["pending"] })).toHaveLength(1);
+
+    await markAgentConnected(database.db, rows[1]?.id ?? "", {
+      agentVersion: "1.0.0",
+      facts,
+      now: new Date(),
+    });
+    expect((await listServers(database.db, all, { statuses: ["active"] })).map((row) => row.name)).toEqual([
+      "web-1",
+      "web-2",
+    ]);
+    expect((await listServers(database.db, all, {}))[1]?.statusMessage).toBeNull();
   });
 
   it("names the row and field of every bad row and writes nothing at all", async () => {

@@ -5,6 +5,7 @@ import { recordAudit } from "../audit/record-audit.js";
 import type { Db } from "../db/database.js";
 import { servers } from "../db/schema/servers.js";
 import { AppError } from "../errors/app-error.js";
+import { PENDING_MESSAGE } from "../server-status/server-status.js";
 import { checkHost, checkPort, checkServerName, checkSshUser, checkTags, parseTagList } from "./tags.js";
 
 export type DataFormat = "csv" | "json";
@@ -92,7 +93,7 @@ export async function importServers(
       if (!value || (action !== "create" && action !== "update")) continue;
       const [after] = await tx
         .insert(servers)
-        .values({ ...value, status: "connecting" })
+        .values({ ...value, status: "pending", statusMessage: PENDING_MESSAGE })
         .onConflictDoUpdate({
           target: servers.name,
           set: {

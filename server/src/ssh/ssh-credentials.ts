@@ -138,6 +138,15 @@ export async function findCredentials(
   return credentials;
 }
 
+/** True when credentials are kept for the server (without opening them). */
+export async function hasCredentials(db: Queryable, serverId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ serverId: sshCredentials.serverId })
+    .from(sshCredentials)
+    .where(eq(sshCredentials.serverId, serverId));
+  return row !== undefined;
+}
+
 /** Drops the stored credentials; true when there were some. */
 export async function deleteCredentials(db: Queryable, serverId: string): Promise<boolean> {
   const deleted = await db

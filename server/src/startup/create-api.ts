@@ -35,7 +35,7 @@ import { createFleetFeed } from "../fleet/fleet-feed.js";
 import type { RequestHandler } from "../http/http-server.js";
 import type { Logger } from "../logging/logger.js";
 import type { MetricsRetention } from "../metrics/rollups.js";
-import type { LifecycleDeps } from "../servers/server-lifecycle.js";
+import type { LifecycleDeps } from "../servers/lifecycle-deps.js";
 import type { SystemInfo } from "../system/system-info.js";
 
 export interface ApiDeps {

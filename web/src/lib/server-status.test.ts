@@ -13,6 +13,7 @@ describe("describeServerStatus", () => {
     expect(describeServerStatus("failed").tone).toBe("danger");
     expect(describeServerStatus("offline").tone).toBe("warning");
     expect(describeServerStatus("provisioning").tone).toBe("progress");
+    expect(describeServerStatus("pending")).toEqual({ label: "Pending", tone: "neutral" });
   });
 
   it("shows an unknown status as given, neutral", () => {

@@ -6,6 +6,7 @@ export const SERVER_STATUSES = [
   "provisioning",
   "connecting",
   "connected",
+  "pending",
   "removing",
 ] as const;
 export type ServerStatus = (typeof SERVER_STATUSES)[number];
@@ -20,6 +21,8 @@ const STATUS_VIEW: Record<ServerStatus, { label: string; tone: StatusTone }> = {
   provisioning: { label: "Provisioning", tone: "progress" },
   connecting: { label: "Connecting", tone: "progress" },
   connected: { label: "Connected", tone: "progress" },
+  // Imported: waits for SSH credentials or an agent enrolled with a token (its message says which).
+  pending: { label: "Pending", tone: "neutral" },
   removing: { label: "Removing", tone: "neutral" },
 };
 

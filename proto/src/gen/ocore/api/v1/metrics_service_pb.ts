@@ -295,7 +295,8 @@ export type ServerSnapshot = Message<"ocore.api.v1.ServerSnapshot"> & {
   name: string;
 
   /**
-   * status is the lifecycle status: connecting, connected, provisioning, active, offline, failed or removing.
+   * status is the lifecycle status: connecting, connected, provisioning, active, offline, failed, removing
+   * or pending.
    *
    * @generated from field: string status = 3;
    */

@@ -56,7 +56,8 @@ export type Server = Message<"ocore.api.v1.Server"> & {
   sshUser: string;
 
   /**
-   * status is connecting, connected, provisioning, active, offline, failed or removing.
+   * status is connecting, connected, provisioning, active, offline, failed, removing or pending
+   * (imported: waits for SSH credentials through RetryProvisioning, or an agent enrolled with a token).
    *
    * @generated from field: string status = 6;
    */

@@ -1,0 +1,2 @@
+ALTER TABLE "servers" DROP CONSTRAINT "servers_status";--> statement-breakpoint
+ALTER TABLE "servers" ADD CONSTRAINT "servers_status" CHECK ("servers"."status" in ('connecting', 'connected', 'provisioning', 'active', 'offline', 'failed', 'removing', 'pending'));
