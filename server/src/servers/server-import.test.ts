@@ -1,7 +1,8 @@
+import type { HostFacts } from "@ocore/proto/host-facts.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
 import { systemContext } from "../audit/audit-context.js";
-import { type HostFacts, servers } from "../db/schema/servers.js";
+import { servers } from "../db/schema/servers.js";
 import { markAgentConnected } from "../presence/server-presence.js";
 import { exportServers } from "./server-export.js";
 import { importServers } from "./server-import.js";
