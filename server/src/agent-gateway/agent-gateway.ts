@@ -17,6 +17,7 @@ import {
   validateInstanceStates,
 } from "../instances/observed-instance-states.js";
 import type { Logger } from "../logging/logger.js";
+import { newestUsage, type UsageSummary } from "../metrics/metric-sample.js";
 import type { MetricWriter } from "../metrics/metric-writer.js";
 import type { AgentPki } from "../pki/agent-pki.js";
 import {
@@ -115,6 +116,8 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
   let revocationsCheckedAt = now();
   /** The `lastReceivedAt` each live stream had when its last-seen time was last written. */
   const lastSeenWritten = new WeakMap<AgentSession, Date>();
+  /** The newest usage per server received since the last sweep wrote it (one entry per live stream at most). */
+  const pendingUsage = new Map<string, UsageSummary>();
 
   const offline = (session: AgentSession) =>
     markAgentDisconnected(db, session.serverId, { lastSeenAt: session.lastReceivedAt, now: now() }).catch(
@@ -168,7 +171,13 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
           if (registry.get(session.serverId) !== session) return; // a replaced stream's news is stale
           await recordObservedInstanceStates(db, session.serverId, valid, now());
         },
-        writeMetrics: (serverId, samples) => options.writer.write(serverId, samples),
+        writeMetrics: async (serverId, samples) => {
+          await options.writer.write(serverId, samples);
+          // Only once stored: the next sweep copies the newest usage onto the server's row.
+          const usage = newestUsage(samples);
+          const known = pendingUsage.get(serverId);
+          if (usage && (!known || usage.collectedAt >= known.collectedAt)) pendingUsage.set(serverId, usage);
+        },
         renewCertificate: (identity, csrPem) =>
           renewAgentCertificate(db, pki, {
             identity,
@@ -204,12 +213,20 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     // Only streams that received something since the last write: a quiet one costs nothing, and
     // a removed server is still noticed at its agent's next message.
     const heard = live.filter(
-      (session) => session.state === "live" && lastSeenWritten.get(session) !== session.lastReceivedAt,
+      (session) =>
+        session.state === "live" &&
+        (lastSeenWritten.get(session) !== session.lastReceivedAt || pendingUsage.has(session.serverId)),
     );
     const existing = await writeLastSeen(
       db,
-      heard.map((session) => ({ serverId: session.serverId, at: session.lastReceivedAt })),
+      heard.map((session) => {
+        const usage = pendingUsage.get(session.serverId);
+        pendingUsage.delete(session.serverId);
+        return { serverId: session.serverId, at: session.lastReceivedAt, usage };
+      }),
     );
+    // Usage of streams that closed before the sweep is dropped with them.
+    for (const serverId of pendingUsage.keys()) if (!registry.get(serverId)) pendingUsage.delete(serverId);
     for (const session of heard) {
       lastSeenWritten.set(session, session.lastReceivedAt);
       if (!existing.has(session.serverId)) {

@@ -15,6 +15,7 @@ import {
   requestServerDeletion,
   retryProvisioning,
 } from "../servers/server-lifecycle.js";
+import { listServerPage } from "../servers/server-page.js";
 import { getServer, listServers, type ServerRow, updateServer } from "../servers/servers.js";
 import { checkCredentials } from "../servers/ssh-credentials.js";
 import { auditContextOf, principalOf } from "./request-context.js";
@@ -50,11 +51,20 @@ export function createServerService({
   return {
     async listServers(request, context) {
       const scope = scopeOf(principalOf(context), "servers.read");
-      const rows = await listServers(db, scope, {
+      const page = await listServerPage(db, scope, {
         statuses: request.statuses,
         selector: request.selector ? parseSelector(request.selector) : undefined,
+        query: request.query,
+        orderBy: request.orderBy,
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
       });
-      return { servers: rows.map((row) => serverMessage(row)) };
+      return {
+        servers: page.rows.map((row) => serverMessage(row)),
+        nextPageToken: page.nextPageToken,
+        totalSize: page.totalSize,
+        statusCounts: page.statusCounts,
+      };
     },
     async getServer(request) {
       return { server: await withDetails(await getServer(db, request.id)) };
