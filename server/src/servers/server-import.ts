@@ -1,15 +1,19 @@
+import { createHash } from "node:crypto";
 import { parse } from "csv-parse/sync";
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { AuditContext } from "../audit/audit-context.js";
-import { recordAudit } from "../audit/record-audit.js";
+import { recordAuditBatch } from "../audit/record-audit.js";
 import type { Db } from "../db/database.js";
 import { servers } from "../db/schema/servers.js";
 import { AppError } from "../errors/app-error.js";
+import type { ServerRow } from "./servers.js";
 import { checkHost, checkPort, checkServerName, checkSshUser, checkTags, parseTagList } from "./tags.js";
 
 export type DataFormat = "csv" | "json";
-export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
-export const MAX_IMPORT_ROWS = 10_000;
+export const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
+export const MAX_IMPORT_ROWS = 100_000;
+/** Rows per statement: 5 bind parameters each, well under PostgreSQL's 65,535. */
+const ROWS_PER_STATEMENT = 2000;
 
 export interface ImportRow {
   readonly name: string;
@@ -40,13 +44,16 @@ type RawRow = Record<string, unknown>;
  * Creates or updates servers from a file, matched by name. Every row is validated and reported
  * with its number; nothing is written unless every row is valid (all or nothing), and a dry run
  * writes nothing at all. Imported servers carry no credentials: those are added per server.
+ * Rows are written a few thousand per statement; the audit log gets one `server.import` entry
+ * (row counts and the file's SHA-256) and one `server.import_update` per changed existing server.
  */
 export async function importServers(
   db: Db,
   context: AuditContext,
   input: { format: DataFormat; data: Uint8Array; dryRun: boolean },
 ): Promise<ImportReport> {
-  if (input.data.byteLength > MAX_IMPORT_BYTES) throw AppError.invalid("data", "is larger than 5 MB");
+  if (input.data.byteLength > MAX_IMPORT_BYTES) throw AppError.invalid("data", "is larger than 16 MB");
+  const digest = createHash("sha256").update(input.data).digest("hex");
   const raw = readRows(input.format, Buffer.from(input.data).toString("utf8"));
   if (raw.length > MAX_IMPORT_ROWS) throw AppError.invalid("data", `has more than ${MAX_IMPORT_ROWS} rows`);
 
@@ -59,8 +66,13 @@ export async function importServers(
     else seen.set(result.value.name, result.row);
   }
   const names = parsed.flatMap((result) => (result.value ? [result.value.name] : []));
-  const existing = names.length ? await db.select().from(servers).where(inArray(servers.name, names)) : [];
-  const byName = new Map(existing.map((row) => [row.name, row]));
+  const byName = new Map<string, ServerRow>();
+  for (let start = 0; start < names.length; start += ROWS_PER_STATEMENT) {
+    const chunk = names.slice(start, start + ROWS_PER_STATEMENT);
+    for (const row of await db.select().from(servers).where(inArray(servers.name, chunk))) {
+      byName.set(row.name, row);
+    }
+  }
 
   const rows: RowResult[] = parsed.map((result) => {
     if (result.errors.length > 0 || !result.value) {
@@ -77,34 +89,56 @@ export async function importServers(
     return { rows, applied: false, created, updated, errorCount };
   }
 
+  const changes = parsed.flatMap((result, index) => {
+    const action = rows[index]?.action;
+    return result.value && (action === "create" || action === "update") ? [result.value] : [];
+  });
   await db.transaction(async (tx) => {
-    for (const [index, result] of parsed.entries()) {
-      const value = result.value;
-      const action = rows[index]?.action;
-      if (!value || (action !== "create" && action !== "update")) continue;
-      const [after] = await tx
-        .insert(servers)
-        .values({ ...value, status: "connecting" })
-        .onConflictDoUpdate({
-          target: servers.name,
-          set: {
-            host: value.host,
-            sshPort: value.sshPort,
-            sshUser: value.sshUser,
-            tags: value.tags,
-            updatedAt: new Date(),
-          },
-        })
-        .returning();
-      if (!after) throw new Error(`row ${result.row} was not written`);
-      await recordAudit(tx, context, {
-        action: action === "create" ? "server.import_create" : "server.import_update",
-        targetType: "server",
-        targetId: after.id,
-        before: byName.get(value.name),
-        after,
-      });
+    const written: ServerRow[] = [];
+    for (let start = 0; start < changes.length; start += ROWS_PER_STATEMENT) {
+      const chunk = changes.slice(start, start + ROWS_PER_STATEMENT);
+      written.push(
+        ...(await tx
+          .insert(servers)
+          .values(chunk.map((value) => ({ ...value, status: "connecting" })))
+          .onConflictDoUpdate({
+            target: servers.name,
+            set: {
+              host: sql`excluded.host`,
+              sshPort: sql`excluded.ssh_port`,
+              sshUser: sql`excluded.ssh_user`,
+              tags: sql`excluded.tags`,
+              updatedAt: new Date(),
+            },
+          })
+          .returning()),
+      );
     }
+    if (written.length !== changes.length) throw new Error("the import did not write every row");
+    await recordAuditBatch(tx, context, [
+      {
+        action: "server.import",
+        targetType: "import",
+        targetId: digest,
+        after: {
+          format: input.format,
+          sha256: digest,
+          rows: rows.length,
+          created,
+          updated,
+          unchanged: rows.length - created - updated,
+        },
+        detail: `${rows.length} rows: ${created} servers created, ${updated} updated`,
+      },
+      // Updates overwrite a server's address and tags: one entry each keeps what it was. Created
+      // servers are described by the import entry (the file's digest) and need none.
+      ...written.flatMap((after) => {
+        const before = byName.get(after.name);
+        return before
+          ? [{ action: "server.import_update", targetType: "server", targetId: after.id, before, after }]
+          : [];
+      }),
+    ]);
   });
   return { rows, applied: true, created, updated, errorCount };
 }

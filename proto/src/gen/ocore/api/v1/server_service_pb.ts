@@ -767,7 +767,7 @@ export type ImportServersRequest = Message<"ocore.api.v1.ImportServersRequest"> 
   format: DataFormat;
 
   /**
-   * data is the file's content (at most 5 MB).
+   * data is the file's content (at most 16 MB and 100,000 rows).
    *
    * @generated from field: bytes data = 2;
    */
