@@ -5,6 +5,7 @@ import { parseSelector } from "../auth/selector.js";
 import type { Db } from "../db/database.js";
 import { rowsOf } from "../db/rows-of.js";
 import { servers } from "../db/schema/servers.js";
+import { writeLastSeen } from "../presence/server-presence.js";
 import { listServerPage, type ServerPageInput, serverOrders } from "./server-page.js";
 import { listServers, serverStatuses } from "./servers.js";
 
@@ -38,7 +39,8 @@ async function allPages(db: Db, input: ServerPageInput, between?: (page: number)
   throw new Error("paging did not end");
 }
 
-describe.each(databaseKinds)("server pages on %s", (kind) => {
+// A fresh PGlite takes tens of seconds to open on a loaded machine.
+describe.each(databaseKinds)("server pages on %s", { timeout: 120_000 }, (kind) => {
   let database: TestDatabase;
   afterEach(() => database.close());
 
@@ -90,6 +92,34 @@ describe.each(databaseKinds)("server pages on %s", (kind) => {
     expect(keys).toEqual(sorted);
     const seen = await listServerPage(database.db, all, { orderBy: "last_seen", pageSize: 10 });
     expect(seen.rows.slice(0, 7).every((row) => row.lastSeenAt === null)).toBe(true);
+  });
+
+  it("sorts by the usage the gateway's last-seen write carries, keeping it when a write has none", async () => {
+    database = await createTestDatabase(kind);
+    const { db } = database;
+    const rows = await db
+      .insert(servers)
+      .values([{ name: "a" }, { name: "b" }, { name: "c" }])
+      .returning();
+    const [a, b, c] = rows.map((row) => row.id) as [string, string, string];
+    const at = new Date("2026-01-01T00:00:00Z");
+    const usage = (cpu: number, memory: number | null) => ({
+      collectedAt: at,
+      cpuPercent: cpu,
+      memoryPercent: memory,
+      diskPercent: 50,
+    });
+    await writeLastSeen(db, [
+      { serverId: a, at, usage: usage(10, 90) },
+      { serverId: b, at, usage: usage(80, null) },
+      { serverId: c, at },
+    ]);
+    await writeLastSeen(db, [{ serverId: b, at: new Date(at.getTime() + 1000) }]);
+    const names = async (orderBy: string) =>
+      (await listServerPage(db, all, { orderBy })).rows.map((row) => row.name);
+    expect(await names("cpu desc")).toEqual(["b", "a", "c"]);
+    expect(await names("memory desc")).toEqual(["a", "c", "b"]);
+    expect(await names("last_seen desc")).toEqual(["b", "c", "a"]);
   });
 
   it("searches name and host, counts per status for the filter, and keeps the caller's scope", async () => {

@@ -184,19 +184,25 @@ describe("signing in and the fleet", () => {
     expect(await rows().count()).toBe(50);
 
     await page.getByTestId("page-next").click();
-    await expect.poll(() => page.getByTestId("server-name").first().innerText()).toBe("bulk-050");
+    await expect
+      .poll(() => page.getByTestId("server-name").first().innerText(), { timeout: 10_000 })
+      .toBe("bulk-050");
     expect(page.url()).toMatch(/[?&]page=/);
     await page.reload();
-    await expect.poll(() => page.getByTestId("server-name").first().innerText()).toBe("bulk-050");
+    await expect
+      .poll(() => page.getByTestId("server-name").first().innerText(), { timeout: 10_000 })
+      .toBe("bulk-050");
 
     // No usage reported yet: every CPU ties, and ties follow the name in the sort's direction.
     await page.getByTestId("fleet-sort").selectOption("cpu desc");
-    await expect.poll(() => page.getByTestId("server-name").first().innerText()).toBe("web-1");
+    await expect
+      .poll(() => page.getByTestId("server-name").first().innerText(), { timeout: 10_000 })
+      .toBe("web-1");
     expect(page.url()).toMatch(/[?&]sort=cpu\+desc/);
     expect(page.url()).not.toMatch(/page=/);
     const searched = await timed("name filter applied (server search)", async () => {
       await page.getByTestId("server-search").fill("bulk-11");
-      await expect.poll(() => rows().count(), { interval: 20 }).toBe(10);
+      await expect.poll(() => rows().count(), { interval: 20, timeout: 10_000 }).toBe(10);
     });
     expect(searched).toBeLessThan(5_000);
     expect(page.url()).toMatch(/[?&]q=bulk-11/);
