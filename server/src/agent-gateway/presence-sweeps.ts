@@ -3,6 +3,7 @@ import type { Db } from "../db/database.js";
 import type { Logger } from "../logging/logger.js";
 import { markSilentServersOffline, writeLastSeen } from "../presence/server-presence.js";
 import type { AgentSession } from "./agent-session.js";
+import type { PendingUsage } from "./pending-usage.js";
 import type { SessionRegistry } from "./session-registry.js";
 
 export interface SweepTiming {
@@ -25,7 +26,7 @@ export interface PresenceSweeps {
 /**
  * The gateway's periodic checks over the live streams of this process: ping the quiet ones and
  * close the silent ones, write last-seen times (one statement for every stream heard from since
- * the last write), close streams of removed servers and revoked certificates, and show offline
+ * the last write, with the newest usage the streams brought), close streams of removed servers and revoked certificates, and show offline
  * any server no replica has heard from (a dead replica's streams).
  */
 export function createPresenceSweeps(options: {
@@ -34,8 +35,10 @@ export function createPresenceSweeps(options: {
   readonly logger: Logger;
   readonly now: () => Date;
   readonly timing: SweepTiming;
+  /** Usage the session hooks noted; each sweep writes it with the last-seen times. */
+  readonly pendingUsage: PendingUsage;
 }): PresenceSweeps {
-  const { db, registry, logger, now, timing } = options;
+  const { db, registry, logger, now, timing, pendingUsage } = options;
   let revocationsCheckedAt = now();
   /** The `lastReceivedAt` each live stream had when its last-seen time was last written. */
   const lastSeenWritten = new WeakMap<AgentSession, Date>();
@@ -57,12 +60,20 @@ export function createPresenceSweeps(options: {
     // Only streams that received something since the last write: a quiet one costs nothing, and
     // a removed server is still noticed at its agent's next message.
     const heard = live.filter(
-      (session) => session.state === "live" && lastSeenWritten.get(session) !== session.lastReceivedAt,
+      (session) =>
+        session.state === "live" &&
+        (lastSeenWritten.get(session) !== session.lastReceivedAt || pendingUsage.has(session.serverId)),
     );
     const existing = await writeLastSeen(
       db,
-      heard.map((session) => ({ serverId: session.serverId, at: session.lastReceivedAt })),
+      heard.map((session) => ({
+        serverId: session.serverId,
+        at: session.lastReceivedAt,
+        usage: pendingUsage.take(session.serverId),
+      })),
     );
+    // Usage of streams that closed before the sweep is dropped with them.
+    pendingUsage.keepOnly((serverId) => registry.get(serverId) !== undefined);
     for (const session of heard) {
       lastSeenWritten.set(session, session.lastReceivedAt);
       if (!existing.has(session.serverId)) {

@@ -14,6 +14,7 @@ import { MetricsService } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { SystemService } from "@ocore/proto/gen/ocore/api/v1/system_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
+import { MAX_IMPORT_BYTES } from "../servers/server-import.js";
 
 export interface ApiServices {
   readonly system: ServiceImpl<typeof SystemService>;
@@ -34,10 +35,10 @@ export interface ApiServices {
 }
 
 /**
- * The one RPC whose request is larger than the general limit: a 5 MB file travels base64 in
- * JSON (a third more), with room for the envelope.
+ * The one RPC whose request is larger than the general limit: a file of up to MAX_IMPORT_BYTES
+ * travels base64 in JSON (a third more), with room for the envelope.
  */
-export const IMPORT_SERVERS_MAX_BYTES = 8 * 1024 * 1024;
+export const IMPORT_SERVERS_MAX_BYTES = Math.ceil((MAX_IMPORT_BYTES * 4) / 3) + 64 * 1024;
 
 /**
  * Registers every Connect service of the API; nothing else happens here. Every RPC reads at

@@ -13,6 +13,7 @@ import { retryProvisioning } from "../servers/retry-provisioning.js";
 import { getServerDetails } from "../servers/server-details.js";
 import { exportServers } from "../servers/server-export.js";
 import { importServers } from "../servers/server-import.js";
+import { listServerPage } from "../servers/server-page.js";
 import { getServer, listServers, type ServerRow, updateServer } from "../servers/servers.js";
 import { checkCredentials } from "../ssh/ssh-credentials.js";
 import { auditContextOf, principalOf } from "./request-context.js";
@@ -48,11 +49,20 @@ export function createServerService({
   return {
     async listServers(request, context) {
       const scope = scopeOf(principalOf(context), "servers.read");
-      const rows = await listServers(db, scope, {
+      const page = await listServerPage(db, scope, {
         statuses: request.statuses,
         selector: request.selector ? parseSelector(request.selector) : undefined,
+        query: request.query,
+        orderBy: request.orderBy,
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
       });
-      return { servers: rows.map((row) => serverMessage(row)) };
+      return {
+        servers: page.rows.map((row) => serverMessage(row)),
+        nextPageToken: page.nextPageToken,
+        totalSize: page.totalSize,
+        statusCounts: page.statusCounts,
+      };
     },
     async getServer(request) {
       return { server: await withDetails(await getServer(db, request.id)) };

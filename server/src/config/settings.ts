@@ -134,7 +134,7 @@ export const settings = {
   OCORE_API_MAX_REQUEST_BYTES: {
     env: "OCORE_API_MAX_REQUEST_BYTES",
     description:
-      "Largest API request message read, in bytes; larger ones are refused with resource_exhausted. ImportServers alone accepts up to 8 MiB (a 5 MB file, base64 in JSON), and like every RPC but sign-in only after the caller is authenticated.",
+      "Largest API request message read, in bytes; larger ones are refused with resource_exhausted. ImportServers alone accepts up to about 21.4 MiB (a 16 MB file, base64 in JSON), and like every RPC but sign-in only after the caller is authenticated.",
     defaultValue: "1048576",
     secret: false,
     schema: z.coerce.number().int("must be a whole number").min(65_536).max(67_108_864),

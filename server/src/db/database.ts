@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
@@ -58,8 +59,13 @@ export function createDatabase(options: DatabaseOptions): Database {
   }
 
   if (options.dir) mkdirSync(options.dir, { recursive: true });
-  // One options object: `new PGlite(undefined, options)` would ignore the options.
-  const client = new PGlite({ dataDir: options.dir, startParams: [...pgliteStartParams] });
+  // One options object: `new PGlite(undefined, options)` would ignore the options. pg_trgm backs
+  // the fleet list's substring search (migration 0008 creates the extension).
+  const client = new PGlite({
+    dataDir: options.dir,
+    startParams: [...pgliteStartParams],
+    extensions: { pg_trgm },
+  });
   const db = drizzlePglite(client) as unknown as Db;
   return {
     db,

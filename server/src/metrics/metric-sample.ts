@@ -132,3 +132,28 @@ export function toSampleRow(serverId: string, sample: MetricSampleInput, receive
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
+
+/** A host's usage at a glance (percent), as the fleet list sorts by it. */
+export interface UsageSummary {
+  readonly collectedAt: Date;
+  readonly cpuPercent: number;
+  readonly memoryPercent: number | null;
+  readonly diskPercent: number | null;
+}
+
+/** The usage of the newest of these samples. */
+export function newestUsage(samples: readonly MetricSampleInput[]): UsageSummary | undefined {
+  let newest: MetricSampleInput | undefined;
+  for (const sample of samples) {
+    if (!newest || sample.collectedAt > newest.collectedAt) newest = sample;
+  }
+  if (!newest) return undefined;
+  const shares = newest.filesystems.map((f) => (f.totalBytes > 0 ? (100 * f.usedBytes) / f.totalBytes : 0));
+  return {
+    collectedAt: newest.collectedAt,
+    cpuPercent: newest.cpu.usagePercent,
+    memoryPercent:
+      newest.memory.totalBytes > 0 ? (100 * newest.memory.usedBytes) / newest.memory.totalBytes : null,
+    diskPercent: shares.length > 0 ? Math.max(...shares) : null,
+  };
+}

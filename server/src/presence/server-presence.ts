@@ -2,6 +2,7 @@ import type { HostFacts } from "@ocore/proto/host-facts.js";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import { rowsOf } from "../db/rows-of.js";
+import type { UsageSummary } from "../metrics/metric-sample.js";
 import {
   ACTIVATED_BY_AGENT_STREAM,
   FAILURES_A_LIVE_AGENT_DISPROVES,
@@ -60,22 +61,35 @@ const LAST_SEEN_CHUNK = 5000;
 
 /**
  * Writes last-seen times for many servers in a few statements (the gateway calls this every
- * few seconds with the streams that received something since). The entries travel as one JSON
- * parameter, so a statement costs a few objects whatever the number of servers. Returns the ids
- * that still exist.
+ * few seconds with the streams that received something since), with the newest sample's usage
+ * where one arrived, so the fleet list can sort by it through an index. The entries travel as one
+ * JSON parameter, so a statement costs a few objects whatever the number of servers. Returns the
+ * ids that still exist.
  */
 export async function writeLastSeen(
   db: Db,
-  entries: ReadonlyArray<{ readonly serverId: string; readonly at: Date }>,
+  entries: ReadonlyArray<{ readonly serverId: string; readonly at: Date; readonly usage?: UsageSummary }>,
 ): Promise<Set<string>> {
   const existing = new Set<string>();
   for (let start = 0; start < entries.length; start += LAST_SEEN_CHUNK) {
-    const rows = entries
-      .slice(start, start + LAST_SEEN_CHUNK)
-      .map((entry) => JSON.stringify({ id: entry.serverId, at: entry.at.toISOString() }));
+    const rows = entries.slice(start, start + LAST_SEEN_CHUNK).map((entry) =>
+      JSON.stringify({
+        id: entry.serverId,
+        at: entry.at.toISOString(),
+        u: entry.usage ? 1 : 0,
+        cpu: entry.usage?.cpuPercent ?? null,
+        mem: entry.usage?.memoryPercent ?? null,
+        disk: entry.usage?.diskPercent ?? null,
+      }),
+    );
     const result = await db.execute(sql`
-      update servers set last_seen_at = greatest(servers.last_seen_at, v.at)
-      from json_to_recordset(${`[${rows.join(",")}]`}::json) as v(id uuid, at timestamptz)
+      update servers set
+        last_seen_at = greatest(servers.last_seen_at, v.at),
+        cpu_percent = case when v.u = 1 then v.cpu else servers.cpu_percent end,
+        memory_percent = case when v.u = 1 then v.mem else servers.memory_percent end,
+        disk_percent = case when v.u = 1 then v.disk else servers.disk_percent end
+      from json_to_recordset(${`[${rows.join(",")}]`}::json)
+        as v(id uuid, at timestamptz, u int, cpu real, mem real, disk real)
       where servers.id = v.id
       returning servers.id`);
     for (const row of rowsOf<{ id: string }>(result)) existing.add(row.id);

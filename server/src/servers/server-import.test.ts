@@ -1,7 +1,12 @@
+import { createHash } from "node:crypto";
 import type { HostFacts } from "@ocore/proto/host-facts.js";
+import { asc, count, gt } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../test/support/test-databases.js";
 import { systemContext } from "../audit/audit-context.js";
+import { verifyAuditChain } from "../audit/verify-audit-chain.js";
+import type { Db } from "../db/database.js";
+import { auditLog } from "../db/schema/audit.js";
 import { servers } from "../db/schema/servers.js";
 import { markAgentConnected } from "../presence/server-presence.js";
 import { exportServers } from "./server-export.js";
@@ -20,6 +25,7 @@ const facts: HostFacts = {
   memoryTotalBytes: 1,
   bootedAt: null,
 };
+const auditCount = async (db: Db) => Number((await db.select({ n: count() }).from(auditLog))[0]?.n ?? 0);
 
 describe.each(databaseKinds)("server import and export on %s", (kind) => {
   let database: TestDatabase;
@@ -122,6 +128,40 @@ describe.each(databaseKinds)("server import and export on %s", (kind) => {
     );
     expect(JSON.parse(exportServers(rows, "json"))).toEqual(JSON.parse(json));
   });
+
+  it("writes thousands of rows in batches with one import entry, and one entry per overwritten server", async () => {
+    database = await createTestDatabase(kind);
+    const { db } = database;
+    await db.insert(servers).values([
+      { name: "srv-00001", host: "old.example.com", tags: { env: "old" } },
+      { name: "srv-00002", host: "10.0.0.2" },
+    ]);
+    const lines = Array.from({ length: 4500 }, (_, i) => {
+      const n = i + 1;
+      return `srv-${String(n).padStart(5, "0")},10.0.${Math.floor(n / 256)}.${n % 256},22,root,${n === 2 ? "" : "env=prod"}`;
+    });
+    const data = csv(`name,host,ssh_port,ssh_user,tags\n${lines.join("\n")}\n`);
+    const before = await auditCount(db);
+    const report = await importServers(db, systemContext(), { format: "csv", data, dryRun: false });
+    expect(report).toMatchObject({ applied: true, created: 4498, updated: 1, errorCount: 0 });
+    expect(report.rows[1]?.action).toBe("unchanged");
+    expect((await listServers(db, all, {})).length).toBe(4500);
+    const entries = await db.select().from(auditLog).where(gt(auditLog.id, before)).orderBy(asc(auditLog.id));
+    expect(entries.map((entry) => entry.action)).toEqual(["server.import", "server.import_update"]);
+    expect(JSON.parse(entries[0]?.afterJson ?? "")).toMatchObject({
+      rows: 4500,
+      created: 4498,
+      updated: 1,
+      unchanged: 1,
+      sha256: createHash("sha256").update(data).digest("hex"),
+    });
+    expect(JSON.parse(entries[1]?.beforeJson ?? "")).toMatchObject({
+      name: "srv-00001",
+      host: "old.example.com",
+    });
+    expect(JSON.parse(entries[1]?.afterJson ?? "")).toMatchObject({ name: "srv-00001", host: "10.0.0.1" });
+    expect(await verifyAuditChain(db)).toMatchObject({ ok: true });
+  }, 120_000);
 
   it("refuses files that are not CSV or JSON arrays", async () => {
     database = await createTestDatabase(kind);

@@ -1,4 +1,5 @@
 import type { SessionHooks } from "../agent-gateway/agent-session.js";
+import type { PendingUsage } from "../agent-gateway/pending-usage.js";
 import type { SessionRegistry } from "../agent-gateway/session-registry.js";
 import { renewAgentCertificate } from "../agent-identity/renew-agent-certificate.js";
 import type { CommandEventSink } from "../commands/command-transport.js";
@@ -24,6 +25,8 @@ export interface AgentSessionHooksDeps {
   readonly logger: Logger;
   readonly now: () => Date;
   readonly certificateDays: number;
+  /** Usage waiting for the presence sweep to write it onto the server's row. */
+  readonly pendingUsage: PendingUsage;
 }
 
 /**
@@ -47,7 +50,11 @@ export function createAgentSessionHooks(deps: AgentSessionHooksDeps): SessionHoo
     onLive(session) {
       if (registry.get(session.serverId) === session) commands?.onLive(session);
     },
-    writeMetrics: (serverId, samples) => deps.writer.write(serverId, samples),
+    async writeMetrics(serverId, samples) {
+      await deps.writer.write(serverId, samples);
+      // Only once stored: the next sweep copies the newest usage onto the server's row.
+      deps.pendingUsage.note(serverId, samples);
+    },
     onCommandEvent: commands ? (session, event) => commands.onEvent(session, event) : undefined,
     async onInstanceStates(session, states) {
       const valid = validateInstanceStates(states);

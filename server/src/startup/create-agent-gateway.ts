@@ -3,6 +3,7 @@ import { createBackupTransferHandlers } from "../agent-gateway/backup-transfer-h
 import { createConnectHandler } from "../agent-gateway/connect-handler.js";
 import { createEnrollHandler } from "../agent-gateway/enroll-handler.js";
 import { createAgentGrpcServer } from "../agent-gateway/grpc-server.js";
+import { createPendingUsage } from "../agent-gateway/pending-usage.js";
 import { createPresenceSweeps, type SweepTiming } from "../agent-gateway/presence-sweeps.js";
 import { createDownloadAgentHandler } from "../agent-gateway/release-download-handler.js";
 import { registerAgentRoutes } from "../agent-gateway/routes.js";
@@ -81,8 +82,10 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     logger,
     certificateCheckEveryMs: timing.certificateCheckEveryMs,
   });
-  const sweeps = createPresenceSweeps({ db, registry, logger, now, timing });
+  const pendingUsage = createPendingUsage();
+  const sweeps = createPresenceSweeps({ db, registry, logger, now, timing, pendingUsage });
   const hooks = createAgentSessionHooks({
+    pendingUsage,
     db,
     pki,
     registry,

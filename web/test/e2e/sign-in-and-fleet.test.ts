@@ -166,6 +166,49 @@ describe("signing in and the fleet", () => {
     await page.setViewportSize(DESKTOP);
   });
 
+  it("pages a larger fleet with counts per status, keeping filter, sort and page in the URL", async () => {
+    const bulk = Array.from({ length: 120 }, (_, i) => ({
+      name: `bulk-${String(i).padStart(3, "0")}`,
+      host: `10.1.0.${i}`,
+      tags: { env: "bulk" },
+    }));
+    await callApi(context, server.url, "/ocore.api.v1.ServerService/ImportServers", {
+      format: "DATA_FORMAT_JSON",
+      data: Buffer.from(JSON.stringify(bulk)).toString("base64"),
+    });
+    await page.goto(`${server.url}/servers`);
+    await expect
+      .poll(() => page.getByTestId("fleet-count").innerText(), { timeout: 10_000 })
+      .toBe("122 servers");
+    expect(await page.getByTestId("status-count-connecting").innerText()).toMatch(/122$/);
+    expect(await rows().count()).toBe(50);
+
+    await page.getByTestId("page-next").click();
+    await expect
+      .poll(() => page.getByTestId("server-name").first().innerText(), { timeout: 10_000 })
+      .toBe("bulk-050");
+    expect(page.url()).toMatch(/[?&]page=/);
+    await page.reload();
+    await expect
+      .poll(() => page.getByTestId("server-name").first().innerText(), { timeout: 10_000 })
+      .toBe("bulk-050");
+
+    // No usage reported yet: every CPU ties, and ties follow the name in the sort's direction.
+    await page.getByTestId("fleet-sort").selectOption("cpu desc");
+    await expect
+      .poll(() => page.getByTestId("server-name").first().innerText(), { timeout: 10_000 })
+      .toBe("web-1");
+    expect(page.url()).toMatch(/[?&]sort=cpu\+desc/);
+    expect(page.url()).not.toMatch(/page=/);
+    const searched = await timed("name filter applied (server search)", async () => {
+      await page.getByTestId("server-search").fill("bulk-11");
+      await expect.poll(() => rows().count(), { interval: 20, timeout: 10_000 }).toBe(10);
+    });
+    expect(searched).toBeLessThan(5_000);
+    expect(page.url()).toMatch(/[?&]q=bulk-11/);
+    expect(await page.getByTestId("fleet-count").innerText()).toBe("10 servers match the filters");
+  });
+
   it("signs out to the sign-in page and keeps the pages closed after", async () => {
     await page.getByTestId("user-menu").click();
     await page.getByTestId("sign-out").click();

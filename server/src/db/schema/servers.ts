@@ -1,6 +1,6 @@
 import type { HostFacts } from "@ocore/proto/host-facts.js";
 import { sql } from "drizzle-orm";
-import { check, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { check, index, integer, jsonb, pgTable, real, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { type ServerStatus, serverStatusListSql } from "../../server-status/server-status.js";
 
 /**
@@ -24,6 +24,13 @@ export const servers = pgTable(
     /** What the agent reported about its host in its last Hello. */
     facts: jsonb("facts").$type<HostFacts>(),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
+    /**
+     * The newest sample's CPU, memory and fullest-filesystem usage (percent), copied here with
+     * the last-seen time so the fleet list can sort by them through an index; null before any.
+     */
+    cpuPercent: real("cpu_percent"),
+    memoryPercent: real("memory_percent"),
+    diskPercent: real("disk_percent"),
     /** The SSH host key pinned on first contact (`SHA256:…` as OpenSSH prints it). */
     hostKeyFingerprint: text("host_key_fingerprint"),
     hostKeyAlgorithm: text("host_key_algorithm"),
@@ -42,5 +49,17 @@ export const servers = pgTable(
     check("servers_status", sql`${table.status} in (${sql.raw(serverStatusListSql())})`),
     check("servers_install_mode", sql`${table.installMode} in ('systemd', 'supervised')`),
     index("servers_tags").using("gin", table.tags),
+    // Keyset paging (servers/server-page.ts): each sort key with the name as tie-breaker, on the
+    // same expressions the query orders by; trigram indexes for the substring search.
+    index("servers_status_name").on(table.status, table.name),
+    index("servers_last_seen_name").on(
+      sql`coalesce(${table.lastSeenAt}, '-infinity'::timestamptz)`,
+      table.name,
+    ),
+    index("servers_cpu_name").on(sql`coalesce(${table.cpuPercent}, -1)`, table.name),
+    index("servers_memory_name").on(sql`coalesce(${table.memoryPercent}, -1)`, table.name),
+    index("servers_disk_name").on(sql`coalesce(${table.diskPercent}, -1)`, table.name),
+    index("servers_name_trgm").using("gin", table.name.op("gin_trgm_ops")),
+    index("servers_host_trgm").using("gin", table.host.op("gin_trgm_ops")),
   ],
 );

@@ -1,33 +1,48 @@
 "use client";
 
-import { useId } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/text-field";
+import { FLEET_SORTS, type FleetView } from "@/lib/fleet-url";
 import { describeServerStatus, SERVER_STATUSES } from "@/lib/server-status";
 
-export type FleetFilterValues = { selector: string; status: string; search: string };
+/** A search is sent once typing pauses this long. */
+const SEARCH_PAUSE_MS = 200;
 
 type FleetFiltersProps = {
-  values: FleetFilterValues;
+  values: FleetView;
   /** The selector typed but not applied yet: it is sent to the server on Enter or Apply. */
   selectorDraft: string;
   onSelectorDraftChange: (draft: string) => void;
-  onChange: (values: FleetFilterValues) => void;
+  onChange: (values: Partial<FleetView>) => void;
   /** The server's reason for refusing the applied selector. */
   selectorError?: string;
 };
 
-/** Tag selector (sent to the server), status and name/host search (applied in the browser). */
+const SELECT = "block h-9.5 w-full rounded-md border border-line bg-surface px-2 text-ink";
+
+/** Tag selector, status, name/host search and sort: all applied by the server. */
 export function FleetFilters(props: FleetFiltersProps) {
   const { values, selectorDraft, onChange, selectorError } = props;
   const statusId = useId();
+  const sortId = useId();
+  const [search, setSearch] = useState(values.search);
+  useEffect(() => setSearch(values.search), [values.search]);
+  const latestOnChange = useRef(onChange);
+  latestOnChange.current = onChange;
+  useEffect(() => {
+    if (search === values.search) return;
+    const timer = setTimeout(() => latestOnChange.current({ search }), SEARCH_PAUSE_MS);
+    return () => clearTimeout(timer);
+  }, [search, values.search]);
+
   return (
-    <div className="grid gap-3 sm:grid-cols-[minmax(0,2fr)_minmax(0,1fr)] lg:grid-cols-[minmax(0,2fr)_minmax(0,1fr)_minmax(0,1fr)] lg:items-start">
+    <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_minmax(0,1fr)_minmax(0,1fr)_minmax(0,1fr)] lg:items-start">
       <form
         className="flex items-start gap-2"
         onSubmit={(event) => {
           event.preventDefault();
-          onChange({ ...values, selector: selectorDraft.trim() });
+          onChange({ selector: selectorDraft.trim() });
         }}
       >
         <TextField
@@ -55,8 +70,8 @@ export function FleetFilters(props: FleetFiltersProps) {
           id={statusId}
           data-testid="status-filter"
           value={values.status}
-          onChange={(event) => onChange({ ...values, status: event.target.value })}
-          className="block h-9.5 w-full rounded-md border border-line bg-surface px-2 text-ink"
+          onChange={(event) => onChange({ status: event.target.value })}
+          className={SELECT}
         >
           <option value="">All statuses</option>
           {SERVER_STATUSES.map((status) => (
@@ -72,9 +87,27 @@ export function FleetFilters(props: FleetFiltersProps) {
         name="search"
         data-testid="server-search"
         placeholder="Name or host"
-        value={values.search}
-        onChange={(event) => onChange({ ...values, search: event.target.value })}
+        value={search}
+        onChange={(event) => setSearch(event.target.value)}
       />
+      <div className="space-y-1">
+        <label htmlFor={sortId} className="block text-sm font-medium">
+          Sort by
+        </label>
+        <select
+          id={sortId}
+          data-testid="fleet-sort"
+          value={values.sort}
+          onChange={(event) => onChange({ sort: event.target.value })}
+          className={SELECT}
+        >
+          {FLEET_SORTS.map((option) => (
+            <option key={option.value} value={option.value}>
+              {option.label}
+            </option>
+          ))}
+        </select>
+      </div>
     </div>
   );
 }

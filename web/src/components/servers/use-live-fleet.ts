@@ -33,9 +33,10 @@ type LiveFleetResult = LiveFleet & {
  * Follows FleetService/WatchFleet: the servers the caller may see (only `serverIds`, or those
  * `selector` matches, when given), kept current by the server's change feed; no polling.
  * Reconnects with backoff, renewing the session through the transport's refresh interceptor.
+ * `enabled: false` watches nothing (an empty `serverIds` would watch every server).
  */
 export function useLiveFleet(
-  filter: { serverIds?: readonly string[]; selector?: string } = {},
+  filter: { serverIds?: readonly string[]; selector?: string; enabled?: boolean } = {},
 ): LiveFleetResult {
   const transport = useTransport();
   const [state, setState] = useState<LiveFleet>({
@@ -46,6 +47,7 @@ export function useLiveFleet(
   });
   const idsKey = (filter.serverIds ?? []).join(",");
   const selector = filter.selector ?? "";
+  const enabled = filter.enabled ?? true;
   const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
@@ -56,6 +58,7 @@ export function useLiveFleet(
     const serverIds = idsKey ? idsKey.split(",") : [];
     void attempt;
     setState({ fleet: undefined, error: undefined, reconnecting: false, receivedAt: new Date() });
+    if (!enabled) return () => controller.abort();
 
     void (async () => {
       let failures = 0;
@@ -93,7 +96,7 @@ export function useLiveFleet(
       }
     })();
     return () => controller.abort();
-  }, [transport, idsKey, selector, attempt]);
+  }, [transport, idsKey, selector, enabled, attempt]);
 
   return { ...state, retry: () => setAttempt((n) => n + 1) };
 }

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { Suspense } from "react";
 import { ServerFleet } from "@/components/servers/server-fleet";
 
 export const metadata: Metadata = { title: "Servers" };
@@ -22,7 +23,10 @@ export default function ServersPage() {
           Add server
         </Link>
       </header>
-      <ServerFleet />
+      {/* Filters, sort and page live in the URL; reading them needs a Suspense boundary. */}
+      <Suspense>
+        <ServerFleet />
+      </Suspense>
     </div>
   );
 }
