@@ -172,7 +172,7 @@ async function measureCase(kind: "pglite" | "postgres", count: number) {
       await sql.end();
     } else {
       await server.stop();
-      const { createDatabase } = await import(path.join(root, "server/dist/db/database.js"));
+      const { createDatabase } = await import(path.join(root, "server/dist/platform/db/database.js"));
       const database = createDatabase({ kind: "pglite", dir: path.join(dataDir, "pglite") });
       const { sql } = await import("drizzle-orm");
       await database.db.execute(sql.raw(SPREAD));

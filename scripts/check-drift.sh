@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-generated=(proto/src/gen server/src/db/migrations)
+generated=(proto/src/gen server/src/platform/db/migrations)
 npm run --silent generate >/dev/null
 
 changes=$(git status --porcelain -- "${generated[@]}")

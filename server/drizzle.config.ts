@@ -4,7 +4,7 @@ import { defineConfig } from "drizzle-kit";
 // migration; CI regenerates and fails when schema.ts and the migrations disagree.
 export default defineConfig({
   dialect: "postgresql",
-  schema: "./src/db/schema",
-  out: "./src/db/migrations",
+  schema: "./src/platform/db/schema",
+  out: "./src/platform/db/migrations",
   casing: "snake_case",
 });

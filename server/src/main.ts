@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { loadConfig, sanitizeConfig } from "./config/config.js";
-import { ConfigError } from "./config/config-error.js";
-import { surviveClosedOutput } from "./logging/closed-output.js";
-import { createLogger } from "./logging/logger.js";
+import { loadConfig, sanitizeConfig } from "./platform/config/config.js";
+import { ConfigError } from "./platform/config/config-error.js";
+import { surviveClosedOutput } from "./platform/logging/closed-output.js";
+import { createLogger } from "./platform/logging/logger.js";
 import { showFirstAdminPassword } from "./startup/first-admin-notice.js";
 import { startServer } from "./startup/start-server.js";
 import { readServerVersion } from "./version.js";

@@ -4,17 +4,18 @@
  * writer, the command journal, the PKI). The throwaway PostgreSQL cluster and free ports are
  * `@ocore/server/testing/postgres-cluster` and `@ocore/server/testing/free-port`.
  */
-export { SessionRegistry } from "./agent-gateway/session-registry.js";
-export { issueAgentCertificate } from "./agent-identity/issue-agent-certificate.js";
-export { createCommandJournal } from "./commands/command-journal.js";
-export { createCommandRunner } from "./commands/create-command-runner.js";
-export { createDatabase } from "./db/database.js";
-export { rowsOf } from "./db/rows-of.js";
-export { toSampleRow } from "./metrics/metric-sample.js";
-export { createMetricWriter } from "./metrics/metric-writer.js";
-export { ensureAgentPki } from "./pki/agent-pki.js";
-export { createMasterKeyring } from "./pki/master-key.js";
-export { open as openSealedSecret } from "./pki/secret-box.js";
-export { x509 } from "./pki/x509.js";
-export { importSigningKey } from "./pki/x509-keys.js";
+
+export { issueAgentCertificate } from "./domain/agent-identity/issue-agent-certificate.js";
+export { createCommandJournal } from "./domain/commands/command-journal.js";
+export { createCommandRunner } from "./domain/commands/create-command-runner.js";
+export { toSampleRow } from "./domain/metrics/metric-sample.js";
+export { createMetricWriter } from "./domain/metrics/metric-writer.js";
+export { createDatabase } from "./platform/db/database.js";
+export { rowsOf } from "./platform/db/rows-of.js";
+export { ensureAgentPki } from "./platform/pki/agent-pki.js";
+export { createMasterKeyring } from "./platform/pki/master-key.js";
+export { open as openSealedSecret } from "./platform/pki/secret-box.js";
+export { x509 } from "./platform/pki/x509.js";
+export { importSigningKey } from "./platform/pki/x509-keys.js";
 export { createAgentGateway } from "./startup/create-agent-gateway.js";
+export { SessionRegistry } from "./transports/agent-gateway/session-registry.js";

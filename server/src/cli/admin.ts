@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
-import { systemContext } from "../audit/audit-context.js";
-import { loadConfig } from "../config/config.js";
-import { ConfigError } from "../config/config-error.js";
-import { createDatabase } from "../db/database.js";
-import { users } from "../db/schema/users.js";
+import { systemContext } from "../domain/audit/audit-context.js";
+import { resetUserPassword } from "../domain/users/users.js";
+import { loadConfig } from "../platform/config/config.js";
+import { ConfigError } from "../platform/config/config-error.js";
+import { createDatabase } from "../platform/db/database.js";
+import { users } from "../platform/db/schema/users.js";
 import { prepareDataDir } from "../startup/data-dir.js";
-import { resetUserPassword } from "../users/users.js";
 
 const usage = `Usage: npm run admin -- reset-password [username]
 

@@ -1,17 +1,17 @@
-import type { SessionHooks } from "../agent-gateway/agent-session.js";
-import type { PendingUsage } from "../agent-gateway/pending-usage.js";
-import type { SessionRegistry } from "../agent-gateway/session-registry.js";
-import { renewAgentCertificate } from "../agent-identity/renew-agent-certificate.js";
-import type { CommandEventSink } from "../commands/command-transport.js";
-import type { Db } from "../db/database.js";
+import { renewAgentCertificate } from "../domain/agent-identity/renew-agent-certificate.js";
+import type { CommandEventSink } from "../domain/commands/command-transport.js";
 import {
   recordObservedInstanceStates,
   validateInstanceStates,
-} from "../instances/observed-instance-states.js";
-import type { Logger } from "../logging/logger.js";
-import type { MetricWriter } from "../metrics/metric-writer.js";
-import type { AgentPki } from "../pki/agent-pki.js";
-import { markAgentConnected, markAgentDisconnected } from "../presence/server-presence.js";
+} from "../domain/instances/observed-instance-states.js";
+import type { MetricWriter } from "../domain/metrics/metric-writer.js";
+import { markAgentConnected, markAgentDisconnected } from "../domain/presence/server-presence.js";
+import type { Db } from "../platform/db/database.js";
+import type { Logger } from "../platform/logging/logger.js";
+import type { AgentPki } from "../platform/pki/agent-pki.js";
+import type { SessionHooks } from "../transports/agent-gateway/agent-session.js";
+import type { PendingUsage } from "../transports/agent-gateway/pending-usage.js";
+import type { SessionRegistry } from "../transports/agent-gateway/session-registry.js";
 
 export interface AgentSessionHooksDeps {
   readonly db: Db;

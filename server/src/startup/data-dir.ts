@@ -9,7 +9,7 @@ import {
   writeSync,
 } from "node:fs";
 import path from "node:path";
-import { ConfigError } from "../config/config-error.js";
+import { ConfigError } from "../platform/config/config-error.js";
 
 export interface DataDirLock {
   release(): void;

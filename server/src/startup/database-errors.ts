@@ -1,5 +1,5 @@
-import type { Config } from "../config/config.js";
-import { ConfigError } from "../config/config-error.js";
+import type { Config } from "../platform/config/config.js";
+import { ConfigError } from "../platform/config/config-error.js";
 
 /** Turns a failure to open or migrate the database into the one line a user can act on. */
 export function describeDatabaseFailure(database: Config["database"], error: unknown): ConfigError {

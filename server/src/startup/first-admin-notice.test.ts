@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../logging/logger.js";
+import { createLogger } from "../platform/logging/logger.js";
 import { showFirstAdminPassword } from "./first-admin-notice.js";
 
 const firstAdmin = { username: "admin", password: "Sup3rSecretOneTimePw" };

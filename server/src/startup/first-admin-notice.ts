@@ -1,6 +1,6 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Logger } from "../logging/logger.js";
+import type { Logger } from "../platform/logging/logger.js";
 
 /** Where the first admin's one-time password goes when no terminal can show it. */
 export const FIRST_ADMIN_PASSWORD_FILE = "first-admin-password";

@@ -1,4 +1,4 @@
-import { ConfigError } from "../config/config-error.js";
+import { ConfigError } from "../platform/config/config-error.js";
 
 /** Turns a failure to listen into the one line a user can act on. */
 export function describeListenFailure(

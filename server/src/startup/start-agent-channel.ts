@@ -1,14 +1,14 @@
-import { SessionRegistry } from "../agent-gateway/session-registry.js";
-import type { BackupStore } from "../backups/backup-store.js";
-import { openBackupStore } from "../backups/open-backup-store.js";
-import { type CommandService, createCommandRunner } from "../commands/create-command-runner.js";
-import type { Config } from "../config/config.js";
-import type { Db } from "../db/database.js";
-import { componentLogger, type Logger } from "../logging/logger.js";
-import { createMetricWriter } from "../metrics/metric-writer.js";
-import { startMetricsMaintenance } from "../metrics/metrics-maintenance.js";
-import { type AgentPki, ensureAgentPki } from "../pki/agent-pki.js";
-import type { MasterKeyring } from "../pki/master-key.js";
+import type { BackupStore } from "../domain/backups/backup-store.js";
+import { openBackupStore } from "../domain/backups/open-backup-store.js";
+import { type CommandService, createCommandRunner } from "../domain/commands/create-command-runner.js";
+import { createMetricWriter } from "../domain/metrics/metric-writer.js";
+import { startMetricsMaintenance } from "../domain/metrics/metrics-maintenance.js";
+import type { Config } from "../platform/config/config.js";
+import type { Db } from "../platform/db/database.js";
+import { componentLogger, type Logger } from "../platform/logging/logger.js";
+import { type AgentPki, ensureAgentPki } from "../platform/pki/agent-pki.js";
+import type { MasterKeyring } from "../platform/pki/master-key.js";
+import { SessionRegistry } from "../transports/agent-gateway/session-registry.js";
 import { type AgentGateway, createAgentGateway } from "./create-agent-gateway.js";
 import { describeListenFailure } from "./listen-errors.js";
 

@@ -1,11 +1,11 @@
-import type { AlertDeps } from "../alerts/alert-deps.js";
-import { createAlertEvaluator } from "../alerts/alert-evaluator.js";
-import { createChannelKeyring } from "../alerts/channels/channel-secrets.js";
-import { createOutboxWorker } from "../alerts/outbox/outbox-worker.js";
-import type { Config } from "../config/config.js";
-import type { Db } from "../db/database.js";
-import type { Logger } from "../logging/logger.js";
-import { type MasterKeyring, masterKeyFromBase64 } from "../pki/master-key.js";
+import type { AlertDeps } from "../domain/alerts/alert-deps.js";
+import { createAlertEvaluator } from "../domain/alerts/alert-evaluator.js";
+import { createChannelKeyring } from "../domain/alerts/channels/channel-secrets.js";
+import { createOutboxWorker } from "../domain/alerts/outbox/outbox-worker.js";
+import type { Config } from "../platform/config/config.js";
+import type { Db } from "../platform/db/database.js";
+import type { Logger } from "../platform/logging/logger.js";
+import { type MasterKeyring, masterKeyFromBase64 } from "../platform/pki/master-key.js";
 
 /**
  * Starts alert evaluation (one replica at a time) and notification delivery (every replica),

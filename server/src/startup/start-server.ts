@@ -1,24 +1,28 @@
 import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
-import { createApiRoutes } from "../api/routes.js";
-import { createBackupScheduler } from "../backups/backup-scheduler.js";
-import { createBackupDeps } from "../backups/create-backup-deps.js";
-import type { Config } from "../config/config.js";
-import { createDatabase } from "../db/database.js";
-import { prepareEmbeddedDatabase } from "../db/embedded-database.js";
-import { type ConsoleHandler, createConsoleHandler, defaultWebDir } from "../http/console-handler.js";
-import { createHttpServer } from "../http/http-server.js";
-import { ensureInstallation } from "../installation/ensure-installation.js";
-import { createBackgroundTasks } from "../instances/background-tasks.js";
-import { resumeInstanceTasks } from "../instances/delete-instance.js";
-import { componentLogger, type Logger } from "../logging/logger.js";
-import { deriveKey } from "../pki/derive-key.js";
-import { installationKeyId } from "../pki/installation-key-id.js";
-import { createMasterKeyring, loadOrCreateMasterKey } from "../pki/master-key.js";
-import { startProvisioning } from "../provisioning/start-provisioning.js";
-import { getSystemInfo } from "../system/system-info.js";
-import { ensureFirstAdmin } from "../users/ensure-first-admin.js";
-import { ensureBuiltinRoles } from "../users/roles.js";
+import { createBackupScheduler } from "../domain/backups/backup-scheduler.js";
+import { createBackupDeps } from "../domain/backups/create-backup-deps.js";
+import { ensureInstallation } from "../domain/installation/ensure-installation.js";
+import { createBackgroundTasks } from "../domain/instances/background-tasks.js";
+import { resumeInstanceTasks } from "../domain/instances/delete-instance.js";
+import { startProvisioning } from "../domain/provisioning/start-provisioning.js";
+import { getSystemInfo } from "../domain/system/system-info.js";
+import { ensureFirstAdmin } from "../domain/users/ensure-first-admin.js";
+import { ensureBuiltinRoles } from "../domain/users/roles.js";
+import type { Config } from "../platform/config/config.js";
+import { createDatabase } from "../platform/db/database.js";
+import { prepareEmbeddedDatabase } from "../platform/db/embedded-database.js";
+import { componentLogger, type Logger } from "../platform/logging/logger.js";
+import { deriveKey } from "../platform/pki/derive-key.js";
+import { installationKeyId } from "../platform/pki/installation-key-id.js";
+import { createMasterKeyring, loadOrCreateMasterKey } from "../platform/pki/master-key.js";
+import { createApiRoutes } from "../transports/api/routes.js";
+import {
+  type ConsoleHandler,
+  createConsoleHandler,
+  defaultWebDir,
+} from "../transports/http/console-handler.js";
+import { createHttpServer } from "../transports/http/http-server.js";
 import { createApi } from "./create-api.js";
 import { prepareDataDir } from "./data-dir.js";
 import { describeDatabaseFailure } from "./database-errors.js";

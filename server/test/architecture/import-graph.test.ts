@@ -11,9 +11,13 @@ import { describe, expect, it } from "vitest";
 
 const serverRoot = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Folders of server/src that are the edge: transport and wiring. Every other folder is domain or platform. */
-const edgeFolders = ["api", "http", "agent-gateway", "startup", "cli"] as const;
+/**
+ * server/src is grouped by layer: `transports/` (Connect API, agent gateway, HTTP) and the wiring
+ * (`startup/`, `cli/`) are the edge; `domain/` and `platform/` are everything under it.
+ */
+const edgeFolders = ["transports", "startup", "cli"] as const;
 const edge = `^src/(${edgeFolders.join("|")})/`;
+const layered = ["transports", "domain", "platform"] as const;
 
 const ruleSet: IFlattenedRuleSet = {
   forbidden: [
@@ -26,7 +30,7 @@ const ruleSet: IFlattenedRuleSet = {
     {
       name: "domain-imports-transport",
       severity: "error",
-      from: { path: "^src/[^/]+/", pathNot: edge },
+      from: { path: "^src/(domain|platform)/" },
       to: { path: [edge, "node_modules/(@connectrpc|@grpc|next)/"] },
     },
   ],
@@ -52,9 +56,16 @@ async function cruiseServer(): Promise<ICruiseResult> {
   return output.output;
 }
 
-/** The top folder of server/src a module lives in, or undefined for files at src/ itself and outside it. */
+/**
+ * The folder of server/src a module lives in (`domain/servers`, `startup`), or undefined for
+ * files at src/ itself and outside it.
+ */
 function topFolder(source: string): string | undefined {
-  return /^src\/([^/]+)\//.exec(source)?.[1];
+  const match = /^src\/([^/]+)\/(?:([^/]+)\/)?/.exec(source);
+  if (!match?.[1]) return undefined;
+  if ((layered as readonly string[]).includes(match[1]))
+    return match[2] ? `${match[1]}/${match[2]}` : undefined;
+  return match[1];
 }
 
 /** Strongly connected groups of more than one folder (Tarjan), each sorted. */

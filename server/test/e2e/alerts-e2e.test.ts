@@ -5,10 +5,10 @@ import { AlertService } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js"
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { createDatabase, type Database } from "../../src/db/database.js";
-import { alertNotifications } from "../../src/db/schema/alerts.js";
-import { metricSamples } from "../../src/db/schema/metrics.js";
-import { servers } from "../../src/db/schema/servers.js";
+import { createDatabase, type Database } from "../../src/platform/db/database.js";
+import { alertNotifications } from "../../src/platform/db/schema/alerts.js";
+import { metricSamples } from "../../src/platform/db/schema/metrics.js";
+import { servers } from "../../src/platform/db/schema/servers.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 import { startSmtpSink } from "../support/smtp-sink.js";
 import { createPostgresDatabase, dropPostgresDatabase } from "../support/test-databases.js";

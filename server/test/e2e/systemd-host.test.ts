@@ -2,8 +2,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Server } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultAgentExecutable, loadAgentRelease } from "../../src/agent-release/agent-release.js";
-import { metricSamples } from "../../src/db/schema/metrics.js";
+import { defaultAgentExecutable, loadAgentRelease } from "../../src/domain/agent-release/agent-release.js";
+import { metricSamples } from "../../src/platform/db/schema/metrics.js";
 import { type OnboardingHarness, startOnboarding } from "../support/onboarding-harness.js";
 import { ensureSystemdHostImage, type SystemdHost, startSystemdHost } from "../support/systemd-host.js";
 

@@ -16,13 +16,13 @@ import {
 import type { HostSampleSchema } from "@ocore/proto/gen/ocore/agent/v1/metrics_pb.js";
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import { pino } from "pino";
-import { createEnrollmentToken } from "../../src/agent-identity/create-enrollment-token.js";
-import type { DatabaseKind } from "../../src/db/database.js";
-import { servers } from "../../src/db/schema/servers.js";
-import { createMetricWriter, type MetricWriter } from "../../src/metrics/metric-writer.js";
-import { type AgentPki, ensureAgentPki } from "../../src/pki/agent-pki.js";
-import { createMasterKeyring } from "../../src/pki/master-key.js";
-import { x509 } from "../../src/pki/x509.js";
+import { createEnrollmentToken } from "../../src/domain/agent-identity/create-enrollment-token.js";
+import { createMetricWriter, type MetricWriter } from "../../src/domain/metrics/metric-writer.js";
+import type { DatabaseKind } from "../../src/platform/db/database.js";
+import { servers } from "../../src/platform/db/schema/servers.js";
+import { type AgentPki, ensureAgentPki } from "../../src/platform/pki/agent-pki.js";
+import { createMasterKeyring } from "../../src/platform/pki/master-key.js";
+import { x509 } from "../../src/platform/pki/x509.js";
 import {
   type AgentGateway,
   createAgentGateway,

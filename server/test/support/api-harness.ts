@@ -4,15 +4,15 @@ import { type Client, createClient, createRouterTransport, type Transport } from
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import pino from "pino";
-import { createChannelKeyring } from "../../src/alerts/channels/channel-secrets.js";
-import { createApiRoutes } from "../../src/api/routes.js";
-import type { BackupDeps } from "../../src/backups/backup-deps.js";
-import { type CommandService, createCommandRunner } from "../../src/commands/create-command-runner.js";
-import type { DatabaseKind, Db } from "../../src/db/database.js";
-import { createMasterKeyring } from "../../src/pki/master-key.js";
+import { createChannelKeyring } from "../../src/domain/alerts/channels/channel-secrets.js";
+import type { BackupDeps } from "../../src/domain/backups/backup-deps.js";
+import { type CommandService, createCommandRunner } from "../../src/domain/commands/create-command-runner.js";
+import { ensureFirstAdmin } from "../../src/domain/users/ensure-first-admin.js";
+import { ensureBuiltinRoles } from "../../src/domain/users/roles.js";
+import type { DatabaseKind, Db } from "../../src/platform/db/database.js";
+import { createMasterKeyring } from "../../src/platform/pki/master-key.js";
 import { type Api, createApi } from "../../src/startup/create-api.js";
-import { ensureFirstAdmin } from "../../src/users/ensure-first-admin.js";
-import { ensureBuiltinRoles } from "../../src/users/roles.js";
+import { createApiRoutes } from "../../src/transports/api/routes.js";
 import { createTestClock, type TestClock } from "./test-clock.js";
 import { createTestDatabase, type TestDatabase } from "./test-databases.js";
 

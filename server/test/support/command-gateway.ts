@@ -6,15 +6,15 @@ import type {
   ConnectResponse,
   Welcome,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
-import { SessionRegistry } from "../../src/agent-gateway/session-registry.js";
-import { createEnrollmentToken } from "../../src/agent-identity/create-enrollment-token.js";
-import { type CommandService, createCommandRunner } from "../../src/commands/create-command-runner.js";
-import type { DatabaseKind } from "../../src/db/database.js";
-import { servers } from "../../src/db/schema/servers.js";
-import { createMetricWriter } from "../../src/metrics/metric-writer.js";
-import { ensureAgentPki } from "../../src/pki/agent-pki.js";
-import { createMasterKeyring } from "../../src/pki/master-key.js";
+import { createEnrollmentToken } from "../../src/domain/agent-identity/create-enrollment-token.js";
+import { type CommandService, createCommandRunner } from "../../src/domain/commands/create-command-runner.js";
+import { createMetricWriter } from "../../src/domain/metrics/metric-writer.js";
+import type { DatabaseKind } from "../../src/platform/db/database.js";
+import { servers } from "../../src/platform/db/schema/servers.js";
+import { ensureAgentPki } from "../../src/platform/pki/agent-pki.js";
+import { createMasterKeyring } from "../../src/platform/pki/master-key.js";
 import { createAgentGateway } from "../../src/startup/create-agent-gateway.js";
+import { SessionRegistry } from "../../src/transports/agent-gateway/session-registry.js";
 import {
   type AgentPeer,
   connect,

@@ -7,26 +7,26 @@ import { type Client, createClient, createRouterTransport } from "@connectrpc/co
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { pino } from "pino";
-import { defaultAgentExecutable, loadAgentRelease } from "../../src/agent-release/agent-release.js";
-import { createApiRoutes } from "../../src/api/routes.js";
-import { loadConfig } from "../../src/config/config.js";
-import type { DatabaseKind } from "../../src/db/database.js";
-import { createMasterKeyring } from "../../src/pki/master-key.js";
-import { createAgentUninstaller } from "../../src/provisioning/agent-uninstaller.js";
-import type { ProvisioningDeps } from "../../src/provisioning/job-context.js";
+import { defaultAgentExecutable, loadAgentRelease } from "../../src/domain/agent-release/agent-release.js";
+import { createAgentUninstaller } from "../../src/domain/provisioning/agent-uninstaller.js";
+import type { ProvisioningDeps } from "../../src/domain/provisioning/job-context.js";
 import {
   type ProvisioningWorker,
   startProvisioningWorker,
   type WorkerTiming,
-} from "../../src/provisioning/provisioning-worker.js";
-import { productRequirements, type Requirements } from "../../src/provisioning/requirements.js";
-import { defaultDeployDir } from "../../src/provisioning/start-provisioning.js";
-import { createSshConnector } from "../../src/ssh/ssh-client.js";
-import { createSshKeyring } from "../../src/ssh/ssh-credentials.js";
+} from "../../src/domain/provisioning/provisioning-worker.js";
+import { productRequirements, type Requirements } from "../../src/domain/provisioning/requirements.js";
+import { defaultDeployDir } from "../../src/domain/provisioning/start-provisioning.js";
+import { ensureFirstAdmin } from "../../src/domain/users/ensure-first-admin.js";
+import { ensureBuiltinRoles } from "../../src/domain/users/roles.js";
+import { loadConfig } from "../../src/platform/config/config.js";
+import type { DatabaseKind } from "../../src/platform/db/database.js";
+import { createMasterKeyring } from "../../src/platform/pki/master-key.js";
+import { createSshConnector } from "../../src/platform/ssh/ssh-client.js";
+import { createSshKeyring } from "../../src/platform/ssh/ssh-credentials.js";
 import { createApi } from "../../src/startup/create-api.js";
 import { type AgentChannel, startAgentChannel } from "../../src/startup/start-agent-channel.js";
-import { ensureFirstAdmin } from "../../src/users/ensure-first-admin.js";
-import { ensureBuiltinRoles } from "../../src/users/roles.js";
+import { createApiRoutes } from "../../src/transports/api/routes.js";
 import { STRONG_PASSWORD } from "./api-harness.js";
 import { createTestDatabase, type TestDatabase } from "./test-databases.js";
 

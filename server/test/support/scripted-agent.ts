@@ -7,8 +7,8 @@ import {
   type CommandSchema,
   OutputStream,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
-import { typeNameOf } from "../../src/commands/command-delivery.js";
-import type { CommandLink, CommandLinks } from "../../src/commands/command-transport.js";
+import { typeNameOf } from "../../src/domain/commands/command-delivery.js";
+import type { CommandLink, CommandLinks } from "../../src/domain/commands/command-transport.js";
 
 /**
  * For tests of features that run commands: a live agent stream whose agent answers from a script

@@ -14,11 +14,15 @@ import {
   type InstanceStatus,
   InstanceStatusSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/instance_commands_pb.js";
-import type { BackupStore } from "../../src/backups/backup-store.js";
-import { openDownload, receiveUpload } from "../../src/backups/backup-transfer.js";
-import type { CommandOutcome, CommandRunner, SubmitCommand } from "../../src/commands/command-runner.js";
-import type { Db } from "../../src/db/database.js";
-import { AppError } from "../../src/errors/app-error.js";
+import type { BackupStore } from "../../src/domain/backups/backup-store.js";
+import { openDownload, receiveUpload } from "../../src/domain/backups/backup-transfer.js";
+import type {
+  CommandOutcome,
+  CommandRunner,
+  SubmitCommand,
+} from "../../src/domain/commands/command-runner.js";
+import type { Db } from "../../src/platform/db/database.js";
+import { AppError } from "../../src/platform/errors/app-error.js";
 
 interface Container {
   state: string;

@@ -13,7 +13,7 @@ import {
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { hostKeyFingerprint } from "../../src/ssh/host-key.js";
+import { hostKeyFingerprint } from "../../src/platform/ssh/host-key.js";
 import { freePort } from "./free-port.js";
 
 const SSHD = "/usr/sbin/sshd";

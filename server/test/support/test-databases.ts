@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { inject } from "vitest";
-import { createDatabase, type Database, type DatabaseKind } from "../../src/db/database.js";
+import { createDatabase, type Database, type DatabaseKind } from "../../src/platform/db/database.js";
 
 /** Both engines oCore supports; database tests run against each. */
 export const databaseKinds: readonly DatabaseKind[] = ["pglite", "postgres"];

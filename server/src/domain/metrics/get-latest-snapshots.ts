@@ -1,0 +1,64 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../../platform/db/database.js";
+import { isUuid } from "../../platform/db/is-uuid.js";
+import { rowsOf } from "../../platform/db/rows-of.js";
+import { AppError } from "../../platform/errors/app-error.js";
+import type { Scope } from "../auth/principal.js";
+import { anySelectorCondition } from "../auth/selector-sql.js";
+import { type SeriesPoint, toPoint } from "./get-series.js";
+
+export interface ServerSnapshot {
+  readonly serverId: string;
+  readonly name: string;
+  readonly status: string;
+  readonly lastSeenAt: Date | undefined;
+  /** The newest raw sample, when there is one within the raw retention. */
+  readonly latest: SeriesPoint | undefined;
+}
+
+export const MAX_SNAPSHOT_SERVERS = 5000;
+
+/**
+ * The fleet view: each server's status, last-seen time and newest sample, in one query (an
+ * index lookup per server on metric_samples (server_id, collected_at)). No ids: every server.
+ */
+export async function getLatestSnapshots(
+  db: Db,
+  input: { readonly serverIds: readonly string[]; readonly scope: Scope },
+) {
+  if (input.serverIds.length > MAX_SNAPSHOT_SERVERS) {
+    throw AppError.invalid("serverIds", `at most ${MAX_SNAPSHOT_SERVERS} server ids per request`);
+  }
+  const invalid = input.serverIds.find((id) => !isUuid(id));
+  if (invalid !== undefined)
+    throw AppError.invalid("serverIds", `"${invalid.slice(0, 64)}" is not a server id`);
+  const filter =
+    input.serverIds.length === 0
+      ? sql`true`
+      : sql`s.id in (${sql.join(
+          input.serverIds.map((id) => sql`${id}::uuid`),
+          sql`, `,
+        )})`;
+  const visible = input.scope.all ? sql`true` : anySelectorCondition(sql`s.tags`, input.scope.selectors);
+  const result = await db.execute(sql`
+    select s.id as server_id, s.name, s.status, s.last_seen_at, m.*
+    from servers s
+    left join lateral (
+      select collected_at as time, 1 as samples, cpu_percent, cpu_percent as cpu_percent_max, load1, load5, load15,
+        memory_total, memory_used, memory_used as memory_used_max, memory_available, swap_used, disk_used_percent,
+        disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, tcp_connections, containers_running
+      from metric_samples where server_id = s.id order by collected_at desc limit 1
+    ) m on true
+    where ${filter} and (${visible})
+    order by s.name
+    limit ${MAX_SNAPSHOT_SERVERS}`);
+  return rowsOf<Record<string, unknown>>(result).map(
+    (row): ServerSnapshot => ({
+      serverId: row.server_id as string,
+      name: row.name as string,
+      status: row.status as string,
+      lastSeenAt: row.last_seen_at ? new Date(row.last_seen_at as string | Date) : undefined,
+      latest: row.time ? toPoint(row) : undefined,
+    }),
+  );
+}

@@ -1,0 +1,85 @@
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "../../platform/logging/logger.js";
+import type { AgentPki } from "../../platform/pki/agent-pki.js";
+import type { AgentSession } from "./agent-session.js";
+import { createGatewayCredentials } from "./gateway-credentials.js";
+
+/**
+ * Keepalive on the server side. grpc-js servers only implement keepalive_time/timeout (they do
+ * not police client ping rates: `grpc.http2.min_ping_interval_without_data_ms` and
+ * `grpc.keepalive_permit_without_calls` are client-side options in grpc-js), so agents may ping
+ * as often as they like. A dead TCP connection is noticed within ~30 s.
+ */
+const serverOptions: grpc.ServerOptions = {
+  // Channelz (grpc-js's introspection service, which oCore does not serve) would keep a tracker,
+  // a registry entry and counters per connection: ~1 KB for each of 10,000 agents.
+  "grpc.enable_channelz": 0,
+  "grpc.keepalive_time_ms": 20_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.max_receive_message_length": 4 * 1024 * 1024,
+  "grpc.max_concurrent_streams": 8,
+};
+
+export interface AgentGrpcServer {
+  /** Where the routes are registered (agent-gateway/routes.ts) before `listen`. */
+  readonly server: grpc.Server;
+  /** Binds the mutual-TLS port; resolves with the bound port (0 picks a free one). */
+  listen(host: string, port: number): Promise<number>;
+  /** Ends `sessions` with `unavailable`, then shuts down (forcibly after 3 s). */
+  close(sessions: Iterable<AgentSession>): Promise<void>;
+}
+
+/**
+ * The agent gateway's grpc-js server: its options, the PKI's credentials (a client certificate
+ * requested, not required: enrollment has none yet) and, while it listens, the periodic check
+ * that renews the gateway certificate (or adopts another replica's renewal) 30 days before it
+ * expires; new connections get the new one.
+ */
+export function createAgentGrpcServer(options: {
+  readonly pki: AgentPki;
+  readonly logger: Logger;
+  /** How often the gateway's certificate is checked (0: never, tests). */
+  readonly certificateCheckEveryMs: number;
+}): AgentGrpcServer {
+  const { pki, logger } = options;
+  const server = new grpc.Server(serverOptions);
+  let certificateTimer: NodeJS.Timeout | undefined;
+  return {
+    server,
+    async listen(host, port) {
+      const bound = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(
+          `${host.includes(":") ? `[${host}]` : host}:${port}`,
+          createGatewayCredentials(pki),
+          (error, p) => (error ? reject(error) : resolve(p)),
+        ),
+      );
+      if (options.certificateCheckEveryMs > 0) {
+        certificateTimer = setInterval(() => {
+          pki
+            .refreshGatewayCertificate()
+            .catch((error: unknown) =>
+              logger.warn({ err: error }, "could not check the agent gateway certificate; will retry"),
+            );
+        }, options.certificateCheckEveryMs);
+      }
+      return bound;
+    },
+    async close(sessions) {
+      clearInterval(certificateTimer);
+      for (const session of [...sessions]) {
+        session.close({ code: "unavailable", message: "the oCore server is shutting down" });
+      }
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 3_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    },
+  };
+}
