@@ -244,7 +244,7 @@ describe("bad input against the real server process", () => {
     expect(error?.metadata.get("x-ocore-field")).toBe("afterId");
   });
 
-  it("answers a malformed binary message with invalid_argument, in Connect and in gRPC", async () => {
+  it("answers a malformed binary message with invalid_argument, in Connect, gRPC and gRPC-Web", async () => {
     const connect = await call("ocore.api.v1.SystemService/GetInfo", new Uint8Array([0xff, 0xff, 0xff]), {
       "content-type": "application/proto",
     });
@@ -259,6 +259,16 @@ describe("bad input against the real server process", () => {
     );
     expect(grpc.status).toBe(String(Code.InvalidArgument));
     expect(decodeURIComponent(grpc.message)).toMatch(/not a valid protobuf message/);
+
+    // gRPC-Web carries the status in a trailer frame (flag 0x80) at the end of the body.
+    const web = await fetch(`${server.url}/ocore.api.v1.SystemService/GetInfo`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+      body: Buffer.from([0, 0, 0, 0, 3, 0xff, 0xff, 0xff]),
+    });
+    const trailer = grpcWebTrailer(Buffer.from(await web.arrayBuffer()));
+    expect(trailer["grpc-status"]).toBe(String(Code.InvalidArgument));
+    expect(decodeURIComponent(trailer["grpc-message"] ?? "")).toMatch(/not a valid protobuf message/);
   });
 
   it("answers unknown procedures and content types in the client's protocol", async () => {
@@ -302,6 +312,28 @@ describe("bad input against the real server process", () => {
     expectRefused(short, "invalid_argument", "selector");
   });
 });
+
+/** The fields of the trailer frame (flag 0x80) of a gRPC-Web body. */
+function grpcWebTrailer(body: Buffer): Record<string, string> {
+  for (let offset = 0; offset + 5 <= body.length; ) {
+    const flags = body[offset] ?? 0;
+    const length = body.readUInt32BE(offset + 1);
+    const data = body.subarray(offset + 5, offset + 5 + length);
+    offset += 5 + length;
+    if ((flags & 0x80) === 0) continue;
+    return Object.fromEntries(
+      data
+        .toString("latin1")
+        .split("\r\n")
+        .filter((line) => line.includes(":"))
+        .map((line) => {
+          const colon = line.indexOf(":");
+          return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
+        }),
+    );
+  }
+  return {};
+}
 
 /** One gRPC call over cleartext HTTP/2, returning the status from the trailers (or trailers-only headers). */
 function grpcCall(url: string, path: string, body: Buffer): Promise<{ status: string; message: string }> {

@@ -9,9 +9,16 @@ import {
   type HandlerContext,
   type Interceptor,
 } from "@connectrpc/connect";
-import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import {
+  encodeEnvelope,
+  pipe,
+  transformSplitEnvelope,
+  type UniversalHandler,
+  type UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import {
   compressionBrotli,
   compressionGzip,
@@ -104,6 +111,7 @@ export function createApiAdapter(options: ApiAdapterOptions): NodeHandler {
 }
 
 const GRPC_CONTENT_TYPE = /^application\/grpc(?:-web)?(?:[+;]|$)/i;
+const GRPC_WEB_CONTENT_TYPE = /^application\/grpc-web(?:[+;]|$)/i;
 const CONNECT_STREAM_CONTENT_TYPE = /^application\/connect\+/i;
 /** `/package.Service/Method`: the shape of every Connect and gRPC procedure path. */
 const PROCEDURE_PATH = /^\/[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+\/[A-Za-z_]\w*$/;
@@ -150,7 +158,8 @@ function sendRpcError(
 /**
  * connect-es reports a binary message it cannot decode as "internal" (it uses one code for
  * reading and writing); for a request it is the client's mistake, so it becomes
- * invalid_argument here, for the Connect protocol (one JSON error body) and gRPC (trailers).
+ * invalid_argument here, for the Connect protocol (one JSON error body), gRPC (trailers) and
+ * gRPC-Web (the trailer frame at the end of the body).
  */
 async function reportParseFailures(answer: UniversalServerResponse): Promise<UniversalServerResponse> {
   const contentType = answer.header?.get("content-type") ?? "";
@@ -172,6 +181,9 @@ async function reportParseFailures(answer: UniversalServerResponse): Promise<Uni
     }
     return { ...answer, body: oneChunk(bytes) };
   }
+  if (GRPC_WEB_CONTENT_TYPE.test(contentType) && answer.body) {
+    return { ...answer, body: rewriteGrpcWebTrailer(answer.body as AsyncIterable<Uint8Array>) };
+  }
   if (GRPC_CONTENT_TYPE.test(contentType) && answer.body && answer.trailer) {
     const trailer = answer.trailer;
     const body = answer.body as AsyncIterable<Uint8Array>;
@@ -187,6 +199,25 @@ async function reportParseFailures(answer: UniversalServerResponse): Promise<Uni
     };
   }
   return answer;
+}
+
+/** The largest frame of a gRPC-Web answer passed through: the server's own write limit. */
+const GRPC_WEB_MAX_FRAME_BYTES = 0xffffffff;
+
+/** Passes a gRPC-Web body on frame by frame, rewriting a parse failure in its trailer frame. */
+async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  for await (const envelope of pipe(body, transformSplitEnvelope(GRPC_WEB_MAX_FRAME_BYTES))) {
+    if ((envelope.flags & trailerFlag) === trailerFlag) {
+      const trailer = trailerParse(envelope.data);
+      const message = decodeURIComponent(trailer.get("grpc-message") ?? "");
+      if (trailer.get("grpc-status") === String(Code.Internal) && message.startsWith("parse binary:")) {
+        setTrailerStatus(trailer, badMessage(message));
+        yield encodeEnvelope(envelope.flags, trailerSerialize(trailer));
+        continue;
+      }
+    }
+    yield encodeEnvelope(envelope.flags, envelope.data);
+  }
 }
 
 function badMessage(detail: string): ConnectError {
