@@ -20,6 +20,7 @@ import {
   checkInstanceId,
   instanceLabels,
   instanceLayout,
+  instancePortBindings,
   MAILPIT_WEB_PORT,
   ODOO_CONFIG_PATH,
   ODOO_DATA_PATH,
@@ -88,6 +89,7 @@ export function createInstanceHandler(deps: DockerDeps) {
           abortSignal: context.signal,
         });
         const restart = { RestartPolicy: { Name: "unless-stopped" }, NetworkMode: layout.network };
+        const ports = instancePortBindings(spec.basePort);
         const containers: Docker.Container[] = [];
         const createOne = (options: Docker.ContainerCreateOptions, what: string) =>
           engineCall(what, deps.socketPath, async () => {
@@ -115,7 +117,7 @@ export function createInstanceHandler(deps: DockerDeps) {
             ExposedPorts: { [`${MAILPIT_WEB_PORT}/tcp`]: {} },
             HostConfig: {
               ...restart,
-              PortBindings: { [`${MAILPIT_WEB_PORT}/tcp`]: [{ HostPort: String(spec.basePort + 2) }] },
+              PortBindings: ports.mail,
             },
           },
           `container ${layout.container.mail}`,
@@ -133,10 +135,7 @@ export function createInstanceHandler(deps: DockerDeps) {
                 `${layout.volumes.data}:${ODOO_DATA_PATH}`,
                 `${layout.volumes.config}:${ODOO_CONFIG_PATH}`,
               ],
-              PortBindings: {
-                [`${ODOO_WEB_PORT}/tcp`]: [{ HostPort: String(spec.basePort) }],
-                [`${ODOO_LONGPOLLING_PORT}/tcp`]: [{ HostPort: String(spec.basePort + 1) }],
-              },
+              PortBindings: ports.odoo,
             },
           },
           `container ${layout.container.odoo}`,

@@ -17,6 +17,28 @@ export const ODOO_LONGPOLLING_PORT = 8072;
 export const MAILPIT_WEB_PORT = 8025;
 export const MAILPIT_SMTP_PORT = 1025;
 
+/** The host address of the ports that must not face the network (decision 0140). */
+export const LOOPBACK = "127.0.0.1";
+
+type PortBindings = Record<string, { HostIp?: string; HostPort: string }[]>;
+
+/**
+ * Where an instance's ports are published on the host, from its block's first port:
+ * +0 Odoo web on every interface (the reverse proxy or the user reaches it), +1 Odoo
+ * longpolling and +2 Mailpit's web UI on loopback only. Mailpit has no login and shows every
+ * captured email; longpolling belongs behind the same reverse proxy as the web port. Both are
+ * reached from outside through an SSH tunnel (decision 0140).
+ */
+export function instancePortBindings(basePort: number): { odoo: PortBindings; mail: PortBindings } {
+  return {
+    odoo: {
+      [`${ODOO_WEB_PORT}/tcp`]: [{ HostPort: String(basePort) }],
+      [`${ODOO_LONGPOLLING_PORT}/tcp`]: [{ HostIp: LOOPBACK, HostPort: String(basePort + 1) }],
+    },
+    mail: { [`${MAILPIT_WEB_PORT}/tcp`]: [{ HostIp: LOOPBACK, HostPort: String(basePort + 2) }] },
+  };
+}
+
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

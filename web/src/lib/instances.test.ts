@@ -27,12 +27,19 @@ describe("instances", () => {
     expect(isTransitional("running")).toBe(false);
   });
 
-  it("links the ports on the server's address", () => {
-    expect(instanceLinks({ webPort: 20000, mailpitPort: 20002 }, "10.0.0.5")).toEqual([
-      { label: "Odoo", port: 20000, href: "http://10.0.0.5:20000/" },
-      { label: "Mailpit", port: 20002, href: "http://10.0.0.5:20002/" },
+  it("links the web port and gives loopback-only ports as an SSH tunnel, never a link", () => {
+    expect(instanceLinks({ webPort: 20000, longpollingPort: 20001, mailpitPort: 20002 }, "10.0.0.5")).toEqual(
+      [
+        { label: "Odoo", port: 20000, href: "http://10.0.0.5:20000/" },
+        { label: "Longpolling", port: 20001, tunnel: "ssh -L 20001:127.0.0.1:20001 10.0.0.5" },
+        { label: "Mailpit", port: 20002, tunnel: "ssh -L 20002:127.0.0.1:20002 10.0.0.5" },
+      ],
+    );
+    const v6 = instanceLinks({ webPort: 20000, longpollingPort: 0, mailpitPort: 20002 }, "::1");
+    expect(v6).toEqual([
+      { label: "Odoo", port: 20000, href: "http://[::1]:20000/" },
+      { label: "Mailpit", port: 20002, tunnel: "ssh -L 20002:127.0.0.1:20002 ::1" },
     ]);
-    expect(instanceLinks({ webPort: 20000, mailpitPort: 0 }, "::1")[0]?.href).toBe("http://[::1]:20000/");
   });
 
   it("checks names like the server", () => {

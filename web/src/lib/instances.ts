@@ -39,17 +39,32 @@ export function instanceActions(state: string): {
   };
 }
 
-/** The instance's web interfaces as links on its server's address. */
-export function instanceLinks(instance: Pick<Instance, "webPort" | "mailpitPort">, host: string) {
+/** An instance port the console shows: a link when it faces the network, else how to tunnel to it. */
+export type InstancePort =
+  | { label: string; port: number; href: string }
+  | { label: string; port: number; tunnel: string };
+
+/**
+ * The instance's ports on its server's address. Only Odoo's web port faces the network; the agent
+ * publishes longpolling and Mailpit's web UI on the server's 127.0.0.1 (decision 0140: Mailpit has
+ * no login, longpolling belongs behind the reverse proxy), so those come with the SSH tunnel that
+ * reaches them instead of a link that would not answer.
+ */
+export function instanceLinks(
+  instance: Pick<Instance, "webPort" | "longpollingPort" | "mailpitPort">,
+  host: string,
+): InstancePort[] {
   if (!host) return [];
   const base = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  const sshHost = host.replace(/^\[(.*)\]$/, "$1");
+  const loopback = (label: string, port: number) =>
+    port ? { label, port, tunnel: `ssh -L ${port}:127.0.0.1:${port} ${sshHost}` } : undefined;
   return [
     instance.webPort
       ? { label: "Odoo", port: instance.webPort, href: `http://${base}:${instance.webPort}/` }
       : undefined,
-    instance.mailpitPort
-      ? { label: "Mailpit", port: instance.mailpitPort, href: `http://${base}:${instance.mailpitPort}/` }
-      : undefined,
+    loopback("Longpolling", instance.longpollingPort),
+    loopback("Mailpit", instance.mailpitPort),
   ].filter((link) => link !== undefined);
 }
 

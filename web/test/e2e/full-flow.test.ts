@@ -177,8 +177,11 @@ describe("the operator's first hour, in the browser", () => {
     const answer = await fetch(href);
     expect(answer.status).toBe(200);
     expect(await answer.text()).toContain("odoo stand-in");
-    const mailpit = (await row.getByTestId("link-mailpit").getAttribute("href")) ?? "";
-    expect(Number(new URL(mailpit).port)).toBe(Number(new URL(href).port) + 2);
+    // Mailpit is on the server's loopback only (decision 0140): shown with its tunnel, not as a link.
+    const mailpit = row.getByTestId("port-mailpit");
+    expect(Number(await mailpit.getAttribute("data-port"))).toBe(Number(new URL(href).port) + 2);
+    expect(await mailpit.innerText()).toContain("ssh -L");
+    expect(await row.getByTestId("link-mailpit").count()).toBe(0);
     await shot("instances");
 
     await row.getByTestId("instance-link").click();
