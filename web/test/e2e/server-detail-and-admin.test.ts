@@ -61,7 +61,7 @@ describe("a live server, its charts, and administration", () => {
     });
     await page.goto(`${server.url}/servers`);
     await page.getByTestId("server-row").first().waitFor();
-    expect(await page.getByTestId("server-status").first().innerText()).toBe("Connecting");
+    expect(await page.getByTestId("server-status").first().innerText()).toBe("Pending");
 
     const list = (await api("/ocore.api.v1.ServerService/ListServers", {})) as { servers: { id: string }[] };
     serverId = list.servers[0]?.id ?? "";

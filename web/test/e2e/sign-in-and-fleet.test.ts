@@ -180,7 +180,7 @@ describe("signing in and the fleet", () => {
     await expect
       .poll(() => page.getByTestId("fleet-count").innerText(), { timeout: 10_000 })
       .toBe("122 servers");
-    expect(await page.getByTestId("status-count-connecting").innerText()).toMatch(/122$/);
+    expect(await page.getByTestId("status-count-pending").innerText()).toMatch(/122$/);
     expect(await rows().count()).toBe(50);
 
     await page.getByTestId("page-next").click();
