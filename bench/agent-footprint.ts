@@ -16,6 +16,7 @@ import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment
 import { DataFormat, ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { freePort } from "../server/test/support/free-port.ts";
 import { cpuSeconds, rssBytes } from "./agent-fleet/proc-stats.ts";
+import { firstAdminPassword } from "./first-admin-password.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const minutes = Number(process.env.BENCH_MINUTES ?? 10);
@@ -41,8 +42,9 @@ async function startServer(
 }
 
 const agentPort = await freePort();
+const serverDataDir = mkdtempSync(path.join(os.tmpdir(), "ocore-bench-agent-server-"));
 const server = await startServer({
-  OCORE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "ocore-bench-agent-server-")),
+  OCORE_DATA_DIR: serverDataDir,
   OCORE_HTTP_ADDR: "127.0.0.1:0",
   OCORE_AGENT_ADDR: `127.0.0.1:${agentPort}`,
   OCORE_AGENT_PUBLIC_ADDR: `127.0.0.1:${agentPort}`,
@@ -51,7 +53,7 @@ const server = await startServer({
 let agent: ChildProcess | undefined;
 try {
   const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });
-  const oneTime = /one-time password (\S+)/.exec(server.stderr)?.[1] ?? "";
+  const oneTime = firstAdminPassword(serverDataDir);
   const first = await createClient(AuthService, transport).login({ username: "admin", password: oneTime });
   const password = `bench ${Math.random().toString(36)} passphrase`;
   const changed = await createClient(AuthService, transport).changePassword(

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { startCluster } from "../server/test/support/postgres-cluster.ts";
+import { firstAdminPassword } from "./first-admin-password.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const runs = Math.max(10, Number(process.env.BENCH_RUNS ?? 30));
@@ -82,8 +83,8 @@ class Session {
     return answer;
   }
 
-  async signIn(server: Server, first: boolean): Promise<void> {
-    const oneTime = /one-time password (\S+)/.exec(server.stderr())?.[1];
+  async signIn(dataDir: string, first: boolean): Promise<void> {
+    const oneTime = first ? firstAdminPassword(dataDir) : undefined;
     await this.call("AuthService/Login", { username: "admin", password: first ? oneTime : PASSWORD });
     if (first) {
       await this.call("AuthService/ChangePassword", { currentPassword: oneTime, newPassword: PASSWORD });
@@ -147,7 +148,7 @@ async function measureCase(kind: "pglite" | "postgres", count: number) {
   try {
     let server = await startServer(env);
     const session = new Session(server.url);
-    await session.signIn(server, true);
+    await session.signIn(dataDir, true);
 
     const data = Buffer.from(csvOf(count)).toString("base64");
     const importStarted = performance.now();
@@ -180,7 +181,7 @@ async function measureCase(kind: "pglite" | "postgres", count: number) {
       await database.close();
       server = await startServer(env);
       session.base = server.url;
-      await session.signIn(server, false);
+      await session.signIn(dataDir, false);
     }
 
     const results: Record<string, { p50: number; p95: number; max: number; rows: number; total: number }> =

@@ -62,7 +62,7 @@ describe("alerts across a server crash", () => {
     const db = database.db;
 
     const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });
-    const oneTime = /one-time password (\S+)/.exec(server.stderr())?.[1] ?? "";
+    const oneTime = server.firstAdminPassword();
     const first = await createClient(AuthService, transport).login({ username: "admin", password: oneTime });
     const changed = await createClient(AuthService, transport).changePassword(
       { currentPassword: oneTime, newPassword: STRONG },
