@@ -75,7 +75,7 @@ export interface LeasedWorker {
  * jobs, scheduled backups): claim with a lease, run up to `concurrency` at once, renew each
  * lease every third of its length (a lost lease aborts the run), wake on NOTIFY or `wake()`,
  * poll with jitter, drain on stop. A claim that fails is logged once until claiming works again.
- * See docs/decisions/0150-leased-workers.md.
+ * See docs/decisions/0112-leased-workers.md.
  */
 export function createLeasedWorker<Item>(options: LeasedWorkerOptions<Item>): LeasedWorker {
   const { db, now, pollMs, leaseMs, concurrency } = options;
