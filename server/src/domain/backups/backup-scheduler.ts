@@ -9,7 +9,7 @@ import { systemContext } from "../audit/audit-context.js";
 import { findInstance } from "../instances/instance-queries.js";
 import type { BackupDeps } from "./backup-deps.js";
 import type { BackupScheduleRow } from "./backup-schedule.js";
-import { createBackup } from "./backups.js";
+import { createBackup } from "./create-backup.js";
 import { claimDueSchedule, finishScheduledRun, renewScheduleLease } from "./schedule-claims.js";
 
 export type SchedulerTiming = LeasedWorkerTiming;
