@@ -234,6 +234,39 @@ describe.each(databaseKinds)("leased work on %s", (kind) => {
       .toEqual(["late"]);
   });
 
+  it("logs a claim outage once, and once when claiming works again", async () => {
+    await open(1);
+    const lines: { level: number; msg: string }[] = [];
+    const worker = createLeasedWorker<typeof work.$inferSelect>({
+      db: database.db,
+      logger: pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      now: () => t0,
+      pollMs: 60_000,
+      leaseMs: 30_000,
+      concurrency: 1,
+      claim: (limit, lease) => claim(database.db, limit, lease),
+      renew: async () => true,
+      run: async (row) => {
+        await database.db
+          .update(work)
+          .set({ dueAt: new Date(t0.getTime() + 60_000) })
+          .where(eq(work.id, row.id));
+      },
+      describe: (row) => ({ key: row.id }),
+    });
+    workers.push(worker);
+    // The database fails for real: the work table is gone for three polls.
+    await database.db.execute(sql`alter table test_work rename to test_work_away`);
+    for (let poll = 0; poll < 3; poll += 1) expect(await worker.runDue()).toBe(0);
+    await database.db.execute(sql`alter table test_work_away rename to test_work`);
+    expect(await worker.runDue()).toBe(1);
+    expect(await worker.runDue()).toBe(0);
+    expect(lines.map((line) => [line.level, line.msg])).toEqual([
+      [50, "could not claim work; retrying"],
+      [30, "claiming works again"],
+    ]);
+  });
+
   it("gives one leader the periodic lease until it stops renewing or releases it", async () => {
     await open(0);
     const lease = (owner: string, ms: number) => ({

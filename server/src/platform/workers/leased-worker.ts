@@ -133,17 +133,24 @@ export function createLeasedWorker<Item>(options: LeasedWorkerOptions<Item>): Le
     const itemLogger = logger.child(fields);
     const controller = new AbortController();
     let lost = false;
+    let renewFailing = false;
     const renewal = setInterval(
       () =>
         void options
           .renew(item, lease())
           .then((held) => {
+            if (renewFailing) itemLogger.info("renewing the lease works again");
+            renewFailing = false;
             if (held || lost) return;
             lost = true;
             itemLogger.warn("lost the lease (another owner has the work now); stopping this run");
             controller.abort(new Error("the lease was lost"));
           })
-          .catch((error: unknown) => itemLogger.warn({ err: error }, "could not renew the lease")),
+          .catch((error: unknown) => {
+            // Once per outage: the run goes on, and loses the work only if the lease runs out.
+            if (!renewFailing) itemLogger.warn({ err: error }, "could not renew the lease; retrying");
+            renewFailing = true;
+          }),
       Math.max(200, Math.floor(leaseMs / 3)),
     );
     const context: LeasedRunContext = {
