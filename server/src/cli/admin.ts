@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
 import { systemContext } from "../domain/audit/audit-context.js";
-import { resetUserPassword } from "../domain/users/users.js";
+import { resetUserPassword } from "../domain/users/reset-user-password.js";
 import { loadConfig } from "../platform/config/config.js";
 import { ConfigError } from "../platform/config/config-error.js";
 import { createDatabase } from "../platform/db/database.js";

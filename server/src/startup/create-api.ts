@@ -7,7 +7,7 @@ import { createAccessTokens } from "../domain/auth/access-tokens.js";
 import { createLoginLimiter } from "../domain/auth/login-limiter.js";
 import { createAuthenticator } from "../domain/authentication/authenticate.js";
 import type { BackupDeps } from "../domain/backups/backup-deps.js";
-import type { CommandService } from "../domain/commands/create-command-runner.js";
+import type { CommandService } from "../domain/commands/command-service.js";
 import { createFleetFeed } from "../domain/fleet/fleet-feed.js";
 import type { MetricsRetention } from "../domain/metrics/rollups.js";
 import type { LifecycleDeps } from "../domain/servers/lifecycle-deps.js";

@@ -1,6 +1,7 @@
 import type { BackupStore } from "../domain/backups/backup-store.js";
 import { openBackupStore } from "../domain/backups/open-backup-store.js";
-import { type CommandService, createCommandRunner } from "../domain/commands/create-command-runner.js";
+import type { CommandService } from "../domain/commands/command-service.js";
+import { createCommandRunner } from "../domain/commands/create-command-runner.js";
 import { createMetricWriter } from "../domain/metrics/metric-writer.js";
 import { startMetricsMaintenance } from "../domain/metrics/metrics-maintenance.js";
 import type { Config } from "../platform/config/config.js";

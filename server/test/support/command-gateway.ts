@@ -7,7 +7,8 @@ import type {
   Welcome,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import { createEnrollmentToken } from "../../src/domain/agent-identity/create-enrollment-token.js";
-import { type CommandService, createCommandRunner } from "../../src/domain/commands/create-command-runner.js";
+import type { CommandService } from "../../src/domain/commands/command-service.js";
+import { createCommandRunner } from "../../src/domain/commands/create-command-runner.js";
 import { createMetricWriter } from "../../src/domain/metrics/metric-writer.js";
 import type { DatabaseKind } from "../../src/platform/db/database.js";
 import { servers } from "../../src/platform/db/schema/servers.js";

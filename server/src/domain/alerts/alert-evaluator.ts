@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
-import os from "node:os";
 import type { Db } from "../../platform/db/database.js";
+import { alertLeases } from "../../platform/db/schema/alerts.js";
 import type { Logger } from "../../platform/logging/logger.js";
+import { workerOwnerId } from "../../platform/workers/leased-worker.js";
+import { claimLeadership, releaseLeadership } from "../../platform/workers/leases.js";
 import type { BuiltinRuleSettings } from "./alert-types.js";
 import { type EvaluationResult, evaluateAlerts } from "./evaluate-alerts.js";
-import { claimLease, releaseLease } from "./evaluation-lease.js";
 
 export interface AlertEvaluator {
   readonly owner: string;
@@ -29,7 +29,7 @@ const LEASE = "alert-evaluation";
 /** Evaluates the alert rules every `everyMs`, on one replica at a time. */
 export function createAlertEvaluator(options: AlertEvaluatorOptions): AlertEvaluator {
   const { db, now, everyMs } = options;
-  const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  const owner = workerOwnerId();
   const logger = options.logger.child({ component: "alert-evaluator", owner });
   // Three missed cycles before another replica takes over.
   const leaseMs = everyMs * 3;
@@ -41,7 +41,8 @@ export function createAlertEvaluator(options: AlertEvaluatorOptions): AlertEvalu
   let failing = false;
 
   async function runOnce(): Promise<EvaluationResult | undefined> {
-    if (!(await claimLease(db, { name: LEASE, owner, leaseMs, now: now() }))) return undefined;
+    if (!(await claimLeadership(db, alertLeases, { name: LEASE, owner, leaseMs, now: now() })))
+      return undefined;
     const result = await evaluateAlerts(db, { now: now(), settings: options.settings, maxSampleAgeMs });
     if (result.events > 0) logger.info(result, "alerts changed");
     if (result.notifications > 0) options.onQueued?.();
@@ -75,7 +76,7 @@ export function createAlertEvaluator(options: AlertEvaluatorOptions): AlertEvalu
       stopped = true;
       clearTimeout(timer);
       await running;
-      await releaseLease(db, { name: LEASE, owner }).catch((error: unknown) =>
+      await releaseLeadership(db, alertLeases, { name: LEASE, owner }).catch((error: unknown) =>
         logger.warn({ err: error }, "could not release the alert evaluation lease"),
       );
     },

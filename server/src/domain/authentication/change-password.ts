@@ -6,7 +6,7 @@ import type { AuditContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
 import { checkNewPassword, hashPassword, verifyPassword } from "../auth/passwords.js";
 import { createSession, type NewSession } from "../auth/sessions.js";
-import { revokeAllSessions } from "../users/users.js";
+import { revokeAllSessions } from "../users/revoke-sessions.js";
 
 /** Replaces the caller's password, ends every session of the user and starts a fresh one. */
 export async function changePassword(

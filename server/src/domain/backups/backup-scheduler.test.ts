@@ -19,12 +19,13 @@ import { createBackgroundTasks } from "../instances/background-tasks.js";
 import { createInstance } from "../instances/create-instance.js";
 import { changeInstanceState } from "../instances/instance-actions.js";
 import type { BackupDeps } from "./backup-deps.js";
+import { listBackups } from "./backup-queries.js";
 import { getBackupSchedule, setBackupSchedule } from "./backup-schedule.js";
 import { createBackupScheduler } from "./backup-scheduler.js";
 import { createDirectoryBackupStore } from "./backup-store.js";
-import { listBackups, setRetention } from "./backups.js";
 import { createBackupDeps } from "./create-backup-deps.js";
 import { claimDueSchedule } from "./schedule-claims.js";
+import { setRetention } from "./set-retention.js";
 
 const context = {
   actor: { type: "user" as const, id: "u1", name: "alice" },

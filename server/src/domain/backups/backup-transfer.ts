@@ -3,8 +3,8 @@ import type { Db } from "../../platform/db/database.js";
 import { isUuid } from "../../platform/db/is-uuid.js";
 import { backups } from "../../platform/db/schema/instances.js";
 import { AppError } from "../../platform/errors/app-error.js";
+import { findBackup } from "./backup-queries.js";
 import type { BackupStore, StoredObject } from "./backup-store.js";
-import { findBackup } from "./backups.js";
 import { hashTicket, ticketMatches } from "./transfer-tickets.js";
 
 export interface TransferRequest {

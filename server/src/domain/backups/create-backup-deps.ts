@@ -1,6 +1,6 @@
 import { defaultInstanceTiming, postgresCommands } from "../instances/instance-deps.js";
 import type { BackupDeps } from "./backup-deps.js";
-import { BackupFailedError, createBackup } from "./backups.js";
+import { BackupFailedError, createBackup } from "./create-backup.js";
 
 /**
  * Builds the instance and backup deps once in the wiring, with the defaults filled in; deleting

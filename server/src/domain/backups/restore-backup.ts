@@ -15,8 +15,9 @@ import { findInstance } from "../instances/instance-queries.js";
 import { deriveInstanceState } from "../instances/instance-state.js";
 import type { InstanceRow } from "../instances/instance-view.js";
 import type { BackupDeps } from "./backup-deps.js";
+import { getBackup } from "./backup-queries.js";
 import { armDownloadTicket } from "./backup-transfer.js";
-import { createBackup, getBackup, ODOO_DATA_PATH } from "./backups.js";
+import { createBackup, ODOO_DATA_PATH } from "./create-backup.js";
 import { createTicket } from "./transfer-tickets.js";
 
 /**

@@ -7,8 +7,9 @@ import { servers } from "../../platform/db/schema/servers.js";
 import { createBackgroundTasks } from "../instances/background-tasks.js";
 import { createInstance } from "../instances/create-instance.js";
 import type { BackupDeps } from "./backup-deps.js";
-import { createBackup, deleteBackup } from "./backups.js";
+import { createBackup } from "./create-backup.js";
 import { createBackupDeps } from "./create-backup-deps.js";
+import { deleteBackup } from "./delete-backup.js";
 import { restoreBackup } from "./restore-backup.js";
 import { createS3BackupStore, type S3BackupStore } from "./s3-backup-store.js";
 

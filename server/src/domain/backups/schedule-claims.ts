@@ -1,61 +1,39 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, lte } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
-import { rowsOf } from "../../platform/db/rows-of.js";
 import { type BackupScheduleResult, backupSchedules } from "../../platform/db/schema/backup-schedules.js";
+import { claimLeasedRows, type LeaseInput, renewRowLease } from "../../platform/workers/leases.js";
 import type { AuditContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
 import { type BackupScheduleRow, frequencyOf, nextRunAfter } from "./backup-schedule.js";
 
+/** The rows the backup scheduler claims, keyed by instance. */
+const leasedSchedules = {
+  table: backupSchedules,
+  key: backupSchedules.instanceId,
+  owner: backupSchedules.leaseOwner,
+  expiresAt: backupSchedules.leaseExpiresAt,
+};
+
 /**
  * Claims one due schedule for `owner` until `now + leaseMs`: enabled, its slot reached, and not
- * held by a live lease (an expired one means its process died mid-run). SKIP LOCKED lets several
- * server processes claim at once without waiting on each other or taking the same schedule.
+ * held by a live lease (an expired one means its process died mid-run). See `claimLeasedRows`.
  */
-export async function claimDueSchedule(
-  db: Db,
-  input: { readonly owner: string; readonly leaseMs: number; readonly now: Date },
-): Promise<BackupScheduleRow | undefined> {
-  const now = input.now.toISOString();
-  return db.transaction(async (tx) => {
-    const due = rowsOf<{ instance_id: string }>(
-      await tx.execute(sql`
-        select instance_id from backup_schedules
-        where enabled and next_run_at <= ${now}::timestamptz
-          and (lease_expires_at is null or lease_expires_at < ${now}::timestamptz)
-        order by next_run_at
-        limit 1
-        for update skip locked`),
-    );
-    const instanceId = due[0]?.instance_id;
-    if (!instanceId) return undefined;
-    const [claimed] = await tx
-      .update(backupSchedules)
-      .set({
-        leaseOwner: input.owner,
-        leaseExpiresAt: new Date(input.now.getTime() + input.leaseMs),
-      })
-      .where(eq(backupSchedules.instanceId, instanceId))
-      .returning();
-    return claimed;
+export async function claimDueSchedule(db: Db, input: LeaseInput): Promise<BackupScheduleRow | undefined> {
+  const [claimed] = await claimLeasedRows(db, leasedSchedules, {
+    ...input,
+    limit: 1,
+    due: and(eq(backupSchedules.enabled, true), lte(backupSchedules.nextRunAt, input.now)),
+    orderBy: [backupSchedules.nextRunAt],
   });
+  return claimed;
 }
 
 /** Extends a lease; false when the schedule is no longer this owner's (or was deleted). */
 export async function renewScheduleLease(
   db: Db,
-  input: {
-    readonly instanceId: string;
-    readonly owner: string;
-    readonly leaseMs: number;
-    readonly now: Date;
-  },
+  input: LeaseInput & { readonly instanceId: string },
 ): Promise<boolean> {
-  const renewed = await db
-    .update(backupSchedules)
-    .set({ leaseExpiresAt: new Date(input.now.getTime() + input.leaseMs) })
-    .where(and(eq(backupSchedules.instanceId, input.instanceId), eq(backupSchedules.leaseOwner, input.owner)))
-    .returning({ instanceId: backupSchedules.instanceId });
-  return renewed.length > 0;
+  return renewRowLease(db, leasedSchedules, { ...input, key: input.instanceId });
 }
 
 /**

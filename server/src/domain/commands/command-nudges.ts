@@ -1,6 +1,5 @@
-import { PGlite } from "@electric-sql/pglite";
-import { sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
+import { listenOn, notifyOn } from "../../platform/db/notifications.js";
 import type { Logger } from "../../platform/logging/logger.js";
 
 /** The PostgreSQL channel on which replicas tell each other that commands or cancels were committed. */
@@ -12,15 +11,6 @@ export interface CommandNudges {
   /** Resolves once listening started (tests wait for it before nudging). */
   readonly listening: Promise<void>;
   close(): Promise<void>;
-}
-
-interface Listener {
-  /** postgres.js: a dedicated connection that listens again after a reconnect and calls onlisten. */
-  listen?(
-    channel: string,
-    onNotify: (payload: string) => void,
-    onListen?: () => void,
-  ): Promise<{ unlisten(): Promise<void> } | (() => Promise<void>)>;
 }
 
 /**
@@ -61,39 +51,23 @@ export function createCommandNudges(
       });
   };
 
-  const client = (db as unknown as { $client?: Listener }).$client;
-  // PGlite holds its data directory alone: there is no other replica to hear from. (Its `listen`
-  // also takes a transaction, not postgres.js's onlisten callback, as third argument.)
-  const listens = typeof client?.listen === "function" && !(client instanceof PGlite);
-  let stop: (() => Promise<void>) | undefined;
-  let connectedOnce = false;
-  const listening = (async () => {
-    if (!listens || !client?.listen) return;
-    const handle = await client.listen(
-      COMMANDS_CHANNEL,
-      (payload) => {
-        if (payload !== replicaId) nudged();
-      },
-      () => {
-        if (connectedOnce) nudged(); // listening again after a reconnect: nudges may be lost
-        connectedOnce = true;
-      },
-    );
-    stop = typeof handle === "function" ? handle : () => handle.unlisten();
-    if (closed) await stop();
-  })().catch((error: unknown) => {
-    logger.error(
-      { err: error },
-      "could not listen for commands from other replicas; commands submitted elsewhere reach this replica's agents only when they reconnect",
-    );
+  const listener = listenOn(db, COMMANDS_CHANNEL, {
+    onNotify: (payload) => {
+      if (payload !== replicaId) nudged();
+    },
+    onReconnect: nudged, // listening again after a reconnect: nudges may be lost
+    onError: (error) =>
+      logger.error(
+        { err: error },
+        "could not listen for commands from other replicas; commands submitted elsewhere reach this replica's agents only when they reconnect",
+      ),
   });
 
   return {
-    listening,
+    listening: listener.ready,
     notify() {
       if (closed) return;
-      const sent = db
-        .execute(sql`select pg_notify(${COMMANDS_CHANNEL}, ${replicaId})`)
+      const sent = notifyOn(db, COMMANDS_CHANNEL, replicaId)
         .then(
           () => undefined,
           (error: unknown) => logger.warn({ err: error }, "could not nudge the other replicas"),
@@ -104,8 +78,7 @@ export function createCommandNudges(
     async close() {
       closed = true;
       await Promise.all(notifying);
-      await listening;
-      await stop?.().catch(() => undefined);
+      await listener.close();
       await running;
     },
   };

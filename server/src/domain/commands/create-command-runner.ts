@@ -1,15 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import { eq } from "drizzle-orm";
-import type { Db } from "../../platform/db/database.js";
-import { commands } from "../../platform/db/schema/commands.js";
+import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { AppError } from "../../platform/errors/app-error.js";
-import type { Logger } from "../../platform/logging/logger.js";
-import type { AuditContext } from "../audit/audit-context.js";
-import { recordAudit } from "../audit/record-audit.js";
-import { type CommandDelivery, createCommandDelivery } from "./command-delivery.js";
-import { type CommandFeed, createCommandFeed } from "./command-feed.js";
-import { type CommandJournal, createCommandJournal } from "./command-journal.js";
+import { cancelCommand } from "./cancel-command.js";
+import { createCommandDelivery } from "./command-delivery.js";
+import { createCommandFeed } from "./command-feed.js";
+import { createCommandJournal } from "./command-journal.js";
 import { type CommandNudges, createCommandNudges } from "./command-nudges.js";
 import {
   auditContextOfActor,
@@ -17,90 +12,12 @@ import {
   endedAmong,
   expireOverdueCommands,
   type FinalState,
-  finishCommand,
-  getCommand,
   insertCommands,
-  isFinal,
   queuedCommands,
 } from "./command-records.js";
-import type { CommandActor, CommandOutcome, CommandRunner, SubmitCommand } from "./command-runner.js";
-import type { CommandEventSink, CommandLinks } from "./command-transport.js";
-
-export interface CommandRunnerOptions {
-  readonly db: Db;
-  readonly links: CommandLinks;
-  readonly logger: Logger;
-  readonly now?: () => Date;
-  /** How often expired commands are timed out (0: only when sweep() is called, for tests). */
-  readonly sweepEveryMs?: number;
-  /** How long after its deadline a sent or running command waits for its agent's own timeout. */
-  readonly deadlineGraceMs?: number;
-  /** How often wait() re-reads a command (another replica may end it). */
-  readonly pollEveryMs?: number;
-  readonly journal?: {
-    readonly maxBufferedBytes?: number;
-    readonly maxBatchBytes?: number;
-    readonly lanes?: number;
-    readonly copyFromBytes?: number;
-  };
-  /**
-   * This replica's id in cross-replica nudges (LISTEN/NOTIFY on ocore_commands); null: neither
-   * listen nor notify (a single process that holds every agent, e.g. the benchmark).
-   */
-  readonly replicaId?: string | null;
-  /** Called when a command's end is stored (metrics, benchmarks). */
-  readonly onEnded?: (commandId: string, state: FinalState) => void;
-}
-
-/** The runner, plus what the gateway, the API and start-up need. */
-export interface CommandService extends CommandRunner {
-  submit<I extends DescMessage>(
-    command: SubmitCommand<I>,
-    context?: AuditContext,
-  ): Promise<{ readonly commandId: string }>;
-  /** Many commands in one transaction with one audit entry (fan-out to a fleet). */
-  submitMany<I extends DescMessage>(
-    commands: readonly SubmitCommand<I>[],
-    context?: AuditContext,
-  ): Promise<readonly string[]>;
-  /** `context` null: not audited (the caller of a read went away; nothing it changed is stopped). */
-  cancel(
-    commandId: string,
-    actor: CommandActor,
-    reason: string,
-    context?: AuditContext | null,
-  ): Promise<void>;
-  /** Times out commands past their deadline (runs on a timer; tests call it). */
-  sweep(): Promise<void>;
-  readonly sink: CommandEventSink;
-  readonly feed: CommandFeed;
-  readonly journal: CommandJournal;
-  readonly delivery: CommandDelivery;
-  /** Cross-replica nudges (undefined when replicaId is null). */
-  readonly nudges: CommandNudges | undefined;
-  close(): Promise<void>;
-}
-
-function outcomeOf<O extends DescMessage>(row: CommandRow, output: O): CommandOutcome<O> {
-  let result: MessageShape<O> | undefined;
-  if (row.state === "succeeded" && row.result) {
-    if (row.resultType !== output.typeName) {
-      throw new AppError(
-        "internal",
-        `command ${row.id} returned a ${row.resultType ?? "untyped"} result where ${output.typeName} was expected; the agent and server versions may not match`,
-      );
-    }
-    result = fromBinary(output, row.result);
-  }
-  return {
-    commandId: row.id,
-    state: row.state as FinalState,
-    result,
-    exitCode: row.exitCode,
-    errorCode: row.errorCode,
-    errorMessage: row.errorMessage,
-  };
-}
+import type { SubmitCommand } from "./command-runner.js";
+import type { CommandRunnerOptions, CommandService } from "./command-service.js";
+import { createCommandWaiters } from "./command-waiters.js";
 
 /**
  * The command runner: persists commands, delivers them over live agent streams (and again after
@@ -112,15 +29,13 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
   const now = options.now ?? (() => new Date());
   const graceMs = options.deadlineGraceMs ?? 10_000;
   const feed = createCommandFeed();
-  const waiters = new Map<string, Set<() => void>>();
+  const waiters = createCommandWaiters(db, options.pollEveryMs ?? 5_000);
   let sweepTimer: NodeJS.Timeout | undefined;
 
   const ended = (commandId: string, state: FinalState) => {
     delivery.forget(commandId);
     feed.publish(commandId, { kind: "finished", state });
-    const set = waiters.get(commandId);
-    waiters.delete(commandId);
-    for (const wake of set ?? []) wake();
+    waiters.wake(commandId);
     options.onEnded?.(commandId, state);
   };
 
@@ -222,29 +137,7 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
       if (rows.some((row) => row.state === "queued")) nudges?.notify();
       return rows.map((row) => row.id);
     },
-    async wait(commandId, output, signal) {
-      for (;;) {
-        signal?.throwIfAborted();
-        const row = await getCommand(db, commandId);
-        if (isFinal(row.state)) return outcomeOf(row, output);
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", wake);
-            waiters.get(commandId)?.delete(wake);
-            resolve();
-          };
-          const timer = setTimeout(wake, options.pollEveryMs ?? 5_000);
-          signal?.addEventListener("abort", wake, { once: true });
-          let set = waiters.get(commandId);
-          if (!set) {
-            set = new Set();
-            waiters.set(commandId, set);
-          }
-          set.add(wake);
-        });
-      }
-    },
+    wait: (commandId, output, signal) => waiters.wait(commandId, output, signal),
     async run(command, signal) {
       const { commandId } = await runner.submit(command);
       const outcome = await runner.wait(commandId, command.output, signal);
@@ -264,43 +157,12 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
         const current = links.get(serverId);
         return current?.live ? current : undefined;
       };
-      const outcome = await db.transaction(async (tx) => {
-        const [row] = await tx.select().from(commands).where(eq(commands.id, commandId)).for("update");
-        if (!row) throw AppError.notFound(`command ${commandId}`);
-        if (isFinal(row.state)) {
-          throw new AppError(
-            "failed_precondition",
-            `command ${commandId} already ended (${row.state}); there is nothing to cancel`,
-          );
-        }
-        const viaAgent = row.state !== "queued" && link(row.serverId) !== undefined;
-        if (!viaAgent) {
-          const message =
-            row.state === "queued"
-              ? `cancelled before it was sent${why ? `: ${why}` : ""}`
-              : `cancelled while the agent was offline${why ? `: ${why}` : ""}; if it had started it may still be running on the host`;
-          await finishCommand(tx, commandId, {
-            state: "cancelled",
-            errorCode: "cancelled",
-            errorMessage: message,
-            finishedAt: now(),
-          });
-        }
-        if (audit) {
-          await recordAudit(
-            tx,
-            audit,
-            {
-              action: "command.cancel",
-              targetType: "command",
-              targetId: commandId,
-              before: { state: row.state },
-              after: { state: viaAgent ? "cancelling" : "cancelled", reason: why },
-            },
-            now(),
-          );
-        }
-        return { serverId: row.serverId, viaAgent, elsewhere: !viaAgent && row.state !== "queued" };
+      const outcome = await cancelCommand(db, {
+        commandId,
+        why,
+        audit,
+        now,
+        hasLiveStream: (serverId) => link(serverId) !== undefined,
       });
       if (outcome.viaAgent) link(outcome.serverId)?.sendCancel(commandId, why || "cancelled by a user");
       else ended(commandId, "cancelled");

@@ -12,7 +12,7 @@ import type {
   CommandRunner,
   SubmitCommand,
 } from "../commands/command-runner.js";
-import type { CommandService } from "../commands/create-command-runner.js";
+import type { CommandService } from "../commands/command-service.js";
 
 /**
  * Docker operations as commands: submit one typed spec to a server's agent, wait for (or stream)

@@ -19,7 +19,8 @@ import { databaseKinds } from "../../../test/support/test-databases.js";
 import { auditLog } from "../../platform/db/schema/audit.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { createDockerService } from "../../transports/api/docker-service.js";
-import { type CommandService, createCommandRunner } from "../commands/create-command-runner.js";
+import type { CommandService } from "../commands/command-service.js";
+import { createCommandRunner } from "../commands/create-command-runner.js";
 
 describe.each(databaseKinds)("DockerService through the command runner (%s)", (kind) => {
   let harness: ApiHarness;

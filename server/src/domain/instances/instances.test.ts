@@ -15,11 +15,13 @@ import { backups, instances, portBlocks } from "../../platform/db/schema/instanc
 import { servers } from "../../platform/db/schema/servers.js";
 import { systemContext } from "../audit/audit-context.js";
 import type { BackupDeps } from "../backups/backup-deps.js";
+import { listBackups } from "../backups/backup-queries.js";
 import { createDirectoryBackupStore } from "../backups/backup-store.js";
 import { receiveUpload } from "../backups/backup-transfer.js";
-import { createBackup, listBackups, setRetention } from "../backups/backups.js";
+import { createBackup } from "../backups/create-backup.js";
 import { createBackupDeps } from "../backups/create-backup-deps.js";
 import { restoreBackup } from "../backups/restore-backup.js";
+import { setRetention } from "../backups/set-retention.js";
 import { createBackgroundTasks } from "./background-tasks.js";
 import { type CreateInstanceInput, createInstance } from "./create-instance.js";
 import { deleteInstance, resumeInstanceTasks } from "./delete-instance.js";

@@ -1,6 +1,6 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
-import { rowsOf } from "../../platform/db/rows-of.js";
+import { notifyOn } from "../../platform/db/notifications.js";
 import {
   type JobKind,
   type ProvisioningStep,
@@ -8,6 +8,15 @@ import {
   provisioningSteps,
 } from "../../platform/db/schema/provisioning.js";
 import type { Queryable } from "../../platform/db/transaction.js";
+import {
+  claimLeasedRows,
+  type LeaseInput,
+  releaseRowLeases,
+  renewRowLease,
+} from "../../platform/workers/leases.js";
+
+/** The channel enqueueing notifies, on which provisioning workers listen. */
+export const PROVISIONING_CHANNEL = "ocore_provisioning";
 
 export type JobRow = typeof provisioningJobs.$inferSelect;
 export type StepRow = typeof provisioningSteps.$inferSelect;
@@ -51,77 +60,51 @@ export async function enqueueJob(
       target: provisioningJobs.serverId,
       set: { ...values, attempt: sql`${provisioningJobs.attempt} + 1` },
     });
+  // Delivered at the commit: every replica's worker looks at once (PostgreSQL; PGlite polls).
+  await notifyOn(db, PROVISIONING_CHANNEL);
 }
+
+/** The rows provisioning workers claim, keyed by server. */
+const leasedJobs = {
+  table: provisioningJobs,
+  key: provisioningJobs.serverId,
+  owner: provisioningJobs.leaseOwner,
+  expiresAt: provisioningJobs.leaseExpiresAt,
+};
 
 /**
  * Claims one due job for `owner` until `now + leaseMs`: pending jobs, and running jobs whose
- * lease ran out (their process died). SKIP LOCKED lets several server processes claim at once
- * without waiting on each other or taking the same job.
+ * lease ran out (their process died). See `claimLeasedRows`.
  */
-export async function claimJob(
-  db: Db,
-  input: { readonly owner: string; readonly leaseMs: number; readonly now: Date },
-): Promise<JobRow | undefined> {
-  const now = input.now.toISOString();
-  const until = new Date(input.now.getTime() + input.leaseMs).toISOString();
-  return db.transaction(async (tx) => {
-    const due = rowsOf<{ server_id: string }>(
-      await tx.execute(sql`
-        select server_id from provisioning_jobs
-        where state in ('pending', 'running') and run_after <= ${now}::timestamptz
-          and (lease_expires_at is null or lease_expires_at < ${now}::timestamptz)
-        order by run_after
-        limit 1
-        for update skip locked`),
-    );
-    const serverId = due[0]?.server_id;
-    if (!serverId) return undefined;
-    const [claimed] = await tx
-      .update(provisioningJobs)
-      .set({
-        state: "running",
-        leaseOwner: input.owner,
-        leaseExpiresAt: new Date(until),
-        updatedAt: input.now,
-      })
-      .where(eq(provisioningJobs.serverId, serverId))
-      .returning();
-    return claimed;
+export async function claimJob(db: Db, input: LeaseInput): Promise<JobRow | undefined> {
+  const [claimed] = await claimLeasedRows(db, leasedJobs, {
+    ...input,
+    limit: 1,
+    due: and(
+      inArray(provisioningJobs.state, ["pending", "running"]),
+      lte(provisioningJobs.runAfter, input.now),
+    ),
+    orderBy: [provisioningJobs.runAfter],
+    set: { state: "running", updatedAt: input.now },
   });
+  return claimed;
 }
 
 /** Extends the lease; false when the job is no longer this owner's (taken over, replaced, or gone). */
 export async function renewLease(
   db: Db,
-  input: {
-    readonly serverId: string;
-    readonly owner: string;
-    readonly kind: JobKind;
-    readonly leaseMs: number;
-    readonly now: Date;
-  },
+  input: LeaseInput & { readonly serverId: string; readonly kind: JobKind },
 ): Promise<boolean> {
-  const renewed = await db
-    .update(provisioningJobs)
-    .set({ leaseExpiresAt: new Date(input.now.getTime() + input.leaseMs) })
-    .where(
-      and(
-        eq(provisioningJobs.serverId, input.serverId),
-        eq(provisioningJobs.leaseOwner, input.owner),
-        eq(provisioningJobs.kind, input.kind),
-        eq(provisioningJobs.state, "running"),
-      ),
-    )
-    .returning({ serverId: provisioningJobs.serverId });
-  return renewed.length > 0;
+  return renewRowLease(db, leasedJobs, {
+    ...input,
+    key: input.serverId,
+    where: and(eq(provisioningJobs.kind, input.kind), eq(provisioningJobs.state, "running")),
+  });
 }
 
 /** Gives claimed jobs back (a clean shutdown), so another process or the next start resumes them at once. */
 export async function releaseJobs(db: Db, owner: string): Promise<void> {
-  await db
-    .update(provisioningJobs)
-    .set({ leaseOwner: null, leaseExpiresAt: null })
-    .where(and(eq(provisioningJobs.leaseOwner, owner), eq(provisioningJobs.state, "running")));
+  await releaseRowLeases(db, leasedJobs, { owner, where: eq(provisioningJobs.state, "running") });
 }
 
 /** Changes an owned job (its step, facts, verdicts…); false when the job is no longer ours. */

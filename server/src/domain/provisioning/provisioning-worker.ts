@@ -1,24 +1,27 @@
-import { randomBytes } from "node:crypto";
-import os from "node:os";
 import { eq } from "drizzle-orm";
 import { servers } from "../../platform/db/schema/servers.js";
 import { componentLogger } from "../../platform/logging/logger.js";
+import {
+  createLeasedWorker,
+  type LeasedRunContext,
+  type LeasedWorkerTiming,
+} from "../../platform/workers/leased-worker.js";
 import { systemContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
 import { type JobContext, type ProvisioningDeps, setServerStatus } from "./job-context.js";
-import { claimJob, type JobRow, releaseJobs, renewLease, updateOwnedJob } from "./job-store.js";
+import {
+  claimJob,
+  type JobRow,
+  PROVISIONING_CHANNEL,
+  releaseJobs,
+  renewLease,
+  updateOwnedJob,
+} from "./job-store.js";
 import { provisionServer } from "./provision-server.js";
 import { JobSuperseded, ProvisioningFailure } from "./provisioning-failure.js";
 import { removeServer } from "./remove-server.js";
 
-export interface WorkerTiming {
-  /** How often idle workers look for due jobs (enqueueing also wakes them). */
-  readonly pollMs: number;
-  /** How long a claim holds without renewal; a dead process's jobs resume after this. */
-  readonly leaseMs: number;
-  /** Jobs this process runs at once. */
-  readonly concurrency: number;
-}
+export type WorkerTiming = LeasedWorkerTiming;
 
 export const defaultWorkerTiming: WorkerTiming = { pollMs: 2_000, leaseMs: 30_000, concurrency: 4 };
 
@@ -33,76 +36,35 @@ export interface ProvisioningWorker {
 
 /**
  * Runs provisioning and removal jobs from the database. Any number of server processes may run
- * a worker: jobs are claimed with SKIP LOCKED and held by a renewed lease.
+ * a worker: jobs are claimed with SKIP LOCKED and held by a renewed lease (a leased worker).
  */
 export function startProvisioningWorker(
   deps: ProvisioningDeps,
   timing: Partial<WorkerTiming> = {},
 ): ProvisioningWorker {
-  const { pollMs, leaseMs, concurrency } = { ...defaultWorkerTiming, ...timing };
-  const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-  const logger = componentLogger(deps.logger, "provisioning", { owner });
-  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let polling: Promise<void> | undefined;
+  const worker = createLeasedWorker<JobRow>({
+    ...defaultWorkerTiming,
+    ...timing,
+    db: deps.db,
+    logger: componentLogger(deps.logger, "provisioning"),
+    now: deps.now,
+    channel: PROVISIONING_CHANNEL,
+    claim: async (_limit, lease) => {
+      const job = await claimJob(deps.db, lease);
+      return job ? [job] : [];
+    },
+    renew: (job, lease) => renewLease(deps.db, { ...lease, serverId: job.serverId, kind: job.kind }),
+    run,
+    release: (owner) => releaseJobs(deps.db, owner),
+    describe: (job) => ({ key: job.serverId, serverId: job.serverId, kind: job.kind, attempt: job.attempt }),
+  });
 
-  const schedule = (delay: number) => {
-    if (stopped) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      polling ??= poll().finally(() => {
-        polling = undefined;
-        schedule(pollMs);
-      });
-    }, delay);
-  };
-
-  async function poll(): Promise<void> {
-    while (!stopped && running.size < concurrency) {
-      let job: JobRow | undefined;
-      try {
-        job = await claimJob(deps.db, { owner, leaseMs, now: deps.now() });
-      } catch (error) {
-        logger.error({ err: error }, "could not claim provisioning jobs; retrying");
-        return;
-      }
-      if (!job) return;
-      run(job);
-    }
-  }
-
-  function run(job: JobRow): void {
-    const controller = new AbortController();
-    const jobLogger = logger.child({ serverId: job.serverId, kind: job.kind, attempt: job.attempt });
-    const context: JobContext = { job, owner, signal: controller.signal, logger: jobLogger };
-    const renew = setInterval(
-      async () => {
-        try {
-          const held = await renewLease(deps.db, {
-            serverId: job.serverId,
-            owner,
-            kind: job.kind,
-            leaseMs,
-            now: deps.now(),
-          });
-          if (!held) controller.abort();
-        } catch (error) {
-          jobLogger.warn({ err: error }, "could not renew the job's lease");
-        }
-      },
-      Math.max(200, Math.floor(leaseMs / 3)),
-    );
-    jobLogger.info({ step: job.step }, job.kind === "provision" ? "provisioning" : "removing");
-    const done = (job.kind === "provision" ? provisionServer(deps, context) : removeServer(deps, context))
-      .catch((error: unknown) => (controller.signal.aborted ? undefined : fail(context, error)))
-      .catch((error: unknown) => jobLogger.error({ err: error }, "could not record the job's failure"))
-      .finally(() => {
-        clearInterval(renew);
-        running.delete(job.serverId);
-        schedule(0);
-      });
-    running.set(job.serverId, { controller, done });
+  async function run(job: JobRow, { owner, signal, logger }: LeasedRunContext): Promise<void> {
+    const context: JobContext = { job, owner, signal, logger };
+    logger.info({ step: job.step }, job.kind === "provision" ? "provisioning" : "removing");
+    await (job.kind === "provision" ? provisionServer(deps, context) : removeServer(deps, context))
+      .catch((error: unknown) => (signal.aborted ? undefined : fail(context, error)))
+      .catch((error: unknown) => logger.error({ err: error }, "could not record the job's failure"));
   }
 
   async function fail(context: JobContext, error: unknown): Promise<void> {
@@ -155,17 +117,6 @@ export function startProvisioningWorker(
     });
   }
 
-  schedule(0);
-  return {
-    owner,
-    wake: () => schedule(0),
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await polling;
-      for (const { controller } of running.values()) controller.abort();
-      await Promise.all([...running.values()].map((entry) => entry.done));
-      await releaseJobs(deps.db, owner);
-    },
-  };
+  worker.start();
+  return { owner: worker.owner, wake: () => worker.wake(), stop: () => worker.stop() };
 }

@@ -4,7 +4,6 @@ import {
   type CommandEvent,
   type CommandSchema,
   type ConnectRequest,
-  type ConnectResponse,
   ConnectResponseSchema,
   type InstanceStates,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
@@ -17,19 +16,11 @@ import type { IssuedCertificate } from "../../platform/pki/certificates.js";
 import { validateCommandEvent, validateCommandEvents } from "./command-event-validation.js";
 import { type End, endFromError } from "./grpc-status.js";
 import { type HelloFacts, validateHello, validateMetricBatch } from "./message-validation.js";
+import { OutboundQueue } from "./outbound-queue.js";
+import type { SessionStream } from "./session-stream.js";
 
 /** The words of the stream's life; any other transition is refused. */
 export type SessionState = "awaiting_hello" | "live" | "closed";
-
-/** What a session needs from its transport (a grpc-js duplex stream in production). */
-export interface SessionStream {
-  /** false: the transport's buffer is full; wait for onDrain before writing more. */
-  write(message: ConnectResponse): boolean;
-  onDrain(listener: () => void): void;
-  pauseReading(): void;
-  resumeReading(): void;
-  end(end: End): void;
-}
 
 export interface SessionHooks {
   /** The Hello is valid: register the stream (replacing an older one) and show the server active. */
@@ -75,19 +66,19 @@ export class AgentSession implements CommandLink {
   lastPingAt: Date;
   /** The agent pushed a full snapshot of its instance states on this stream (changes follow). */
   instanceStatesSynced = false;
-  private readonly outbound: ConnectResponse[] = [];
-  private waitingForDrain = false;
+  private readonly outbound: OutboundQueue;
   private handling = false;
   private batchesInFlight = 0;
   private nonce = 0n;
-  private readonly writableWaiters: Array<() => void> = [];
 
   constructor(private readonly options: SessionOptions) {
     this.serverId = options.identity.serverId;
     this.connectedAt = options.now();
     this.lastReceivedAt = this.connectedAt;
     this.lastPingAt = this.connectedAt;
-    options.stream.onDrain(() => this.flush());
+    this.outbound = new OutboundQueue(options.stream, options.maxOutboundQueue ?? 256, () =>
+      this.close({ code: "resource_exhausted", message: "the agent does not read its stream" }),
+    );
   }
 
   get identity(): AgentIdentity {
@@ -108,8 +99,8 @@ export class AgentSession implements CommandLink {
 
   /** Resolves once everything queued reached the transport (or the stream closed). */
   writable(): Promise<void> {
-    if (!this.waitingForDrain || this.state === "closed") return Promise.resolve();
-    return new Promise((resolve) => this.writableWaiters.push(resolve));
+    if (this.state === "closed") return Promise.resolve();
+    return this.outbound.writable();
   }
 
   /** Feeds one message from the agent; the transport calls this for each, in order. */
@@ -146,8 +137,7 @@ export class AgentSession implements CommandLink {
     if (this.state === "closed") return;
     const wasLive = this.state === "live";
     this.state = "closed";
-    this.outbound.length = 0;
-    this.wakeWritable();
+    this.outbound.clear();
     if (sendStatus) this.options.stream.end(end);
     this.options.hooks.onClosed(this, end, wasLive);
   }
@@ -232,32 +222,7 @@ export class AgentSession implements CommandLink {
 
   private send(payload: NonNullable<MessageInitShape<typeof ConnectResponseSchema>["payload"]>): void {
     if (this.state === "closed") return;
-    const message = create(ConnectResponseSchema, { payload });
-    if (this.waitingForDrain) {
-      const last = this.outbound.at(-1);
-      if (payload.case === "metricsAck" && last?.payload.case === "metricsAck") {
-        last.payload.value.sequences.push(...(payload.value.sequences ?? [])); // one ack for many batches
-        return;
-      }
-      this.outbound.push(message);
-      if (this.outbound.length > (this.options.maxOutboundQueue ?? 256)) {
-        this.close({ code: "resource_exhausted", message: "the agent does not read its stream" });
-      }
-      return;
-    }
-    this.waitingForDrain = !this.options.stream.write(message);
-  }
-
-  private flush(): void {
-    this.waitingForDrain = false;
-    while (!this.waitingForDrain && this.outbound.length > 0 && this.state !== "closed") {
-      this.waitingForDrain = !this.options.stream.write(this.outbound.shift() as ConnectResponse);
-    }
-    if (!this.waitingForDrain) this.wakeWritable();
-  }
-
-  private wakeWritable(): void {
-    for (const wake of this.writableWaiters.splice(0)) wake();
+    this.outbound.send(create(ConnectResponseSchema, { payload }));
   }
 
   private updateReading(): void {

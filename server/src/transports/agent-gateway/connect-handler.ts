@@ -5,9 +5,10 @@ import type { DenialAggregator } from "../../domain/audit/denial-aggregator.js";
 import type { Db } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/logging/logger.js";
 import type { AgentPki } from "../../platform/pki/agent-pki.js";
-import { AgentSession, type SessionHooks, type SessionStream } from "./agent-session.js";
+import { AgentSession, type SessionHooks } from "./agent-session.js";
 import { type End, endFromError, toServiceError } from "./grpc-status.js";
 import { auditAgentRefusal } from "./refusal-audit.js";
+import type { SessionStream } from "./session-stream.js";
 
 export interface ConnectHandlerDeps {
   readonly db: Db;

@@ -12,7 +12,7 @@ import { randomToken } from "../../domain/auth/secrets.js";
 import { type NewSession, revokeSession, rotateSession } from "../../domain/auth/sessions.js";
 import { changePassword } from "../../domain/authentication/change-password.js";
 import { userPrincipal } from "../../domain/users/load-principal.js";
-import { listUsers } from "../../domain/users/users.js";
+import { listUsers } from "../../domain/users/user-queries.js";
 import type { Db } from "../../platform/db/database.js";
 import { users } from "../../platform/db/schema/users.js";
 import { AppError } from "../../platform/errors/app-error.js";

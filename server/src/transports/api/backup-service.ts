@@ -2,22 +2,17 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { BackupSchedule, BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
 import type { BackupDeps } from "../../domain/backups/backup-deps.js";
+import { type BackupRow, getBackup, getRetention, listBackups } from "../../domain/backups/backup-queries.js";
 import {
   type BackupFrequency,
   type BackupScheduleView,
   getBackupSchedule,
   setBackupSchedule,
 } from "../../domain/backups/backup-schedule.js";
-import {
-  type BackupRow,
-  createBackup,
-  deleteBackup,
-  getBackup,
-  getRetention,
-  listBackups,
-  setRetention,
-} from "../../domain/backups/backups.js";
+import { createBackup } from "../../domain/backups/create-backup.js";
+import { deleteBackup } from "../../domain/backups/delete-backup.js";
 import { restoreBackup } from "../../domain/backups/restore-backup.js";
+import { setRetention } from "../../domain/backups/set-retention.js";
 import { requireInstanceDeps } from "../../domain/instances/instance-deps.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { instanceMessage } from "./instance-service.js";

@@ -9,7 +9,7 @@ import { bufferedSubscription } from "../../domain/commands/command-feed.js";
 import { type OutputChunk, readOutput } from "../../domain/commands/command-output.js";
 import { type CommandRow, getCommand, isFinal, listCommands } from "../../domain/commands/command-records.js";
 import { commandActorOf } from "../../domain/commands/command-runner.js";
-import type { CommandService } from "../../domain/commands/create-command-runner.js";
+import type { CommandService } from "../../domain/commands/command-service.js";
 import type { Db } from "../../platform/db/database.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { auditContextOf, principalOf } from "./request-context.js";

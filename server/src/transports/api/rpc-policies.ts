@@ -1,6 +1,6 @@
 import type { Permission } from "../../domain/auth/permissions.js";
 import type { Tags } from "../../domain/auth/selector.js";
-import { findBackup } from "../../domain/backups/backups.js";
+import { findBackup } from "../../domain/backups/backup-queries.js";
 import { serverIdOfCommand } from "../../domain/commands/command-records.js";
 import { findInstance } from "../../domain/instances/instance-queries.js";
 import { findServer } from "../../domain/servers/servers.js";

@@ -2,15 +2,12 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import { permissions } from "../../domain/auth/permissions.js";
+import { createUser } from "../../domain/users/create-user.js";
+import { deleteUser } from "../../domain/users/delete-user.js";
+import { resetUserPassword } from "../../domain/users/reset-user-password.js";
 import { createRole, deleteRole, listRoles } from "../../domain/users/roles.js";
-import {
-  createUser,
-  deleteUser,
-  listUsers,
-  resetUserPassword,
-  type UserView,
-  updateUser,
-} from "../../domain/users/users.js";
+import { updateUser } from "../../domain/users/update-user.js";
+import { listUsers, type UserView } from "../../domain/users/user-queries.js";
 import type { Db } from "../../platform/db/database.js";
 import { auditContextOf } from "./request-context.js";
 
