@@ -55,6 +55,13 @@ export const defaultBuiltinRuleSettings: BuiltinRuleSettings = {
   diskRecoveryMarginPercent: 5,
   diskForSeconds: 300,
   agentOfflineForSeconds: 60,
+  memoryPercent: { warn: 90, critical: 95 },
+  swapPercent: { warn: 50, critical: 80 },
+  loadPerCore: { warn: 2, critical: 4 },
+  clockSkewSeconds: { warn: 10, critical: 60 },
+  certificateDays: { warn: 14, critical: 3 },
+  diskFullHours: { warn: 48, critical: 12 },
+  hostCheckForSeconds: 300,
 };
 
 export function compare(value: number, comparison: Comparison, threshold: number): boolean {

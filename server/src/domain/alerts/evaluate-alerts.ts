@@ -6,6 +6,7 @@ import { type AlertEvent, type AlertRow, nextAlertState } from "./alert-transiti
 import type { AlertSignal, BuiltinRuleSettings } from "./alert-types.js";
 import { unchanged, writeAlertChanges } from "./alert-writes.js";
 import { AGENT_OFFLINE_RULE, agentOfflineSignal, DISK_USED_RULE, diskSignals } from "./builtin-signals.js";
+import { hostCheckSignals, RESTART_LOOP_RULE } from "./host-check-signals.js";
 import { groupNotifications } from "./notification-message.js";
 import { observeServers, type ServerObservation } from "./observe-servers.js";
 import { enqueueNotifications } from "./outbox/enqueue-notifications.js";
@@ -36,7 +37,7 @@ export async function evaluateAlerts(
     const observed = await observeServers(tx, { now, maxSampleAgeMs: input.maxSampleAgeMs });
     const rules = await tx.select().from(alertRules);
     const signals = [
-      ...observed.flatMap((server) => builtinSignals(server, input.settings)),
+      ...observed.flatMap((server) => builtinSignals(server, input.settings, now)),
       ...rules.flatMap((rule) => userRuleSignals(rule, observed)),
     ];
     // Every alert of a watched server (resolved ones too: they carry the episode count).
@@ -81,9 +82,19 @@ export async function evaluateAlerts(
   });
 }
 
-function builtinSignals(server: ServerObservation, settings: BuiltinRuleSettings): AlertSignal[] {
-  return [agentOfflineSignal(server, settings), ...diskSignals(server, settings)];
+function builtinSignals(server: ServerObservation, settings: BuiltinRuleSettings, now: Date): AlertSignal[] {
+  return [
+    agentOfflineSignal(server, settings),
+    ...diskSignals(server, settings),
+    ...hostCheckSignals(server, settings, now),
+  ];
 }
+
+/** What a resolved alert's summary adds when its subject is gone rather than fine. */
+const VANISHED_NOTE: Readonly<Record<string, string>> = {
+  [DISK_USED_RULE]: " (mount no longer reported)",
+  [RESTART_LOOP_RULE]: " (no longer restarting)",
+};
 
 /**
  * Alerts still open whose signal did not come this cycle: a mount that is gone, or a server that
@@ -113,7 +124,7 @@ function vanishedSignals(
       noData: !sampled.has(row.serverId),
       dependent: row.ruleKey !== AGENT_OFFLINE_RULE,
       describe: () => ({
-        summary: row.ruleKey === DISK_USED_RULE ? `${row.summary} (mount no longer reported)` : row.summary,
+        summary: `${row.summary}${VANISHED_NOTE[row.ruleKey] ?? ""}`,
         action: row.action,
       }),
       timing: { forMs: 0, keepFiringForMs: 0 },
