@@ -61,7 +61,8 @@ async function runCase(c: Case, pgUrl: string | undefined): Promise<Measured[]> 
     const result = await evaluateAlerts(db, { now, settings, maxSampleAgeMs: 120_000 });
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    const pgCpuMs = postmaster ? (postgresCpuSeconds(postmaster) - pg0) * 1000 : 0;
+    // Backends that exit meanwhile (autovacuum) take their CPU time with them: never below 0.
+    const pgCpuMs = postmaster ? Math.max(0, (postgresCpuSeconds(postmaster) - pg0) * 1000) : 0;
     results.push({
       label,
       ms,
