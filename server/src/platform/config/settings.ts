@@ -76,28 +76,26 @@ const wholeNumber = (min: number, max: number) =>
  * "up" the critical threshold is at least the warn one, for "down" (days left, hours left) at most.
  */
 const thresholdPair = (min: number, max: number, worse: "up" | "down") =>
-  z
-    .string()
-    .transform((value, ctx) => {
-      const parts = value.split(",").map((part) => Number(part.trim()));
-      const [warn, critical] = parts;
-      if (parts.length !== 2 || warn === undefined || critical === undefined || !parts.every(Number.isFinite)) {
-        ctx.addIssue({ code: "custom", message: 'expected "WARN,CRITICAL", two numbers, e.g. "90,95"' });
-        return z.NEVER;
-      }
-      if (parts.some((part) => part < min || part > max)) {
-        ctx.addIssue({ code: "custom", message: `each threshold must be from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      if (worse === "up" ? critical < warn : critical > warn) {
-        ctx.addIssue({
-          code: "custom",
-          message: `the critical threshold (${critical}) must be ${worse === "up" ? "at least" : "at most"} the warn one (${warn})`,
-        });
-        return z.NEVER;
-      }
-      return { warn, critical };
-    });
+  z.string().transform((value, ctx) => {
+    const parts = value.split(",").map((part) => Number(part.trim()));
+    const [warn, critical] = parts;
+    if (parts.length !== 2 || warn === undefined || critical === undefined || !parts.every(Number.isFinite)) {
+      ctx.addIssue({ code: "custom", message: 'expected "WARN,CRITICAL", two numbers, e.g. "90,95"' });
+      return z.NEVER;
+    }
+    if (parts.some((part) => part < min || part > max)) {
+      ctx.addIssue({ code: "custom", message: `each threshold must be from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    if (worse === "up" ? critical < warn : critical > warn) {
+      ctx.addIssue({
+        code: "custom",
+        message: `the critical threshold (${critical}) must be ${worse === "up" ? "at least" : "at most"} the warn one (${warn})`,
+      });
+      return z.NEVER;
+    }
+    return { warn, critical };
+  });
 
 /** 32 random bytes in base64 (standard or URL alphabet); the value itself is never echoed. */
 const masterKey = z.string().refine((value) => Buffer.from(value.trim(), "base64").length === 32, {
