@@ -6,6 +6,8 @@
  */
 
 export { issueAgentCertificate } from "./domain/agent-identity/issue-agent-certificate.js";
+export { defaultBuiltinRuleSettings } from "./domain/alerts/alert-types.js";
+export { evaluateAlerts } from "./domain/alerts/evaluate-alerts.js";
 export { createCommandJournal } from "./domain/commands/command-journal.js";
 export { createCommandRunner } from "./domain/commands/create-command-runner.js";
 export { toSampleRow } from "./domain/metrics/metric-sample.js";

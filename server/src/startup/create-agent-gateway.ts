@@ -3,7 +3,11 @@ import { createDenialAggregator } from "../domain/audit/denial-aggregator.js";
 import type { BackupStore } from "../domain/backups/backup-store.js";
 import type { CommandEventSink } from "../domain/commands/command-transport.js";
 import type { MetricWriter } from "../domain/metrics/metric-writer.js";
-import { SILENT_AFTER_MS } from "../domain/presence/server-presence.js";
+import {
+  PING_QUIET_AFTER_MS,
+  PRESENCE_SWEEP_EVERY_MS,
+  SILENT_AFTER_MS,
+} from "../domain/presence/server-presence.js";
 import type { Db } from "../platform/db/database.js";
 import type { Logger } from "../platform/logging/logger.js";
 import type { AgentPki } from "../platform/pki/agent-pki.js";
@@ -49,9 +53,9 @@ export interface GatewayTiming extends SweepTiming {
 }
 
 const defaultTiming: GatewayTiming = {
-  pingEveryMs: 10_000,
+  pingEveryMs: PING_QUIET_AFTER_MS,
   silentAfterMs: SILENT_AFTER_MS,
-  sweepEveryMs: 5_000,
+  sweepEveryMs: PRESENCE_SWEEP_EVERY_MS,
   helloTimeoutMs: 15_000,
   certificateCheckEveryMs: 3_600_000,
 };
@@ -59,7 +63,7 @@ const defaultTiming: GatewayTiming = {
 export interface AgentGateway {
   listen(host: string, port: number): Promise<number>;
   /** One round of the periodic checks (runs on a timer after listen; tests call it directly). */
-  sweep(): Promise<void>;
+  sweep(options?: { readonly late?: boolean }): Promise<void>;
   readonly registry: SessionRegistry;
   /** True when this process holds the server's live stream and its agent pushed its instance states on it. */
   pushesInstanceStates(serverId: string): boolean;

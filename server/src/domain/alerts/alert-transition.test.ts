@@ -19,8 +19,7 @@ function signal(overrides: Partial<AlertSignal> = {}): AlertSignal {
     recovered: false,
     noData: false,
     dependent: true,
-    summary: "cpu is high",
-    action: "look",
+    describe: () => ({ summary: "cpu is high", action: "look" }),
     timing: { forMs: 60_000, keepFiringForMs: 30_000 },
     ...overrides,
   };

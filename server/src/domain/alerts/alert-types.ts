@@ -6,6 +6,11 @@ export type Severity = "warning" | "critical";
 export const comparisons = [">", ">=", "<", "<="] as const;
 export type Comparison = (typeof comparisons)[number];
 
+export interface AlertText {
+  readonly summary: string;
+  readonly action: string;
+}
+
 /** How long a condition must hold before firing, and a clear state before resolving. */
 export interface RuleTiming {
   readonly forMs: number;
@@ -32,8 +37,11 @@ export interface AlertSignal {
   readonly noData: boolean;
   /** Depends on the agent being reachable: held as `unreachable` while the server is offline. */
   readonly dependent: boolean;
-  readonly summary: string;
-  readonly action: string;
+  /**
+   * What the alert says and what to do, built only for signals whose alert is written (a healthy
+   * fleet of 10,000 servers yields ~50,000 signals a cycle and needs none of these texts).
+   */
+  readonly describe: () => AlertText;
   readonly timing: RuleTiming;
 }
 
@@ -47,6 +55,13 @@ export const defaultBuiltinRuleSettings: BuiltinRuleSettings = {
   diskRecoveryMarginPercent: 5,
   diskForSeconds: 300,
   agentOfflineForSeconds: 60,
+  memoryPercent: { warn: 90, critical: 95 },
+  swapPercent: { warn: 50, critical: 80 },
+  loadPerCore: { warn: 2, critical: 4 },
+  clockSkewSeconds: { warn: 10, critical: 60 },
+  certificateDays: { warn: 14, critical: 3 },
+  diskFullHours: { warn: 48, critical: 12 },
+  hostCheckForSeconds: 300,
 };
 
 export function compare(value: number, comparison: Comparison, threshold: number): boolean {

@@ -11,7 +11,6 @@ export const DISK_USED_RULE = "builtin:disk_used";
  * fell silent). It is the rule the others depend on, so it is never held as unreachable itself.
  */
 export function agentOfflineSignal(server: ServerObservation, settings: BuiltinRuleSettings): AlertSignal {
-  const since = server.lastSeenAt ? `since ${server.lastSeenAt.toISOString()}` : "since it was added";
   return {
     fingerprint: alertFingerprint(AGENT_OFFLINE_RULE, server.serverId, {}),
     ruleKey: AGENT_OFFLINE_RULE,
@@ -25,10 +24,12 @@ export function agentOfflineSignal(server: ServerObservation, settings: BuiltinR
     recovered: !server.offline,
     noData: false,
     dependent: false,
-    summary: server.offline
-      ? `host ${server.name} is lost: its agent has not been heard from ${since}`
-      : `the agent of ${server.name} is connected again`,
-    action: `Check that ${server.name} is up and reachable, then run \`systemctl status ocore-agent\` (or \`journalctl -u ocore-agent\`) on it. Its other alerts are held until the agent is back.`,
+    describe: () => ({
+      summary: server.offline
+        ? `host ${server.name} is lost: its agent has not been heard from ${server.lastSeenAt ? `since ${server.lastSeenAt.toISOString()}` : "since it was added"}`
+        : `the agent of ${server.name} is connected again`,
+      action: `Check that ${server.name} is up and reachable, then run \`systemctl status ocore-agent\` (or \`journalctl -u ocore-agent\`) on it. Its other alerts are held until the agent is back.`,
+    }),
     timing: { forMs: settings.agentOfflineForSeconds * 1000, keepFiringForMs: 0 },
   };
 }
@@ -59,8 +60,10 @@ export function diskSignals(server: ServerObservation, settings: BuiltinRuleSett
       recovered: used < recoverBelow,
       noData: false,
       dependent: true,
-      summary: `disk ${mount} on ${server.name} is ${formatValue(value, "%")} full (${severity} at ${threshold}%)`,
-      action: `Free space on ${mount} of ${server.name}: delete old backups and logs (\`journalctl --vacuum-size=200M\`), prune unused Docker images (\`docker image prune -a\`), or grow the filesystem. The alert resolves below ${recoverBelow}%.`,
+      describe: () => ({
+        summary: `disk ${mount} on ${server.name} is ${formatValue(value, "%")} full (${severity} at ${threshold}%)`,
+        action: `Free space on ${mount} of ${server.name}: delete old backups and logs (\`journalctl --vacuum-size=200M\`), prune unused Docker images (\`docker image prune -a\`), or grow the filesystem. The alert resolves below ${recoverBelow}%.`,
+      }),
       timing: { forMs: settings.diskForSeconds * 1000, keepFiringForMs: 0 },
     };
   });

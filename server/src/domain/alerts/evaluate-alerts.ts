@@ -1,10 +1,12 @@
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
 import { alertRules, alerts } from "../../platform/db/schema/alerts.js";
-import type { Queryable } from "../../platform/db/transaction.js";
+import { servers } from "../../platform/db/schema/servers.js";
 import { type AlertEvent, type AlertRow, nextAlertState } from "./alert-transition.js";
 import type { AlertSignal, BuiltinRuleSettings } from "./alert-types.js";
+import { unchanged, writeAlertChanges } from "./alert-writes.js";
 import { AGENT_OFFLINE_RULE, agentOfflineSignal, DISK_USED_RULE, diskSignals } from "./builtin-signals.js";
+import { hostCheckSignals, RESTART_LOOP_RULE } from "./host-check-signals.js";
 import { groupNotifications } from "./notification-message.js";
 import { observeServers, type ServerObservation } from "./observe-servers.js";
 import { enqueueNotifications } from "./outbox/enqueue-notifications.js";
@@ -35,49 +37,64 @@ export async function evaluateAlerts(
     const observed = await observeServers(tx, { now, maxSampleAgeMs: input.maxSampleAgeMs });
     const rules = await tx.select().from(alertRules);
     const signals = [
-      ...observed.flatMap((server) => builtinSignals(server, input.settings)),
+      ...observed.flatMap((server) => builtinSignals(server, input.settings, now)),
       ...rules.flatMap((rule) => userRuleSignals(rule, observed)),
     ];
+    // Every alert of a watched server (resolved ones too: they carry the episode count).
     const current = await tx
-      .select()
+      .select(getTableColumns(alerts))
       .from(alerts)
-      .where(
-        inArray(
-          alerts.serverId,
-          observed.map((server) => server.serverId),
-        ),
-      );
+      .innerJoin(servers, eq(servers.id, alerts.serverId))
+      .where(inArray(servers.status, ["active", "offline"]));
     const byFingerprint = new Map(current.map((row) => [row.fingerprint, row]));
     const offline = new Set(observed.filter((server) => server.offline).map((server) => server.serverId));
     const events: Array<{ row: AlertRow; event: AlertEvent }> = [];
-    const seen = new Set<string>();
+    const writes = { deletes: [] as string[], updates: [] as AlertRow[], inserts: [] as AlertRow[] };
+    let seen = 0;
 
     for (const signal of [...signals, ...vanishedSignals(current, signals, observed)]) {
-      seen.add(signal.fingerprint);
-      const transition = nextAlertState(byFingerprint.get(signal.fingerprint), signal, {
+      seen += 1;
+      const existing = byFingerprint.get(signal.fingerprint);
+      const transition = nextAlertState(existing, signal, {
         serverOffline: offline.has(signal.serverId),
         now,
       });
       if (transition.kind === "none") continue;
-      const existing = byFingerprint.get(signal.fingerprint);
       if (transition.kind === "delete") {
-        if (existing) await tx.delete(alerts).where(eq(alerts.id, existing.id));
+        if (existing) writes.deletes.push(existing.id);
         continue;
       }
-      const row = await saveAlert(tx, transition.row);
+      const row = transition.row;
+      if (row.id) {
+        if (!existing || !unchanged(existing, row)) writes.updates.push(row);
+      } else {
+        writes.inserts.push(row);
+      }
       if (transition.event) events.push({ row, event: transition.event });
     }
+    const inserted = await writeAlertChanges(tx, writes);
+    for (const { row } of events) if (!row.id) row.id = inserted.get(row.fingerprint) ?? "";
 
     const names = new Map(observed.map((server) => [server.serverId, server.name]));
     const messages = groupNotifications(events, names, now);
     const notifications = await enqueueNotifications(tx, messages, now);
-    return { servers: observed.length, signals: seen.size, events: events.length, notifications };
+    return { servers: observed.length, signals: seen, events: events.length, notifications };
   });
 }
 
-function builtinSignals(server: ServerObservation, settings: BuiltinRuleSettings): AlertSignal[] {
-  return [agentOfflineSignal(server, settings), ...diskSignals(server, settings)];
+function builtinSignals(server: ServerObservation, settings: BuiltinRuleSettings, now: Date): AlertSignal[] {
+  return [
+    agentOfflineSignal(server, settings),
+    ...diskSignals(server, settings),
+    ...hostCheckSignals(server, settings, now),
+  ];
 }
+
+/** What a resolved alert's summary adds when its subject is gone rather than fine. */
+const VANISHED_NOTE: Readonly<Record<string, string>> = {
+  [DISK_USED_RULE]: " (mount no longer reported)",
+  [RESTART_LOOP_RULE]: " (no longer restarting)",
+};
 
 /**
  * Alerts still open whose signal did not come this cycle: a mount that is gone, or a server that
@@ -106,18 +123,10 @@ function vanishedSignals(
       recovered: true,
       noData: !sampled.has(row.serverId),
       dependent: row.ruleKey !== AGENT_OFFLINE_RULE,
-      summary: row.ruleKey === DISK_USED_RULE ? `${row.summary} (mount no longer reported)` : row.summary,
-      action: row.action,
+      describe: () => ({
+        summary: `${row.summary}${VANISHED_NOTE[row.ruleKey] ?? ""}`,
+        action: row.action,
+      }),
       timing: { forMs: 0, keepFiringForMs: 0 },
     }));
-}
-
-async function saveAlert(tx: Queryable, row: AlertRow): Promise<AlertRow> {
-  const { id, ...values } = row;
-  if (id) {
-    const [updated] = await tx.update(alerts).set(values).where(eq(alerts.id, id)).returning();
-    return updated ?? row;
-  }
-  const [inserted] = await tx.insert(alerts).values(values).returning();
-  return inserted ?? row;
 }

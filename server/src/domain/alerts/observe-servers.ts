@@ -16,9 +16,28 @@ export interface ServerObservation {
   readonly lastSeenAt: Date | null;
   /** The newest sample when it is fresh enough to judge by; undefined otherwise. */
   readonly sample:
-    | { readonly collectedAt: Date; readonly values: SampleValues; readonly mounts: MountUse[] }
+    | {
+        readonly collectedAt: Date;
+        /** When the server stored it: against collectedAt, the host's clock skew (plus transit). */
+        readonly receivedAt: Date;
+        readonly values: SampleValues;
+        readonly mounts: MountUse[];
+        /** Names of the containers Docker shows restarting. */
+        readonly restarting: string[];
+      }
     | undefined;
+  /** When the newest unrevoked agent certificate expires (null: none). */
+  readonly certificateNotAfter: Date | null;
+  /**
+   * The fullest filesystem's trend over the last hour of 1-minute rollups (least-squares slope,
+   * percent per second), when it is at least TREND_FROM_PERCENT full; undefined otherwise.
+   */
+  readonly diskTrend: { readonly percentPerSecond: number; readonly points: number } | undefined;
 }
+
+/** Below this the fullest filesystem's trend is not computed (it would take days to fill). */
+export const TREND_FROM_PERCENT = 50;
+const TREND_WINDOW_MS = 3_600_000;
 
 /**
  * Every server alerts watch (active or offline: the others are still being onboarded or removed)
@@ -30,17 +49,29 @@ export async function observeServers(
   input: { readonly now: Date; readonly maxSampleAgeMs: number },
 ): Promise<ServerObservation[]> {
   const since = new Date(input.now.getTime() - input.maxSampleAgeMs).toISOString();
+  const trendSince = new Date(input.now.getTime() - TREND_WINDOW_MS).toISOString();
   const result = await db.execute(sql`
-    select s.id, s.name, s.tags, s.status, s.last_seen_at, m.*
+    select s.id, s.name, s.tags, s.status, s.last_seen_at, m.*, t.slope, t.points,
+      (select max(c.not_after) from agent_certificates c
+        where c.server_id = s.id and c.revoked_at is null) as certificate_not_after
     from servers s
     left join lateral (
       select collected_at, cpu_percent, load1, load5, load15, cpu_cores, memory_total, memory_used,
         memory_available, swap_total, swap_used, disk_used_percent, disk_read_bps, disk_write_bps,
-        net_rx_bps, net_tx_bps, tcp_connections, containers_running, containers_restarting, detail -> 'fs' as fs
+        net_rx_bps, net_tx_bps, tcp_connections, containers_running, containers_restarting, received_at,
+        detail -> 'fs' as fs,
+        (select coalesce(jsonb_agg(c ->> 1), '[]'::jsonb) from jsonb_array_elements(detail -> 'containers') c
+          where c ->> 2 = 'restarting') as restarting
       from metric_samples
       where server_id = s.id and collected_at >= ${since}::timestamptz
       order by collected_at desc limit 1
     ) m on true
+    left join lateral (
+      select regr_slope(r.disk_used_percent, extract(epoch from r.bucket)) as slope, count(*)::int as points
+      from metric_rollups_1m r
+      where r.server_id = s.id and r.bucket >= ${trendSince}::timestamptz
+        and m.disk_used_percent >= ${TREND_FROM_PERCENT}
+    ) t on true
     where s.status in ('active', 'offline')
     order by s.id`);
   return rowsOf<Record<string, unknown>>(result).map((row) => ({
@@ -52,10 +83,19 @@ export async function observeServers(
     sample: row.collected_at
       ? {
           collectedAt: new Date(row.collected_at as string | Date),
+          receivedAt: new Date(row.received_at as string | Date),
           values: sampleValues(row),
           mounts: mountsOf(row.fs),
+          restarting: namesOf(row.restarting),
         }
       : undefined,
+    certificateNotAfter: row.certificate_not_after
+      ? new Date(row.certificate_not_after as string | Date)
+      : null,
+    diskTrend:
+      row.slope === null || row.slope === undefined
+        ? undefined
+        : { percentPerSecond: Number(row.slope), points: Number(row.points) },
   }));
 }
 
@@ -83,6 +123,11 @@ function sampleValues(row: Record<string, unknown>): SampleValues {
     containers_running: nullable(row.containers_running),
     containers_restarting: nullable(row.containers_restarting),
   };
+}
+
+function namesOf(value: unknown): string[] {
+  const names = (typeof value === "string" ? JSON.parse(value) : value) as unknown;
+  return Array.isArray(names) ? names.filter((name): name is string => typeof name === "string") : [];
 }
 
 /** detail.fs rows are [mount, device, fsType, total, used, available]. */

@@ -27,7 +27,6 @@ export function userRuleSignals(rule: AlertRuleRow, servers: readonly ServerObse
     .map((server): AlertSignal => {
       const raw = server.sample ? spec.value(server.sample.values) : null;
       const value = raw === null || !Number.isFinite(raw) ? null : Math.round(raw * 100) / 100;
-      const shown = value === null ? "no data" : formatValue(value, spec.unit);
       return {
         fingerprint: alertFingerprint(userRuleKey(rule.id), server.serverId, {}),
         ruleKey: userRuleKey(rule.id),
@@ -41,8 +40,10 @@ export function userRuleSignals(rule: AlertRuleRow, servers: readonly ServerObse
         recovered: value !== null && compare(value, recoveredComparison(comparison), recovery),
         noData: value === null,
         dependent: true,
-        summary: `${rule.name}: ${spec.description} on ${server.name} is ${shown} (${comparison} ${formatValue(rule.threshold, spec.unit)})`,
-        action: rule.description || `Look at ${spec.description} on ${server.name} in its metrics page.`,
+        describe: () => ({
+          summary: `${rule.name}: ${spec.description} on ${server.name} is ${value === null ? "no data" : formatValue(value, spec.unit)} (${comparison} ${formatValue(rule.threshold, spec.unit)})`,
+          action: rule.description || `Look at ${spec.description} on ${server.name} in its metrics page.`,
+        }),
         timing: { forMs: rule.forSeconds * 1000, keepFiringForMs: rule.keepFiringForSeconds * 1000 },
       };
     });

@@ -16,8 +16,26 @@ const listOf = (statuses: readonly string[]) =>
     sql`, `,
   )})`;
 
-/** A live stream older than this without any message is closed, and its server shown offline. */
-export const SILENT_AFTER_MS = 25_000;
+/**
+ * A live stream without any message for this long is closed, and its server shown offline. The
+ * gateway pings a stream quiet for PING_QUIET_AFTER_MS, so a live agent is heard at least every
+ * ~4-6 s (its Pong or its samples); closing takes two unanswered pings. With a sweep every 2 s,
+ * a host that falls silent is shown offline within 12 s (decision 0141; issue 16 asks ≤ 15 s p99).
+ */
+export const SILENT_AFTER_MS = 10_000;
+
+/** The gateway pings a live stream that has been quiet this long. */
+export const PING_QUIET_AFTER_MS = 4_000;
+
+/** How often the gateway sweeps its live streams (pings, silence, last-seen times). */
+export const PRESENCE_SWEEP_EVERY_MS = 2_000;
+
+/**
+ * How old a server's last-seen time may be before any replica shows it offline: a live stream's
+ * time is written by its replica's sweep, so this allows the silence window plus two sweeps of
+ * that replica running late. It covers streams of a replica that died.
+ */
+export const STALE_LAST_SEEN_AFTER_MS = SILENT_AFTER_MS + 2 * PRESENCE_SWEEP_EVERY_MS + 1_000;
 
 /**
  * An agent's stream is up: the server becomes `active` (from connecting, connected or offline, and
@@ -60,7 +78,9 @@ export async function markAgentDisconnected(
 const LAST_SEEN_CHUNK = 5000;
 
 /**
- * Writes last-seen times for many servers in a few statements (the gateway calls this every
+ * Writes last-seen times for many servers in a few statements (and shows `active` again a server
+ * another replica showed offline while its stream here was live: a replica that ran late must not
+ * leave a live host offline) (the gateway calls this every
  * few seconds with the streams that received something since), with the newest sample's usage
  * where one arrived, so the fleet list can sort by it through an index. The entries travel as one
  * JSON parameter, so a statement costs a few objects whatever the number of servers. Returns the
@@ -85,6 +105,7 @@ export async function writeLastSeen(
     const result = await db.execute(sql`
       update servers set
         last_seen_at = greatest(servers.last_seen_at, v.at),
+        status = case when servers.status = 'offline' then 'active' else servers.status end,
         cpu_percent = case when v.u = 1 then v.cpu else servers.cpu_percent end,
         memory_percent = case when v.u = 1 then v.mem else servers.memory_percent end,
         disk_percent = case when v.u = 1 then v.disk else servers.disk_percent end
@@ -98,14 +119,14 @@ export async function writeLastSeen(
 }
 
 /**
- * Shows offline every `active` server nobody has heard from for SILENT_AFTER_MS: this covers
+ * Shows offline every `active` server nobody has heard from for STALE_LAST_SEEN_AFTER_MS: this covers
  * streams held by a replica that died. Returns the ids it changed.
  */
 export async function markSilentServersOffline(
   db: Db,
   input: { readonly now: Date; readonly silentAfterMs?: number },
 ): Promise<string[]> {
-  const cutoff = new Date(input.now.getTime() - (input.silentAfterMs ?? SILENT_AFTER_MS));
+  const cutoff = new Date(input.now.getTime() - (input.silentAfterMs ?? STALE_LAST_SEEN_AFTER_MS));
   const result = await db.execute(sql`
     update servers set status = 'offline', updated_at = ${input.now.toISOString()}::timestamptz
     where status in ${listOf(SHOWS_LIVE_AGENT)} and (last_seen_at is null or last_seen_at < ${cutoff.toISOString()}::timestamptz)

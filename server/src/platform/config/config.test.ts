@@ -99,6 +99,21 @@ describe("loadConfig", () => {
     expect(error.message).not.toContain("c2hvcnQ=");
   });
 
+  it("reads the host checks' WARN,CRITICAL pairs and refuses a pair in the wrong order, naming it", () => {
+    const config = loadConfig(
+      { OCORE_ALERT_MEMORY_PERCENT: "85, 97", OCORE_ALERT_CERTIFICATE_DAYS: "20,5" },
+      { cwd },
+    );
+    expect(config.alerts.builtin.memoryPercent).toEqual({ warn: 85, critical: 97 });
+    expect(config.alerts.builtin.certificateDays).toEqual({ warn: 20, critical: 5 });
+    const reversed = configError(() => loadConfig({ OCORE_ALERT_MEMORY_PERCENT: "95,90" }, { cwd }));
+    expect(reversed.message).toContain("OCORE_ALERT_MEMORY_PERCENT");
+    expect(reversed.message).toContain("must be at least the warn one");
+    const single = configError(() => loadConfig({ OCORE_ALERT_LOAD_PER_CORE: "3" }, { cwd }));
+    expect(single.message).toContain("OCORE_ALERT_LOAD_PER_CORE");
+    expect(single.message).toContain("WARN,CRITICAL");
+  });
+
   it("never shows a secret's value in its error", () => {
     const error = configError(() => loadConfig({ DATABASE_URL: "mysql://user:hunter2@db/x" }, { cwd }));
     expect(error.message).not.toContain("hunter2");

@@ -229,6 +229,22 @@ export interface BuiltinRuleSettings {
   readonly diskRecoveryMarginPercent: number;
   readonly diskForSeconds: number;
   readonly agentOfflineForSeconds: number;
+  /** Warn and critical thresholds of the host checks (OCORE_ALERT_* "WARN,CRITICAL"). */
+  readonly memoryPercent: Thresholds;
+  readonly swapPercent: Thresholds;
+  readonly loadPerCore: Thresholds;
+  readonly clockSkewSeconds: Thresholds;
+  /** Lower is worse: days left, hours left. */
+  readonly certificateDays: Thresholds;
+  readonly diskFullHours: Thresholds;
+  /** The `for` of memory, swap, load, clock skew, restart loops and disk time-to-full. */
+  readonly hostCheckForSeconds: number;
+}
+
+/** A check's two thresholds. */
+export interface Thresholds {
+  readonly warn: number;
+  readonly critical: number;
 }
 
 function toAlertConfig(values: SettingValues): Config["alerts"] {
@@ -247,6 +263,13 @@ function toAlertConfig(values: SettingValues): Config["alerts"] {
       diskCriticalPercent: values.OCORE_ALERT_DISK_CRITICAL_PERCENT,
       diskForSeconds: values.OCORE_ALERT_DISK_FOR_SECONDS,
       agentOfflineForSeconds: values.OCORE_ALERT_AGENT_OFFLINE_FOR_SECONDS,
+      memoryPercent: values.OCORE_ALERT_MEMORY_PERCENT,
+      swapPercent: values.OCORE_ALERT_SWAP_PERCENT,
+      loadPerCore: values.OCORE_ALERT_LOAD_PER_CORE,
+      clockSkewSeconds: values.OCORE_ALERT_CLOCK_SKEW_SECONDS,
+      certificateDays: values.OCORE_ALERT_CERTIFICATE_DAYS,
+      diskFullHours: values.OCORE_ALERT_DISK_FULL_HOURS,
+      hostCheckForSeconds: values.OCORE_ALERT_HOST_CHECK_FOR_SECONDS,
     },
   };
 }

@@ -71,6 +71,32 @@ const onOff = z.enum(["on", "off"]);
 const wholeNumber = (min: number, max: number) =>
   z.coerce.number().int("must be a whole number").min(min).max(max);
 
+/**
+ * A check's two thresholds, "WARN,CRITICAL" (e.g. "90,95"). `worse` says which way is worse: for
+ * "up" the critical threshold is at least the warn one, for "down" (days left, hours left) at most.
+ */
+const thresholdPair = (min: number, max: number, worse: "up" | "down") =>
+  z.string().transform((value, ctx) => {
+    const parts = value.split(",").map((part) => Number(part.trim()));
+    const [warn, critical] = parts;
+    if (parts.length !== 2 || warn === undefined || critical === undefined || !parts.every(Number.isFinite)) {
+      ctx.addIssue({ code: "custom", message: 'expected "WARN,CRITICAL", two numbers, e.g. "90,95"' });
+      return z.NEVER;
+    }
+    if (parts.some((part) => part < min || part > max)) {
+      ctx.addIssue({ code: "custom", message: `each threshold must be from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    if (worse === "up" ? critical < warn : critical > warn) {
+      ctx.addIssue({
+        code: "custom",
+        message: `the critical threshold (${critical}) must be ${worse === "up" ? "at least" : "at most"} the warn one (${warn})`,
+      });
+      return z.NEVER;
+    }
+    return { warn, critical };
+  });
+
 /** 32 random bytes in base64 (standard or URL alphabet); the value itself is never echoed. */
 const masterKey = z.string().refine((value) => Buffer.from(value.trim(), "base64").length === 32, {
   message: "expected 32 bytes in base64 (generate one with: openssl rand -base64 32)",
@@ -413,6 +439,59 @@ export const settings = {
     description:
       "How long a server must stay offline before the host-lost alert fires, in seconds (0-86400).",
     defaultValue: "60",
+    secret: false,
+    schema: wholeNumber(0, 86400),
+  },
+  OCORE_ALERT_MEMORY_PERCENT: {
+    env: "OCORE_ALERT_MEMORY_PERCENT",
+    description:
+      "Memory pressure: percent of memory in use (not reclaimable), WARN,CRITICAL (built-in rule, per server).",
+    defaultValue: "90,95",
+    secret: false,
+    schema: thresholdPair(1, 100, "up"),
+  },
+  OCORE_ALERT_SWAP_PERCENT: {
+    env: "OCORE_ALERT_SWAP_PERCENT",
+    description: "Swap pressure: percent of swap in use, WARN,CRITICAL (hosts without swap are not judged).",
+    defaultValue: "50,80",
+    secret: false,
+    schema: thresholdPair(1, 100, "up"),
+  },
+  OCORE_ALERT_LOAD_PER_CORE: {
+    env: "OCORE_ALERT_LOAD_PER_CORE",
+    description: "5-minute load average per CPU core, WARN,CRITICAL.",
+    defaultValue: "2,4",
+    secret: false,
+    schema: thresholdPair(0.1, 1000, "up"),
+  },
+  OCORE_ALERT_CLOCK_SKEW_SECONDS: {
+    env: "OCORE_ALERT_CLOCK_SKEW_SECONDS",
+    description: "Clock skew between a host and this server, in seconds either way, WARN,CRITICAL.",
+    defaultValue: "10,60",
+    secret: false,
+    schema: thresholdPair(1, 86400, "up"),
+  },
+  OCORE_ALERT_CERTIFICATE_DAYS: {
+    env: "OCORE_ALERT_CERTIFICATE_DAYS",
+    description:
+      "Days left before an agent's certificate expires (agents renew theirs well before), WARN,CRITICAL.",
+    defaultValue: "14,3",
+    secret: false,
+    schema: thresholdPair(0, 3650, "down"),
+  },
+  OCORE_ALERT_DISK_FULL_HOURS: {
+    env: "OCORE_ALERT_DISK_FULL_HOURS",
+    description:
+      "Hours until the fullest filesystem is full at the last hour's rate (linear fit), WARN,CRITICAL.",
+    defaultValue: "48,12",
+    secret: false,
+    schema: thresholdPair(0.1, 100000, "down"),
+  },
+  OCORE_ALERT_HOST_CHECK_FOR_SECONDS: {
+    env: "OCORE_ALERT_HOST_CHECK_FOR_SECONDS",
+    description:
+      "How long memory, swap, load, clock skew, restart loops or a disk filling up must hold before alerting, in seconds (0-86400).",
+    defaultValue: "300",
     secret: false,
     schema: wholeNumber(0, 86400),
   },

@@ -334,6 +334,34 @@ describe.each(databaseKinds)("agent gateway on %s", (kind) => {
     expect((await serverRow(silent.serverId))?.lastSeenAt?.getTime()).toBe(seenAt.getTime());
   });
 
+  it("pings only a quiet stream, and closes none for silence in a round that ran late", async () => {
+    t = await startTestGateway(kind, { silentAfterMs: 10_000, pingEveryMs: 4_000 });
+    const agent = await enrolledAgent(t);
+    const { peer } = await helloed(t, agent);
+    const nextCase = async () => (await peer.next()).payload.case;
+
+    // Heard from 3 s ago: no ping (the agent's own Ping is answered first, nothing before it).
+    t.clock.advance(3_000);
+    await t.gateway.sweep();
+    peer.send({ case: "ping", value: { nonce: 1n } });
+    expect(await nextCase()).toBe("pong");
+    // Quiet for 4 s: pinged, once per 4 s while it stays quiet.
+    t.clock.advance(4_000);
+    await t.gateway.sweep();
+    expect(await nextCase()).toBe("ping");
+    t.clock.advance(1_000);
+    await t.gateway.sweep();
+    peer.send({ case: "ping", value: { nonce: 2n } });
+    expect(await nextCase()).toBe("pong");
+
+    // Silent for 11 s, but this process was stalled: kept; the next punctual round closes it.
+    t.clock.advance(11_000);
+    await t.gateway.sweep({ late: true });
+    expect(t.gateway.registry.size).toBe(1);
+    await t.gateway.sweep();
+    expect((await peer.ended).code).toBe(status.UNAVAILABLE);
+  });
+
   it("writes last-seen times of the streams heard from, and closes a removed server's at its next message", async () => {
     t = await startTestGateway(kind);
     const lastSeen = async (id: string) =>

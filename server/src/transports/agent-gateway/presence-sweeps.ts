@@ -7,7 +7,7 @@ import type { PendingUsage } from "./pending-usage.js";
 import type { SessionRegistry } from "./session-registry.js";
 
 export interface SweepTiming {
-  /** The server pings each live agent this often (the agent's Pong proves it is responsive). */
+  /** The server pings a live agent quiet for this long, and again this often while it stays quiet. */
   readonly pingEveryMs: number;
   /** A live stream without any message for this long is closed and its server shown offline. */
   readonly silentAfterMs: number;
@@ -16,8 +16,12 @@ export interface SweepTiming {
 }
 
 export interface PresenceSweeps {
-  /** One round: pings and silence, last-seen times, removed servers, revocations, stale servers. */
-  sweep(): Promise<void>;
+  /**
+   * One round: pings and silence, last-seen times, removed servers, revocations, stale servers.
+   * `late`: this process's event loop was stalled, so messages may be waiting unread; the round
+   * then closes no stream for silence (a stalled server must not show its whole fleet offline).
+   */
+  sweep(options?: { readonly late?: boolean }): Promise<void>;
   /** Runs `sweep` every `sweepEveryMs`, one round at a time. */
   start(): void;
   stop(): void;
@@ -44,16 +48,22 @@ export function createPresenceSweeps(options: {
   const lastSeenWritten = new WeakMap<AgentSession, Date>();
   let timer: NodeJS.Timeout | undefined;
 
-  const sweep = async () => {
+  const sweep = async (options: { readonly late?: boolean } = {}) => {
     const at = now();
     const live = [...registry.sessions()];
     for (const session of live) {
-      if (at.getTime() - session.lastReceivedAt.getTime() > timing.silentAfterMs) {
+      const quietMs = at.getTime() - session.lastReceivedAt.getTime();
+      if (quietMs > timing.silentAfterMs) {
+        if (options.late) continue;
         session.close({
           code: "unavailable",
           message: `no message from the agent for ${timing.silentAfterMs / 1000} s`,
         });
-      } else if (at.getTime() - session.lastPingAt.getTime() >= timing.pingEveryMs) {
+      } else if (
+        quietMs >= timing.pingEveryMs &&
+        at.getTime() - session.lastPingAt.getTime() >= timing.pingEveryMs
+      ) {
+        // Only quiet streams are pinged: an agent that sends samples proves itself.
         session.sendPing();
       }
     }
@@ -87,18 +97,34 @@ export function createPresenceSweeps(options: {
         session.close({ code: "permission_denied", message: "certificate revoked: re-enroll the agent" });
       }
     }
-    await markSilentServersOffline(db, { now: at, silentAfterMs: timing.silentAfterMs });
+    if (!options.late) {
+      await markSilentServersOffline(db, {
+        now: at,
+        silentAfterMs: timing.silentAfterMs + 2 * timing.sweepEveryMs + 1_000,
+      });
+    }
   };
 
   return {
     sweep,
     start() {
       if (timing.sweepEveryMs <= 0 || timer) return;
+      let dueAt = performance.now() + timing.sweepEveryMs;
       const tick = () => {
-        sweep()
+        // A tick much later than due means this process was stalled (GC, a long synchronous
+        // task, a starved VM): its sockets may hold messages not yet read.
+        const late = performance.now() - dueAt > Math.max(timing.sweepEveryMs, timing.silentAfterMs / 4);
+        if (late)
+          logger.warn(
+            { lateMs: Math.round(performance.now() - dueAt) },
+            "agent gateway sweep ran late; closing no silent stream this round",
+          );
+        sweep({ late })
           .catch((error: unknown) => logger.warn({ err: error }, "agent gateway sweep failed"))
           .finally(() => {
-            if (timer) timer = setTimeout(tick, timing.sweepEveryMs);
+            if (!timer) return;
+            dueAt = performance.now() + timing.sweepEveryMs;
+            timer = setTimeout(tick, timing.sweepEveryMs);
           });
       };
       timer = setTimeout(tick, timing.sweepEveryMs);

@@ -15,6 +15,7 @@ import { RangePicker } from "./range-picker";
 import { RemoveServer } from "./remove-server";
 import { ServerCharts } from "./server-charts";
 import { ServerFacts } from "./server-facts";
+import { ServerHealth } from "./server-health";
 
 function DetailSkeleton() {
   return (
@@ -135,6 +136,7 @@ export function ServerDetail({ id }: { id: string }) {
         />
       ) : null}
       <ServerFacts server={server} now={live.receivedAt} />
+      <ServerHealth serverId={id} />
       <section className="space-y-4" aria-labelledby="charts-heading">
         <div className="flex flex-wrap items-end justify-between gap-3">
           <h2 id="charts-heading" className="text-lg font-semibold">

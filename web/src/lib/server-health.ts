@@ -1,0 +1,66 @@
+/** A server's health as the console shows it: each built-in check and where it stands (pure). */
+export interface HealthAlert {
+  readonly serverId: string;
+  readonly ruleKey: string;
+  readonly ruleName: string;
+  readonly state: string;
+  readonly severity: string;
+  readonly summary: string;
+  readonly action: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export type HealthState = "ok" | "pending" | "warning" | "critical" | "unreachable";
+
+export interface HealthRow {
+  readonly check: string;
+  readonly state: HealthState;
+  /** What is wrong and what to do; empty when fine. */
+  readonly summary: string;
+  readonly action: string;
+}
+
+/** The built-in checks, in the order the panel lists them. */
+export const HEALTH_CHECKS: ReadonlyArray<readonly [ruleKey: string, name: string]> = [
+  ["builtin:agent_offline", "Agent connected"],
+  ["builtin:disk_used", "Disk space"],
+  ["builtin:disk_time_to_full", "Disk filling up"],
+  ["builtin:memory_pressure", "Memory"],
+  ["builtin:swap_pressure", "Swap"],
+  ["builtin:load_per_core", "Load per core"],
+  ["builtin:container_restart_loop", "Containers"],
+  ["builtin:clock_skew", "Clock"],
+  ["builtin:agent_certificate", "Agent certificate"],
+];
+
+const RANK: Record<HealthState, number> = { ok: 0, pending: 1, unreachable: 2, warning: 3, critical: 4 };
+
+function stateOf(alert: HealthAlert): HealthState {
+  if (alert.state === "firing") return alert.severity === "critical" ? "critical" : "warning";
+  if (alert.state === "pending") return "pending";
+  if (alert.state === "unreachable") return "unreachable";
+  return "ok";
+}
+
+/**
+ * One row per built-in check for this server: ok unless one of its open alerts says otherwise
+ * (the worst one, when a check has several, e.g. one per mount), plus one row per user rule
+ * with an open alert.
+ */
+export function serverHealth(alerts: readonly HealthAlert[], serverId: string): HealthRow[] {
+  const open = alerts.filter((alert) => alert.serverId === serverId && alert.state !== "resolved");
+  const worst = new Map<string, HealthAlert>();
+  for (const alert of open) {
+    const known = worst.get(alert.ruleKey);
+    if (!known || RANK[stateOf(alert)] > RANK[stateOf(known)]) worst.set(alert.ruleKey, alert);
+  }
+  const row = (check: string, alert: HealthAlert | undefined): HealthRow =>
+    alert
+      ? { check, state: stateOf(alert), summary: alert.summary, action: alert.action }
+      : { check, state: "ok", summary: "", action: "" };
+  const builtin = HEALTH_CHECKS.map(([key, name]) => row(name, worst.get(key)));
+  const user = [...worst.values()]
+    .filter((alert) => !alert.ruleKey.startsWith("builtin:"))
+    .map((alert) => row(alert.ruleName, alert));
+  return [...builtin, ...user];
+}
