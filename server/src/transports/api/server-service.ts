@@ -10,7 +10,7 @@ import { requestServerDeletion } from "../../domain/servers/request-server-delet
 import { retryProvisioning } from "../../domain/servers/retry-provisioning.js";
 import type { ServerCountCache } from "../../domain/servers/server-counts.js";
 import { getServerDetails } from "../../domain/servers/server-details.js";
-import { exportServers } from "../../domain/servers/server-export.js";
+import { exportServerChunks, exportServers } from "../../domain/servers/server-export.js";
 import { importServers } from "../../domain/servers/server-import.js";
 import { listServerPage } from "../../domain/servers/server-page.js";
 import { getServer, listServers, type ServerRow, updateServer } from "../../domain/servers/servers.js";
@@ -98,6 +98,14 @@ export function createServerService({
         selector: request.selector ? parseSelector(request.selector) : undefined,
       });
       return { data: new TextEncoder().encode(exportServers(rows, formatOf(request.format))) };
+    },
+    async *exportServersStream(request, context) {
+      const scope = scopeOf(principalOf(context), "servers.read");
+      const chunks = exportServerChunks(db, scope, {
+        format: formatOf(request.format),
+        selector: request.selector ? parseSelector(request.selector) : undefined,
+      });
+      for await (const chunk of chunks) yield { data: new TextEncoder().encode(chunk) };
     },
     async createServer(request, context) {
       const row = await createServer(requireLifecycle(), auditContextOf(context), {
