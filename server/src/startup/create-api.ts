@@ -11,6 +11,7 @@ import type { CommandService } from "../domain/commands/command-service.js";
 import { createFleetFeed } from "../domain/fleet/fleet-feed.js";
 import type { MetricsRetention } from "../domain/metrics/rollups.js";
 import type { LifecycleDeps } from "../domain/servers/lifecycle-deps.js";
+import { createServerCountCache } from "../domain/servers/server-counts.js";
 import type { SystemInfo } from "../domain/system/system-info.js";
 import type { Db } from "../platform/db/database.js";
 import type { Logger } from "../platform/logging/logger.js";
@@ -76,6 +77,8 @@ export interface Api {
 export function createApi(deps: ApiDeps): Api {
   const { db, logger, now } = deps;
   const feed = createAuditFeed({ db, logger });
+  // One count cache for ListServers and WatchFleet: a filter is counted once per few seconds.
+  const counts = createServerCountCache();
   const accessTokens = createAccessTokens(deps.accessTokenKey);
   const authenticator = createAuthenticator({ db, accessTokens, now });
   const denials = createDenialAggregator({ db, logger, now, overflowAction: "access.denied" });
@@ -92,7 +95,7 @@ export function createApi(deps: ApiDeps): Api {
       users: createUserService({ db }),
       apiTokens: createApiTokenService({ db, now }),
       audit: createAuditService({ db, feed }),
-      servers: createServerService({ db, lifecycle: deps.serverLifecycle }),
+      servers: createServerService({ db, lifecycle: deps.serverLifecycle, counts }),
       metrics: createMetricsService({ db, retention: deps.metricsRetention, now }),
       enrollmentTokens: createEnrollmentTokenService({ db, now, ...deps.enrollment }),
       commands: createCommandApi({ db, commands: deps.commands }),
@@ -102,7 +105,7 @@ export function createApi(deps: ApiDeps): Api {
         executablePath: deps.agentExecutable ?? defaultAgentExecutable(),
         now,
       }),
-      fleet: createFleetService({ db, now, feed: createFleetFeed({ db, logger, now }) }),
+      fleet: createFleetService({ db, now, feed: createFleetFeed({ db, logger, counts }) }),
       docker: createDockerService({ db, commands: deps.commands, now }),
       instances: createInstanceService({ instances: deps.instances, commands: deps.commands }),
       backups: createBackupService({ instances: deps.instances }),

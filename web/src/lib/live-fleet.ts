@@ -1,4 +1,8 @@
-import type { FleetServer, WatchFleetResponse } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
+import type {
+  FleetServer,
+  FleetWindow,
+  WatchFleetResponse,
+} from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
 
 /** The fleet as the console holds it: servers by id, from WatchFleet's batches. */
 export type FleetMap = ReadonlyMap<string, FleetServer>;
@@ -16,4 +20,13 @@ export function applyFleetBatch(current: FleetMap, batch: WatchFleetResponse): F
 /** The servers of the map by name, as lists show them. */
 export function sortedFleet(fleet: FleetMap): FleetServer[] {
   return [...fleet.values()].sort((a, b) => (a.server?.name ?? "").localeCompare(b.server?.name ?? ""));
+}
+
+/** The servers of a watched page in the page's order (a server not received yet is left out). */
+export function windowEntries(fleet: FleetMap | undefined, window: FleetWindow | undefined): FleetServer[] {
+  if (!fleet || !window) return [];
+  return window.serverIds.flatMap((id) => {
+    const entry = fleet.get(id);
+    return entry ? [entry] : [];
+  });
 }

@@ -11,18 +11,23 @@ export function selectorCondition(tags: AnyPgColumn | SQL, selector: Selector): 
   );
 }
 
+/** `tags` holds key=value: jsonb containment, which the GIN index on tags answers (tag values are strings). */
+function contains(tags: AnyPgColumn | SQL, key: string, value: string): SQL {
+  return sql`${tags} @> ${JSON.stringify({ [key]: value })}::jsonb`;
+}
+
 function requirementCondition(tags: AnyPgColumn | SQL, requirement: Requirement): SQL {
   const value = sql`${tags} ->> ${requirement.key}`;
   switch (requirement.op) {
     case "eq":
-      return sql`${value} = ${requirement.value}`;
+      return contains(tags, requirement.key, requirement.value);
     case "ne":
       return sql`${value} is distinct from ${requirement.value}`;
     case "in":
-      return sql`${value} in (${sql.join(
-        requirement.values.map((v) => sql`${v}`),
-        sql`, `,
-      )})`;
+      return sql.join(
+        requirement.values.map((v) => contains(tags, requirement.key, v)),
+        sql` or `,
+      );
     case "notin":
       return sql`${value} is null or ${value} not in (${sql.join(
         requirement.values.map((v) => sql`${v}`),

@@ -1,35 +1,47 @@
 import { createChangeTicker, waitForWake } from "../../platform/db/change-ticker.js";
 import type { Db } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/logging/logger.js";
+import type { Scope } from "../auth/principal.js";
+import { createServerCountCache, type ServerCountCache } from "../servers/server-counts.js";
 import type { ServerRow } from "../servers/servers.js";
 import {
-  allServerIds,
-  changedServerIds,
   type FleetEntry,
+  type FleetWindow,
+  type FleetWindowSpec,
   fingerprintOf,
   readFleetEntries,
+  readWindow,
 } from "./fleet-state.js";
 
-/** One batch for one subscriber: servers new or changed, and servers gone from its view. */
-export interface FleetChanges {
-  readonly upserts: readonly FleetEntry[];
-  readonly removed: readonly string[];
+/** A page window as the watcher should now show it: its servers in order, the next page, the counts. */
+export interface FleetWindowMeta {
+  readonly serverIds: readonly string[];
+  readonly nextPageToken: string;
+  readonly totalSize: number;
+  readonly statusCounts: Readonly<Record<string, number>>;
 }
 
-/** One watcher's view of the feed; it is registered from the moment `subscribe` returns. */
-export interface FleetSubscription {
-  /** Records servers the watcher holds (its initial state): only those, and servers sent since, are ever reported removed. */
-  know(ids: Iterable<string>): void;
-  /** The batches, from subscription on, until the signal aborts or the feed closes. */
-  changes(): AsyncGenerator<FleetChanges>;
+/** One batch for one watcher. */
+export interface FleetBatch {
+  /** The first batch holds the whole window; the watcher replaces what it had with it. */
+  readonly initial: boolean;
+  /** Servers that entered the window or changed since the watcher's previous batch. */
+  readonly upserts: readonly FleetEntry[];
+  /** Servers the watcher holds that left the window (deleted, out of scope, paged or filtered out). */
+  readonly removed: readonly string[];
+  /** For a page window: set in the first batch and whenever the order, next page or counts changed. */
+  readonly window?: FleetWindowMeta;
 }
 
 export interface FleetFeed {
-  /** Follows the servers `visible` accepts. Subscribe before reading the initial state, so nothing in between is lost. */
-  subscribe(visible: (server: ServerRow) => boolean, signal: AbortSignal): FleetSubscription;
-  /** Reads what changed and fans it out now (the ticker calls it; tests too). */
+  /**
+   * Follows `spec` as `scope` sees it: first the window as it is, then, after each tick, only
+   * what differs from what this watcher was last sent, until the signal aborts or the feed closes.
+   */
+  watch(scope: Scope, spec: FleetWindowSpec, signal: AbortSignal): AsyncGenerator<FleetBatch>;
+  /** Reads every watched window and wakes the watchers whose window differs now (the ticker calls it; tests too). */
   tick(): Promise<void>;
-  /** The number of live subscribers. */
+  /** The number of live watchers. */
   subscribers(): number;
   close(): void;
 }
@@ -37,135 +49,176 @@ export interface FleetFeed {
 export interface FleetFeedOptions {
   readonly db: Db;
   readonly logger: Logger;
-  readonly now: () => Date;
-  /** How often the shared ticker reads changes while anyone watches. */
+  /** How often the shared ticker reads the watched windows while anyone watches. */
   readonly tickMs?: number;
-  /** How far each window reaches back into the previous one, for writes that commit late. */
-  readonly overlapMs?: number;
+  /** Shared with ListServers, so pages and windows of one filter are counted once per period. */
+  readonly counts?: ServerCountCache;
 }
 
-interface Subscriber {
-  readonly visible: (server: ServerRow) => boolean;
-  /** Ids the subscriber holds; a removal is only sent for these. */
-  readonly sent: Set<string>;
-  /** Pending changes per server, newest wins (null: removed). Bounded by the fleet's size. */
-  readonly pending: Map<string, FleetEntry | null>;
+/** A window read at one tick, shared by every watcher of the same scope and spec. */
+interface WindowState {
+  readonly order: readonly string[];
+  readonly entries: ReadonlyMap<string, { readonly entry: FleetEntry; readonly fingerprint: string }>;
+  readonly meta: FleetWindowMeta | undefined;
+  readonly metaFingerprint: string;
+}
+
+interface Watcher {
+  readonly key: string;
+  readonly scope: Scope;
+  readonly spec: FleetWindowSpec;
+  /** The newest state of its window; at most one window's worth of servers. */
+  current: WindowState;
+  /** What the watcher holds: id → fingerprint of the entry it was sent; at most one window. */
+  delivered: ReadonlyMap<string, string>;
+  deliveredMeta: string;
   wake: (() => void) | undefined;
 }
 
 /**
- * The change feed behind FleetService/WatchFleet: one shared ticker per process, running only
- * while someone watches, reads which servers changed since its last tick (row updates, last-seen
- * writes, received samples — from any replica, since it reads the database), compares each with
- * the state it last sent, and queues the differences for every subscriber.
+ * The feed behind FleetService/WatchFleet. A watcher follows a bounded window, never the whole
+ * fleet: one shared ticker per process, running only while someone watches, reads each distinct
+ * window (scope + spec) once per tick — a page query, its counts through the shared count cache,
+ * and the newest sample, job and instances of the servers on it — and each watcher is sent the
+ * difference between that and what it holds. Memory per watcher and work per tick grow with the
+ * windows watched, not with the fleet or with how many servers changed; a slow reader misses only
+ * intermediate states. Reading the database (not an in-process event) sees writes of every replica.
  */
 export function createFleetFeed(options: FleetFeedOptions): FleetFeed {
-  const { db, logger, now } = options;
+  const { db, logger } = options;
   const tickMs = options.tickMs ?? 2_000;
-  const overlapMs = options.overlapMs ?? 5_000;
-  const subscribers = new Set<Subscriber>();
-  const fingerprints = new Map<string, string>();
-  let lastTickAt: Date | undefined;
+  const counts = options.counts ?? createServerCountCache();
+  const watchers = new Set<Watcher>();
   let closed = false;
 
-  async function readChanges(): Promise<FleetChanges & { readonly present: ReadonlySet<string> }> {
-    const startedAt = now();
-    const since = lastTickAt ? new Date(lastTickAt.getTime() - overlapMs) : new Date(0);
-    const [ids, changed] = await Promise.all([allServerIds(db), changedServerIds(db, since)]);
-    const removed = [...fingerprints.keys()].filter((id) => !ids.has(id));
-    for (const id of removed) fingerprints.delete(id);
-    const toRead = new Set(changed.filter((id) => ids.has(id)));
-    for (const id of ids) if (!fingerprints.has(id)) toRead.add(id);
-    const upserts: FleetEntry[] = [];
-    for (const entry of await readFleetEntries(db, [...toRead])) {
-      const fingerprint = fingerprintOf(entry);
-      if (fingerprints.get(entry.server.id) === fingerprint) continue;
-      fingerprints.set(entry.server.id, fingerprint);
-      upserts.push(entry);
+  /** Reads windows; a new watcher's first read counts afresh, ticks reuse counts a few seconds old. */
+  async function readState(
+    windows: ReadonlyMap<string, Pick<Watcher, "scope" | "spec">>,
+    reuseCounts: boolean,
+  ): Promise<Map<string, WindowState>> {
+    const read = new Map<string, FleetWindow>();
+    for (const [key, { scope, spec }] of windows) {
+      read.set(key, await readWindow(db, scope, spec, { cache: counts, reuse: reuseCounts }));
     }
-    lastTickAt = startedAt;
-    return { upserts, removed, present: ids };
+    const rows = new Map<string, ServerRow>();
+    for (const window of read.values()) for (const row of window.rows) rows.set(row.id, row);
+    const entries = new Map(
+      (await readFleetEntries(db, [...rows.values()])).map((entry) => [
+        entry.server.id,
+        { entry, fingerprint: fingerprintOf(entry) },
+      ]),
+    );
+    const states = new Map<string, WindowState>();
+    for (const [key, window] of read) {
+      const order = window.rows.map((row) => row.id);
+      const meta = window.page && {
+        serverIds: order,
+        nextPageToken: window.page.nextPageToken,
+        totalSize: window.page.totalSize,
+        statusCounts: window.page.statusCounts,
+      };
+      const mine = new Map<string, { readonly entry: FleetEntry; readonly fingerprint: string }>();
+      for (const id of order) {
+        const item = entries.get(id);
+        if (item) mine.set(id, item);
+      }
+      states.set(key, {
+        order,
+        entries: mine,
+        meta,
+        metaFingerprint: meta ? JSON.stringify(meta) : "",
+      });
+    }
+    return states;
   }
 
-  function fanOut(changes: FleetChanges & { readonly present: ReadonlySet<string> }) {
-    for (const subscriber of subscribers) {
-      let touched = false;
-      for (const entry of changes.upserts) {
-        const id = entry.server.id;
-        if (subscriber.visible(entry.server)) {
-          subscriber.pending.set(id, entry);
-          subscriber.sent.add(id);
-          touched = true;
-        } else if (subscriber.sent.delete(id)) {
-          subscriber.pending.set(id, null);
-          touched = true;
-        }
-      }
-      // Gone from the database: checked against what this subscriber holds, not against the
-      // feed's own memory, which starts afresh whenever nobody watches.
-      for (const id of subscriber.sent) {
-        if (changes.present.has(id)) continue;
-        subscriber.sent.delete(id);
-        subscriber.pending.set(id, null);
-        touched = true;
-      }
-      if (touched) subscriber.wake?.();
+  async function readAll(): Promise<void> {
+    // One read per distinct window, however many watch it.
+    const windows = new Map<string, Watcher>();
+    for (const watcher of watchers) if (!windows.has(watcher.key)) windows.set(watcher.key, watcher);
+    if (windows.size === 0) return;
+    const states = await readState(windows, true);
+    for (const watcher of watchers) {
+      const state = states.get(watcher.key);
+      if (!state) continue; // joined during this read: its initial state is newer
+      watcher.current = state;
+      if (differs(watcher)) watcher.wake?.();
     }
   }
 
   const ticker = createChangeTicker({
     tickMs,
-    read: () => readChanges().then(fanOut),
-    watched: () => subscribers.size > 0,
-    onError: (error) => logger.warn({ err: error }, "the fleet feed could not read changes"),
+    read: readAll,
+    watched: () => watchers.size > 0,
+    onError: (error) => logger.warn({ err: error }, "the fleet feed could not read the watched windows"),
   });
 
   return {
-    subscribe(visible, signal) {
-      const subscriber: Subscriber = { visible, sent: new Set(), pending: new Map(), wake: undefined };
-      subscribers.add(subscriber);
+    async *watch(scope, spec, signal) {
+      const key = JSON.stringify([scope, spec]);
+      const initial = (await readState(new Map([[key, { scope, spec }]]), false)).get(key) ?? never();
+      const watcher: Watcher = {
+        key,
+        scope,
+        spec,
+        current: initial,
+        delivered: new Map(),
+        deliveredMeta: "",
+        wake: undefined,
+      };
+      // Registered after its initial read: every tick from now on reads a newer state than it.
+      watchers.add(watcher);
       ticker.schedule();
-      // Also on abort: a watcher that fails before iterating must not stay registered.
       const leave = () => {
-        signal.removeEventListener("abort", leave);
-        if (!subscribers.delete(subscriber) || subscribers.size > 0) return;
-        ticker.pause();
-        // The next first subscriber starts from a fresh baseline.
-        fingerprints.clear();
-        lastTickAt = undefined;
+        if (watchers.delete(watcher) && watchers.size === 0) ticker.pause();
       };
-      if (signal.aborted) leave();
-      else signal.addEventListener("abort", leave, { once: true });
-      return {
-        know(ids) {
-          for (const id of ids) subscriber.sent.add(id);
-        },
-        async *changes() {
-          try {
-            while (!signal.aborted && !closed) {
-              if (subscriber.pending.size === 0) {
-                await waitForWake(subscriber, signal);
-                continue;
-              }
-              const batch = [...subscriber.pending];
-              subscriber.pending.clear();
-              yield {
-                upserts: batch.flatMap(([, entry]) => (entry ? [entry] : [])),
-                removed: batch.flatMap(([id, entry]) => (entry ? [] : [id])),
-              };
-            }
-          } finally {
-            leave();
+      try {
+        yield { ...difference(watcher), initial: true, window: initial.meta };
+        while (!signal.aborted && !closed) {
+          if (!differs(watcher)) {
+            await waitForWake(watcher, signal);
+            continue;
           }
-        },
-      };
+          yield difference(watcher);
+        }
+      } finally {
+        leave();
+      }
     },
     tick: () => ticker.tick(),
-    subscribers: () => subscribers.size,
+    subscribers: () => watchers.size,
     close() {
       closed = true;
       ticker.close();
-      for (const subscriber of subscribers) subscriber.wake?.();
+      for (const watcher of watchers) watcher.wake?.();
     },
   };
+}
+
+/** Whether the watcher's newest state differs from what it holds. */
+function differs(watcher: Watcher): boolean {
+  const { current, delivered } = watcher;
+  if (current.metaFingerprint !== watcher.deliveredMeta) return true;
+  if (current.entries.size !== delivered.size) return true;
+  for (const [id, { fingerprint }] of current.entries) if (delivered.get(id) !== fingerprint) return true;
+  return false;
+}
+
+/** The batch that brings the watcher from what it holds to its newest state, which it then holds. */
+function difference(watcher: Watcher): FleetBatch {
+  const { current, delivered } = watcher;
+  const upserts: FleetEntry[] = [];
+  for (const id of current.order) {
+    const item = current.entries.get(id);
+    if (item && delivered.get(id) !== item.fingerprint) upserts.push(item.entry);
+  }
+  const removed = [...delivered.keys()].filter((id) => !current.entries.has(id));
+  const window = current.metaFingerprint !== watcher.deliveredMeta ? current.meta : undefined;
+  watcher.delivered = new Map([...current.entries].map(([id, { fingerprint }]) => [id, fingerprint]));
+  watcher.deliveredMeta = current.metaFingerprint;
+  return { initial: false, upserts, removed, window };
+}
+
+function never(): never {
+  throw new Error("unreachable: a window read lost its own key");
 }

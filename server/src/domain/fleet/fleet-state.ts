@@ -1,14 +1,16 @@
-import { inArray, sql } from "drizzle-orm";
+import { and, asc, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
-import { rowsOf } from "../../platform/db/rows-of.js";
 import { instances } from "../../platform/db/schema/instances.js";
 import { provisioningJobs } from "../../platform/db/schema/provisioning.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import type { Scope } from "../auth/principal.js";
 import type { Selector } from "../auth/selector.js";
+import { selectorCondition } from "../auth/selector-sql.js";
 import { getLatestSnapshots, MAX_SNAPSHOT_SERVERS } from "../metrics/get-latest-snapshots.js";
 import type { SeriesPoint } from "../metrics/get-series.js";
-import { listServers, type ServerRow } from "../servers/servers.js";
+import type { ServerCountCache } from "../servers/server-counts.js";
+import { listServerPage, type ServerPage, type ServerPageInput } from "../servers/server-page.js";
+import { type ServerRow, scopeCondition } from "../servers/servers.js";
 
 /** A server's provisioning or removal job at a glance (GetServer has its steps and verdicts). */
 export type JobSummary = Pick<
@@ -80,50 +82,55 @@ async function withLatest(db: Db, rows: readonly ServerRow[]): Promise<FleetEntr
   }));
 }
 
-/** Every server the scope lets the caller see (optionally only `ids`, or those `selector` matches), by name. */
-export async function readFleet(
-  db: Db,
-  scope: Scope,
-  filter: { readonly ids?: ReadonlySet<string>; readonly selector?: Selector } = {},
-): Promise<FleetEntry[]> {
-  const { ids, selector } = filter;
-  const rows = await listServers(db, scope, { selector });
-  return withLatest(db, ids ? rows.filter((row) => ids.has(row.id)) : rows);
+/**
+ * What a watcher follows; every kind is bounded, so a watcher costs the same at 10 and 100,000
+ * servers: named servers (at most 1000), one ListServers page (at most its maximum page size), or
+ * the first `limit` servers by name; the first and the last optionally only those a selector matches.
+ */
+export type FleetWindowSpec =
+  | { readonly kind: "ids"; readonly ids: readonly string[]; readonly selector?: Selector }
+  | { readonly kind: "page"; readonly page: ServerPageInput }
+  | { readonly kind: "first"; readonly selector?: Selector; readonly limit: number };
+
+/** A window as it is now: its servers in order and, for a page, what ListServers tells with it. */
+export interface FleetWindow {
+  readonly rows: readonly ServerRow[];
+  readonly page?: Omit<ServerPage, "rows">;
 }
 
-/** These servers (whoever may see them), for the feed to filter per subscriber. */
-export async function readFleetEntries(db: Db, ids: readonly string[]): Promise<FleetEntry[]> {
-  if (ids.length === 0) return [];
+/** The servers of a window that the scope lets the caller see, in the window's order. */
+export async function readWindow(
+  db: Db,
+  scope: Scope,
+  spec: FleetWindowSpec,
+  counts?: { readonly cache: ServerCountCache; readonly reuse: boolean },
+): Promise<FleetWindow> {
+  if (spec.kind === "page") {
+    const { rows, ...page } = await listServerPage(db, scope, spec.page, {
+      counts: counts?.cache,
+      reuseOnFirstPage: counts?.reuse,
+    });
+    return { rows, page };
+  }
+  if (spec.kind === "ids" && spec.ids.length === 0) return { rows: [] };
   const rows = await db
     .select()
     .from(servers)
-    .where(inArray(servers.id, [...ids]));
-  return withLatest(db, rows);
+    .where(
+      and(
+        scopeCondition(scope),
+        spec.kind === "ids" ? inArray(servers.id, [...spec.ids]) : undefined,
+        spec.selector ? selectorCondition(servers.tags, spec.selector) : undefined,
+      ),
+    )
+    .orderBy(asc(servers.name))
+    .limit(spec.kind === "first" ? spec.limit : spec.ids.length);
+  return { rows };
 }
 
-/**
- * The ids of servers that may have changed since `since`: their row or provisioning job was
- * updated, their agent was seen, or a sample of theirs was received. The caller overlaps successive windows and compares
- * fingerprints, so a write that commits late is still seen and an unchanged server is not sent.
- */
-export async function changedServerIds(db: Db, since: Date): Promise<string[]> {
-  const at = since.toISOString();
-  const result = await db.execute(sql`
-    select id from servers
-    where updated_at >= ${at}::timestamptz or last_seen_at >= ${at}::timestamptz
-    union
-    select distinct server_id as id from metric_samples where received_at >= ${at}::timestamptz
-    union
-    select server_id as id from provisioning_jobs where updated_at >= ${at}::timestamptz
-    union
-    select server_id as id from instances where updated_at >= ${at}::timestamptz`);
-  return rowsOf<{ id: string }>(result).map((row) => row.id);
-}
-
-/** Every server id, to notice removals. */
-export async function allServerIds(db: Db): Promise<Set<string>> {
-  const rows = await db.select({ id: servers.id }).from(servers);
-  return new Set(rows.map((row) => row.id));
+/** These servers with their newest sample, job and instances, in the order given. */
+export async function readFleetEntries(db: Db, rows: readonly ServerRow[]): Promise<FleetEntry[]> {
+  return rows.length === 0 ? [] : withLatest(db, rows);
 }
 
 /** What a subscriber must be told again when it differs: the row, last seen, newest sample, job, instances. */

@@ -9,7 +9,7 @@ import {
 import { rowsOf } from "../../platform/db/rows-of.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { parseSelector } from "../auth/selector.js";
-import { getLatestSnapshots } from "./get-latest-snapshots.js";
+import { getLatestSnapshotPage, getLatestSnapshots } from "./get-latest-snapshots.js";
 import { chooseResolution, getSeries } from "./get-series.js";
 import type { MetricSampleInput } from "./metric-sample.js";
 import { createMetricWriter, MAX_BIND_PARAMETERS } from "./metric-writer.js";
@@ -192,6 +192,31 @@ describe.each(databaseKinds)("metrics on %s", (kind) => {
     await expect(getLatestSnapshots(database.db, { serverIds: ["nope"], scope: all })).rejects.toMatchObject({
       code: "invalid_argument",
     });
+
+    // Pages by name: a server added before the cursor is neither repeated nor makes one skip.
+    const first = await getLatestSnapshotPage(database.db, {
+      serverIds: [],
+      scope: all,
+      pageSize: 1,
+      pageToken: "",
+    });
+    expect(first.snapshots.map((s) => s.name)).toEqual(["a-server"]);
+    await addServer("0-early");
+    const second = await getLatestSnapshotPage(database.db, {
+      serverIds: [],
+      scope: all,
+      pageSize: 1,
+      pageToken: first.nextPageToken,
+    });
+    expect(second.snapshots.map((s) => [s.name, s.latest?.cpuPercent])).toEqual([["b-server", undefined]]);
+    expect(second.nextPageToken).toBe("");
+    const { db } = database;
+    const page = (pageSize: number, pageToken: string, serverIds: string[] = []) =>
+      getLatestSnapshotPage(db, { serverIds, scope: all, pageSize, pageToken });
+    await expect(page(5001, "")).rejects.toMatchObject({ code: "invalid_argument", message: /page_size/ });
+    await expect(page(1, `${first.nextPageToken}x`)).rejects.toMatchObject({ message: /page_token/ });
+    // A token is bound to its ids.
+    await expect(page(1, first.nextPageToken, [id])).rejects.toMatchObject({ message: /page_token/ });
     await writer.close();
   });
 });

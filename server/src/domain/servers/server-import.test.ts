@@ -12,8 +12,9 @@ import { auditLog } from "../../platform/db/schema/audit.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { systemContext } from "../audit/audit-context.js";
 import { verifyAuditChain } from "../audit/verify-audit-chain.js";
+import { parseSelector } from "../auth/selector.js";
 import { markAgentConnected } from "../presence/server-presence.js";
-import { exportServers } from "./server-export.js";
+import { exportServerChunks, exportServers } from "./server-export.js";
 import { importServers } from "./server-import.js";
 import { listServers } from "./servers.js";
 
@@ -31,7 +32,8 @@ const facts: HostFacts = {
 };
 const auditCount = async (db: Db) => Number((await db.select({ n: count() }).from(auditLog))[0]?.n ?? 0);
 
-describe.each(databaseKinds)("server import and export on %s", (kind) => {
+// A fresh PGlite takes tens of seconds to open on a loaded machine.
+describe.each(databaseKinds)("server import and export on %s", { timeout: 120_000 }, (kind) => {
   let database: TestDatabase;
   afterEach(() => database.close());
 
@@ -131,6 +133,34 @@ describe.each(databaseKinds)("server import and export on %s", (kind) => {
       "name,host,ssh_port,ssh_user,tags\ndb-1,db.example.com,22,root,env=prod;role=db\n",
     );
     expect(JSON.parse(exportServers(rows, "json"))).toEqual(JSON.parse(json));
+  });
+
+  it("streams the same export file in batches, for every batch boundary", async () => {
+    database = await createTestDatabase(kind);
+    const { db } = database;
+    const joined = async (format: "csv" | "json", batch: number, selector?: string) => {
+      let file = "";
+      for await (const chunk of exportServerChunks(db, all, {
+        format,
+        batch,
+        selector: selector ? parseSelector(selector) : undefined,
+      }))
+        file += chunk;
+      return file;
+    };
+    for (const format of ["csv", "json"] as const)
+      expect(await joined(format, 2)).toBe(exportServers([], format));
+    await db
+      .insert(servers)
+      .values(
+        Array.from({ length: 5 }, (_, i) => ({ name: `s-${i}`, host: `h${i}`, tags: { n: String(i % 2) } })),
+      );
+    const rows = await listServers(db, all, {});
+    for (const format of ["csv", "json"] as const) {
+      for (const batch of [1, 2, 5, 6]) expect(await joined(format, batch)).toBe(exportServers(rows, format));
+    }
+    const odd = rows.filter((row) => row.tags.n === "1");
+    expect(await joined("json", 1, "n=1")).toBe(exportServers(odd, "json"));
   });
 
   it("writes thousands of rows in batches with one import entry, and one entry per overwritten server", async () => {

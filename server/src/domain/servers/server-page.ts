@@ -7,6 +7,7 @@ import type { Selector } from "../auth/selector.js";
 import { selectorCondition } from "../auth/selector-sql.js";
 import { isServerStatus, SERVER_STATUSES, type ServerStatus } from "../server-status/server-status.js";
 import { decodePageToken, encodePageToken, type PagePosition, queryDigestOf } from "./page-token.js";
+import { countServersByStatus, type ServerCountCache } from "./server-counts.js";
 import { type ServerRow, scopeCondition } from "./servers.js";
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -52,7 +53,7 @@ export interface ServerPage {
   /** Servers matching the whole filter. */
   readonly totalSize: number;
   /** Servers per status matching the filter without its status part (facets), every status listed. */
-  readonly statusCounts: Record<string, number>;
+  readonly statusCounts: Readonly<Record<string, number>>;
 }
 
 /**
@@ -64,6 +65,12 @@ export async function listServerPage(
   db: Queryable,
   scope: Scope,
   input: ServerPageInput,
+  options: {
+    /** Shares counts between calls; the first page refreshes them, later pages and live windows reuse them. */
+    readonly counts?: ServerCountCache;
+    /** With `counts`: whether the first page may reuse recent counts too (live windows re-read every tick). */
+    readonly reuseOnFirstPage?: boolean;
+  } = {},
 ): Promise<ServerPage> {
   const statuses = checkStatuses(input.statuses ?? []);
   const pageSize = checkPageSize(input.pageSize ?? 0);
@@ -89,7 +96,8 @@ export async function listServerPage(
   const { expression } = ORDERS[order];
   const direction = descending ? sql`desc` : sql`asc`;
   // The page and the counts are independent: on PostgreSQL they run on two pooled connections at once.
-  const [rows, counts] = await Promise.all([
+  const countKey = { scope, selector: input.selector?.requirements ?? [], query: query.toLowerCase() };
+  const [rows, statusCounts] = await Promise.all([
     db
       .select({
         ...getTableColumns(servers),
@@ -99,16 +107,14 @@ export async function listServerPage(
       .where(and(base, statusFilter, after ? afterCondition(order, after, descending) : undefined))
       .orderBy(...(expression ? [sql`${expression} ${direction}`] : []), sql`${servers.name} ${direction}`)
       .limit(pageSize + 1),
-    db
-      .select({ status: servers.status, count: sql<number>`count(*)::int` })
-      .from(servers)
-      .where(base)
-      .groupBy(servers.status),
+    options.counts
+      ? options.counts.get(
+          countKey,
+          () => countServersByStatus(db, base),
+          !after && !options.reuseOnFirstPage,
+        )
+      : countServersByStatus(db, base),
   ]);
-  const statusCounts: Record<string, number> = Object.fromEntries(
-    SERVER_STATUSES.map((status) => [status, 0]),
-  );
-  for (const { status, count } of counts) statusCounts[status] = Number(count);
   const counted: readonly ServerStatus[] = statuses.length > 0 ? statuses : SERVER_STATUSES;
   let totalSize = 0;
   for (const status of counted) totalSize += statusCounts[status] ?? 0;

@@ -2,7 +2,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { FleetService, type WatchFleetResponse } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
 import { eq } from "drizzle-orm";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiHarness, createApiHarness } from "../../../test/support/api-harness.js";
 import { databaseKinds } from "../../../test/support/test-databases.js";
 import { servers } from "../../platform/db/schema/servers.js";
@@ -17,15 +17,15 @@ async function next(stream: AsyncIterator<WatchFleetResponse>, ms = 10_000): Pro
   return result.value;
 }
 
-describe.each(databaseKinds)("FleetService on %s", (kind) => {
-  let harness: ApiHarness | undefined;
-  afterEach(async () => {
-    await harness?.close();
-    harness = undefined;
-  });
+// One API per database kind for the file; a fresh PGlite opens slowly on a loaded machine.
+describe.each(databaseKinds)("FleetService on %s", { timeout: 60_000 }, (kind) => {
+  let harness: ApiHarness;
+  beforeAll(async () => {
+    harness = await createApiHarness(kind);
+  }, 120_000);
+  afterAll(() => harness.close());
 
   it("streams only the servers the caller may see, and follows tag changes out of view", async () => {
-    harness = await createApiHarness(kind);
     const { db } = harness.database;
     const [prod, staging] = await db
       .insert(servers)
@@ -68,13 +68,55 @@ describe.each(databaseKinds)("FleetService on %s", (kind) => {
     expect((refused as ConnectError).code).toBe(Code.PermissionDenied);
   });
 
-  it("refuses a broken selector with the reason", async () => {
-    harness = await createApiHarness(kind);
-    const client = harness.client(FleetService, await harness.ownerToken());
-    const stream = client.watchFleet({ selector: "env in (prod" })[Symbol.asyncIterator]();
-    const error = await next(stream).catch((caught: unknown) => ConnectError.from(caught));
-    expect(error).toBeInstanceOf(ConnectError);
-    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
-    expect((error as ConnectError).rawMessage).toMatch(/selector/);
+  it("follows a page window within the caller's scope, and refuses bad requests naming the field", async () => {
+    const { db } = harness.database;
+    await db.insert(servers).values([
+      { name: "a-prod", tags: { env: "prod" } },
+      { name: "b-staging", tags: { env: "staging" } },
+      { name: "c-staging", tags: { env: "staging" }, status: "active" },
+      { name: "d-staging", tags: { env: "staging" } },
+    ]);
+    const token = await harness.userToken("page-stager", [{ role: "viewer", selector: "env=staging" }]);
+    const client = harness.client(FleetService, token);
+    const controller = new AbortController();
+    const stream = client
+      .watchFleet({ window: { pageSize: 2, orderBy: "name desc" } }, { signal: controller.signal })
+      [Symbol.asyncIterator]();
+    const initial = await next(stream);
+    expect(initial.initial).toBe(true);
+    expect(initial.servers.map((entry) => entry.server?.name)).toEqual(["d-staging", "c-staging"]);
+    expect(initial.window?.serverIds).toEqual(initial.servers.map((entry) => entry.server?.id));
+    // Counts, like the page, cover only what the caller may see.
+    expect(initial.window?.totalSize).toBe(3);
+    expect(initial.window?.statusCounts).toMatchObject({ active: 1, connecting: 2 });
+    expect(initial.window?.nextPageToken).not.toBe("");
+    // A new server sorts onto the page: it arrives, the last one leaves, the window says the order.
+    await db.insert(servers).values({ name: "e-staging", tags: { env: "staging" } });
+    const moved = await next(stream);
+    expect(moved.servers.map((entry) => entry.server?.name)).toEqual(["e-staging"]);
+    expect(moved.removedServerIds).toEqual([initial.servers[1]?.server?.id]);
+    // Counts are shared between watchers and refreshed every few seconds.
+    let window = moved.window;
+    while (window?.totalSize !== 4) window = (await next(stream)).window ?? window;
+    expect(window.statusCounts).toMatchObject({ active: 1, connecting: 3 });
+    controller.abort();
+
+    const owner = harness.client(FleetService, await harness.ownerToken());
+    const refusal = async (request: Parameters<typeof owner.watchFleet>[0]) => {
+      const error = await next(owner.watchFleet(request)[Symbol.asyncIterator]()).catch((caught: unknown) =>
+        ConnectError.from(caught),
+      );
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+      return (error as ConnectError).rawMessage;
+    };
+    expect(await refusal({ selector: "env in (prod" })).toMatch(/selector/);
+    expect(await refusal({ window: { pageSize: 501 } })).toMatch(/page_size.*500/);
+    expect(await refusal({ window: { pageToken: `${initial.window?.nextPageToken}x` } })).toMatch(
+      /page_token/,
+    );
+    expect(await refusal({ window: {}, serverIds: [initial.servers[0]?.server?.id ?? ""] })).toMatch(
+      /window/,
+    );
   });
 });

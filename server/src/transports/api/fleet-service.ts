@@ -1,12 +1,12 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { FleetService } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
-import { type Scope, scopeOf } from "../../domain/auth/principal.js";
-import { matchesSelector, parseSelector } from "../../domain/auth/selector.js";
+import type { FleetService, WatchFleetRequest } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
+import { scopeOf } from "../../domain/auth/principal.js";
+import { parseSelector } from "../../domain/auth/selector.js";
 import type { FleetFeed } from "../../domain/fleet/fleet-feed.js";
-import { type FleetEntry, readFleet } from "../../domain/fleet/fleet-state.js";
+import type { FleetEntry, FleetWindowSpec } from "../../domain/fleet/fleet-state.js";
 import { type DevicePoint, getDeviceSeries } from "../../domain/metrics/device-series.js";
-import type { ServerRow } from "../../domain/servers/servers.js";
+import { checkStatuses } from "../../domain/servers/server-page.js";
 import type { Db } from "../../platform/db/database.js";
 import { isUuid } from "../../platform/db/is-uuid.js";
 import { AppError } from "../../platform/errors/app-error.js";
@@ -25,30 +25,13 @@ export const MAX_WATCHED_IDS = 1000;
 export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof FleetService> {
   return {
     async *watchFleet(request, context) {
-      if (request.serverIds.length > MAX_WATCHED_IDS) {
-        throw AppError.invalid("serverIds", `watch at most ${MAX_WATCHED_IDS} servers, or none for all`);
-      }
-      const invalid = request.serverIds.find((id) => !isUuid(id));
-      if (invalid !== undefined)
-        throw AppError.invalid("serverIds", `"${invalid.slice(0, 64)}" is not a server id`);
       const scope = scopeOf(principalOf(context), "servers.read");
-      const ids = request.serverIds.length > 0 ? new Set(request.serverIds) : undefined;
-      const selector = request.selector.trim() ? parseSelector(request.selector) : undefined;
-      const visible = (server: ServerRow) =>
-        inScope(scope, server) &&
-        (!ids || ids.has(server.id)) &&
-        (!selector || matchesSelector(selector, server.tags));
-      // Subscribe first: a change that lands while the initial state is read is sent after it.
-      const subscription = deps.feed.subscribe(visible, context.signal);
-      const changes = subscription.changes();
-      const initial = await readFleet(deps.db, scope, { ids, selector });
-      subscription.know(initial.map((entry) => entry.server.id));
-      yield { initial: true, servers: initial.map(fleetServerMessage), removedServerIds: [] };
-      for await (const batch of changes) {
+      for await (const batch of deps.feed.watch(scope, windowSpecOf(request), context.signal)) {
         yield {
-          initial: false,
+          initial: batch.initial,
           servers: batch.upserts.map(fleetServerMessage),
           removedServerIds: [...batch.removed],
+          window: batch.window && { ...batch.window, serverIds: [...batch.window.serverIds] },
         };
       }
     },
@@ -65,8 +48,33 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
   };
 }
 
-function inScope(scope: Scope, server: ServerRow): boolean {
-  return scope.all || scope.selectors.some((selector) => matchesSelector(selector, server.tags));
+/** What a WatchFleet request follows; every kind is bounded. */
+function windowSpecOf(request: WatchFleetRequest): FleetWindowSpec {
+  const { window } = request;
+  if (window) {
+    if (request.serverIds.length > 0 || request.selector.trim())
+      throw AppError.invalid("window", "give either a window or server_ids and selector, not both");
+    return {
+      kind: "page",
+      page: {
+        statuses: checkStatuses(window.statuses),
+        selector: window.selector.trim() ? parseSelector(window.selector, "window.selector") : undefined,
+        query: window.query,
+        orderBy: window.orderBy,
+        pageSize: window.pageSize,
+        pageToken: window.pageToken,
+      },
+    };
+  }
+  if (request.serverIds.length > MAX_WATCHED_IDS) {
+    throw AppError.invalid("serverIds", `watch at most ${MAX_WATCHED_IDS} servers, or none for all`);
+  }
+  const invalid = request.serverIds.find((id) => !isUuid(id));
+  if (invalid !== undefined)
+    throw AppError.invalid("serverIds", `"${invalid.slice(0, 64)}" is not a server id`);
+  const selector = request.selector.trim() ? parseSelector(request.selector) : undefined;
+  if (request.serverIds.length > 0) return { kind: "ids", ids: [...new Set(request.serverIds)], selector };
+  return { kind: "first", selector, limit: MAX_WATCHED_IDS };
 }
 
 function fleetServerMessage(entry: FleetEntry) {

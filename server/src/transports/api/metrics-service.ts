@@ -2,7 +2,7 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { type MetricsService, Resolution } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
 import { scopeOf } from "../../domain/auth/principal.js";
-import { getLatestSnapshots } from "../../domain/metrics/get-latest-snapshots.js";
+import { getLatestSnapshotPage } from "../../domain/metrics/get-latest-snapshots.js";
 import { getSeries, type Resolution as Tier } from "../../domain/metrics/get-series.js";
 import type { MetricsRetention } from "../../domain/metrics/rollups.js";
 import type { Db } from "../../platform/db/database.js";
@@ -45,8 +45,14 @@ export function createMetricsService(deps: MetricsServiceDeps): ServiceImpl<type
     },
     async getLatestSnapshots(request, context) {
       const scope = scopeOf(principalOf(context), "metrics.read");
-      const snapshots = await getLatestSnapshots(deps.db, { serverIds: request.serverIds, scope });
+      const { snapshots, nextPageToken } = await getLatestSnapshotPage(deps.db, {
+        serverIds: request.serverIds,
+        scope,
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
       return {
+        nextPageToken,
         snapshots: snapshots.map((snapshot) => ({
           serverId: snapshot.serverId,
           name: snapshot.name,

@@ -119,6 +119,7 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   },
   "ocore.api.v1.ServerService/ImportServers": global("servers.import", "server.import"),
   "ocore.api.v1.ServerService/ExportServers": { access: "servers.read", scope: "server" },
+  "ocore.api.v1.ServerService/ExportServersStream": { access: "servers.read", scope: "server" },
   // Onboarding (issue 4). Creating is global: a tag-scoped caller could otherwise tag a new
   // server outside its scope; accepting a changed host key overrides a security check.
   "ocore.api.v1.ServerService/CreateServer": global("servers.write", "server.create"),

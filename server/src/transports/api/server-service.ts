@@ -8,8 +8,9 @@ import { forgetCredentials } from "../../domain/servers/forget-credentials.js";
 import type { LifecycleDeps } from "../../domain/servers/lifecycle-deps.js";
 import { requestServerDeletion } from "../../domain/servers/request-server-deletion.js";
 import { retryProvisioning } from "../../domain/servers/retry-provisioning.js";
+import type { ServerCountCache } from "../../domain/servers/server-counts.js";
 import { getServerDetails } from "../../domain/servers/server-details.js";
-import { exportServers } from "../../domain/servers/server-export.js";
+import { exportServerChunks, exportServers } from "../../domain/servers/server-export.js";
 import { importServers } from "../../domain/servers/server-import.js";
 import { listServerPage } from "../../domain/servers/server-page.js";
 import { getServer, listServers, type ServerRow, updateServer } from "../../domain/servers/servers.js";
@@ -32,9 +33,12 @@ function formatOf(format: DataFormat): "csv" | "json" {
 export function createServerService({
   db,
   lifecycle,
+  counts,
 }: {
   db: Db;
   lifecycle?: LifecycleDeps;
+  /** Per-status counts shared with the live fleet; later pages of a listing reuse the first's. */
+  counts?: ServerCountCache;
 }): ServiceImpl<typeof ServerService> {
   const requireLifecycle = (): LifecycleDeps => {
     if (!lifecycle) {
@@ -49,14 +53,19 @@ export function createServerService({
   return {
     async listServers(request, context) {
       const scope = scopeOf(principalOf(context), "servers.read");
-      const page = await listServerPage(db, scope, {
-        statuses: request.statuses,
-        selector: request.selector ? parseSelector(request.selector) : undefined,
-        query: request.query,
-        orderBy: request.orderBy,
-        pageSize: request.pageSize,
-        pageToken: request.pageToken,
-      });
+      const page = await listServerPage(
+        db,
+        scope,
+        {
+          statuses: request.statuses,
+          selector: request.selector ? parseSelector(request.selector) : undefined,
+          query: request.query,
+          orderBy: request.orderBy,
+          pageSize: request.pageSize,
+          pageToken: request.pageToken,
+        },
+        { counts },
+      );
       return {
         servers: page.rows.map((row) => serverMessage(row)),
         nextPageToken: page.nextPageToken,
@@ -89,6 +98,14 @@ export function createServerService({
         selector: request.selector ? parseSelector(request.selector) : undefined,
       });
       return { data: new TextEncoder().encode(exportServers(rows, formatOf(request.format))) };
+    },
+    async *exportServersStream(request, context) {
+      const scope = scopeOf(principalOf(context), "servers.read");
+      const chunks = exportServerChunks(db, scope, {
+        format: formatOf(request.format),
+        selector: request.selector ? parseSelector(request.selector) : undefined,
+      });
+      for await (const chunk of chunks) yield { data: new TextEncoder().encode(chunk) };
     },
     async createServer(request, context) {
       const row = await createServer(requireLifecycle(), auditContextOf(context), {

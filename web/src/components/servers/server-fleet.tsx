@@ -1,16 +1,12 @@
 "use client";
 
-import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { useQuery } from "@connectrpc/connect-query";
-import { type FleetServer, FleetServerSchema } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
-import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
-import { keepPreviousData } from "@tanstack/react-query";
+import { Code } from "@connectrpc/connect";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
 import { ApiErrorAlert } from "@/components/system/api-error-alert";
 import { Button } from "@/components/ui/button";
 import { DEFAULT_FLEET_VIEW, type FleetView, fleetViewSearch, parseFleetView } from "@/lib/fleet-url";
+import { windowEntries } from "@/lib/live-fleet";
 import { FleetEmptyState } from "./fleet-empty-state";
 import { FleetFilters } from "./fleet-filters";
 import { FleetSkeleton } from "./fleet-skeleton";
@@ -21,13 +17,10 @@ import { useLiveFleet } from "./use-live-fleet";
 
 /** Servers per page: what a screen shows, whatever the fleet's size. */
 const PAGE_SIZE = 50;
-/** The page and the counts are read again this often, for servers added or removed meanwhile. */
-const REFRESH_MS = 5_000;
 
 /**
- * The Fleet page's body: filters, sort and page in the URL; one page of servers read from
- * ListServers (searched, filtered, sorted and counted by the server), and only the servers on
- * screen followed live through WatchFleet.
+ * The Fleet page's body: filters, sort and page in the URL; one page of servers (searched,
+ * filtered, sorted and counted by the server) followed live through WatchFleet's window.
  */
 export function ServerFleet() {
   const router = useRouter();
@@ -49,9 +42,10 @@ export function ServerFleet() {
     show({ ...view, ...next, page: "" });
   };
 
-  const list = useQuery(
-    ServerService.method.listServers,
-    {
+  // One page, followed live: the stream's first message is the page with its counts, later ones
+  // only what changed on it (servers, order, next page, counts). No polling, whatever the fleet's size.
+  const live = useLiveFleet({
+    window: {
       query: view.search.trim(),
       statuses: view.status ? [view.status] : [],
       selector: view.selector,
@@ -59,28 +53,18 @@ export function ServerFleet() {
       pageSize: PAGE_SIZE,
       pageToken: view.page,
     },
-    { placeholderData: keepPreviousData, refetchInterval: REFRESH_MS, retry: false },
-  );
-  const listError = list.error ? ConnectError.from(list.error) : undefined;
+    keepPrevious: true,
+  });
+  const listError = live.error;
   const selectorError =
-    listError?.code === Code.InvalidArgument && listError.rawMessage.startsWith("selector")
+    listError?.code === Code.InvalidArgument && /^(window\.)?selector/.test(listError.rawMessage)
       ? listError.rawMessage
       : undefined;
-  const pageError = listError?.code === Code.InvalidArgument && listError.rawMessage.startsWith("page_token");
-
-  const servers = list.data?.servers ?? [];
-  const ids = servers.map((server) => server.id);
-  const live = useLiveFleet({ serverIds: ids, enabled: ids.length > 0 });
-  const entries = useMemo(
-    (): FleetServer[] =>
-      servers.map((server) => {
-        const followed = live.fleet?.get(server.id);
-        return followed?.server ? followed : create(FleetServerSchema, { server });
-      }),
-    [servers, live.fleet],
-  );
+  const pageError = listError?.code === Code.InvalidArgument && /page_token/.test(listError.rawMessage);
+  const page = live.window;
+  const entries = useMemo(() => windowEntries(live.fleet, page), [live.fleet, page]);
   const filtered = view.search.trim() !== "" || view.status !== "" || view.selector !== "";
-  const total = list.data?.totalSize ?? 0;
+  const total = page?.totalSize ?? 0;
   const first = trail.length === 0 && !view.page;
 
   return (
@@ -92,9 +76,9 @@ export function ServerFleet() {
         onChange={filter}
         selectorError={selectorError}
       />
-      {list.data ? (
+      {page ? (
         <FleetStatusCounts
-          counts={list.data.statusCounts}
+          counts={page.statusCounts}
           selected={view.status}
           onSelect={(status) => filter({ status })}
         />
@@ -103,13 +87,13 @@ export function ServerFleet() {
         <ApiErrorAlert
           error={listError}
           retrying={false}
-          onRetry={() => (pageError ? filter({}) : void list.refetch())}
-          staleData={list.data !== undefined}
+          onRetry={() => (pageError ? filter({}) : live.retry())}
+          staleData={page !== undefined}
           testId="fleet-error"
           retryTestId="fleet-retry"
         />
       ) : null}
-      {selectorError ? null : list.data ? (
+      {selectorError ? null : page ? (
         entries.length > 0 ? (
           <>
             <div className="flex flex-wrap items-center justify-between gap-2">
@@ -118,7 +102,7 @@ export function ServerFleet() {
                   ? `${total.toLocaleString("en")} ${total === 1 ? "server matches" : "servers match"} the filters`
                   : `${total.toLocaleString("en")} ${total === 1 ? "server" : "servers"}`}
               </p>
-              <LiveIndicator live={!live.error && !listError} />
+              <LiveIndicator live={!live.error} />
             </div>
             <ServerTable entries={entries} now={live.receivedAt} />
             <nav className="flex items-center justify-end gap-2" aria-label="Pages">
@@ -134,10 +118,10 @@ export function ServerFleet() {
               </Button>
               <Button
                 data-testid="page-next"
-                disabled={!list.data.nextPageToken}
+                disabled={!page.nextPageToken}
                 onClick={() => {
                   setTrail([...trail, view.page]);
-                  show({ ...view, page: list.data?.nextPageToken ?? "" }, "push");
+                  show({ ...view, page: page.nextPageToken }, "push");
                 }}
               >
                 Next

@@ -3,7 +3,8 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { useTransport } from "@connectrpc/connect-query";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
-import { FleetService } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
+import { FleetService, type FleetWindow } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
+import type { ListServersRequest } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { useEffect, useState } from "react";
 import { applyFleetBatch, type FleetMap } from "@/lib/live-fleet";
 import { reconnectDelayMs, sleepUnlessAborted as sleep } from "@/lib/reconnect";
@@ -16,6 +17,8 @@ const FINAL_CODES: ReadonlySet<Code> = new Set([Code.InvalidArgument, Code.Permi
 export type LiveFleet = {
   /** Undefined until the first batch arrives. */
   readonly fleet: FleetMap | undefined;
+  /** A watched page's order, next page token and counts; undefined without a window. */
+  readonly window: FleetWindow | undefined;
   /** The last failure; cleared by the next batch. */
   readonly error: ConnectError | undefined;
   /** True while reconnecting after a failure (not for a final error). */
@@ -29,25 +32,42 @@ type LiveFleetResult = LiveFleet & {
   readonly retry: () => void;
 };
 
+/** A ListServers page to follow: its filter, search, order, size and token. */
+export type FleetWindowRequest = Pick<
+  ListServersRequest,
+  "query" | "statuses" | "selector" | "orderBy" | "pageSize" | "pageToken"
+>;
+
 /**
- * Follows FleetService/WatchFleet: the servers the caller may see (only `serverIds`, or those
- * `selector` matches, when given), kept current by the server's change feed; no polling.
- * Reconnects with backoff, renewing the session through the transport's refresh interceptor.
- * `enabled: false` watches nothing (an empty `serverIds` would watch every server).
+ * Follows FleetService/WatchFleet: one page of the fleet (`window`), or the servers the caller
+ * may see (only `serverIds`, or those `selector` matches, when given), kept current by the
+ * server's feed; no polling. Reconnects with backoff, renewing the session through the
+ * transport's refresh interceptor. `enabled: false` watches nothing. With `keepPrevious`, what was
+ * shown stays until the new watch's first batch replaces it (a new filter or page does not blank
+ * the table).
  */
 export function useLiveFleet(
-  filter: { serverIds?: readonly string[]; selector?: string; enabled?: boolean } = {},
+  filter: {
+    serverIds?: readonly string[];
+    selector?: string;
+    window?: FleetWindowRequest;
+    enabled?: boolean;
+    keepPrevious?: boolean;
+  } = {},
 ): LiveFleetResult {
   const transport = useTransport();
   const [state, setState] = useState<LiveFleet>({
     fleet: undefined,
+    window: undefined,
     error: undefined,
     reconnecting: false,
     receivedAt: new Date(),
   });
   const idsKey = (filter.serverIds ?? []).join(",");
   const selector = filter.selector ?? "";
+  const windowKey = filter.window ? JSON.stringify(filter.window) : "";
   const enabled = filter.enabled ?? true;
+  const keepPrevious = filter.keepPrevious ?? false;
   const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
@@ -56,22 +76,34 @@ export function useLiveFleet(
     const fleetClient = createClient(FleetService, transport);
     const authClient = createClient(AuthService, transport);
     const serverIds = idsKey ? idsKey.split(",") : [];
+    const window = windowKey ? (JSON.parse(windowKey) as FleetWindowRequest) : undefined;
     void attempt;
-    setState({ fleet: undefined, error: undefined, reconnecting: false, receivedAt: new Date() });
+    setState((previous) =>
+      keepPrevious
+        ? { ...previous, error: undefined, reconnecting: false }
+        : {
+            fleet: undefined,
+            window: undefined,
+            error: undefined,
+            reconnecting: false,
+            receivedAt: new Date(),
+          },
+    );
     if (!enabled) return () => controller.abort();
 
     void (async () => {
       let failures = 0;
       while (!signal.aborted) {
         try {
-          const stream = fleetClient.watchFleet(
-            { serverIds, selector },
-            { signal, timeoutMs: STREAM_TIMEOUT_MS },
-          );
+          const stream = fleetClient.watchFleet(window ? { window } : { serverIds, selector }, {
+            signal,
+            timeoutMs: STREAM_TIMEOUT_MS,
+          });
           for await (const batch of stream) {
             failures = 0;
             setState((previous) => ({
               fleet: applyFleetBatch(previous.fleet ?? new Map(), batch),
+              window: batch.window ?? (batch.initial ? undefined : previous.window),
               error: undefined,
               reconnecting: false,
               receivedAt: new Date(),
@@ -96,7 +128,7 @@ export function useLiveFleet(
       }
     })();
     return () => controller.abort();
-  }, [transport, idsKey, selector, enabled, attempt]);
+  }, [transport, idsKey, selector, windowKey, enabled, keepPrevious, attempt]);
 
   return { ...state, retry: () => setAttempt((n) => n + 1) };
 }

@@ -8,7 +8,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { MetricPoint } from "./metrics_service_pb.js";
 import { file_ocore_api_v1_metrics_service } from "./metrics_service_pb.js";
-import type { Server } from "./server_service_pb.js";
+import type { ListServersRequest, Server } from "./server_service_pb.js";
 import { file_ocore_api_v1_server_service } from "./server_service_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/fleet_service.proto.
  */
 export const file_ocore_api_v1_fleet_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBvY29yZS9hcGkvdjEvZmxlZXRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxIjkKEVdhdGNoRmxlZXRSZXF1ZXN0EhIKCnNlcnZlcl9pZHMYASADKAkSEAoIc2VsZWN0b3IYAiABKAkibQoSV2F0Y2hGbGVldFJlc3BvbnNlEg8KB2luaXRpYWwYASABKAgSKgoHc2VydmVycxgCIAMoCzIZLm9jb3JlLmFwaS52MS5GbGVldFNlcnZlchIaChJyZW1vdmVkX3NlcnZlcl9pZHMYAyADKAkisAEKC0ZsZWV0U2VydmVyEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXISKQoGbGF0ZXN0GAIgASgLMhkub2NvcmUuYXBpLnYxLk1ldHJpY1BvaW50EhYKDmluc3RhbmNlX2NvdW50GAMgASgNEjgKFGluc3RhbmNlc19jaGFuZ2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKdAQoWR2V0RGV2aWNlU2VyaWVzUmVxdWVzdBIRCglzZXJ2ZXJfaWQYASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCm1heF9wb2ludHMYBCABKA0iRAoXR2V0RGV2aWNlU2VyaWVzUmVzcG9uc2USKQoGcG9pbnRzGAEgAygLMhkub2NvcmUuYXBpLnYxLkRldmljZVBvaW50ItcCCgtEZXZpY2VQb2ludBIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaChJjb3JlX3VzYWdlX3BlcmNlbnQYAiADKAESGQoRbWVtb3J5X3VzZWRfYnl0ZXMYAyABKAQSGwoTbWVtb3J5X2FjdGl2ZV9ieXRlcxgEIAEoBBIXCg9zd2FwX3VzZWRfYnl0ZXMYBSABKAQSMgoLZmlsZXN5c3RlbXMYBiADKAsyHS5vY29yZS5hcGkudjEuRmlsZXN5c3RlbVVzYWdlEiMKBWRpc2tzGAcgAygLMhQub2NvcmUuYXBpLnYxLkRpc2tJbxImCgRuaWNzGAggAygLMhgub2NvcmUuYXBpLnYxLk5pY1RyYWZmaWMSMAoKY29udGFpbmVycxgJIAMoCzIcLm9jb3JlLmFwaS52MS5Db250YWluZXJVc2FnZSJqCg9GaWxlc3lzdGVtVXNhZ2USDQoFbW91bnQYASABKAkSDgoGZGV2aWNlGAIgASgJEg8KB2ZzX3R5cGUYAyABKAkSEwoLdG90YWxfYnl0ZXMYBCABKAQSEgoKdXNlZF9ieXRlcxgFIAEoBCJXCgZEaXNrSW8SDgoGZGV2aWNlGAEgASgJEh0KFXJlYWRfYnl0ZXNfcGVyX3NlY29uZBgCIAEoARIeChZ3cml0ZV9ieXRlc19wZXJfc2Vjb25kGAMgASgBIlQKCk5pY1RyYWZmaWMSDAoEbmFtZRgBIAEoCRIbChNyeF9ieXRlc19wZXJfc2Vjb25kGAIgASgBEhsKE3R4X2J5dGVzX3Blcl9zZWNvbmQYAyABKAEigAEKDkNvbnRhaW5lclVzYWdlEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFc3RhdGUYAyABKAkSEwoLY3B1X3BlcmNlbnQYBCABKAESFAoMbWVtb3J5X2J5dGVzGAUgASgEEhoKEm1lbW9yeV9saW1pdF9ieXRlcxgGIAEoBDLLAQoMRmxlZXRTZXJ2aWNlElYKCldhdGNoRmxlZXQSHy5vY29yZS5hcGkudjEuV2F0Y2hGbGVldFJlcXVlc3QaIC5vY29yZS5hcGkudjEuV2F0Y2hGbGVldFJlc3BvbnNlIgOQAgEwARJjCg9HZXREZXZpY2VTZXJpZXMSJC5vY29yZS5hcGkudjEuR2V0RGV2aWNlU2VyaWVzUmVxdWVzdBolLm9jb3JlLmFwaS52MS5HZXREZXZpY2VTZXJpZXNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_ocore_api_v1_metrics_service, file_ocore_api_v1_server_service]);
+  fileDesc("CiBvY29yZS9hcGkvdjEvZmxlZXRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxImsKEVdhdGNoRmxlZXRSZXF1ZXN0EhIKCnNlcnZlcl9pZHMYASADKAkSEAoIc2VsZWN0b3IYAiABKAkSMAoGd2luZG93GAMgASgLMiAub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJzUmVxdWVzdCKYAQoSV2F0Y2hGbGVldFJlc3BvbnNlEg8KB2luaXRpYWwYASABKAgSKgoHc2VydmVycxgCIAMoCzIZLm9jb3JlLmFwaS52MS5GbGVldFNlcnZlchIaChJyZW1vdmVkX3NlcnZlcl9pZHMYAyADKAkSKQoGd2luZG93GAQgASgLMhkub2NvcmUuYXBpLnYxLkZsZWV0V2luZG93IscBCgtGbGVldFdpbmRvdxISCgpzZXJ2ZXJfaWRzGAEgAygJEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgNEkIKDXN0YXR1c19jb3VudHMYBCADKAsyKy5vY29yZS5hcGkudjEuRmxlZXRXaW5kb3cuU3RhdHVzQ291bnRzRW50cnkaMwoRU3RhdHVzQ291bnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASKwAQoLRmxlZXRTZXJ2ZXISJAoGc2VydmVyGAEgASgLMhQub2NvcmUuYXBpLnYxLlNlcnZlchIpCgZsYXRlc3QYAiABKAsyGS5vY29yZS5hcGkudjEuTWV0cmljUG9pbnQSFgoOaW5zdGFuY2VfY291bnQYAyABKA0SOAoUaW5zdGFuY2VzX2NoYW5nZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp0BChZHZXREZXZpY2VTZXJpZXNSZXF1ZXN0EhEKCXNlcnZlcl9pZBgBIAEoCRIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWF4X3BvaW50cxgEIAEoDSJEChdHZXREZXZpY2VTZXJpZXNSZXNwb25zZRIpCgZwb2ludHMYASADKAsyGS5vY29yZS5hcGkudjEuRGV2aWNlUG9pbnQi1wIKC0RldmljZVBvaW50EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmNvcmVfdXNhZ2VfcGVyY2VudBgCIAMoARIZChFtZW1vcnlfdXNlZF9ieXRlcxgDIAEoBBIbChNtZW1vcnlfYWN0aXZlX2J5dGVzGAQgASgEEhcKD3N3YXBfdXNlZF9ieXRlcxgFIAEoBBIyCgtmaWxlc3lzdGVtcxgGIAMoCzIdLm9jb3JlLmFwaS52MS5GaWxlc3lzdGVtVXNhZ2USIwoFZGlza3MYByADKAsyFC5vY29yZS5hcGkudjEuRGlza0lvEiYKBG5pY3MYCCADKAsyGC5vY29yZS5hcGkudjEuTmljVHJhZmZpYxIwCgpjb250YWluZXJzGAkgAygLMhwub2NvcmUuYXBpLnYxLkNvbnRhaW5lclVzYWdlImoKD0ZpbGVzeXN0ZW1Vc2FnZRINCgVtb3VudBgBIAEoCRIOCgZkZXZpY2UYAiABKAkSDwoHZnNfdHlwZRgDIAEoCRITCgt0b3RhbF9ieXRlcxgEIAEoBBISCgp1c2VkX2J5dGVzGAUgASgEIlcKBkRpc2tJbxIOCgZkZXZpY2UYASABKAkSHQoVcmVhZF9ieXRlc19wZXJfc2Vjb25kGAIgASgBEh4KFndyaXRlX2J5dGVzX3Blcl9zZWNvbmQYAyABKAEiVAoKTmljVHJhZmZpYxIMCgRuYW1lGAEgASgJEhsKE3J4X2J5dGVzX3Blcl9zZWNvbmQYAiABKAESGwoTdHhfYnl0ZXNfcGVyX3NlY29uZBgDIAEoASKAAQoOQ29udGFpbmVyVXNhZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVzdGF0ZRgDIAEoCRITCgtjcHVfcGVyY2VudBgEIAEoARIUCgxtZW1vcnlfYnl0ZXMYBSABKAQSGgoSbWVtb3J5X2xpbWl0X2J5dGVzGAYgASgEMssBCgxGbGVldFNlcnZpY2USVgoKV2F0Y2hGbGVldBIfLm9jb3JlLmFwaS52MS5XYXRjaEZsZWV0UmVxdWVzdBogLm9jb3JlLmFwaS52MS5XYXRjaEZsZWV0UmVzcG9uc2UiA5ACATABEmMKD0dldERldmljZVNlcmllcxIkLm9jb3JlLmFwaS52MS5HZXREZXZpY2VTZXJpZXNSZXF1ZXN0GiUub2NvcmUuYXBpLnYxLkdldERldmljZVNlcmllc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp, file_ocore_api_v1_metrics_service, file_ocore_api_v1_server_service]);
 
 /**
  * WatchFleetRequest selects what to watch.
@@ -25,8 +25,8 @@ export const file_ocore_api_v1_fleet_service: GenFile = /*@__PURE__*/
  */
 export type WatchFleetRequest = Message<"ocore.api.v1.WatchFleetRequest"> & {
   /**
-   * server_ids limits the stream to these servers (at most 1000); empty watches every server
-   * the caller may see.
+   * server_ids limits the stream to these servers (at most 1000). With neither server_ids nor
+   * window the stream follows the first 1000 servers by name the caller may see.
    *
    * @generated from field: repeated string server_ids = 1;
    */
@@ -34,11 +34,21 @@ export type WatchFleetRequest = Message<"ocore.api.v1.WatchFleetRequest"> & {
 
   /**
    * selector limits the stream to servers whose tags match this tag selector
-   * (e.g. "env=prod,role in (web,worker)"); empty matches every server.
+   * (e.g. "env=prod,role in (web,worker)"); empty matches every server. Not with window (whose
+   * own selector applies).
    *
    * @generated from field: string selector = 2;
    */
   selector: string;
+
+  /**
+   * window follows one page of ListServers, with the same filter, search, order, page size
+   * (at most 500) and page token; the stream then says the page's order, next page token and
+   * counts (FleetWindow) whenever they change. Not with server_ids or selector.
+   *
+   * @generated from field: ocore.api.v1.ListServersRequest window = 3;
+   */
+  window?: ListServersRequest | undefined;
 };
 
 /**
@@ -70,11 +80,20 @@ export type WatchFleetResponse = Message<"ocore.api.v1.WatchFleetResponse"> & {
   servers: FleetServer[];
 
   /**
-   * removed_server_ids are servers that were deleted or that the caller may no longer see.
+   * removed_server_ids are servers the watcher holds that left the window: deleted, out of the
+   * caller's view, or (for a page) moved to another page or out of the filter.
    *
    * @generated from field: repeated string removed_server_ids = 3;
    */
   removedServerIds: string[];
+
+  /**
+   * window is set, for a page window, in the first message and whenever the page's order, next
+   * page token or counts changed.
+   *
+   * @generated from field: ocore.api.v1.FleetWindow window = 4;
+   */
+  window?: FleetWindow | undefined;
 };
 
 /**
@@ -83,6 +102,49 @@ export type WatchFleetResponse = Message<"ocore.api.v1.WatchFleetResponse"> & {
  */
 export const WatchFleetResponseSchema: GenMessage<WatchFleetResponse> = /*@__PURE__*/
   messageDesc(file_ocore_api_v1_fleet_service, 1);
+
+/**
+ * FleetWindow is a watched page as ListServers would return it now, without the servers' data.
+ *
+ * @generated from message ocore.api.v1.FleetWindow
+ */
+export type FleetWindow = Message<"ocore.api.v1.FleetWindow"> & {
+  /**
+   * server_ids are the page's servers in the requested order.
+   *
+   * @generated from field: repeated string server_ids = 1;
+   */
+  serverIds: string[];
+
+  /**
+   * next_page_token fetches the page after this one; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * total_size counts the servers matching the whole filter.
+   *
+   * @generated from field: uint32 total_size = 3;
+   */
+  totalSize: number;
+
+  /**
+   * status_counts counts, for every status, the servers matching the filter without its
+   * statuses part, as ListServers does; shared between watchers and at most a few seconds old.
+   *
+   * @generated from field: map<string, uint32> status_counts = 4;
+   */
+  statusCounts: { [key: string]: number };
+};
+
+/**
+ * Describes the message ocore.api.v1.FleetWindow.
+ * Use `create(FleetWindowSchema)` to create a new message.
+ */
+export const FleetWindowSchema: GenMessage<FleetWindow> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_fleet_service, 2);
 
 /**
  * FleetServer is a server with its newest sample.
@@ -125,7 +187,7 @@ export type FleetServer = Message<"ocore.api.v1.FleetServer"> & {
  * Use `create(FleetServerSchema)` to create a new message.
  */
 export const FleetServerSchema: GenMessage<FleetServer> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 2);
+  messageDesc(file_ocore_api_v1_fleet_service, 3);
 
 /**
  * GetDeviceSeriesRequest names a server and a time range.
@@ -167,7 +229,7 @@ export type GetDeviceSeriesRequest = Message<"ocore.api.v1.GetDeviceSeriesReques
  * Use `create(GetDeviceSeriesRequestSchema)` to create a new message.
  */
 export const GetDeviceSeriesRequestSchema: GenMessage<GetDeviceSeriesRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 3);
+  messageDesc(file_ocore_api_v1_fleet_service, 4);
 
 /**
  * GetDeviceSeriesResponse is the series, oldest point first.
@@ -188,7 +250,7 @@ export type GetDeviceSeriesResponse = Message<"ocore.api.v1.GetDeviceSeriesRespo
  * Use `create(GetDeviceSeriesResponseSchema)` to create a new message.
  */
 export const GetDeviceSeriesResponseSchema: GenMessage<GetDeviceSeriesResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 4);
+  messageDesc(file_ocore_api_v1_fleet_service, 5);
 
 /**
  * DevicePoint is a server's per-device values in one raw sample.
@@ -265,7 +327,7 @@ export type DevicePoint = Message<"ocore.api.v1.DevicePoint"> & {
  * Use `create(DevicePointSchema)` to create a new message.
  */
 export const DevicePointSchema: GenMessage<DevicePoint> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 5);
+  messageDesc(file_ocore_api_v1_fleet_service, 6);
 
 /**
  * FilesystemUsage is one mounted filesystem.
@@ -314,7 +376,7 @@ export type FilesystemUsage = Message<"ocore.api.v1.FilesystemUsage"> & {
  * Use `create(FilesystemUsageSchema)` to create a new message.
  */
 export const FilesystemUsageSchema: GenMessage<FilesystemUsage> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 6);
+  messageDesc(file_ocore_api_v1_fleet_service, 7);
 
 /**
  * DiskIo is one block device's I/O rates.
@@ -349,7 +411,7 @@ export type DiskIo = Message<"ocore.api.v1.DiskIo"> & {
  * Use `create(DiskIoSchema)` to create a new message.
  */
 export const DiskIoSchema: GenMessage<DiskIo> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 7);
+  messageDesc(file_ocore_api_v1_fleet_service, 8);
 
 /**
  * NicTraffic is one network interface's rates.
@@ -384,7 +446,7 @@ export type NicTraffic = Message<"ocore.api.v1.NicTraffic"> & {
  * Use `create(NicTrafficSchema)` to create a new message.
  */
 export const NicTrafficSchema: GenMessage<NicTraffic> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 8);
+  messageDesc(file_ocore_api_v1_fleet_service, 9);
 
 /**
  * ContainerUsage is one Docker container.
@@ -440,7 +502,7 @@ export type ContainerUsage = Message<"ocore.api.v1.ContainerUsage"> & {
  * Use `create(ContainerUsageSchema)` to create a new message.
  */
 export const ContainerUsageSchema: GenMessage<ContainerUsage> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 9);
+  messageDesc(file_ocore_api_v1_fleet_service, 10);
 
 /**
  * FleetService feeds the console's live views: the fleet as it changes, and the per-device
@@ -450,10 +512,12 @@ export const ContainerUsageSchema: GenMessage<ContainerUsage> = /*@__PURE__*/
  */
 export const FleetService: GenService<{
   /**
-   * WatchFleet streams the servers the caller may see: first every one of them, then, about
-   * every two seconds, the servers whose status, tags, last-seen time or newest sample changed
-   * and the ids of servers that were removed or left the caller's view. A slow reader misses
-   * nothing but intermediate states: pending changes are kept per server, newest wins.
+   * WatchFleet follows a bounded window of the servers the caller may see: one ListServers page
+   * (window), or the named servers (server_ids), or the first 1000 by name. The first message
+   * holds the window; then, about every two seconds, only the servers that entered it or whose
+   * status, tags, last-seen time, newest sample, job or instances changed, the ids of servers
+   * that left it, and, for a page, its new order and counts. A slow reader misses nothing but
+   * intermediate states. What a watcher costs the server grows with its window, not the fleet.
    *
    * @generated from rpc ocore.api.v1.FleetService.WatchFleet
    */
