@@ -5,9 +5,9 @@ import type { Queryable } from "../../platform/db/transaction.js";
 import { type AlertEvent, type AlertRow, nextAlertState } from "./alert-transition.js";
 import type { AlertSignal, BuiltinRuleSettings } from "./alert-types.js";
 import { AGENT_OFFLINE_RULE, agentOfflineSignal, DISK_USED_RULE, diskSignals } from "./builtin-signals.js";
-import { groupNotifications } from "./notification-message.js";
+import { dispatchNotifications } from "./grouping/dispatch-notifications.js";
+import { immediateNotificationPolicy, type NotificationPolicy } from "./grouping/notification-policy.js";
 import { observeServers, type ServerObservation } from "./observe-servers.js";
-import { enqueueNotifications } from "./outbox/enqueue-notifications.js";
 import { userRuleSignals } from "./user-rule-signals.js";
 
 /** Serializes evaluation cycles across replicas even if two ever overlap (see evaluation-lease.ts). */
@@ -27,7 +27,13 @@ export interface EvaluationResult {
  */
 export async function evaluateAlerts(
   db: Db,
-  input: { readonly now: Date; readonly settings: BuiltinRuleSettings; readonly maxSampleAgeMs: number },
+  input: {
+    readonly now: Date;
+    readonly settings: BuiltinRuleSettings;
+    readonly maxSampleAgeMs: number;
+    /** Group wait, group interval, repeat interval, flap damping; none: tell every change at once. */
+    readonly notify?: NotificationPolicy;
+  },
 ): Promise<EvaluationResult> {
   const { now } = input;
   return db.transaction(async (tx) => {
@@ -68,9 +74,10 @@ export async function evaluateAlerts(
       if (transition.event) events.push({ row, event: transition.event });
     }
 
-    const names = new Map(observed.map((server) => [server.serverId, server.name]));
-    const messages = groupNotifications(events, names, now);
-    const notifications = await enqueueNotifications(tx, messages, now);
+    const notifications = await dispatchNotifications(tx, {
+      now,
+      policy: input.notify ?? immediateNotificationPolicy,
+    });
     return { servers: observed.length, signals: seen.size, events: events.length, notifications };
   });
 }
