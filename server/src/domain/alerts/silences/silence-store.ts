@@ -158,7 +158,8 @@ export async function endSilence(db: Db, context: AuditContext, id: string, now:
     if (current.endsAt.getTime() <= now.getTime()) {
       throw new AppError("failed_precondition", "the silence has already ended");
     }
-    const notStarted = current.startsAt.getTime() > now.getTime();
+    // One that has not begun (or begins this very moment) never took effect: it is removed.
+    const notStarted = current.startsAt.getTime() >= now.getTime();
     const [row] = notStarted
       ? await tx.delete(alertSilences).where(eq(alertSilences.id, id)).returning()
       : await tx
