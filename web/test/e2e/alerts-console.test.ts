@@ -68,7 +68,7 @@ describe("the alert console", () => {
             .catch(() => ""),
         { timeout: 15_000 },
       )
-      .toMatch(/^Delivered: test: http:\/\/127\.0\.0\.1:\d+\/hook answered 200/);
+      .toMatch(/^Delivered: http:\/\/127\.0\.0\.1:\d+\/hook answered 200/);
     expect(received.map((r) => r.event)).toEqual(["test"]);
     // The secret is never shown again.
     expect(await page.content()).not.toContain("a-signing-secret-of-some-length");

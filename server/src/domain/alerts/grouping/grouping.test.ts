@@ -2,10 +2,12 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AlertFixture, createAlertFixture } from "../../../../test/support/alert-fixture.js";
 import { databaseKinds } from "../../../../test/support/test-databases.js";
+import { startWebhookReceiver } from "../../../../test/support/webhook-receiver.js";
 import { alerts } from "../../../platform/db/schema/alerts.js";
 import { auditLog } from "../../../platform/db/schema/audit.js";
 import { AppError } from "../../../platform/errors/app-error.js";
 import { systemContext } from "../../audit/audit-context.js";
+import { createChannel } from "../channels/channel-store.js";
 import { createRule } from "../rule-store.js";
 import { acknowledgeAlert } from "../silences/acknowledge-alert.js";
 import { createSilence, endSilence } from "../silences/silence-store.js";
@@ -238,5 +240,39 @@ describe.each(databaseKinds)("grouped notifications on %s", (kind) => {
     expect(
       bodies.map((b) => `${b.status}:${b.alerts.map((a) => `${a.rule}:${a.status}`).join(",")}`),
     ).toEqual(["firing:flappy disk:firing", "resolved:flappy disk:resolved"]);
+  });
+
+  it("routes a channel by server selector and least severity", async () => {
+    t.policy = immediateNotificationPolicy;
+    const routed = await startWebhookReceiver("routed-channel-secret-0123");
+    try {
+      await createChannel(
+        t.db,
+        systemContext(),
+        t.keyring,
+        {
+          name: "prod pager",
+          webhook: { url: routed.url, secret: "routed-channel-secret-0123" },
+          route: { selector: "tier=db", minSeverity: "critical" },
+        },
+        t.clock.now(),
+      );
+      const db = await t.addServer("route-db", { tier: "db" });
+      const web = await t.addServer("route-web", { tier: "web" });
+      const start = t.clock.now().getTime();
+      const mounts: Record<string, Record<string, number>> = {
+        [db]: { "/": 95, "/srv": 85 },
+        [web]: { "/": 95 },
+      };
+      await cycle(start, 0, mounts, "");
+      await cycle(start, 60_000, mounts, "");
+      // Only route-db's critical mount reaches the routed channel; the other channels get all.
+      expect(
+        routed.received.map((r) => (r.body as unknown as Body).alerts.map((a) => a.labels.mount)),
+      ).toEqual([["/"]]);
+      expect((routed.received[0]?.body as unknown as Body).server.id).toBe(db);
+    } finally {
+      await routed.close();
+    }
   });
 });
