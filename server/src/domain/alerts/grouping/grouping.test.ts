@@ -270,7 +270,7 @@ describe.each(databaseKinds)("grouped notifications on %s", (kind) => {
       expect(
         routed.received.map((r) => (r.body as unknown as Body).alerts.map((a) => a.labels.mount)),
       ).toEqual([["/"]]);
-      expect((routed.received[0]?.body as unknown as Body).server.id).toBe(db);
+      expect(routed.received[0]?.body.server).toMatchObject({ id: db });
     } finally {
       await routed.close();
     }
