@@ -1,6 +1,7 @@
 import type { AlertDeps } from "../domain/alerts/alert-deps.js";
 import { createAlertEvaluator } from "../domain/alerts/alert-evaluator.js";
 import { createChannelKeyring } from "../domain/alerts/channels/channel-secrets.js";
+import { notificationPolicyOf } from "../domain/alerts/grouping/notification-policy.js";
 import { createOutboxWorker } from "../domain/alerts/outbox/outbox-worker.js";
 import type { Config } from "../platform/config/config.js";
 import type { Db } from "../platform/db/database.js";
@@ -30,6 +31,7 @@ export function startAlerts(input: {
     now,
     settings: input.config.alerts.builtin,
     everyMs: input.config.alerts.evaluateEverySeconds * 1000,
+    notify: notificationPolicyOf(input.config.alerts.notify),
     onQueued: () => outbox.wake(),
   });
   outbox.start();

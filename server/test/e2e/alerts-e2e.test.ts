@@ -55,6 +55,9 @@ describe("alerts across a server crash", () => {
       OCORE_MASTER_KEY: randomBytes(32).toString("base64"),
       OCORE_ALERT_EVALUATE_EVERY_SECONDS: "1",
       OCORE_ALERT_DISK_FOR_SECONDS: "2",
+      // Grouping kept short (defaults: 30 s wait, 5 min interval); decision 0121.
+      OCORE_ALERT_GROUP_WAIT_SECONDS: "0",
+      OCORE_ALERT_GROUP_INTERVAL_SECONDS: "1",
     };
     server = await startServerProcess(env);
     database = createDatabase({ kind: "postgres", url: databaseUrl, poolSize: 2 });

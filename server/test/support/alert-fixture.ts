@@ -5,6 +5,10 @@ import { defaultBuiltinRuleSettings } from "../../src/domain/alerts/alert-types.
 import { createChannelKeyring } from "../../src/domain/alerts/channels/channel-secrets.js";
 import { createChannel } from "../../src/domain/alerts/channels/channel-store.js";
 import { evaluateAlerts } from "../../src/domain/alerts/evaluate-alerts.js";
+import {
+  immediateNotificationPolicy,
+  type NotificationPolicy,
+} from "../../src/domain/alerts/grouping/notification-policy.js";
 import { createOutboxWorker, type OutboxTiming } from "../../src/domain/alerts/outbox/outbox-worker.js";
 import { systemContext } from "../../src/domain/audit/audit-context.js";
 import type { DatabaseKind, Db } from "../../src/platform/db/database.js";
@@ -36,6 +40,8 @@ export interface AlertFixture {
   /** Stores a sample at the clock's time with these mounts' used percent. */
   sample(serverId: string, mounts: Record<string, number>): Promise<void>;
   setStatus(serverId: string, status: "active" | "offline"): Promise<void>;
+  /** When grouped notifications go out (default: every change at once); tests may change it. */
+  policy: NotificationPolicy;
   evaluate(): ReturnType<typeof evaluateAlerts>;
   worker(timing?: Partial<OutboxTiming>): ReturnType<typeof createOutboxWorker>;
   close(): Promise<void>;
@@ -76,7 +82,7 @@ export async function createAlertFixture(kind: DatabaseKind): Promise<AlertFixtu
   );
   let sequence = 0;
   const workers: Array<{ stop(): Promise<void> }> = [];
-  return {
+  const fixture: AlertFixture = {
     database,
     db,
     clock,
@@ -132,7 +138,15 @@ export async function createAlertFixture(kind: DatabaseKind): Promise<AlertFixtu
     async setStatus(serverId, status) {
       await db.update(servers).set({ status }).where(eq(servers.id, serverId));
     },
-    evaluate: () => evaluateAlerts(db, { now: clock.now(), settings, maxSampleAgeMs: 120_000 }),
+    policy: immediateNotificationPolicy,
+    evaluate() {
+      return evaluateAlerts(db, {
+        now: clock.now(),
+        settings,
+        maxSampleAgeMs: 120_000,
+        notify: fixture.policy,
+      });
+    },
     worker(timing = {}) {
       const worker = createOutboxWorker({
         db,
@@ -156,4 +170,5 @@ export async function createAlertFixture(kind: DatabaseKind): Promise<AlertFixtu
       await database.close();
     },
   };
+  return fixture;
 }

@@ -79,6 +79,7 @@ export async function createApiHarness(
       keyring: createChannelKeyring([createMasterKeyring(randomBytes(32).toString("base64")).current]),
       now: clock.now,
       testTimeoutMs: 2_000,
+      watchTickMs: 100,
     },
   });
   const routes = createApiRoutes(api.services);

@@ -3,6 +3,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface ReceivedWebhook {
+  /** The request's path and query (e.g. /bot123:abc/sendMessage). */
+  readonly path: string;
   readonly headers: http.IncomingHttpHeaders;
   readonly body: Record<string, unknown>;
   readonly signatureValid: boolean;
@@ -38,6 +40,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       const signatureValid =
         given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
       received.push({
+        path: request.url ?? "",
         headers: request.headers,
         body: JSON.parse(raw.toString("utf8")),
         signatureValid,

@@ -9,4 +9,6 @@ export interface AlertDeps {
   readonly now: () => Date;
   /** How long "send a test" waits for the channel. */
   readonly testTimeoutMs: number;
+  /** How often WatchAlerts looks for changes (default 1 s). */
+  readonly watchTickMs?: number;
 }

@@ -5,6 +5,7 @@ import { workerOwnerId } from "../../platform/workers/leased-worker.js";
 import { claimLeadership, releaseLeadership } from "../../platform/workers/leases.js";
 import type { BuiltinRuleSettings } from "./alert-types.js";
 import { type EvaluationResult, evaluateAlerts } from "./evaluate-alerts.js";
+import type { NotificationPolicy } from "./grouping/notification-policy.js";
 
 export interface AlertEvaluator {
   readonly owner: string;
@@ -20,6 +21,8 @@ export interface AlertEvaluatorOptions {
   readonly now: () => Date;
   readonly settings: BuiltinRuleSettings;
   readonly everyMs: number;
+  /** When grouped notifications go out; none: every change at once. */
+  readonly notify?: NotificationPolicy;
   /** Called after a cycle that queued notifications (wakes the outbox worker). */
   readonly onQueued?: () => void;
 }
@@ -43,7 +46,12 @@ export function createAlertEvaluator(options: AlertEvaluatorOptions): AlertEvalu
   async function runOnce(): Promise<EvaluationResult | undefined> {
     if (!(await claimLeadership(db, alertLeases, { name: LEASE, owner, leaseMs, now: now() })))
       return undefined;
-    const result = await evaluateAlerts(db, { now: now(), settings: options.settings, maxSampleAgeMs });
+    const result = await evaluateAlerts(db, {
+      now: now(),
+      settings: options.settings,
+      maxSampleAgeMs,
+      notify: options.notify,
+    });
     if (result.events > 0) logger.info(result, "alerts changed");
     if (result.notifications > 0) options.onQueued?.();
     return result;

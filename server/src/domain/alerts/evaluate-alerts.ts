@@ -6,13 +6,13 @@ import { type AlertEvent, type AlertRow, nextAlertState } from "./alert-transiti
 import type { AlertSignal, BuiltinRuleSettings } from "./alert-types.js";
 import { unchanged, writeAlertChanges } from "./alert-writes.js";
 import { AGENT_OFFLINE_RULE, agentOfflineSignal, DISK_USED_RULE, diskSignals } from "./builtin-signals.js";
+import { dispatchNotifications } from "./grouping/dispatch-notifications.js";
+import { immediateNotificationPolicy, type NotificationPolicy } from "./grouping/notification-policy.js";
 import { hostCheckSignals, RESTART_LOOP_RULE } from "./host-check-signals.js";
-import { groupNotifications } from "./notification-message.js";
 import { observeServers, type ServerObservation } from "./observe-servers.js";
-import { enqueueNotifications } from "./outbox/enqueue-notifications.js";
 import { userRuleSignals } from "./user-rule-signals.js";
 
-/** Serializes evaluation cycles across replicas even if two ever overlap (see evaluation-lease.ts). */
+/** Serializes evaluation cycles across replicas even if two ever overlap (see claimLeadership in platform/workers/leases.ts). */
 const EVALUATION_LOCK = 0x616c7274; // "alrt"
 
 export interface EvaluationResult {
@@ -29,7 +29,13 @@ export interface EvaluationResult {
  */
 export async function evaluateAlerts(
   db: Db,
-  input: { readonly now: Date; readonly settings: BuiltinRuleSettings; readonly maxSampleAgeMs: number },
+  input: {
+    readonly now: Date;
+    readonly settings: BuiltinRuleSettings;
+    readonly maxSampleAgeMs: number;
+    /** Group wait, group interval, repeat interval, flap damping; none: tell every change at once. */
+    readonly notify?: NotificationPolicy;
+  },
 ): Promise<EvaluationResult> {
   const { now } = input;
   return db.transaction(async (tx) => {
@@ -75,9 +81,10 @@ export async function evaluateAlerts(
     const inserted = await writeAlertChanges(tx, writes);
     for (const { row } of events) if (!row.id) row.id = inserted.get(row.fingerprint) ?? "";
 
-    const names = new Map(observed.map((server) => [server.serverId, server.name]));
-    const messages = groupNotifications(events, names, now);
-    const notifications = await enqueueNotifications(tx, messages, now);
+    const notifications = await dispatchNotifications(tx, {
+      now,
+      policy: input.notify ?? immediateNotificationPolicy,
+    });
     return { servers: observed.length, signals: seen, events: events.length, notifications };
   });
 }

@@ -15,6 +15,8 @@ export interface NotifiedAlert {
   readonly startsAt: string | null;
   readonly endsAt: string | null;
   readonly action: string;
+  /** Fired again and again lately: told once, then held until it calms down. */
+  readonly flapping: boolean;
 }
 
 /**
@@ -29,60 +31,86 @@ export interface NotificationMessage {
   readonly groupKey: string;
   readonly title: string;
   readonly server: { readonly id: string; readonly name: string } | null;
+  /** A reminder of alerts still firing (repeat interval), not a change. */
+  readonly repeat: boolean;
   readonly alerts: readonly NotifiedAlert[];
   readonly createdAt: string;
 }
 
 /**
- * Groups one cycle's events by server and status: one message per server for what started
- * firing, one for what resolved. A lost host therefore gives one message (its dependent alerts
- * are held as unreachable and have no events).
+ * The message of one group flush (see grouping/plan-group.ts): the server's alerts that started
+ * firing or got worse, and those that resolved, in one message. Its status is "firing" when any
+ * alert in it fires, else "resolved". The idempotency key hashes the group, the flush's number
+ * and what it tells, so it is the same on every attempt and replica and differs for a repeat.
  */
-export function groupNotifications(
-  events: ReadonlyArray<{ readonly row: AlertRow; readonly event: AlertEvent }>,
-  serverNames: ReadonlyMap<string, string>,
+export function groupMessage(
+  flush: {
+    readonly seq: number;
+    readonly kind: "change" | "repeat";
+    readonly firing: readonly AlertRow[];
+    readonly resolved: readonly AlertRow[];
+    readonly flapping: readonly string[];
+  },
+  server: { readonly id: string; readonly name: string },
   now: Date,
-): NotificationMessage[] {
-  const groups = new Map<string, { serverId: string; status: AlertEvent; rows: AlertRow[] }>();
-  for (const { row, event } of events) {
-    const key = `${row.serverId}/${event}`;
-    const group = groups.get(key) ?? { serverId: row.serverId, status: event, rows: [] };
-    group.rows.push(row);
-    groups.set(key, group);
+): NotificationMessage {
+  const status: AlertEvent = flush.firing.length > 0 ? "firing" : "resolved";
+  const rows = [...flush.firing, ...flush.resolved];
+  const groupKey = `server:${server.id}`;
+  const identity = rows.map((row) => `${row.fingerprint}#${row.episode}:${row.severity}:${row.state}`);
+  const idempotencyKey = createHash("sha256")
+    .update([groupKey, String(flush.seq), flush.kind, ...identity].join("\n"))
+    .digest("hex")
+    .slice(0, 40);
+  const flapping = new Set(flush.flapping);
+  return {
+    version: 1,
+    idempotencyKey,
+    status,
+    groupKey,
+    title: titleOf(flush, server.name),
+    server: { id: server.id, name: server.name },
+    repeat: flush.kind === "repeat",
+    alerts: [
+      ...flush.firing.map((row) => notifiedAlert(row, "firing", flapping.has(row.fingerprint))),
+      ...flush.resolved.map((row) => notifiedAlert(row, "resolved", false)),
+    ],
+    createdAt: now.toISOString(),
+  };
+}
+
+function titleOf(
+  flush: {
+    readonly kind: string;
+    readonly firing: readonly AlertRow[];
+    readonly resolved: readonly AlertRow[];
+  },
+  serverName: string,
+): string {
+  const { firing, resolved } = flush;
+  const lost = (rows: readonly AlertRow[]) => rows.some((row) => row.ruleKey === AGENT_OFFLINE_RULE);
+  if (flush.kind === "repeat") {
+    const first = firing[0]?.summary ?? "";
+    return firing.length === 1
+      ? `[STILL FIRING] ${first}`
+      : `[STILL FIRING] ${serverName}: ${firing.length} alerts (${first}, …)`;
   }
-  return [...groups.values()].map(({ serverId, status, rows }) => {
-    const sorted = [...rows].sort((a, b) => a.fingerprint.localeCompare(b.fingerprint));
-    const name = serverNames.get(serverId) ?? serverId;
-    const identity = sorted.map((row) => `${row.fingerprint}#${row.episode}:${row.severity}`);
-    const idempotencyKey = createHash("sha256")
-      .update([status, serverId, ...identity].join("\n"))
-      .digest("hex")
-      .slice(0, 40);
-    return {
-      version: 1,
-      idempotencyKey,
-      status,
-      groupKey: `server:${serverId}`,
-      title: titleOf(status, name, sorted),
-      server: { id: serverId, name },
-      alerts: sorted.map((row) => notifiedAlert(row, status)),
-      createdAt: now.toISOString(),
-    };
-  });
+  if (firing.length === 0) {
+    if (lost(resolved)) return `[RESOLVED] host ${serverName} is back`;
+    const first = resolved[0]?.summary ?? "";
+    return resolved.length === 1
+      ? `[RESOLVED] ${first}`
+      : `[RESOLVED] ${serverName}: ${resolved.length} alerts (${first}, …)`;
+  }
+  if (lost(firing)) return `[FIRING] host ${serverName} lost`;
+  const first = firing[0]?.summary ?? "";
+  const also = resolved.length > 0 ? `; ${resolved.length} resolved` : "";
+  return firing.length === 1
+    ? `[FIRING] ${first}${also}`
+    : `[FIRING] ${serverName}: ${firing.length} alerts (${first}, …)${also}`;
 }
 
-function titleOf(status: AlertEvent, serverName: string, rows: readonly AlertRow[]): string {
-  const tag = status === "firing" ? "FIRING" : "RESOLVED";
-  const lost = rows.some((row) => row.ruleKey === AGENT_OFFLINE_RULE);
-  if (lost)
-    return status === "firing" ? `[${tag}] host ${serverName} lost` : `[${tag}] host ${serverName} is back`;
-  const first = rows[0]?.summary ?? "";
-  return rows.length === 1
-    ? `[${tag}] ${first}`
-    : `[${tag}] ${serverName}: ${rows.length} alerts (${first}, …)`;
-}
-
-function notifiedAlert(row: AlertRow, status: AlertEvent): NotifiedAlert {
+function notifiedAlert(row: AlertRow, status: AlertEvent, flapping: boolean): NotifiedAlert {
   return {
     fingerprint: row.fingerprint,
     rule: row.ruleName,
@@ -93,8 +121,9 @@ function notifiedAlert(row: AlertRow, status: AlertEvent): NotifiedAlert {
     threshold: row.threshold,
     labels: row.labels,
     startsAt: row.firingSince?.toISOString() ?? null,
-    endsAt: row.resolvedAt?.toISOString() ?? null,
+    endsAt: status === "resolved" ? (row.resolvedAt ?? row.updatedAt).toISOString() : null,
     action: row.action,
+    flapping,
   };
 }
 
@@ -107,6 +136,7 @@ export function testMessage(channelName: string, now: Date, nonce: string): Noti
     groupKey: "test",
     title: `[TEST] oCore notification channel "${channelName}" works`,
     server: null,
+    repeat: false,
     alerts: [],
     createdAt: now.toISOString(),
   };

@@ -49,7 +49,11 @@ export interface Config {
     readonly backupStore: BackupStoreConfig;
   };
   /** Alert evaluation: how often, and the built-in rules' thresholds (OCORE_ALERT_*). */
-  readonly alerts: { readonly evaluateEverySeconds: number; readonly builtin: BuiltinRuleSettings };
+  readonly alerts: {
+    readonly evaluateEverySeconds: number;
+    readonly builtin: BuiltinRuleSettings;
+    readonly notify: AlertNotifySettings;
+  };
 }
 
 /** Where an S3-compatible store keeps archives (OCORE_BACKUP_S3_*). */
@@ -247,6 +251,17 @@ export interface Thresholds {
   readonly critical: number;
 }
 
+/** When grouped alert notifications go out (OCORE_ALERT_GROUP_*, _REPEAT_*, _FLAP_*). */
+export interface AlertNotifySettings {
+  readonly groupWaitSeconds: number;
+  readonly groupIntervalSeconds: number;
+  /** 0: never repeat. */
+  readonly repeatIntervalSeconds: number;
+  /** 0: no flap detection. */
+  readonly flapThreshold: number;
+  readonly flapWindowSeconds: number;
+}
+
 function toAlertConfig(values: SettingValues): Config["alerts"] {
   if (values.OCORE_ALERT_DISK_CRITICAL_PERCENT < values.OCORE_ALERT_DISK_WARN_PERCENT) {
     throw new ConfigError(
@@ -270,6 +285,13 @@ function toAlertConfig(values: SettingValues): Config["alerts"] {
       certificateDays: values.OCORE_ALERT_CERTIFICATE_DAYS,
       diskFullHours: values.OCORE_ALERT_DISK_FULL_HOURS,
       hostCheckForSeconds: values.OCORE_ALERT_HOST_CHECK_FOR_SECONDS,
+    },
+    notify: {
+      groupWaitSeconds: values.OCORE_ALERT_GROUP_WAIT_SECONDS,
+      groupIntervalSeconds: values.OCORE_ALERT_GROUP_INTERVAL_SECONDS,
+      repeatIntervalSeconds: values.OCORE_ALERT_REPEAT_INTERVAL_SECONDS,
+      flapThreshold: values.OCORE_ALERT_FLAP_THRESHOLD,
+      flapWindowSeconds: values.OCORE_ALERT_FLAP_WINDOW_SECONDS,
     },
   };
 }

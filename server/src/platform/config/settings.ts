@@ -495,6 +495,45 @@ export const settings = {
     secret: false,
     schema: wholeNumber(0, 86400),
   },
+  OCORE_ALERT_GROUP_WAIT_SECONDS: {
+    env: "OCORE_ALERT_GROUP_WAIT_SECONDS",
+    description:
+      "How long a server's first alerts wait to be sent together in one message, in seconds (0-3600).",
+    defaultValue: "30",
+    secret: false,
+    schema: wholeNumber(0, 3600),
+  },
+  OCORE_ALERT_GROUP_INTERVAL_SECONDS: {
+    env: "OCORE_ALERT_GROUP_INTERVAL_SECONDS",
+    description:
+      "The least time between two messages about one server's alerts (new ones, resolved ones), in seconds (0-86400).",
+    defaultValue: "300",
+    secret: false,
+    schema: wholeNumber(0, 86400),
+  },
+  OCORE_ALERT_REPEAT_INTERVAL_SECONDS: {
+    env: "OCORE_ALERT_REPEAT_INTERVAL_SECONDS",
+    description:
+      "How often alerts still firing and not acknowledged are sent again, in seconds (0-604800; 0: never).",
+    defaultValue: "14400",
+    secret: false,
+    schema: wholeNumber(0, 604800),
+  },
+  OCORE_ALERT_FLAP_THRESHOLD: {
+    env: "OCORE_ALERT_FLAP_THRESHOLD",
+    description:
+      "An alert that fired this many times within the flap window is flapping: sent once, then held until it calms down (0-100; 0: off).",
+    defaultValue: "4",
+    secret: false,
+    schema: wholeNumber(0, 100),
+  },
+  OCORE_ALERT_FLAP_WINDOW_SECONDS: {
+    env: "OCORE_ALERT_FLAP_WINDOW_SECONDS",
+    description: "The window of flap detection, in seconds (60-86400).",
+    defaultValue: "1800",
+    secret: false,
+    schema: wholeNumber(60, 86400),
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;

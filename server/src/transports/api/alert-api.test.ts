@@ -1,5 +1,6 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AlertService } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
+import { type Alert, AlertService } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiHarness, createApiHarness } from "../../../test/support/api-harness.js";
@@ -131,7 +132,27 @@ describe("AlertService", () => {
         { name: "x", settings: { case: "webhook", value: { url: receiver.url, secret: "short" } } },
         "webhook.secret: must be at least 16 characters",
       ],
-      [{ name: "x" }, "settings: give exactly one of email or webhook"],
+      [{ name: "x" }, "settings: give exactly one of email, webhook, slack, discord, teams"],
+      [
+        { name: "x", settings: { case: "slack", value: { url: "hooks.slack.com/x", urlHint: "" } } },
+        "slack.url: is not a URL",
+      ],
+      [
+        {
+          name: "x",
+          settings: { case: "webhook", value: { url: receiver.url, secret: SECRET } },
+          minSeverity: "page",
+        },
+        'route.min_severity: must be "warning" or "critical"',
+      ],
+      [
+        {
+          name: "x",
+          settings: { case: "webhook", value: { url: receiver.url, secret: SECRET } },
+          routeSelector: "env==",
+        },
+        "route.selector:",
+      ],
       [
         { name: "", settings: { case: "webhook", value: { url: receiver.url, secret: SECRET } } },
         "name: is required",
@@ -241,5 +262,110 @@ describe("AlertService", () => {
       expect(refused.code).toBe(Code.PermissionDenied);
       expect(refused.message).toContain("alerts.manage");
     }
+  });
+
+  it("keeps a Slack URL sealed, shows only its host, and test-sends to it", async () => {
+    const url = `${receiver.url}/services/T0/B0/slackSECRETpart`;
+    const { channel } = await owner.createChannel({
+      name: "ops slack",
+      settings: { case: "slack", value: { url, urlHint: "" } },
+      routeSelector: "env=prod",
+      minSeverity: "critical",
+    });
+    expect(channel).toMatchObject({
+      kind: "slack",
+      hasSecret: true,
+      routeSelector: "env=prod",
+      minSeverity: "critical",
+      settings: {
+        case: "slack",
+        value: { url: "", urlHint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/…$/) },
+      },
+    });
+    const tested = await owner.testChannel({ id: channel?.id });
+    expect(tested.delivered).toBe(true);
+    expect(receiver.received.at(-1)?.path).toBe("/hooks/ocore/services/T0/B0/slackSECRETpart");
+    const log = await owner.listDeliveries({ channelId: channel?.id });
+    const stored = await h.database.db.select().from(alertChannels);
+    const audit = await h.database.db.execute(sql`select after_json from audit_log`);
+    const everything = [log, stored, audit, await owner.listChannels({})];
+    expect(JSON.stringify(everything, (_, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain(
+      "slackSECRETpart",
+    );
+  });
+
+  it("silences, acknowledges and streams alerts live, with RBAC and bad input named", async () => {
+    const [prod] = await h.database.db.select().from(servers).where(sql`${servers.name} = 'prod-1'`);
+    const [alert] = await h.database.db.select().from(alerts).where(sql`${alerts.serverId} = ${prod?.id}`);
+    const later = (ms: number) => timestampFromDate(new Date(h.clock.now().getTime() + ms));
+    for (const [request, message] of [
+      [{ selector: "env=prod", comment: "x" }, "ends_at: is required"],
+      [{ selector: "env=prod", endsAt: later(60_000) }, "comment: is required"],
+      [
+        { endsAt: later(60_000), comment: "x" },
+        "selector: give at least one of rule_key, server_id or selector",
+      ],
+      [
+        {
+          kind: "maintenance",
+          ruleKey: "builtin:disk_used",
+          selector: "env=prod",
+          endsAt: later(60_000),
+          comment: "x",
+        },
+        "rule_key: must be empty",
+      ],
+      [
+        { selector: "env=prod", startsAt: later(120_000), endsAt: later(60_000), comment: "x" },
+        "ends_at: must be after starts_at",
+      ],
+    ] as const) {
+      const refused = await refusal(owner.createSilence(request));
+      expect(refused.code, message).toBe(Code.InvalidArgument);
+      expect(refused.message).toContain(message);
+    }
+
+    const viewer = AlertServiceClient(
+      await h.userToken("prod-viewer-2", [{ role: "viewer", selector: "env=prod" }]),
+    );
+    expect(
+      (await refusal(viewer.createSilence({ selector: "env=prod", endsAt: later(60_000), comment: "x" })))
+        .code,
+    ).toBe(Code.PermissionDenied);
+    expect((await refusal(viewer.acknowledgeAlert({ id: alert?.id }))).code).toBe(Code.PermissionDenied);
+
+    const abort = new AbortController();
+    const stream = viewer.watchAlerts({}, { signal: abort.signal })[Symbol.asyncIterator]();
+    const next = async () => (await stream.next()).value?.alerts ?? [];
+    const first = await next();
+    expect(first.map((a: Alert) => [a.serverName, a.silenced, a.acknowledgedBy])).toEqual([
+      ["prod-1", false, ""],
+    ]);
+
+    const { silence } = await owner.createSilence({
+      ruleKey: "builtin:disk_used",
+      serverId: prod?.id,
+      endsAt: later(3_600_000),
+      comment: "resizing",
+    });
+    expect((await next()).map((a: Alert) => a.silenced)).toEqual([true]);
+    expect((await owner.listSilences({})).silences.map((s) => [s.comment, s.createdBy])).toEqual([
+      ["resizing", "admin"],
+    ]);
+
+    await owner.acknowledgeAlert({ id: alert?.id, comment: "on it" });
+    expect((await next()).map((a: Alert) => a.acknowledgedBy)).toEqual(["admin"]);
+    h.clock.advance(1_000);
+    await owner.endSilence({ id: silence?.id });
+    expect((await next()).map((a: Alert) => [a.silenced, a.acknowledgedBy])).toEqual([[false, "admin"]]);
+    expect((await refusal(owner.endSilence({ id: silence?.id }))).code).toBe(Code.FailedPrecondition);
+    abort.abort();
+
+    const actions = rowsOf<{ action: string }>(
+      await h.database.db.execute(sql`select action from audit_log where action like 'alert.%' order by id`),
+    ).map((row) => row.action);
+    expect(actions).toEqual(
+      expect.arrayContaining(["alert.silence.create", "alert.acknowledge", "alert.silence.end"]),
+    );
   });
 });

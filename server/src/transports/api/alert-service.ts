@@ -1,6 +1,6 @@
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { AlertService } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
+import type { AlertService, CreateChannelRequest } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
 import type { AlertDeps } from "../../domain/alerts/alert-deps.js";
 import {
   type ChannelView,
@@ -8,12 +8,17 @@ import {
   deleteChannel,
   listChannels,
 } from "../../domain/alerts/channels/channel-store.js";
+import type { ChannelSettingsInput } from "../../domain/alerts/channels/check-channel-settings.js";
 import { type AlertView, listAlerts } from "../../domain/alerts/list-alerts.js";
 import { type DeliveryRow, listDeliveries } from "../../domain/alerts/list-deliveries.js";
 import { metricNames } from "../../domain/alerts/metric-catalogue.js";
 import { createRule, deleteRule, listRules } from "../../domain/alerts/rule-store.js";
+import { acknowledgeAlert } from "../../domain/alerts/silences/acknowledge-alert.js";
+import type { SilenceRow } from "../../domain/alerts/silences/silence-match.js";
+import { createSilence, endSilence, listSilences } from "../../domain/alerts/silences/silence-store.js";
 import { testChannel } from "../../domain/alerts/test-channel.js";
 import type { AlertRuleRow } from "../../domain/alerts/user-rule-signals.js";
+import { watchAlerts } from "../../domain/alerts/watch-alerts.js";
 import { scopeOf } from "../../domain/auth/principal.js";
 import type { AlertState } from "../../platform/db/schema/alerts.js";
 import { AppError } from "../../platform/errors/app-error.js";
@@ -41,6 +46,25 @@ function alertMessage(alert: AlertView) {
     firingSince: optionalTime(alert.firingSince),
     resolvedAt: optionalTime(alert.resolvedAt),
     updatedAt: timestampFromDate(alert.updatedAt),
+    acknowledgedBy: alert.acknowledgement?.by ?? "",
+    acknowledgedAt: optionalTime(alert.acknowledgement?.at ?? null),
+    silenced: alert.silenced,
+  };
+}
+
+function silenceMessage(silence: SilenceRow) {
+  return {
+    id: silence.id,
+    kind: silence.kind,
+    ruleKey: silence.ruleKey ?? "",
+    serverId: silence.serverId ?? "",
+    selector: silence.selector,
+    startsAt: timestampFromDate(silence.startsAt),
+    endsAt: timestampFromDate(silence.endsAt),
+    comment: silence.comment,
+    createdBy: silence.createdBy,
+    createdAt: timestampFromDate(silence.createdAt),
+    endedBy: silence.endedBy ?? "",
   };
 }
 
@@ -52,13 +76,35 @@ function ruleMessage(rule: AlertRuleRow) {
   };
 }
 
-/** A channel without its secret: the password and signing secret fields stay empty. */
+/** A channel without its secret: passwords, tokens, keys and secret URLs stay empty. */
 function channelMessage(channel: ChannelView) {
-  const settings = channel.email
-    ? { case: "email" as const, value: { ...channel.email, to: [...channel.email.to], password: "" } }
-    : channel.webhook
-      ? { case: "webhook" as const, value: { url: channel.webhook.url, secret: "" } }
-      : { case: undefined };
+  const config = channel.config as Record<string, string>;
+  const settings = (() => {
+    switch (channel.kind) {
+      case "email": {
+        const email = channel.email as NonNullable<ChannelView["email"]>;
+        return { case: "email" as const, value: { ...email, to: [...email.to], password: "" } };
+      }
+      case "webhook":
+        return { case: "webhook" as const, value: { url: config.url ?? "", secret: "" } };
+      case "slack":
+      case "discord":
+      case "teams":
+        return { case: channel.kind, value: { url: "", urlHint: config.urlHint ?? "" } };
+      case "telegram":
+        return {
+          case: "telegram" as const,
+          value: { botToken: "", chatId: config.chatId ?? "", apiUrl: config.apiUrl ?? "" },
+        };
+      case "ntfy":
+        return {
+          case: "ntfy" as const,
+          value: { serverUrl: config.serverUrl ?? "", topic: config.topic ?? "", token: "" },
+        };
+      case "pagerduty":
+        return { case: "pagerduty" as const, value: { routingKey: "", apiUrl: config.apiUrl ?? "" } };
+    }
+  })();
   return {
     id: channel.id,
     name: channel.name,
@@ -67,7 +113,53 @@ function channelMessage(channel: ChannelView) {
     hasSecret: channel.hasSecret,
     enabled: channel.enabled,
     createdAt: timestampFromDate(channel.createdAt),
+    routeSelector: channel.routeSelector,
+    minSeverity: channel.minSeverity,
   };
+}
+
+/** The request's one kind of settings, as the use case takes them. */
+function channelSettingsOf(settings: CreateChannelRequest["settings"]): ChannelSettingsInput {
+  switch (settings.case) {
+    case "email":
+      return {
+        email: {
+          smtpHost: settings.value.smtpHost,
+          smtpPort: settings.value.smtpPort,
+          security: settings.value.security as never,
+          username: settings.value.username,
+          password: settings.value.password,
+          from: settings.value.from,
+          to: settings.value.to,
+        },
+      };
+    case "webhook":
+      return { webhook: { url: settings.value.url, secret: settings.value.secret } };
+    case "slack":
+    case "discord":
+    case "teams":
+      return { [settings.case]: { url: settings.value.url } };
+    case "telegram":
+      return {
+        telegram: {
+          botToken: settings.value.botToken,
+          chatId: settings.value.chatId,
+          apiUrl: settings.value.apiUrl,
+        },
+      };
+    case "ntfy":
+      return {
+        ntfy: {
+          serverUrl: settings.value.serverUrl,
+          topic: settings.value.topic,
+          token: settings.value.token,
+        },
+      };
+    case "pagerduty":
+      return { pagerduty: { routingKey: settings.value.routingKey, apiUrl: settings.value.apiUrl } };
+    default:
+      return {};
+  }
 }
 
 function deliveryMessage(entry: DeliveryRow) {
@@ -102,6 +194,7 @@ export function createAlertService(deps: AlertDeps | undefined): ServiceImpl<typ
         includeResolved: request.includeResolved,
         states: request.states as AlertState[],
         limit: request.limit || 200,
+        now: need().now(),
       });
       return { alerts: alerts.map(alertMessage) };
     },
@@ -139,29 +232,14 @@ export function createAlertService(deps: AlertDeps | undefined): ServiceImpl<typ
     },
     async createChannel(request, context) {
       const { db, keyring, now } = need();
-      const settings = request.settings;
       const channel = await createChannel(
         db,
         auditContextOf(context),
         keyring,
         {
           name: request.name,
-          email:
-            settings.case === "email"
-              ? {
-                  smtpHost: settings.value.smtpHost,
-                  smtpPort: settings.value.smtpPort,
-                  security: settings.value.security as never,
-                  username: settings.value.username,
-                  password: settings.value.password,
-                  from: settings.value.from,
-                  to: settings.value.to,
-                }
-              : undefined,
-          webhook:
-            settings.case === "webhook"
-              ? { url: settings.value.url, secret: settings.value.secret }
-              : undefined,
+          ...channelSettingsOf(request.settings),
+          route: { selector: request.routeSelector, minSeverity: request.minSeverity },
         },
         now(),
       );
@@ -190,6 +268,58 @@ export function createAlertService(deps: AlertDeps | undefined): ServiceImpl<typ
         limit: request.limit || 100,
       });
       return { deliveries: entries.map(deliveryMessage) };
+    },
+    async *watchAlerts(request, context) {
+      const { db, now, watchTickMs } = need();
+      if (request.limit > 1000) throw AppError.invalid("limit", "must be at most 1000");
+      for await (const alerts of watchAlerts(db, {
+        scope: scopeOf(principalOf(context), "alerts.read"),
+        includeResolved: request.includeResolved,
+        limit: request.limit || 200,
+        tickMs: watchTickMs ?? 1_000,
+        now,
+        signal: context.signal,
+      })) {
+        yield { alerts: alerts.map(alertMessage) };
+      }
+    },
+    async listSilences(request) {
+      const { db, now } = need();
+      const silences = await listSilences(db, { includeEnded: request.includeEnded, now: now() });
+      return { silences: silences.map(silenceMessage) };
+    },
+    async createSilence(request, context) {
+      const { db, now } = need();
+      const silence = await createSilence(
+        db,
+        auditContextOf(context),
+        {
+          kind: request.kind || "silence",
+          ruleKey: request.ruleKey,
+          serverId: request.serverId,
+          selector: request.selector,
+          startsAt: request.startsAt ? timestampDate(request.startsAt) : undefined,
+          endsAt: request.endsAt ? timestampDate(request.endsAt) : undefined,
+          comment: request.comment,
+        },
+        now(),
+      );
+      return { silence: silenceMessage(silence) };
+    },
+    async endSilence(request, context) {
+      const { db, now } = need();
+      await endSilence(db, auditContextOf(context), request.id, now());
+      return {};
+    },
+    async acknowledgeAlert(request, context) {
+      const { db, now } = need();
+      await acknowledgeAlert(
+        db,
+        auditContextOf(context),
+        { alertId: request.id, comment: request.comment },
+        now(),
+      );
+      return {};
     },
   };
 }

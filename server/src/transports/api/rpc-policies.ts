@@ -1,3 +1,4 @@
+import { serverIdOfAlert } from "../../domain/alerts/list-alerts.js";
 import type { Permission } from "../../domain/auth/permissions.js";
 import type { Tags } from "../../domain/auth/selector.js";
 import { findBackup } from "../../domain/backups/backup-queries.js";
@@ -53,6 +54,13 @@ const serverByServerId = async (message: unknown, db: Db): Promise<RpcTarget | u
 const serverOfCommand = async (message: unknown, db: Db): Promise<RpcTarget | undefined> => {
   const id = (message as { id?: unknown }).id;
   const serverId = typeof id === "string" ? await serverIdOfCommand(db, id) : undefined;
+  return serverId ? serverById({ id: serverId }, db) : undefined;
+};
+
+/** The server of the alert a request names in its `id` field. */
+const serverOfAlert = async (message: unknown, db: Db): Promise<RpcTarget | undefined> => {
+  const id = (message as { id?: unknown }).id;
+  const serverId = typeof id === "string" ? await serverIdOfAlert(db, id) : undefined;
   return serverId ? serverById({ id: serverId }, db) : undefined;
 };
 
@@ -216,6 +224,16 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   "ocore.api.v1.AlertService/DeleteChannel": global("alerts.manage", "alert.channel.delete"),
   "ocore.api.v1.AlertService/TestChannel": global("alerts.manage", "alert.channel.test"),
   "ocore.api.v1.AlertService/ListDeliveries": global("alerts.manage"),
+  "ocore.api.v1.AlertService/WatchAlerts": { access: "alerts.read", scope: "server" },
+  "ocore.api.v1.AlertService/ListSilences": global("alerts.read"),
+  "ocore.api.v1.AlertService/CreateSilence": global("alerts.manage", "alert.silence.create"),
+  "ocore.api.v1.AlertService/EndSilence": global("alerts.manage", "alert.silence.end"),
+  "ocore.api.v1.AlertService/AcknowledgeAlert": {
+    access: "alerts.manage",
+    scope: "server",
+    target: serverOfAlert,
+    action: "alert.acknowledge",
+  },
 };
 
 /** InstanceService and BackupService: instances.read to look, instances.write to change. */

@@ -1,13 +1,16 @@
 "use client";
 
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { useQuery } from "@connectrpc/connect-query";
-import { AlertService } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
+import { useMutation } from "@connectrpc/connect-query";
+import { type Alert, AlertService } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
 import Link from "next/link";
 import { useMemo, useState } from "react";
 import { ListError, ListSkeleton } from "@/components/admin/query-state";
+import { ActionError } from "@/components/ui/action-error";
+import { Button } from "@/components/ui/button";
 import { countByState, describeState, sortAlerts } from "@/lib/alerts";
 import { formatRelativeTime } from "@/lib/relative-time";
+import { useLiveAlerts } from "./use-live-alerts";
 
 const HEAD = "px-3 py-2 text-left text-xs font-medium tracking-wide text-ink-muted uppercase";
 
@@ -18,16 +21,47 @@ const BADGE: Record<string, string> = {
   resolved: "bg-success/10 text-success",
 };
 
+/** Acknowledge: the alert is not repeated (its resolution still is). Needs alerts.manage. */
+function AckButton({ alert }: { alert: Alert }) {
+  const ack = useMutation(AlertService.method.acknowledgeAlert);
+  if (alert.acknowledgedBy) {
+    return (
+      <span className="mt-1 block text-xs text-ink-muted" data-testid="alert-acked">
+        acknowledged by {alert.acknowledgedBy}
+      </span>
+    );
+  }
+  if (alert.state !== "firing") return null;
+  return (
+    <div className="mt-1">
+      <Button
+        className="px-2 py-0.5 text-xs"
+        aria-disabled={ack.isPending}
+        onClick={() => ack.mutate({ id: alert.id, comment: "" })}
+        data-testid="alert-ack"
+      >
+        Acknowledge
+      </Button>
+      {ack.error ? <ActionError error={ack.error} action="acknowledge the alert" /> : null}
+    </div>
+  );
+}
+
 /**
- * The alerts of the servers the caller may see, read again every 10 seconds: firing first, each
- * with its value, since when, and what to do.
+ * The alerts of the servers the caller may see, live (AlertService/WatchAlerts): firing first,
+ * each with its value, since when, what to do, whether a silence covers it, and who is on it.
  */
 export function AlertsPage() {
   const [includeResolved, setIncludeResolved] = useState(false);
-  const alerts = useQuery(AlertService.method.listAlerts, { includeResolved }, { refetchInterval: 10_000 });
-  const sorted = useMemo(() => sortAlerts(alerts.data?.alerts ?? []), [alerts.data]);
+  const live = useLiveAlerts(includeResolved);
+  const sorted = useMemo(() => sortAlerts(live.alerts ?? []), [live.alerts]);
   const counts = countByState(sorted);
-  const refetch = () => void alerts.refetch();
+  const alerts = {
+    error: live.error,
+    data: live.alerts ? { alerts: live.alerts } : undefined,
+    isFetching: live.reconnecting,
+  };
+  const refetch = live.retry;
 
   return (
     <div className="space-y-4">
@@ -44,6 +78,13 @@ export function AlertsPage() {
           />
           Show resolved
         </label>
+        <span
+          className="text-xs text-ink-muted"
+          data-testid="alerts-live"
+          data-state={live.error ? "error" : live.alerts ? "live" : "connecting"}
+        >
+          {live.error ? "reconnecting…" : live.alerts ? "● live" : "connecting…"}
+        </span>
       </div>
       {alerts.error ? (
         <ListError
@@ -108,11 +149,20 @@ export function AlertsPage() {
                       >
                         {alert.state}
                       </span>
+                      {alert.silenced ? (
+                        <span
+                          className="ml-1 inline-block rounded bg-surface-muted px-2 py-0.5 text-xs text-ink-muted"
+                          data-testid="alert-silenced"
+                        >
+                          silenced
+                        </span>
+                      ) : null}
                       {since ? (
                         <span className="mt-1 block text-xs text-ink-muted">
                           since {formatRelativeTime(timestampDate(since), new Date())}
                         </span>
                       ) : null}
+                      <AckButton alert={alert} />
                     </td>
                     <td className="hidden max-w-96 px-3 py-2.5 text-xs text-ink-muted md:table-cell">
                       {alert.state === "resolved" ? "—" : alert.action}

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { IncomingWebhookConfig, NtfyConfig, PagerDutyConfig, TelegramConfig } from "./service-config.js";
 
 const HOSTNAME =
   /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -78,6 +79,28 @@ export const webhookSecretSchema = z
 
 export const smtpPasswordSchema = z.string().max(1024, "is longer than 1024 characters");
 
+/** A channel's kind, its settings in the clear and its secret (opened). */
 export type ChannelSettings =
   | { readonly kind: "email"; readonly config: EmailConfig; readonly secret: string }
-  | { readonly kind: "webhook"; readonly config: WebhookConfig; readonly secret: string };
+  | { readonly kind: "webhook"; readonly config: WebhookConfig; readonly secret: string }
+  | {
+      readonly kind: "slack" | "discord" | "teams";
+      readonly config: IncomingWebhookConfig;
+      readonly secret: string;
+    }
+  | { readonly kind: "telegram"; readonly config: TelegramConfig; readonly secret: string }
+  | { readonly kind: "ntfy"; readonly config: NtfyConfig; readonly secret: string }
+  | { readonly kind: "pagerduty"; readonly config: PagerDutyConfig; readonly secret: string };
+
+export type ChannelKind = ChannelSettings["kind"];
+
+export const channelKinds: readonly ChannelKind[] = [
+  "email",
+  "webhook",
+  "slack",
+  "discord",
+  "teams",
+  "telegram",
+  "ntfy",
+  "pagerduty",
+];

@@ -7,17 +7,11 @@ import { AppError } from "../../../platform/errors/app-error.js";
 import type { MasterKeyring } from "../../../platform/pki/master-key.js";
 import type { AuditContext } from "../../audit/audit-context.js";
 import { recordAudit } from "../../audit/record-audit.js";
+import { parseSelector } from "../../auth/selector.js";
 import { parseInput } from "../parse-input.js";
-import {
-  type ChannelSettings,
-  type EmailConfig,
-  emailConfigSchema,
-  smtpPasswordSchema,
-  type WebhookConfig,
-  webhookConfigSchema,
-  webhookSecretSchema,
-} from "./channel-config.js";
+import type { ChannelKind, ChannelSettings, EmailConfig, WebhookConfig } from "./channel-config.js";
 import { openChannelSecret, sealChannelSecret } from "./channel-secrets.js";
+import { type ChannelSettingsInput, checkChannelSettings } from "./check-channel-settings.js";
 
 export type ChannelRow = typeof alertChannels.$inferSelect;
 
@@ -25,11 +19,16 @@ export type ChannelRow = typeof alertChannels.$inferSelect;
 export interface ChannelView {
   readonly id: string;
   readonly name: string;
-  readonly kind: "email" | "webhook";
+  readonly kind: ChannelKind;
+  /** The settings kept in the clear (never a secret; secret URLs show as a hint). */
+  readonly config: Readonly<Record<string, unknown>>;
   readonly email: EmailConfig | undefined;
   readonly webhook: WebhookConfig | undefined;
   readonly hasSecret: boolean;
   readonly enabled: boolean;
+  /** Routing: servers whose tags match (empty: all), alerts at least this severe. */
+  readonly routeSelector: string;
+  readonly minSeverity: "warning" | "critical";
   readonly createdAt: Date;
 }
 
@@ -40,11 +39,21 @@ export interface OpenChannel {
   readonly settings: ChannelSettings;
 }
 
-export interface CreateChannelInput {
+export interface CreateChannelInput extends ChannelSettingsInput {
   readonly name: string;
-  readonly email?: EmailConfig & { readonly password: string };
-  readonly webhook?: WebhookConfig & { readonly secret: string };
+  /** Routing; absent: every server, every severity. */
+  readonly route?: { readonly selector: string; readonly minSeverity: string };
 }
+
+const routeSchema = z
+  .object({
+    selector: z.string().trim().max(1000, "is longer than 1000 characters"),
+    minSeverity: z
+      .string()
+      .transform((value) => value || "warning")
+      .pipe(z.enum(["warning", "critical"], { message: 'must be "warning" or "critical"' })),
+  })
+  .strict();
 
 const nameSchema = z.string().trim().min(1, "is required").max(100, "is longer than 100 characters");
 
@@ -57,7 +66,9 @@ export async function createChannel(
   now: Date,
 ): Promise<ChannelView> {
   const name = parseInput(nameSchema, input.name, "name");
-  const settings = checkSettings(input);
+  const settings = checkChannelSettings(input);
+  const route = parseInput(routeSchema, input.route ?? { selector: "", minSeverity: "" }, "route");
+  if (route.selector) parseSelector(route.selector, "route.selector");
   return db.transaction(async (tx) => {
     const [existing] = await tx
       .select({ id: alertChannels.id })
@@ -66,7 +77,14 @@ export async function createChannel(
     if (existing) throw new AppError("already_exists", `a channel named "${name}" exists`);
     const [created] = await tx
       .insert(alertChannels)
-      .values({ name, kind: settings.kind, config: settings.config, createdAt: now })
+      .values({
+        name,
+        kind: settings.kind,
+        config: settings.config,
+        routeSelector: route.selector,
+        minSeverity: route.minSeverity,
+        createdAt: now,
+      })
       .returning();
     if (!created) throw new Error("insert returned no row");
     const sealedSecret = settings.secret ? sealChannelSecret(keyring, created.id, settings.secret) : null;
@@ -83,33 +101,18 @@ export async function createChannel(
         action: "alert.channel.create",
         targetType: "alert_channel",
         targetId: created.id,
-        after: { name, kind: settings.kind, config: settings.config, hasSecret: sealedSecret !== null },
+        after: {
+          name,
+          kind: settings.kind,
+          config: settings.config,
+          route,
+          hasSecret: sealedSecret !== null,
+        },
       },
       now,
     );
     return view;
   });
-}
-
-function checkSettings(input: CreateChannelInput): ChannelSettings {
-  if (Boolean(input.email) === Boolean(input.webhook)) {
-    throw AppError.invalid("settings", "give exactly one of email or webhook");
-  }
-  if (input.email) {
-    const { password, ...rest } = input.email;
-    const config = parseInput(emailConfigSchema, rest, "email");
-    const secret = parseInput(smtpPasswordSchema, password, "email.password");
-    if (secret && !config.username)
-      throw AppError.invalid("email.username", "is required when a password is given");
-    if (config.username && !secret) throw AppError.invalid("email.password", "is required with a username");
-    return { kind: "email", config, secret };
-  }
-  const { secret, ...rest } = input.webhook as NonNullable<CreateChannelInput["webhook"]>;
-  return {
-    kind: "webhook",
-    config: parseInput(webhookConfigSchema, rest, "webhook"),
-    secret: parseInput(webhookSecretSchema, secret, "webhook.secret"),
-  };
 }
 
 export async function listChannels(db: Queryable): Promise<ChannelView[]> {
@@ -144,10 +147,8 @@ export async function openChannel(
   const [row] = await db.select().from(alertChannels).where(eq(alertChannels.id, id));
   if (!row) return undefined;
   const secret = row.sealedSecret ? openChannelSecret(keyring, row.id, row.sealedSecret) : "";
-  const settings: ChannelSettings =
-    row.kind === "email"
-      ? { kind: "email", config: row.config as unknown as EmailConfig, secret }
-      : { kind: "webhook", config: row.config as unknown as WebhookConfig, secret };
+  // The row was checked when stored; kind and config go together.
+  const settings = { kind: row.kind, config: row.config, secret } as unknown as ChannelSettings;
   return { id: row.id, name: row.name, settings };
 }
 
@@ -157,10 +158,13 @@ function toView(row: ChannelRow): ChannelView {
     id: row.id,
     name: row.name,
     kind,
+    config: row.config,
     email: kind === "email" ? (row.config as unknown as EmailConfig) : undefined,
     webhook: kind === "webhook" ? (row.config as unknown as WebhookConfig) : undefined,
     hasSecret: row.sealedSecret !== null,
     enabled: row.enabled,
+    routeSelector: row.routeSelector,
+    minSeverity: row.minSeverity === "critical" ? "critical" : "warning",
     createdAt: row.createdAt,
   };
 }

@@ -1,6 +1,10 @@
 import type { NotificationMessage } from "../notification-message.js";
 import type { OpenChannel } from "./channel-store.js";
+import { sendDiscord, sendSlack, sendTeams } from "./send-chat.js";
 import { sendEmail } from "./send-email.js";
+import { sendNtfy } from "./send-ntfy.js";
+import { sendPagerDuty } from "./send-pagerduty.js";
+import { sendTelegram } from "./send-telegram.js";
 import { sendWebhook } from "./send-webhook.js";
 
 /** Sends one message through one channel; resolves with a one-line summary, throws on failure. */
@@ -9,10 +13,23 @@ export function deliver(
   message: NotificationMessage,
   timeoutMs: number,
 ): Promise<string> {
-  switch (channel.settings.kind) {
+  const settings = channel.settings;
+  switch (settings.kind) {
     case "email":
-      return sendEmail(channel.settings.config, channel.settings.secret, message, timeoutMs);
+      return sendEmail(settings.config, settings.secret, message, timeoutMs);
     case "webhook":
-      return sendWebhook(channel.settings.config, channel.settings.secret, message, timeoutMs);
+      return sendWebhook(settings.config, settings.secret, message, timeoutMs);
+    case "slack":
+      return sendSlack(settings.config, settings.secret, message, timeoutMs);
+    case "discord":
+      return sendDiscord(settings.config, settings.secret, message, timeoutMs);
+    case "teams":
+      return sendTeams(settings.config, settings.secret, message, timeoutMs);
+    case "telegram":
+      return sendTelegram(settings.config, settings.secret, message, timeoutMs);
+    case "ntfy":
+      return sendNtfy(settings.config, settings.secret, message, timeoutMs);
+    case "pagerduty":
+      return sendPagerDuty(settings.config, settings.secret, message, timeoutMs);
   }
 }

@@ -17,6 +17,7 @@ export function renderText(message: NotificationMessage): string {
       );
     if (alert.startsAt) lines.push(`  since: ${alert.startsAt}`);
     if (alert.endsAt) lines.push(`  resolved: ${alert.endsAt}`);
+    if (alert.flapping) lines.push("  flapping: it keeps firing and resolving; held until it calms down");
     if (alert.status === "firing") lines.push(`  What to do: ${alert.action}`);
     lines.push("");
   }

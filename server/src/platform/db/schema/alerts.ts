@@ -99,9 +99,19 @@ export const alertChannels = pgTable(
     config: jsonb("config").$type<Record<string, unknown>>().notNull(),
     sealedSecret: text("sealed_secret"),
     enabled: boolean("enabled").notNull().default(true),
+    /** Routing: only alerts of servers whose tags match (empty: all servers). */
+    routeSelector: text("route_selector").notNull().default(""),
+    /** Routing: only alerts at least this severe (warning: all). */
+    minSeverity: text("min_severity").notNull().default("warning"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [check("alert_channels_kind", sql`${table.kind} in ('email', 'webhook')`)],
+  (table) => [
+    check("alert_channels_min_severity", sql`${table.minSeverity} in ('warning', 'critical')`),
+    check(
+      "alert_channels_kind",
+      sql`${table.kind} in ('email', 'webhook', 'slack', 'discord', 'teams', 'telegram', 'ntfy', 'pagerduty')`,
+    ),
+  ],
 );
 
 export type OutboxStatus = "pending" | "delivering" | "delivered" | "failed";

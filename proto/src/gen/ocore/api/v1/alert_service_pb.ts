@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/alert_service.proto.
  */
 export const file_ocore_api_v1_alert_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBvY29yZS9hcGkvdjEvYWxlcnRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxIqEECgVBbGVydBIKCgJpZBgBIAEoCRITCgtmaW5nZXJwcmludBgCIAEoCRIQCghydWxlX2tleRgDIAEoCRIRCglydWxlX25hbWUYBCABKAkSEQoJc2VydmVyX2lkGAUgASgJEhMKC3NlcnZlcl9uYW1lGAYgASgJEi8KBmxhYmVscxgHIAMoCzIfLm9jb3JlLmFwaS52MS5BbGVydC5MYWJlbHNFbnRyeRINCgVzdGF0ZRgIIAEoCRIQCghzZXZlcml0eRgJIAEoCRISCgV2YWx1ZRgKIAEoAUgAiAEBEhYKCXRocmVzaG9sZBgLIAEoAUgBiAEBEg8KB3N1bW1hcnkYDCABKAkSDgoGYWN0aW9uGA0gASgJEjEKDXBlbmRpbmdfc2luY2UYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGZpcmluZ19zaW5jZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCAoGX3ZhbHVlQgwKCl90aHJlc2hvbGQiTAoRTGlzdEFsZXJ0c1JlcXVlc3QSGAoQaW5jbHVkZV9yZXNvbHZlZBgBIAEoCBIOCgZzdGF0ZXMYAiADKAkSDQoFbGltaXQYAyABKA0iOQoSTGlzdEFsZXJ0c1Jlc3BvbnNlEiMKBmFsZXJ0cxgBIAMoCzITLm9jb3JlLmFwaS52MS5BbGVydCLCAgoEUnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBm1ldHJpYxgDIAEoCRIQCghzZWxlY3RvchgEIAEoCRISCgpjb21wYXJpc29uGAUgASgJEhEKCXRocmVzaG9sZBgGIAEoARIfChJyZWNvdmVyeV90aHJlc2hvbGQYByABKAFIAIgBARITCgtmb3Jfc2Vjb25kcxgIIAEoDRIfChdrZWVwX2ZpcmluZ19mb3Jfc2Vjb25kcxgJIAEoDRIQCghzZXZlcml0eRgKIAEoCRITCgtkZXNjcmlwdGlvbhgLIAEoCRISCgpjcmVhdGVkX2J5GAwgASgJEi4KCmNyZWF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQhUKE19yZWNvdmVyeV90aHJlc2hvbGQiEgoQTGlzdFJ1bGVzUmVxdWVzdCJHChFMaXN0UnVsZXNSZXNwb25zZRIhCgVydWxlcxgBIAMoCzISLm9jb3JlLmFwaS52MS5SdWxlEg8KB21ldHJpY3MYAiADKAki/wEKEUNyZWF0ZVJ1bGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGbWV0cmljGAIgASgJEhAKCHNlbGVjdG9yGAMgASgJEhIKCmNvbXBhcmlzb24YBCABKAkSEQoJdGhyZXNob2xkGAUgASgBEh8KEnJlY292ZXJ5X3RocmVzaG9sZBgGIAEoAUgAiAEBEhMKC2Zvcl9zZWNvbmRzGAcgASgNEh8KF2tlZXBfZmlyaW5nX2Zvcl9zZWNvbmRzGAggASgNEhAKCHNldmVyaXR5GAkgASgJEhMKC2Rlc2NyaXB0aW9uGAogASgJQhUKE19yZWNvdmVyeV90aHJlc2hvbGQiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5vY29yZS5hcGkudjEuUnVsZSIfChFEZWxldGVSdWxlUmVxdWVzdBIKCgJpZBgBIAEoCSIUChJEZWxldGVSdWxlUmVzcG9uc2UihAEKDEVtYWlsQ2hhbm5lbBIRCglzbXRwX2hvc3QYASABKAkSEQoJc210cF9wb3J0GAIgASgNEhAKCHNlY3VyaXR5GAMgASgJEhAKCHVzZXJuYW1lGAQgASgJEhAKCHBhc3N3b3JkGAUgASgJEgwKBGZyb20YBiABKAkSCgoCdG8YByADKAkiLQoOV2ViaG9va0NoYW5uZWwSCwoDdXJsGAEgASgJEg4KBnNlY3JldBgCIAEoCSLwAQoHQ2hhbm5lbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBGtpbmQYAyABKAkSKwoFZW1haWwYBCABKAsyGi5vY29yZS5hcGkudjEuRW1haWxDaGFubmVsSAASLwoHd2ViaG9vaxgFIAEoCzIcLm9jb3JlLmFwaS52MS5XZWJob29rQ2hhbm5lbEgAEhIKCmhhc19zZWNyZXQYBiABKAgSDwoHZW5hYmxlZBgHIAEoCBIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIKCghzZXR0aW5ncyIVChNMaXN0Q2hhbm5lbHNSZXF1ZXN0Ij8KFExpc3RDaGFubmVsc1Jlc3BvbnNlEicKCGNoYW5uZWxzGAEgAygLMhUub2NvcmUuYXBpLnYxLkNoYW5uZWwijgEKFENyZWF0ZUNoYW5uZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSKwoFZW1haWwYAiABKAsyGi5vY29yZS5hcGkudjEuRW1haWxDaGFubmVsSAASLwoHd2ViaG9vaxgDIAEoCzIcLm9jb3JlLmFwaS52MS5XZWJob29rQ2hhbm5lbEgAQgoKCHNldHRpbmdzIj8KFUNyZWF0ZUNoYW5uZWxSZXNwb25zZRImCgdjaGFubmVsGAEgASgLMhUub2NvcmUuYXBpLnYxLkNoYW5uZWwiIgoURGVsZXRlQ2hhbm5lbFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlQ2hhbm5lbFJlc3BvbnNlIiAKElRlc3RDaGFubmVsUmVxdWVzdBIKCgJpZBgBIAEoCSJdChNUZXN0Q2hhbm5lbFJlc3BvbnNlEhEKCWRlbGl2ZXJlZBgBIAEoCBIPCgdzdW1tYXJ5GAIgASgJEg0KBWVycm9yGAMgASgJEhMKC2R1cmF0aW9uX21zGAQgASgNIq4BCghEZWxpdmVyeRIKCgJpZBgBIAEoBBIXCg9ub3RpZmljYXRpb25faWQYAiABKAkSDwoHYXR0ZW1wdBgDIAEoDRIPCgdvdXRjb21lGAQgASgJEg8KB3N1bW1hcnkYBSABKAkSDQoFZXJyb3IYBiABKAkSEwoLZHVyYXRpb25fbXMYByABKA0SJgoCYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KFUxpc3REZWxpdmVyaWVzUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEhEKCWJlZm9yZV9pZBgCIAEoBBINCgVsaW1pdBgDIAEoDSJEChZMaXN0RGVsaXZlcmllc1Jlc3BvbnNlEioKCmRlbGl2ZXJpZXMYASADKAsyFi5vY29yZS5hcGkudjEuRGVsaXZlcnkynwYKDEFsZXJ0U2VydmljZRJUCgpMaXN0QWxlcnRzEh8ub2NvcmUuYXBpLnYxLkxpc3RBbGVydHNSZXF1ZXN0GiAub2NvcmUuYXBpLnYxLkxpc3RBbGVydHNSZXNwb25zZSIDkAIBElEKCUxpc3RSdWxlcxIeLm9jb3JlLmFwaS52MS5MaXN0UnVsZXNSZXF1ZXN0Gh8ub2NvcmUuYXBpLnYxLkxpc3RSdWxlc1Jlc3BvbnNlIgOQAgESTwoKQ3JlYXRlUnVsZRIfLm9jb3JlLmFwaS52MS5DcmVhdGVSdWxlUmVxdWVzdBogLm9jb3JlLmFwaS52MS5DcmVhdGVSdWxlUmVzcG9uc2USTwoKRGVsZXRlUnVsZRIfLm9jb3JlLmFwaS52MS5EZWxldGVSdWxlUmVxdWVzdBogLm9jb3JlLmFwaS52MS5EZWxldGVSdWxlUmVzcG9uc2USWgoMTGlzdENoYW5uZWxzEiEub2NvcmUuYXBpLnYxLkxpc3RDaGFubmVsc1JlcXVlc3QaIi5vY29yZS5hcGkudjEuTGlzdENoYW5uZWxzUmVzcG9uc2UiA5ACARJYCg1DcmVhdGVDaGFubmVsEiIub2NvcmUuYXBpLnYxLkNyZWF0ZUNoYW5uZWxSZXF1ZXN0GiMub2NvcmUuYXBpLnYxLkNyZWF0ZUNoYW5uZWxSZXNwb25zZRJYCg1EZWxldGVDaGFubmVsEiIub2NvcmUuYXBpLnYxLkRlbGV0ZUNoYW5uZWxSZXF1ZXN0GiMub2NvcmUuYXBpLnYxLkRlbGV0ZUNoYW5uZWxSZXNwb25zZRJSCgtUZXN0Q2hhbm5lbBIgLm9jb3JlLmFwaS52MS5UZXN0Q2hhbm5lbFJlcXVlc3QaIS5vY29yZS5hcGkudjEuVGVzdENoYW5uZWxSZXNwb25zZRJgCg5MaXN0RGVsaXZlcmllcxIjLm9jb3JlLmFwaS52MS5MaXN0RGVsaXZlcmllc1JlcXVlc3QaJC5vY29yZS5hcGkudjEuTGlzdERlbGl2ZXJpZXNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiBvY29yZS9hcGkvdjEvYWxlcnRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxIoEFCgVBbGVydBIKCgJpZBgBIAEoCRITCgtmaW5nZXJwcmludBgCIAEoCRIQCghydWxlX2tleRgDIAEoCRIRCglydWxlX25hbWUYBCABKAkSEQoJc2VydmVyX2lkGAUgASgJEhMKC3NlcnZlcl9uYW1lGAYgASgJEi8KBmxhYmVscxgHIAMoCzIfLm9jb3JlLmFwaS52MS5BbGVydC5MYWJlbHNFbnRyeRINCgVzdGF0ZRgIIAEoCRIQCghzZXZlcml0eRgJIAEoCRISCgV2YWx1ZRgKIAEoAUgAiAEBEhYKCXRocmVzaG9sZBgLIAEoAUgBiAEBEg8KB3N1bW1hcnkYDCABKAkSDgoGYWN0aW9uGA0gASgJEjEKDXBlbmRpbmdfc2luY2UYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGZpcmluZ19zaW5jZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2Fja25vd2xlZGdlZF9ieRhaIAEoCRIzCg9hY2tub3dsZWRnZWRfYXQYWyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHNpbGVuY2VkGFwgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCAoGX3ZhbHVlQgwKCl90aHJlc2hvbGQiTAoRTGlzdEFsZXJ0c1JlcXVlc3QSGAoQaW5jbHVkZV9yZXNvbHZlZBgBIAEoCBIOCgZzdGF0ZXMYAiADKAkSDQoFbGltaXQYAyABKA0iOQoSTGlzdEFsZXJ0c1Jlc3BvbnNlEiMKBmFsZXJ0cxgBIAMoCzITLm9jb3JlLmFwaS52MS5BbGVydCLCAgoEUnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBm1ldHJpYxgDIAEoCRIQCghzZWxlY3RvchgEIAEoCRISCgpjb21wYXJpc29uGAUgASgJEhEKCXRocmVzaG9sZBgGIAEoARIfChJyZWNvdmVyeV90aHJlc2hvbGQYByABKAFIAIgBARITCgtmb3Jfc2Vjb25kcxgIIAEoDRIfChdrZWVwX2ZpcmluZ19mb3Jfc2Vjb25kcxgJIAEoDRIQCghzZXZlcml0eRgKIAEoCRITCgtkZXNjcmlwdGlvbhgLIAEoCRISCgpjcmVhdGVkX2J5GAwgASgJEi4KCmNyZWF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQhUKE19yZWNvdmVyeV90aHJlc2hvbGQiEgoQTGlzdFJ1bGVzUmVxdWVzdCJHChFMaXN0UnVsZXNSZXNwb25zZRIhCgVydWxlcxgBIAMoCzISLm9jb3JlLmFwaS52MS5SdWxlEg8KB21ldHJpY3MYAiADKAki/wEKEUNyZWF0ZVJ1bGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGbWV0cmljGAIgASgJEhAKCHNlbGVjdG9yGAMgASgJEhIKCmNvbXBhcmlzb24YBCABKAkSEQoJdGhyZXNob2xkGAUgASgBEh8KEnJlY292ZXJ5X3RocmVzaG9sZBgGIAEoAUgAiAEBEhMKC2Zvcl9zZWNvbmRzGAcgASgNEh8KF2tlZXBfZmlyaW5nX2Zvcl9zZWNvbmRzGAggASgNEhAKCHNldmVyaXR5GAkgASgJEhMKC2Rlc2NyaXB0aW9uGAogASgJQhUKE19yZWNvdmVyeV90aHJlc2hvbGQiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5vY29yZS5hcGkudjEuUnVsZSIfChFEZWxldGVSdWxlUmVxdWVzdBIKCgJpZBgBIAEoCSIUChJEZWxldGVSdWxlUmVzcG9uc2UihAEKDEVtYWlsQ2hhbm5lbBIRCglzbXRwX2hvc3QYASABKAkSEQoJc210cF9wb3J0GAIgASgNEhAKCHNlY3VyaXR5GAMgASgJEhAKCHVzZXJuYW1lGAQgASgJEhAKCHBhc3N3b3JkGAUgASgJEgwKBGZyb20YBiABKAkSCgoCdG8YByADKAkiLQoOV2ViaG9va0NoYW5uZWwSCwoDdXJsGAEgASgJEg4KBnNlY3JldBgCIAEoCSI3ChZJbmNvbWluZ1dlYmhvb2tDaGFubmVsEgsKA3VybBgBIAEoCRIQCgh1cmxfaGludBgCIAEoCSJGCg9UZWxlZ3JhbUNoYW5uZWwSEQoJYm90X3Rva2VuGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSDwoHYXBpX3VybBgDIAEoCSI/CgtOdGZ5Q2hhbm5lbBISCgpzZXJ2ZXJfdXJsGAEgASgJEg0KBXRvcGljGAIgASgJEg0KBXRva2VuGAMgASgJIjgKEFBhZ2VyRHV0eUNoYW5uZWwSEwoLcm91dGluZ19rZXkYASABKAkSDwoHYXBpX3VybBgCIAEoCSLYBAoHQ2hhbm5lbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBGtpbmQYAyABKAkSKwoFZW1haWwYBCABKAsyGi5vY29yZS5hcGkudjEuRW1haWxDaGFubmVsSAASLwoHd2ViaG9vaxgFIAEoCzIcLm9jb3JlLmFwaS52MS5XZWJob29rQ2hhbm5lbEgAEjUKBXNsYWNrGFogASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI3CgdkaXNjb3JkGFsgASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI1CgV0ZWFtcxhcIAEoCzIkLm9jb3JlLmFwaS52MS5JbmNvbWluZ1dlYmhvb2tDaGFubmVsSAASMQoIdGVsZWdyYW0YXSABKAsyHS5vY29yZS5hcGkudjEuVGVsZWdyYW1DaGFubmVsSAASKQoEbnRmeRheIAEoCzIZLm9jb3JlLmFwaS52MS5OdGZ5Q2hhbm5lbEgAEjMKCXBhZ2VyZHV0eRhfIAEoCzIeLm9jb3JlLmFwaS52MS5QYWdlckR1dHlDaGFubmVsSAASEgoKaGFzX3NlY3JldBgGIAEoCBIPCgdlbmFibGVkGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnJvdXRlX3NlbGVjdG9yGGAgASgJEhQKDG1pbl9zZXZlcml0eRhhIAEoCUIKCghzZXR0aW5ncyIVChNMaXN0Q2hhbm5lbHNSZXF1ZXN0Ij8KFExpc3RDaGFubmVsc1Jlc3BvbnNlEicKCGNoYW5uZWxzGAEgAygLMhUub2NvcmUuYXBpLnYxLkNoYW5uZWwi9gMKFENyZWF0ZUNoYW5uZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSKwoFZW1haWwYAiABKAsyGi5vY29yZS5hcGkudjEuRW1haWxDaGFubmVsSAASLwoHd2ViaG9vaxgDIAEoCzIcLm9jb3JlLmFwaS52MS5XZWJob29rQ2hhbm5lbEgAEjUKBXNsYWNrGFogASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI3CgdkaXNjb3JkGFsgASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI1CgV0ZWFtcxhcIAEoCzIkLm9jb3JlLmFwaS52MS5JbmNvbWluZ1dlYmhvb2tDaGFubmVsSAASMQoIdGVsZWdyYW0YXSABKAsyHS5vY29yZS5hcGkudjEuVGVsZWdyYW1DaGFubmVsSAASKQoEbnRmeRheIAEoCzIZLm9jb3JlLmFwaS52MS5OdGZ5Q2hhbm5lbEgAEjMKCXBhZ2VyZHV0eRhfIAEoCzIeLm9jb3JlLmFwaS52MS5QYWdlckR1dHlDaGFubmVsSAASFgoOcm91dGVfc2VsZWN0b3IYYCABKAkSFAoMbWluX3NldmVyaXR5GGEgASgJQgoKCHNldHRpbmdzIj8KFUNyZWF0ZUNoYW5uZWxSZXNwb25zZRImCgdjaGFubmVsGAEgASgLMhUub2NvcmUuYXBpLnYxLkNoYW5uZWwiIgoURGVsZXRlQ2hhbm5lbFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlQ2hhbm5lbFJlc3BvbnNlIiAKElRlc3RDaGFubmVsUmVxdWVzdBIKCgJpZBgBIAEoCSJdChNUZXN0Q2hhbm5lbFJlc3BvbnNlEhEKCWRlbGl2ZXJlZBgBIAEoCBIPCgdzdW1tYXJ5GAIgASgJEg0KBWVycm9yGAMgASgJEhMKC2R1cmF0aW9uX21zGAQgASgNIq4BCghEZWxpdmVyeRIKCgJpZBgBIAEoBBIXCg9ub3RpZmljYXRpb25faWQYAiABKAkSDwoHYXR0ZW1wdBgDIAEoDRIPCgdvdXRjb21lGAQgASgJEg8KB3N1bW1hcnkYBSABKAkSDQoFZXJyb3IYBiABKAkSEwoLZHVyYXRpb25fbXMYByABKA0SJgoCYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KFUxpc3REZWxpdmVyaWVzUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEhEKCWJlZm9yZV9pZBgCIAEoBBINCgVsaW1pdBgDIAEoDSJEChZMaXN0RGVsaXZlcmllc1Jlc3BvbnNlEioKCmRlbGl2ZXJpZXMYASADKAsyFi5vY29yZS5hcGkudjEuRGVsaXZlcnkiPQoSV2F0Y2hBbGVydHNSZXF1ZXN0EhgKEGluY2x1ZGVfcmVzb2x2ZWQYASABKAgSDQoFbGltaXQYAiABKA0iOgoTV2F0Y2hBbGVydHNSZXNwb25zZRIjCgZhbGVydHMYASADKAsyEy5vY29yZS5hcGkudjEuQWxlcnQinQIKB1NpbGVuY2USCgoCaWQYASABKAkSDAoEa2luZBgCIAEoCRIQCghydWxlX2tleRgDIAEoCRIRCglzZXJ2ZXJfaWQYBCABKAkSEAoIc2VsZWN0b3IYBSABKAkSLQoJc3RhcnRzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdlbmRzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjb21tZW50GAggASgJEhIKCmNyZWF0ZWRfYnkYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZW5kZWRfYnkYCyABKAkiLAoTTGlzdFNpbGVuY2VzUmVxdWVzdBIVCg1pbmNsdWRlX2VuZGVkGAEgASgIIj8KFExpc3RTaWxlbmNlc1Jlc3BvbnNlEicKCHNpbGVuY2VzGAEgAygLMhUub2NvcmUuYXBpLnYxLlNpbGVuY2UiyAEKFENyZWF0ZVNpbGVuY2VSZXF1ZXN0EgwKBGtpbmQYASABKAkSEAoIcnVsZV9rZXkYAiABKAkSEQoJc2VydmVyX2lkGAMgASgJEhAKCHNlbGVjdG9yGAQgASgJEi0KCXN0YXJ0c19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHZW5kc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHY29tbWVudBgHIAEoCSI/ChVDcmVhdGVTaWxlbmNlUmVzcG9uc2USJgoHc2lsZW5jZRgBIAEoCzIVLm9jb3JlLmFwaS52MS5TaWxlbmNlIh8KEUVuZFNpbGVuY2VSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkVuZFNpbGVuY2VSZXNwb25zZSI2ChdBY2tub3dsZWRnZUFsZXJ0UmVxdWVzdBIKCgJpZBgBIAEoCRIPCgdjb21tZW50GAIgASgJIhoKGEFja25vd2xlZGdlQWxlcnRSZXNwb25zZTLkCQoMQWxlcnRTZXJ2aWNlElQKCkxpc3RBbGVydHMSHy5vY29yZS5hcGkudjEuTGlzdEFsZXJ0c1JlcXVlc3QaIC5vY29yZS5hcGkudjEuTGlzdEFsZXJ0c1Jlc3BvbnNlIgOQAgESUQoJTGlzdFJ1bGVzEh4ub2NvcmUuYXBpLnYxLkxpc3RSdWxlc1JlcXVlc3QaHy5vY29yZS5hcGkudjEuTGlzdFJ1bGVzUmVzcG9uc2UiA5ACARJPCgpDcmVhdGVSdWxlEh8ub2NvcmUuYXBpLnYxLkNyZWF0ZVJ1bGVSZXF1ZXN0GiAub2NvcmUuYXBpLnYxLkNyZWF0ZVJ1bGVSZXNwb25zZRJPCgpEZWxldGVSdWxlEh8ub2NvcmUuYXBpLnYxLkRlbGV0ZVJ1bGVSZXF1ZXN0GiAub2NvcmUuYXBpLnYxLkRlbGV0ZVJ1bGVSZXNwb25zZRJaCgxMaXN0Q2hhbm5lbHMSIS5vY29yZS5hcGkudjEuTGlzdENoYW5uZWxzUmVxdWVzdBoiLm9jb3JlLmFwaS52MS5MaXN0Q2hhbm5lbHNSZXNwb25zZSIDkAIBElgKDUNyZWF0ZUNoYW5uZWwSIi5vY29yZS5hcGkudjEuQ3JlYXRlQ2hhbm5lbFJlcXVlc3QaIy5vY29yZS5hcGkudjEuQ3JlYXRlQ2hhbm5lbFJlc3BvbnNlElgKDURlbGV0ZUNoYW5uZWwSIi5vY29yZS5hcGkudjEuRGVsZXRlQ2hhbm5lbFJlcXVlc3QaIy5vY29yZS5hcGkudjEuRGVsZXRlQ2hhbm5lbFJlc3BvbnNlElIKC1Rlc3RDaGFubmVsEiAub2NvcmUuYXBpLnYxLlRlc3RDaGFubmVsUmVxdWVzdBohLm9jb3JlLmFwaS52MS5UZXN0Q2hhbm5lbFJlc3BvbnNlEmAKDkxpc3REZWxpdmVyaWVzEiMub2NvcmUuYXBpLnYxLkxpc3REZWxpdmVyaWVzUmVxdWVzdBokLm9jb3JlLmFwaS52MS5MaXN0RGVsaXZlcmllc1Jlc3BvbnNlIgOQAgESWQoLV2F0Y2hBbGVydHMSIC5vY29yZS5hcGkudjEuV2F0Y2hBbGVydHNSZXF1ZXN0GiEub2NvcmUuYXBpLnYxLldhdGNoQWxlcnRzUmVzcG9uc2UiA5ACATABEloKDExpc3RTaWxlbmNlcxIhLm9jb3JlLmFwaS52MS5MaXN0U2lsZW5jZXNSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLkxpc3RTaWxlbmNlc1Jlc3BvbnNlIgOQAgESWAoNQ3JlYXRlU2lsZW5jZRIiLm9jb3JlLmFwaS52MS5DcmVhdGVTaWxlbmNlUmVxdWVzdBojLm9jb3JlLmFwaS52MS5DcmVhdGVTaWxlbmNlUmVzcG9uc2USTwoKRW5kU2lsZW5jZRIfLm9jb3JlLmFwaS52MS5FbmRTaWxlbmNlUmVxdWVzdBogLm9jb3JlLmFwaS52MS5FbmRTaWxlbmNlUmVzcG9uc2USYQoQQWNrbm93bGVkZ2VBbGVydBIlLm9jb3JlLmFwaS52MS5BY2tub3dsZWRnZUFsZXJ0UmVxdWVzdBomLm9jb3JlLmFwaS52MS5BY2tub3dsZWRnZUFsZXJ0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Alert is one alert: a rule's finding about one server (and label set, e.g. a mount).
@@ -138,6 +138,27 @@ export type Alert = Message<"ocore.api.v1.Alert"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 17;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * acknowledged_by is who acknowledged its current episode; empty: nobody.
+   *
+   * @generated from field: string acknowledged_by = 90;
+   */
+  acknowledgedBy: string;
+
+  /**
+   * acknowledged_at is when.
+   *
+   * @generated from field: google.protobuf.Timestamp acknowledged_at = 91;
+   */
+  acknowledgedAt?: Timestamp | undefined;
+
+  /**
+   * silenced is true while a silence or maintenance window covers it.
+   *
+   * @generated from field: bool silenced = 92;
+   */
+  silenced: boolean;
 };
 
 /**
@@ -584,6 +605,132 @@ export const WebhookChannelSchema: GenMessage<WebhookChannel> = /*@__PURE__*/
   messageDesc(file_ocore_api_v1_alert_service, 11);
 
 /**
+ * IncomingWebhookChannel posts to a Slack, Discord or Microsoft Teams incoming-webhook URL.
+ *
+ * @generated from message ocore.api.v1.IncomingWebhookChannel
+ */
+export type IncomingWebhookChannel = Message<"ocore.api.v1.IncomingWebhookChannel"> & {
+  /**
+   * url is the incoming-webhook URL; it carries the secret, so it is write-only: never returned.
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * url_hint shows where it points (scheme and host), in answers only.
+   *
+   * @generated from field: string url_hint = 2;
+   */
+  urlHint: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.IncomingWebhookChannel.
+ * Use `create(IncomingWebhookChannelSchema)` to create a new message.
+ */
+export const IncomingWebhookChannelSchema: GenMessage<IncomingWebhookChannel> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 12);
+
+/**
+ * TelegramChannel sends through a Telegram bot (Bot API sendMessage).
+ *
+ * @generated from message ocore.api.v1.TelegramChannel
+ */
+export type TelegramChannel = Message<"ocore.api.v1.TelegramChannel"> & {
+  /**
+   * bot_token is the bot's token from @BotFather; write-only: never returned.
+   *
+   * @generated from field: string bot_token = 1;
+   */
+  botToken: string;
+
+  /**
+   * chat_id is the chat, group or channel (-1001234567890 or @name).
+   *
+   * @generated from field: string chat_id = 2;
+   */
+  chatId: string;
+
+  /**
+   * api_url is the Bot API's base URL; empty: https://api.telegram.org.
+   *
+   * @generated from field: string api_url = 3;
+   */
+  apiUrl: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.TelegramChannel.
+ * Use `create(TelegramChannelSchema)` to create a new message.
+ */
+export const TelegramChannelSchema: GenMessage<TelegramChannel> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 13);
+
+/**
+ * NtfyChannel publishes to an ntfy topic (JSON publishing).
+ *
+ * @generated from message ocore.api.v1.NtfyChannel
+ */
+export type NtfyChannel = Message<"ocore.api.v1.NtfyChannel"> & {
+  /**
+   * server_url is the ntfy server; empty: https://ntfy.sh.
+   *
+   * @generated from field: string server_url = 1;
+   */
+  serverUrl: string;
+
+  /**
+   * topic is the topic (1-64 letters, digits, _ or -).
+   *
+   * @generated from field: string topic = 2;
+   */
+  topic: string;
+
+  /**
+   * token is an access token (Bearer), optional; write-only: never returned.
+   *
+   * @generated from field: string token = 3;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.NtfyChannel.
+ * Use `create(NtfyChannelSchema)` to create a new message.
+ */
+export const NtfyChannelSchema: GenMessage<NtfyChannel> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 14);
+
+/**
+ * PagerDutyChannel sends PagerDuty Events API v2 events (trigger and resolve per alert).
+ *
+ * @generated from message ocore.api.v1.PagerDutyChannel
+ */
+export type PagerDutyChannel = Message<"ocore.api.v1.PagerDutyChannel"> & {
+  /**
+   * routing_key is the integration key (32 characters); write-only: never returned.
+   *
+   * @generated from field: string routing_key = 1;
+   */
+  routingKey: string;
+
+  /**
+   * api_url is the Events API endpoint; empty: https://events.pagerduty.com/v2/enqueue.
+   *
+   * @generated from field: string api_url = 2;
+   */
+  apiUrl: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.PagerDutyChannel.
+ * Use `create(PagerDutyChannelSchema)` to create a new message.
+ */
+export const PagerDutyChannelSchema: GenMessage<PagerDutyChannel> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 15);
+
+/**
  * Channel is a notification channel as shown: secrets are never returned.
  *
  * @generated from message ocore.api.v1.Channel
@@ -604,7 +751,7 @@ export type Channel = Message<"ocore.api.v1.Channel"> & {
   name: string;
 
   /**
-   * kind is email or webhook.
+   * kind is email, webhook, slack, discord, teams, telegram, ntfy or pagerduty.
    *
    * @generated from field: string kind = 3;
    */
@@ -631,6 +778,54 @@ export type Channel = Message<"ocore.api.v1.Channel"> & {
      */
     value: WebhookChannel;
     case: "webhook";
+  } | {
+    /**
+     * slack is set for a Slack channel.
+     *
+     * @generated from field: ocore.api.v1.IncomingWebhookChannel slack = 90;
+     */
+    value: IncomingWebhookChannel;
+    case: "slack";
+  } | {
+    /**
+     * discord is set for a Discord channel.
+     *
+     * @generated from field: ocore.api.v1.IncomingWebhookChannel discord = 91;
+     */
+    value: IncomingWebhookChannel;
+    case: "discord";
+  } | {
+    /**
+     * teams is set for a Microsoft Teams channel.
+     *
+     * @generated from field: ocore.api.v1.IncomingWebhookChannel teams = 92;
+     */
+    value: IncomingWebhookChannel;
+    case: "teams";
+  } | {
+    /**
+     * telegram is set for a Telegram channel.
+     *
+     * @generated from field: ocore.api.v1.TelegramChannel telegram = 93;
+     */
+    value: TelegramChannel;
+    case: "telegram";
+  } | {
+    /**
+     * ntfy is set for an ntfy channel.
+     *
+     * @generated from field: ocore.api.v1.NtfyChannel ntfy = 94;
+     */
+    value: NtfyChannel;
+    case: "ntfy";
+  } | {
+    /**
+     * pagerduty is set for a PagerDuty channel.
+     *
+     * @generated from field: ocore.api.v1.PagerDutyChannel pagerduty = 95;
+     */
+    value: PagerDutyChannel;
+    case: "pagerduty";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -653,6 +848,20 @@ export type Channel = Message<"ocore.api.v1.Channel"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 8;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * route_selector: only alerts of servers whose tags match; empty: all.
+   *
+   * @generated from field: string route_selector = 96;
+   */
+  routeSelector: string;
+
+  /**
+   * min_severity: only alerts at least this severe (warning or critical).
+   *
+   * @generated from field: string min_severity = 97;
+   */
+  minSeverity: string;
 };
 
 /**
@@ -660,7 +869,7 @@ export type Channel = Message<"ocore.api.v1.Channel"> & {
  * Use `create(ChannelSchema)` to create a new message.
  */
 export const ChannelSchema: GenMessage<Channel> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 12);
+  messageDesc(file_ocore_api_v1_alert_service, 16);
 
 /**
  * ListChannelsRequest is empty.
@@ -675,7 +884,7 @@ export type ListChannelsRequest = Message<"ocore.api.v1.ListChannelsRequest"> & 
  * Use `create(ListChannelsRequestSchema)` to create a new message.
  */
 export const ListChannelsRequestSchema: GenMessage<ListChannelsRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 13);
+  messageDesc(file_ocore_api_v1_alert_service, 17);
 
 /**
  * ListChannelsResponse lists channels.
@@ -696,7 +905,7 @@ export type ListChannelsResponse = Message<"ocore.api.v1.ListChannelsResponse"> 
  * Use `create(ListChannelsResponseSchema)` to create a new message.
  */
 export const ListChannelsResponseSchema: GenMessage<ListChannelsResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 14);
+  messageDesc(file_ocore_api_v1_alert_service, 18);
 
 /**
  * CreateChannelRequest describes a channel.
@@ -732,7 +941,69 @@ export type CreateChannelRequest = Message<"ocore.api.v1.CreateChannelRequest"> 
      */
     value: WebhookChannel;
     case: "webhook";
+  } | {
+    /**
+     * slack for a Slack channel.
+     *
+     * @generated from field: ocore.api.v1.IncomingWebhookChannel slack = 90;
+     */
+    value: IncomingWebhookChannel;
+    case: "slack";
+  } | {
+    /**
+     * discord for a Discord channel.
+     *
+     * @generated from field: ocore.api.v1.IncomingWebhookChannel discord = 91;
+     */
+    value: IncomingWebhookChannel;
+    case: "discord";
+  } | {
+    /**
+     * teams for a Microsoft Teams channel.
+     *
+     * @generated from field: ocore.api.v1.IncomingWebhookChannel teams = 92;
+     */
+    value: IncomingWebhookChannel;
+    case: "teams";
+  } | {
+    /**
+     * telegram for a Telegram channel.
+     *
+     * @generated from field: ocore.api.v1.TelegramChannel telegram = 93;
+     */
+    value: TelegramChannel;
+    case: "telegram";
+  } | {
+    /**
+     * ntfy for an ntfy channel.
+     *
+     * @generated from field: ocore.api.v1.NtfyChannel ntfy = 94;
+     */
+    value: NtfyChannel;
+    case: "ntfy";
+  } | {
+    /**
+     * pagerduty for a PagerDuty channel.
+     *
+     * @generated from field: ocore.api.v1.PagerDutyChannel pagerduty = 95;
+     */
+    value: PagerDutyChannel;
+    case: "pagerduty";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * route_selector sends the channel only alerts of servers whose tags match; empty: all.
+   *
+   * @generated from field: string route_selector = 96;
+   */
+  routeSelector: string;
+
+  /**
+   * min_severity sends only alerts at least this severe: warning (default) or critical.
+   *
+   * @generated from field: string min_severity = 97;
+   */
+  minSeverity: string;
 };
 
 /**
@@ -740,7 +1011,7 @@ export type CreateChannelRequest = Message<"ocore.api.v1.CreateChannelRequest"> 
  * Use `create(CreateChannelRequestSchema)` to create a new message.
  */
 export const CreateChannelRequestSchema: GenMessage<CreateChannelRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 15);
+  messageDesc(file_ocore_api_v1_alert_service, 19);
 
 /**
  * CreateChannelResponse returns the channel.
@@ -761,7 +1032,7 @@ export type CreateChannelResponse = Message<"ocore.api.v1.CreateChannelResponse"
  * Use `create(CreateChannelResponseSchema)` to create a new message.
  */
 export const CreateChannelResponseSchema: GenMessage<CreateChannelResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 16);
+  messageDesc(file_ocore_api_v1_alert_service, 20);
 
 /**
  * DeleteChannelRequest names the channel.
@@ -782,7 +1053,7 @@ export type DeleteChannelRequest = Message<"ocore.api.v1.DeleteChannelRequest"> 
  * Use `create(DeleteChannelRequestSchema)` to create a new message.
  */
 export const DeleteChannelRequestSchema: GenMessage<DeleteChannelRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 17);
+  messageDesc(file_ocore_api_v1_alert_service, 21);
 
 /**
  * DeleteChannelResponse is empty.
@@ -797,7 +1068,7 @@ export type DeleteChannelResponse = Message<"ocore.api.v1.DeleteChannelResponse"
  * Use `create(DeleteChannelResponseSchema)` to create a new message.
  */
 export const DeleteChannelResponseSchema: GenMessage<DeleteChannelResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 18);
+  messageDesc(file_ocore_api_v1_alert_service, 22);
 
 /**
  * TestChannelRequest names the channel.
@@ -818,7 +1089,7 @@ export type TestChannelRequest = Message<"ocore.api.v1.TestChannelRequest"> & {
  * Use `create(TestChannelRequestSchema)` to create a new message.
  */
 export const TestChannelRequestSchema: GenMessage<TestChannelRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 19);
+  messageDesc(file_ocore_api_v1_alert_service, 23);
 
 /**
  * TestChannelResponse says how the test went (also written to the delivery log).
@@ -860,7 +1131,7 @@ export type TestChannelResponse = Message<"ocore.api.v1.TestChannelResponse"> & 
  * Use `create(TestChannelResponseSchema)` to create a new message.
  */
 export const TestChannelResponseSchema: GenMessage<TestChannelResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 20);
+  messageDesc(file_ocore_api_v1_alert_service, 24);
 
 /**
  * Delivery is one attempt in a channel's delivery log.
@@ -930,7 +1201,7 @@ export type Delivery = Message<"ocore.api.v1.Delivery"> & {
  * Use `create(DeliverySchema)` to create a new message.
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 21);
+  messageDesc(file_ocore_api_v1_alert_service, 25);
 
 /**
  * ListDeliveriesRequest names the channel and the page.
@@ -965,7 +1236,7 @@ export type ListDeliveriesRequest = Message<"ocore.api.v1.ListDeliveriesRequest"
  * Use `create(ListDeliveriesRequestSchema)` to create a new message.
  */
 export const ListDeliveriesRequestSchema: GenMessage<ListDeliveriesRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 22);
+  messageDesc(file_ocore_api_v1_alert_service, 26);
 
 /**
  * ListDeliveriesResponse lists log entries.
@@ -986,7 +1257,352 @@ export type ListDeliveriesResponse = Message<"ocore.api.v1.ListDeliveriesRespons
  * Use `create(ListDeliveriesResponseSchema)` to create a new message.
  */
 export const ListDeliveriesResponseSchema: GenMessage<ListDeliveriesResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_alert_service, 23);
+  messageDesc(file_ocore_api_v1_alert_service, 27);
+
+/**
+ * WatchAlertsRequest filters the stream like ListAlertsRequest.
+ *
+ * @generated from message ocore.api.v1.WatchAlertsRequest
+ */
+export type WatchAlertsRequest = Message<"ocore.api.v1.WatchAlertsRequest"> & {
+  /**
+   * include_resolved also sends resolved alerts.
+   *
+   * @generated from field: bool include_resolved = 1;
+   */
+  includeResolved: boolean;
+
+  /**
+   * limit is the most alerts per snapshot (1-1000, default 200).
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message ocore.api.v1.WatchAlertsRequest.
+ * Use `create(WatchAlertsRequestSchema)` to create a new message.
+ */
+export const WatchAlertsRequestSchema: GenMessage<WatchAlertsRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 28);
+
+/**
+ * WatchAlertsResponse is a snapshot of the alerts, sent first and after each change.
+ *
+ * @generated from message ocore.api.v1.WatchAlertsResponse
+ */
+export type WatchAlertsResponse = Message<"ocore.api.v1.WatchAlertsResponse"> & {
+  /**
+   * alerts, most recently changed first.
+   *
+   * @generated from field: repeated ocore.api.v1.Alert alerts = 1;
+   */
+  alerts: Alert[];
+};
+
+/**
+ * Describes the message ocore.api.v1.WatchAlertsResponse.
+ * Use `create(WatchAlertsResponseSchema)` to create a new message.
+ */
+export const WatchAlertsResponseSchema: GenMessage<WatchAlertsResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 29);
+
+/**
+ * Silence mutes matching alerts for a time window; a maintenance window mutes whole servers.
+ *
+ * @generated from message ocore.api.v1.Silence
+ */
+export type Silence = Message<"ocore.api.v1.Silence"> & {
+  /**
+   * id is the silence id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * kind is silence or maintenance.
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * rule_key limits it to one rule (builtin:agent_offline, builtin:disk_used, rule:<id>); empty: any.
+   *
+   * @generated from field: string rule_key = 3;
+   */
+  ruleKey: string;
+
+  /**
+   * server_id limits it to one server; empty: any.
+   *
+   * @generated from field: string server_id = 4;
+   */
+  serverId: string;
+
+  /**
+   * selector limits it to servers whose tags match, e.g. env=prod; empty: any.
+   *
+   * @generated from field: string selector = 5;
+   */
+  selector: string;
+
+  /**
+   * starts_at is when it starts.
+   *
+   * @generated from field: google.protobuf.Timestamp starts_at = 6;
+   */
+  startsAt?: Timestamp | undefined;
+
+  /**
+   * ends_at is when it ends.
+   *
+   * @generated from field: google.protobuf.Timestamp ends_at = 7;
+   */
+  endsAt?: Timestamp | undefined;
+
+  /**
+   * comment says why.
+   *
+   * @generated from field: string comment = 8;
+   */
+  comment: string;
+
+  /**
+   * created_by is who created it.
+   *
+   * @generated from field: string created_by = 9;
+   */
+  createdBy: string;
+
+  /**
+   * created_at is when.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 10;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * ended_by is who ended it early; empty: nobody.
+   *
+   * @generated from field: string ended_by = 11;
+   */
+  endedBy: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.Silence.
+ * Use `create(SilenceSchema)` to create a new message.
+ */
+export const SilenceSchema: GenMessage<Silence> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 30);
+
+/**
+ * ListSilencesRequest chooses what to list.
+ *
+ * @generated from message ocore.api.v1.ListSilencesRequest
+ */
+export type ListSilencesRequest = Message<"ocore.api.v1.ListSilencesRequest"> & {
+  /**
+   * include_ended also lists silences that are over.
+   *
+   * @generated from field: bool include_ended = 1;
+   */
+  includeEnded: boolean;
+};
+
+/**
+ * Describes the message ocore.api.v1.ListSilencesRequest.
+ * Use `create(ListSilencesRequestSchema)` to create a new message.
+ */
+export const ListSilencesRequestSchema: GenMessage<ListSilencesRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 31);
+
+/**
+ * ListSilencesResponse lists silences, soonest end first.
+ *
+ * @generated from message ocore.api.v1.ListSilencesResponse
+ */
+export type ListSilencesResponse = Message<"ocore.api.v1.ListSilencesResponse"> & {
+  /**
+   * silences, soonest end first.
+   *
+   * @generated from field: repeated ocore.api.v1.Silence silences = 1;
+   */
+  silences: Silence[];
+};
+
+/**
+ * Describes the message ocore.api.v1.ListSilencesResponse.
+ * Use `create(ListSilencesResponseSchema)` to create a new message.
+ */
+export const ListSilencesResponseSchema: GenMessage<ListSilencesResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 32);
+
+/**
+ * CreateSilenceRequest describes a silence: all its matchers must match (at least one).
+ *
+ * @generated from message ocore.api.v1.CreateSilenceRequest
+ */
+export type CreateSilenceRequest = Message<"ocore.api.v1.CreateSilenceRequest"> & {
+  /**
+   * kind is silence (default) or maintenance (a server or selector, no rule).
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * rule_key: one rule; empty: any.
+   *
+   * @generated from field: string rule_key = 2;
+   */
+  ruleKey: string;
+
+  /**
+   * server_id: one server; empty: any.
+   *
+   * @generated from field: string server_id = 3;
+   */
+  serverId: string;
+
+  /**
+   * selector: servers whose tags match; empty: any.
+   *
+   * @generated from field: string selector = 4;
+   */
+  selector: string;
+
+  /**
+   * starts_at is when it starts; absent: now.
+   *
+   * @generated from field: google.protobuf.Timestamp starts_at = 5;
+   */
+  startsAt?: Timestamp | undefined;
+
+  /**
+   * ends_at is when it ends (after starts_at, in the future, within a year).
+   *
+   * @generated from field: google.protobuf.Timestamp ends_at = 6;
+   */
+  endsAt?: Timestamp | undefined;
+
+  /**
+   * comment says why (required).
+   *
+   * @generated from field: string comment = 7;
+   */
+  comment: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.CreateSilenceRequest.
+ * Use `create(CreateSilenceRequestSchema)` to create a new message.
+ */
+export const CreateSilenceRequestSchema: GenMessage<CreateSilenceRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 33);
+
+/**
+ * CreateSilenceResponse returns the silence.
+ *
+ * @generated from message ocore.api.v1.CreateSilenceResponse
+ */
+export type CreateSilenceResponse = Message<"ocore.api.v1.CreateSilenceResponse"> & {
+  /**
+   * silence is the created silence.
+   *
+   * @generated from field: ocore.api.v1.Silence silence = 1;
+   */
+  silence?: Silence | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.CreateSilenceResponse.
+ * Use `create(CreateSilenceResponseSchema)` to create a new message.
+ */
+export const CreateSilenceResponseSchema: GenMessage<CreateSilenceResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 34);
+
+/**
+ * EndSilenceRequest names the silence.
+ *
+ * @generated from message ocore.api.v1.EndSilenceRequest
+ */
+export type EndSilenceRequest = Message<"ocore.api.v1.EndSilenceRequest"> & {
+  /**
+   * id is the silence to end.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.EndSilenceRequest.
+ * Use `create(EndSilenceRequestSchema)` to create a new message.
+ */
+export const EndSilenceRequestSchema: GenMessage<EndSilenceRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 35);
+
+/**
+ * EndSilenceResponse is empty.
+ *
+ * @generated from message ocore.api.v1.EndSilenceResponse
+ */
+export type EndSilenceResponse = Message<"ocore.api.v1.EndSilenceResponse"> & {
+};
+
+/**
+ * Describes the message ocore.api.v1.EndSilenceResponse.
+ * Use `create(EndSilenceResponseSchema)` to create a new message.
+ */
+export const EndSilenceResponseSchema: GenMessage<EndSilenceResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 36);
+
+/**
+ * AcknowledgeAlertRequest names the alert.
+ *
+ * @generated from message ocore.api.v1.AcknowledgeAlertRequest
+ */
+export type AcknowledgeAlertRequest = Message<"ocore.api.v1.AcknowledgeAlertRequest"> & {
+  /**
+   * id is the alert to acknowledge.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * comment says who is on it or what is being done (optional).
+   *
+   * @generated from field: string comment = 2;
+   */
+  comment: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.AcknowledgeAlertRequest.
+ * Use `create(AcknowledgeAlertRequestSchema)` to create a new message.
+ */
+export const AcknowledgeAlertRequestSchema: GenMessage<AcknowledgeAlertRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 37);
+
+/**
+ * AcknowledgeAlertResponse is empty.
+ *
+ * @generated from message ocore.api.v1.AcknowledgeAlertResponse
+ */
+export type AcknowledgeAlertResponse = Message<"ocore.api.v1.AcknowledgeAlertResponse"> & {
+};
+
+/**
+ * Describes the message ocore.api.v1.AcknowledgeAlertResponse.
+ * Use `create(AcknowledgeAlertResponseSchema)` to create a new message.
+ */
+export const AcknowledgeAlertResponseSchema: GenMessage<AcknowledgeAlertResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 38);
 
 /**
  * AlertService shows alerts and manages alert rules and notification channels. Built-in rules
@@ -1085,6 +1701,56 @@ export const AlertService: GenService<{
     methodKind: "unary";
     input: typeof ListDeliveriesRequestSchema;
     output: typeof ListDeliveriesResponseSchema;
+  },
+  /**
+   * WatchAlerts sends the alerts ListAlerts would list now, then again each time they change.
+   *
+   * @generated from rpc ocore.api.v1.AlertService.WatchAlerts
+   */
+  watchAlerts: {
+    methodKind: "server_streaming";
+    input: typeof WatchAlertsRequestSchema;
+    output: typeof WatchAlertsResponseSchema;
+  },
+  /**
+   * ListSilences lists the silences and maintenance windows not yet over (or all).
+   *
+   * @generated from rpc ocore.api.v1.AlertService.ListSilences
+   */
+  listSilences: {
+    methodKind: "unary";
+    input: typeof ListSilencesRequestSchema;
+    output: typeof ListSilencesResponseSchema;
+  },
+  /**
+   * CreateSilence mutes the alerts its matchers match for a time window (audited).
+   *
+   * @generated from rpc ocore.api.v1.AlertService.CreateSilence
+   */
+  createSilence: {
+    methodKind: "unary";
+    input: typeof CreateSilenceRequestSchema;
+    output: typeof CreateSilenceResponseSchema;
+  },
+  /**
+   * EndSilence ends a silence or maintenance window now (audited).
+   *
+   * @generated from rpc ocore.api.v1.AlertService.EndSilence
+   */
+  endSilence: {
+    methodKind: "unary";
+    input: typeof EndSilenceRequestSchema;
+    output: typeof EndSilenceResponseSchema;
+  },
+  /**
+   * AcknowledgeAlert acknowledges a firing alert's episode: it is not repeated (audited).
+   *
+   * @generated from rpc ocore.api.v1.AlertService.AcknowledgeAlert
+   */
+  acknowledgeAlert: {
+    methodKind: "unary";
+    input: typeof AcknowledgeAlertRequestSchema;
+    output: typeof AcknowledgeAlertResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ocore_api_v1_alert_service, 0);

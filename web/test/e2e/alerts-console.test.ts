@@ -1,0 +1,91 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "./support/browser.js";
+import { type ControlServer, startControlServer } from "./support/control-server.js";
+import { signInFirstAdmin } from "./support/session.js";
+
+/**
+ * The alert pages: the list is live (WatchAlerts), a channel is added and sent a test that a
+ * real HTTP receiver gets, and a maintenance window is scheduled and ended.
+ */
+describe("the alert console", () => {
+  let server: ControlServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let receiver: http.Server;
+  const received: Array<{ event: string; body: string }> = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    receiver = http.createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => {
+        body += chunk;
+      });
+      request.on("end", () => {
+        received.push({ event: String(request.headers["x-ocore-event"]), body });
+        response.end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    [server, browser] = await Promise.all([startControlServer(), launchBrowser()]);
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await signInFirstAdmin(context, server);
+  });
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.stop();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
+
+  it("shows the alert list live, adds a webhook channel and sends it a test", async () => {
+    await page.goto(`${server.url}/alerts`);
+    await page.locator('[data-testid="alerts-live"][data-state="live"]').waitFor();
+    await page.getByTestId("alerts-empty").waitFor();
+
+    await page.getByRole("link", { name: "Channels" }).click();
+    await page.getByTestId("create-channel-form").waitFor();
+    await page.getByTestId("channel-name").fill("ops hook");
+    const { port } = receiver.address() as AddressInfo;
+    await page.getByTestId("channel-url").fill(`http://127.0.0.1:${port}/hook`);
+    await page.getByTestId("channel-secret").fill("a-signing-secret-of-some-length");
+    await page.getByTestId("create-channel").click();
+    const row = page.getByTestId("channel-row").filter({ hasText: "ops hook" });
+    await row.waitFor();
+    await row.getByTestId("channel-test").click();
+    await expect
+      .poll(
+        () =>
+          row
+            .getByTestId("channel-test-result")
+            .textContent()
+            .catch(() => ""),
+        { timeout: 15_000 },
+      )
+      .toMatch(/^Delivered: http:\/\/127\.0\.0\.1:\d+\/hook answered 200/);
+    expect(received.map((r) => r.event)).toEqual(["test"]);
+    // The secret is never shown again.
+    expect(await page.content()).not.toContain("a-signing-secret-of-some-length");
+  });
+
+  it("schedules a maintenance window and ends it", async () => {
+    await page.getByRole("link", { name: "Silences and maintenance" }).click();
+    await page.getByTestId("silences-empty").waitFor();
+    await page.getByTestId("silence-kind").selectOption("maintenance");
+    await page.getByTestId("silence-selector").fill("env=prod");
+    await page.getByTestId("silence-comment").fill("kernel upgrade");
+    await page.getByTestId("create-silence").click();
+    const row = page.getByTestId("silence-row").filter({ hasText: "kernel upgrade" });
+    await row.waitFor();
+    expect(await row.textContent()).toContain("maintenance");
+    await row.getByTestId("silence-end").click();
+    await page.getByTestId("silences-empty").waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+});
