@@ -24,7 +24,10 @@ function spec(fields: MessageInitShape<typeof ScriptRunSchema>): ScriptRun {
   });
 }
 
-async function runScript(fields: MessageInitShape<typeof ScriptRunSchema>, signal = new AbortController().signal) {
+async function runScript(
+  fields: MessageInitShape<typeof ScriptRunSchema>,
+  signal = new AbortController().signal,
+) {
   const chunks: Array<[OutputStreamName, Buffer]> = [];
   const context: CommandContext = {
     commandId: "00000000-0000-4000-8000-000000000001",

@@ -7,6 +7,7 @@ import pino from "pino";
 import { createChannelKeyring } from "../../src/domain/alerts/channels/channel-secrets.js";
 import type { BackupDeps } from "../../src/domain/backups/backup-deps.js";
 import { type CommandService, createCommandRunner } from "../../src/domain/commands/create-command-runner.js";
+import { createRunDispatcher, type RunDispatcher } from "../../src/domain/runs/run-dispatcher.js";
 import { ensureFirstAdmin } from "../../src/domain/users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../../src/domain/users/roles.js";
 import type { DatabaseKind, Db } from "../../src/platform/db/database.js";
@@ -24,6 +25,8 @@ export interface ApiHarness {
   readonly clock: TestClock;
   /** The command runner behind CommandService (no agent is ever live here). */
   readonly commands: CommandService;
+  /** The run dispatcher behind RunService (every agent counts as offline unless marked active). */
+  readonly dispatcher: RunDispatcher;
   readonly firstAdminPassword: string;
   /** An in-memory transport through the real routes and interceptors; `headers` are sent on every call. */
   transport(headers?: Record<string, string>): Transport;
@@ -52,7 +55,17 @@ export async function createApiHarness(
     now: clock.now,
     sweepEveryMs: 0,
   });
+  const dispatcher = createRunDispatcher({
+    db: database.db,
+    commands,
+    logger: pino({ level: "silent" }),
+    now: clock.now,
+    replicaId: "api-harness",
+    isLive: () => false,
+    tickEveryMs: 0,
+  });
   const api = createApi({
+    templates: { db: database.db, now: clock.now, commands, dispatcher },
     instances: options.instances?.(database.db),
     commands,
     db: database.db,
@@ -112,6 +125,7 @@ export async function createApiHarness(
     api,
     clock,
     commands,
+    dispatcher,
     firstAdminPassword: firstAdmin.password,
     transport,
     client,
@@ -128,6 +142,7 @@ export async function createApiHarness(
     },
     close: async () => {
       await api.close();
+      await dispatcher.close();
       await commands.close();
       await database.close();
     },

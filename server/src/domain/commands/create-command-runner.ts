@@ -70,6 +70,11 @@ export interface CommandService extends CommandRunner {
     reason: string,
     context?: AuditContext | null,
   ): Promise<void>;
+  /**
+   * Delivers commands a caller stored with insertCommands inside its own transaction (so that
+   * they commit together with its own rows), once that transaction committed.
+   */
+  deliverStored(rows: readonly CommandRow[]): Promise<void>;
   /** Times out commands past their deadline (runs on a timer; tests call it). */
   sweep(): Promise<void>;
   readonly sink: CommandEventSink;
@@ -221,6 +226,10 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
       await deliverNew(rows);
       if (rows.some((row) => row.state === "queued")) nudges?.notify();
       return rows.map((row) => row.id);
+    },
+    async deliverStored(rows) {
+      await deliverNew(rows);
+      if (rows.some((row) => row.state === "queued")) nudges?.notify();
     },
     async wait(commandId, output, signal) {
       for (;;) {
