@@ -9,8 +9,6 @@ import { rowsOf } from "../../platform/db/rows-of.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { commandRunHosts, commandRuns, commandTemplateVersions } from "../../platform/db/schema/templates.js";
 import type { Logger } from "../../platform/logging/logger.js";
-import { systemContext } from "../audit/audit-context.js";
-import { recordAudit } from "../audit/record-audit.js";
 import { getCommand, insertCommands, type NewCommand } from "../commands/command-records.js";
 import type { CommandService } from "../commands/create-command-runner.js";
 import { agentIsOffline } from "../presence/agent-reachability.js";
@@ -233,17 +231,6 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
           .update(commandRuns)
           .set({ state: final, stopReason, finishedAt: now(), leaseOwner: null, leaseUntil: null })
           .where(eq(commandRuns.id, runId));
-        await recordAudit(
-          tx,
-          systemContext(),
-          {
-            action: "run.finish",
-            targetType: "run",
-            targetId: runId,
-            after: { state: final, errors: state.errors },
-          },
-          now(),
-        );
       } else if (run.state === "running" && pending > 0 && mayStart(limits, state) && stored.length > 0) {
         queueMicrotask(() => kick(runId)); // more pending hosts than this pass read
       }
