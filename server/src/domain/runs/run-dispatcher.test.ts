@@ -12,7 +12,11 @@ import {
   type ScriptedAgent,
   type ScriptedReply,
 } from "../../../test/support/scripted-agent.js";
-import { createTestDatabase, type TestDatabase } from "../../../test/support/test-databases.js";
+import {
+  createTestDatabase,
+  databaseKinds,
+  type TestDatabase,
+} from "../../../test/support/test-databases.js";
 import { auditLog } from "../../platform/db/schema/audit.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import type { AuditContext } from "../audit/audit-context.js";
@@ -48,7 +52,7 @@ const bob = user("00000000-0000-4000-8000-0000000000b2", "bob");
  * stream (or none: an offline host). Rate control is checked as a property over random fleets,
  * failure sets and limits, plus the issue's "done when" scenario and cancel.
  */
-describe("run dispatcher: rate control, error budget, cancel", () => {
+describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, cancel", (kind) => {
   let database: TestDatabase;
   let runner: CommandService;
   let dispatcher: RunDispatcher;
@@ -161,7 +165,7 @@ describe("run dispatcher: rate control, error budget, cancel", () => {
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase("pglite");
+    database = await createTestDatabase(kind);
     const links = {
       get(serverId: string): CommandLink | undefined {
         const link = agents.get(serverId)?.links.get(serverId);
