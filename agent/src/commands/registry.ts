@@ -14,7 +14,7 @@ export interface CommandHandlerDeps {
 
 /**
  * Every command kind the agent runs in production, keyed by the spec's protobuf type name
- * (`handler.input.typeName`): self-update, Docker operations and Odoo instances. The executor
+ * (`handler.input.typeName`): self-update, template scripts, Docker operations and Odoo instances. The executor
  * refuses a spec whose type is not listed (`unknown_command`). With Docker switched off, the
  * Docker and instance commands stay known but fail saying so.
  *
@@ -26,6 +26,7 @@ export interface CommandHandlerDeps {
 export function createCommandHandlerLoaders(deps: CommandHandlerDeps): CommandHandlerLoader[] {
   return [
     async () => (await import("../self-update/handlers.js")).createSelfUpdateHandlers(deps.config),
+    async () => [(await import("../scripts/script-handler.js")).createScriptHandler()],
     async () => {
       const [{ createDockerDeps }, { createDockerHandlers }, { createInstanceHandlers }, transfer] =
         await Promise.all([

@@ -13,6 +13,7 @@ import type { MetricsRetention } from "../domain/metrics/rollups.js";
 import type { LifecycleDeps } from "../domain/servers/lifecycle-deps.js";
 import { createServerCountCache } from "../domain/servers/server-counts.js";
 import type { SystemInfo } from "../domain/system/system-info.js";
+import type { TemplateDeps } from "../domain/templates/template-deps.js";
 import type { Db } from "../platform/db/database.js";
 import type { Logger } from "../platform/logging/logger.js";
 import { createAgentReleaseService } from "../transports/api/agent-release-service.js";
@@ -34,8 +35,10 @@ import { createMetricsService } from "../transports/api/metrics-service.js";
 import { requestContextValues } from "../transports/api/request-context.js";
 import { createRequestLogInterceptor } from "../transports/api/request-logger.js";
 import type { ApiServices } from "../transports/api/routes.js";
+import { createRunService } from "../transports/api/run-service.js";
 import { createServerService } from "../transports/api/server-service.js";
 import { createSystemService } from "../transports/api/system-service.js";
+import { createTemplateService } from "../transports/api/template-service.js";
 import { createUserService } from "../transports/api/user-service.js";
 import type { RequestHandler } from "../transports/http/http-server.js";
 
@@ -60,6 +63,8 @@ export interface ApiDeps {
   readonly instances?: BackupDeps;
   /** Alert rules and notification channels; without it those RPCs are refused. */
   readonly alerts?: AlertDeps;
+  /** Command templates and batch runs (issue 17); without it those RPCs are refused. */
+  readonly templates?: TemplateDeps;
 }
 
 export interface Api {
@@ -110,6 +115,8 @@ export function createApi(deps: ApiDeps): Api {
       instances: createInstanceService({ instances: deps.instances, commands: deps.commands }),
       backups: createBackupService({ instances: deps.instances }),
       alerts: createAlertService(deps.alerts),
+      templates: createTemplateService(deps.templates),
+      runs: createRunService(deps.templates),
     },
     interceptors: [
       createRequestLogInterceptor(logger),

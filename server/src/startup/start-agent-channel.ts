@@ -18,6 +18,8 @@ export interface AgentChannel {
   readonly gateway: AgentGateway;
   /** Runs commands on hosts (CommandRunner) and feeds the command API. */
   readonly commands: CommandService;
+  /** The live agent streams of this replica (who can be sent a command right now). */
+  readonly registry: SessionRegistry;
   readonly port: number;
   /** Where instance backups are stored (agents upload and download through the gateway). */
   readonly backupStore: BackupStore;
@@ -90,7 +92,7 @@ export async function startAgentChannel(options: {
     { address: `${host}:${bound}`, publicAddress: config.agent.publicAddress },
     "agent gateway listening",
   );
-  return { pki, gateway, commands, port: bound, backupStore, close };
+  return { pki, gateway, commands, registry, port: bound, backupStore, close };
 }
 
 /** grpc-js reports bind failures as text ("… listen EADDRINUSE: address already in use …"). */

@@ -29,6 +29,7 @@ import { describeDatabaseFailure } from "./database-errors.js";
 import { describeListenFailure } from "./listen-errors.js";
 import { startAgentChannel } from "./start-agent-channel.js";
 import { startAlerts } from "./start-alerts.js";
+import { startTemplates } from "./start-templates.js";
 
 export interface RunningServer {
   readonly address: AddressInfo;
@@ -146,6 +147,14 @@ export async function startServer({
     stack.push(() => backupScheduler.stop());
     const alerts = startAlerts({ config, db: database.db, logger, now, masterKeyring: keyring });
     stack.push(() => alerts.stop());
+    const templates = await startTemplates({
+      db: database.db,
+      logger,
+      now,
+      commands: agentChannel.commands,
+      isLive: (serverId) => agentChannel.registry.get(serverId)?.live === true,
+    });
+    stack.push(() => templates.stop());
     const api = createApi({
       instances,
       metricsRetention: config.metricsRetention,
@@ -159,6 +168,7 @@ export async function startServer({
         onJobQueued: () => provisioning.wake(),
       },
       alerts: alerts.deps,
+      templates: templates.deps,
       db: database.db,
       logger,
       now,

@@ -8,6 +8,7 @@ import { createChannelKeyring } from "../../src/domain/alerts/channels/channel-s
 import type { BackupDeps } from "../../src/domain/backups/backup-deps.js";
 import type { CommandService } from "../../src/domain/commands/command-service.js";
 import { createCommandRunner } from "../../src/domain/commands/create-command-runner.js";
+import { createRunDispatcher, type RunDispatcher } from "../../src/domain/runs/run-dispatcher.js";
 import { ensureFirstAdmin } from "../../src/domain/users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../../src/domain/users/roles.js";
 import type { DatabaseKind, Db } from "../../src/platform/db/database.js";
@@ -25,6 +26,8 @@ export interface ApiHarness {
   readonly clock: TestClock;
   /** The command runner behind CommandService (no agent is ever live here). */
   readonly commands: CommandService;
+  /** The run dispatcher behind RunService (every agent counts as offline unless marked active). */
+  readonly dispatcher: RunDispatcher;
   readonly firstAdminPassword: string;
   /** An in-memory transport through the real routes and interceptors; `headers` are sent on every call. */
   transport(headers?: Record<string, string>): Transport;
@@ -53,7 +56,17 @@ export async function createApiHarness(
     now: clock.now,
     sweepEveryMs: 0,
   });
+  const dispatcher = createRunDispatcher({
+    db: database.db,
+    commands,
+    logger: pino({ level: "silent" }),
+    now: clock.now,
+    replicaId: "api-harness",
+    isLive: () => false,
+    tickEveryMs: 0,
+  });
   const api = createApi({
+    templates: { db: database.db, now: clock.now, commands, dispatcher },
     instances: options.instances?.(database.db),
     commands,
     db: database.db,
@@ -114,6 +127,7 @@ export async function createApiHarness(
     api,
     clock,
     commands,
+    dispatcher,
     firstAdminPassword: firstAdmin.password,
     transport,
     client,
@@ -130,6 +144,7 @@ export async function createApiHarness(
     },
     close: async () => {
       await api.close();
+      await dispatcher.close();
       await commands.close();
       await database.close();
     },

@@ -18,6 +18,9 @@ export const permissions = [
   "tokens.manage",
   "alerts.read",
   "alerts.manage",
+  "templates.read",
+  "templates.write",
+  "templates.approve",
 ] as const;
 
 export type Permission = (typeof permissions)[number];
@@ -38,6 +41,7 @@ const readOnly: Permission[] = [
   "instances.read",
   "metrics.read",
   "alerts.read",
+  "templates.read",
 ];
 
 /** The built-in roles, kept in the database by `ensureBuiltinRoles` so bindings can reference them. */
@@ -51,7 +55,14 @@ export const builtinRoles: readonly BuiltinRole[] = [
   {
     name: "operator",
     description: "Operates servers and instances: commands and terminals, no user management.",
-    permissions: [...readOnly, "servers.write", "instances.write", "commands.run", "terminal.open"],
+    permissions: [
+      ...readOnly,
+      "servers.write",
+      "instances.write",
+      "commands.run",
+      "terminal.open",
+      "templates.write",
+    ],
   },
   {
     name: "viewer",

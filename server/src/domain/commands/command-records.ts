@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { and, desc, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
-import type { Db } from "../../platform/db/database.js";
 import { isUuid } from "../../platform/db/is-uuid.js";
 import { rowsOf } from "../../platform/db/rows-of.js";
 import { commands } from "../../platform/db/schema/commands.js";
@@ -63,7 +62,8 @@ function checkNewCommand(command: NewCommand, now: Date): void {
  * JSON, distinct specs as a JSON array of base64): ids are made here, so nothing is read back.
  */
 export async function insertCommands(
-  db: Db,
+  /** The database, or a transaction the commands must commit with (a nested one becomes a savepoint). */
+  db: Queryable,
   /** null: not audited (a read, see SubmitCommand.audit). */
   context: AuditContext | null,
   input: readonly NewCommand[],

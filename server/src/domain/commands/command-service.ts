@@ -6,7 +6,7 @@ import type { CommandDelivery } from "./command-delivery.js";
 import type { CommandFeed } from "./command-feed.js";
 import type { CommandJournal } from "./command-journal.js";
 import type { CommandNudges } from "./command-nudges.js";
-import type { FinalState } from "./command-records.js";
+import type { CommandRow, FinalState } from "./command-records.js";
 import type { CommandActor, CommandRunner, SubmitCommand } from "./command-runner.js";
 import type { CommandEventSink, CommandLinks } from "./command-transport.js";
 
@@ -54,6 +54,11 @@ export interface CommandService extends CommandRunner {
     reason: string,
     context?: AuditContext | null,
   ): Promise<void>;
+  /**
+   * Delivers commands a caller stored with insertCommands inside its own transaction (so that
+   * they commit together with its own rows), once that transaction committed.
+   */
+  deliverStored(rows: readonly CommandRow[]): Promise<void>;
   /** Times out commands past their deadline (runs on a timer; tests call it). */
   sweep(): Promise<void>;
   readonly sink: CommandEventSink;

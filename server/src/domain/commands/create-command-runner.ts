@@ -137,6 +137,10 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
       if (rows.some((row) => row.state === "queued")) nudges?.notify();
       return rows.map((row) => row.id);
     },
+    async deliverStored(rows) {
+      await deliverNew(rows);
+      if (rows.some((row) => row.state === "queued")) nudges?.notify();
+    },
     wait: (commandId, output, signal) => waiters.wait(commandId, output, signal),
     async run(command, signal) {
       const { commandId } = await runner.submit(command);

@@ -10,7 +10,9 @@ import { CommandService } from "@ocore/proto/gen/ocore/api/v1/command_service_pb
 import { DockerService } from "@ocore/proto/gen/ocore/api/v1/docker_service_pb.js";
 import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment_token_service_pb.js";
 import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
+import { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
 import { DataFormat, ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import { TemplateService } from "@ocore/proto/gen/ocore/api/v1/template_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -245,6 +247,7 @@ const examples: Record<string, Example> = {
   ...dockerExamples(),
   ...instanceExamples(),
   ...alertExamples(),
+  ...templateExamples(),
 };
 
 /**
@@ -365,6 +368,125 @@ function alertExamples(): Record<string, Example> {
       run: async (h, p) => {
         const result = await alerts(h, pair(p)[0]).testChannel({ id: pair(p)[1] });
         expect(result.delivered).toBe(false);
+      },
+    },
+  };
+}
+
+/** TemplateService and RunService changes: one entry each, written with the change. */
+function templateExamples(): Record<string, Example> {
+  let n = 0;
+  const definition = () => ({
+    name: "uptime",
+    type: "diagnostic",
+    interpreter: "bash",
+    script: "uptime",
+    runAs: "nobody",
+    timeoutSeconds: 10,
+  });
+  /** A template written by a second user (so the owner may review it): [owner token, template]. */
+  const written = async (h: ApiHarness) => {
+    const writer = await h.userToken(`writer-${++n}`, [{ role: "admin", selector: "" }]);
+    const created = await h
+      .client(TemplateService, writer)
+      .createTemplate({ key: `t-${n}`, definition: definition() });
+    return [await h.ownerToken(), created.template] as const;
+  };
+  const approved = async (h: ApiHarness) => {
+    const [token, template] = await written(h);
+    await h
+      .client(TemplateService, token)
+      .approveVersion({ versionId: template?.latest?.id, hash: template?.latest?.hash });
+    return [token, template?.id ?? ""] as const;
+  };
+  /** A finished run whose one host was unreachable (offline): [owner token, run id]. */
+  const failedRun = async (h: ApiHarness) => {
+    const [token, templateId] = await approved(h);
+    const server = await h.database.db
+      .insert(servers)
+      .values({ name: `offline-${n}`, status: "offline" })
+      .returning();
+    const run = await h
+      .client(RunService, token)
+      .startRun({ templateId, targets: { serverIds: [server[0]?.id ?? ""] } });
+    await h.dispatcher.idle();
+    return [token, run.run?.id ?? ""] as const;
+  };
+  const pair = (p: unknown) => p as [string, string];
+  const withTemplate = (p: unknown) =>
+    p as readonly [string, { id: string; latest?: { id: string; hash: string } }];
+  const service = "ocore.api.v1.TemplateService";
+  return {
+    [`${service}/CreateTemplate`]: {
+      prepare: owner,
+      run: (h, t) =>
+        h
+          .client(TemplateService, t as string)
+          .createTemplate({ key: `new-${++n}`, definition: definition() }),
+    },
+    [`${service}/UpdateTemplate`]: {
+      prepare: written,
+      run: (h, p) =>
+        h.client(TemplateService, withTemplate(p)[0]).updateTemplate({
+          id: withTemplate(p)[1].id,
+          definition: { ...definition(), script: "uptime -p" },
+        }),
+    },
+    [`${service}/ApproveVersion`]: {
+      prepare: written,
+      run: (h, p) =>
+        h.client(TemplateService, withTemplate(p)[0]).approveVersion({
+          versionId: withTemplate(p)[1].latest?.id,
+          hash: withTemplate(p)[1].latest?.hash,
+        }),
+    },
+    [`${service}/RejectVersion`]: {
+      prepare: written,
+      run: (h, p) =>
+        h.client(TemplateService, withTemplate(p)[0]).rejectVersion({
+          versionId: withTemplate(p)[1].latest?.id,
+          hash: withTemplate(p)[1].latest?.hash,
+          note: "not on Fridays",
+        }),
+    },
+    "ocore.api.v1.RunService/StartRun": {
+      prepare: async (h) => {
+        const [token, templateId] = await approved(h);
+        const server = await h.database.db
+          .insert(servers)
+          .values({ name: `active-${n}`, status: "active" })
+          .returning();
+        return [token, templateId, server[0]?.id ?? ""];
+      },
+      run: async (h, p) => {
+        const [token, templateId, serverId] = p as [string, string, string];
+        await h.client(RunService, token).startRun({ templateId, targets: { serverIds: [serverId] } });
+        await h.dispatcher.idle();
+      },
+    },
+    "ocore.api.v1.RunService/CancelRun": {
+      prepare: async (h) => {
+        const [token, templateId] = await approved(h);
+        const server = await h.database.db
+          .insert(servers)
+          .values({ name: `busy-${n}`, status: "active" })
+          .returning();
+        const run = await h
+          .client(RunService, token)
+          .startRun({ templateId, targets: { serverIds: [server[0]?.id ?? ""] } });
+        await h.dispatcher.idle();
+        return [token, run.run?.id ?? ""];
+      },
+      run: async (h, p) => {
+        await h.client(RunService, pair(p)[0]).cancelRun({ id: pair(p)[1], reason: "test" });
+        await h.dispatcher.idle();
+      },
+    },
+    "ocore.api.v1.RunService/RerunFailed": {
+      prepare: failedRun,
+      run: async (h, p) => {
+        await h.client(RunService, pair(p)[0]).rerunFailed({ id: pair(p)[1] });
+        await h.dispatcher.idle();
       },
     },
   };

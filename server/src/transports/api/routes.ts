@@ -11,8 +11,10 @@ import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment
 import { FleetService } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
 import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
 import { MetricsService } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
+import { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { SystemService } from "@ocore/proto/gen/ocore/api/v1/system_service_pb.js";
+import { TemplateService } from "@ocore/proto/gen/ocore/api/v1/template_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import { MAX_IMPORT_BYTES } from "../../domain/servers/server-import.js";
 
@@ -32,6 +34,8 @@ export interface ApiServices {
   readonly instances: ServiceImpl<typeof InstanceService>;
   readonly backups: ServiceImpl<typeof BackupService>;
   readonly alerts: ServiceImpl<typeof AlertService>;
+  readonly templates: ServiceImpl<typeof TemplateService>;
+  readonly runs: ServiceImpl<typeof RunService>;
 }
 
 /**
@@ -69,5 +73,7 @@ export function createApiRoutes(
     router.service(InstanceService, services.instances);
     router.service(BackupService, services.backups);
     router.service(AlertService, services.alerts);
+    router.service(TemplateService, services.templates);
+    router.service(RunService, services.runs);
   };
 }

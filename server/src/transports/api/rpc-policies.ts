@@ -213,6 +213,30 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   // Odoo instances and backups (issue 6): scoped to the instance's server.
   ...instancePolicies(),
 
+  // Command templates and runs (issue 17): templates are not about servers (held anywhere);
+  // approving one is global; a run is checked per target host by its handler (commands.run).
+  "ocore.api.v1.TemplateService/ListTemplates": { access: "templates.read", scope: "server" },
+  "ocore.api.v1.TemplateService/GetTemplate": { access: "templates.read", scope: "server" },
+  "ocore.api.v1.TemplateService/CreateTemplate": {
+    access: "templates.write",
+    scope: "server",
+    action: "template.create",
+  },
+  "ocore.api.v1.TemplateService/UpdateTemplate": {
+    access: "templates.write",
+    scope: "server",
+    action: "template.update",
+  },
+  "ocore.api.v1.TemplateService/ApproveVersion": global("templates.approve", "template.approve"),
+  "ocore.api.v1.TemplateService/RejectVersion": global("templates.approve", "template.reject"),
+  "ocore.api.v1.TemplateService/PreviewRun": { access: "commands.run", scope: "server" },
+  "ocore.api.v1.RunService/StartRun": { access: "commands.run", scope: "server", action: "run.start" },
+  "ocore.api.v1.RunService/RerunFailed": { access: "commands.run", scope: "server", action: "run.start" },
+  "ocore.api.v1.RunService/CancelRun": { access: "commands.run", scope: "server", action: "run.cancel" },
+  "ocore.api.v1.RunService/GetRun": { access: "servers.read", scope: "server" },
+  "ocore.api.v1.RunService/ListRuns": { access: "servers.read", scope: "server" },
+  "ocore.api.v1.RunService/WatchRun": { access: "servers.read", scope: "server" },
+
   // Alerts (issue 16): alerts are listed per the caller's servers; rules and channels are global.
   "ocore.api.v1.AlertService/ListAlerts": { access: "alerts.read", scope: "server" },
   "ocore.api.v1.AlertService/ListRules": global("alerts.read"),

@@ -1,0 +1,310 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import {
+  ScriptRunResultSchema,
+  ScriptRunSchema,
+} from "@ocore/proto/gen/ocore/agent/v1/script_commands_pb.js";
+import { eq } from "drizzle-orm";
+import fc from "fast-check";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createScriptedAgent,
+  type ScriptedAgent,
+  type ScriptedReply,
+} from "../../../test/support/scripted-agent.js";
+import {
+  createTestDatabase,
+  databaseKinds,
+  type TestDatabase,
+} from "../../../test/support/test-databases.js";
+import { auditLog } from "../../platform/db/schema/audit.js";
+import { servers } from "../../platform/db/schema/servers.js";
+import type { AuditContext } from "../audit/audit-context.js";
+import type { CommandService } from "../commands/command-service.js";
+import type { CommandLink } from "../commands/command-transport.js";
+import { createCommandRunner } from "../commands/create-command-runner.js";
+import { reviewVersion } from "../templates/review-version.js";
+import { createTemplate } from "../templates/save-template.js";
+import { cancelRun } from "./cancel-run.js";
+import { createRunDispatcher, type RunDispatcher } from "./run-dispatcher.js";
+import { getRun } from "./run-queries.js";
+import { startRun } from "./start-run.js";
+
+const facts = {
+  hostname: "h",
+  osId: "debian",
+  osVersion: "12",
+  kernel: "6.1",
+  architecture: "amd64",
+  cpuCores: 2,
+  memoryTotalBytes: 2 ** 31,
+  bootedAt: null,
+};
+const user = (id: string, name: string): AuditContext => ({
+  actor: { type: "user", id, name },
+  sourceIp: "",
+  userAgent: "",
+});
+const alice = user("00000000-0000-4000-8000-0000000000a1", "alice");
+const bob = user("00000000-0000-4000-8000-0000000000b2", "bob");
+
+/**
+ * The dispatcher with the real command runner on PGlite; each host's agent is a scripted live
+ * stream (or none: an offline host). Rate control is checked as a property over random fleets,
+ * failure sets and limits, plus the issue's "done when" scenario and cancel.
+ */
+describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, cancel", (kind) => {
+  let database: TestDatabase;
+  let runner: CommandService;
+  let dispatcher: RunDispatcher;
+  const agents = new Map<string, ScriptedAgent>();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let templateId = "";
+  let slowTemplateId = "";
+
+  const ok = (output: string): ScriptedReply => ({
+    output: [
+      ["progress", "sandbox: process (test)\n"],
+      ["stdout", output],
+    ],
+    result: { schema: ScriptRunResultSchema, value: { sandbox: "process" } },
+  });
+  const fail = (output: string): ScriptedReply => ({
+    output: [
+      ["progress", "sandbox: process (test)\n"],
+      ["stderr", output],
+    ],
+    error: { code: "script_failed", message: "the script exited with 1 (sandbox: process)" },
+  });
+
+  async function fleet(
+    specs: ReadonlyArray<{ online: boolean; reply: () => ScriptedReply }>,
+  ): Promise<string[]> {
+    const rows = await database.db
+      .insert(servers)
+      .values(
+        specs.map((s, i) => ({
+          name: `h-${Math.random().toString(36).slice(2, 9)}-${i}`,
+          status: s.online ? ("active" as const) : ("offline" as const),
+          tags: { env: "prod" },
+          facts,
+        })),
+      )
+      .returning({ id: servers.id });
+    rows.forEach((row, i) => {
+      const spec = specs[i];
+      if (!spec?.online) return;
+      const agent = createScriptedAgent(row.id, () => runner.sink);
+      agent.script = () => spec.reply();
+      agents.set(row.id, agent);
+    });
+    return rows.map((r) => r.id);
+  }
+
+  async function finished(runId: string) {
+    for (let i = 0; i < 400; i++) {
+      await dispatcher.idle();
+      await Promise.all([...agents.values()].map((a) => a.idle()));
+      const view = await getRun(database.db, runId);
+      if (view.run.finishedAt) return view;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`run ${runId} did not finish`);
+  }
+
+  const start = (serverIds: string[], maxConcurrency: string, maxErrors: string, id = templateId) =>
+    startRun(
+      database.db,
+      alice,
+      {
+        templateId: id,
+        versionId: "",
+        parameters: {},
+        targets: { serverIds, selector: "" },
+        maxConcurrency,
+        maxErrors,
+        mayRunOn: () => true,
+      },
+      new Date(),
+    );
+
+  async function approvedTemplate(key: string, script: string) {
+    const created = await createTemplate(
+      database.db,
+      alice,
+      {
+        key,
+        definition: {
+          name: "disk report for {arch}",
+          type: "diagnostic",
+          scope: "env=prod",
+          description: "",
+          examples: [],
+          interpreter: "bash",
+          script,
+          argv: [],
+          env: {},
+          runAs: "nobody",
+          timeoutSeconds: 30,
+          memoryMaxMb: 0,
+          cpuQuotaPercent: 0,
+          tasksMax: 0,
+          writePaths: [],
+          parameters: [],
+        },
+      },
+      new Date(),
+    );
+    await reviewVersion(
+      database.db,
+      bob,
+      { versionId: created.latest.id, hash: created.latest.hash, note: "", decision: "approved" },
+      new Date(),
+    );
+    return created.template.id;
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    const links = {
+      get(serverId: string): CommandLink | undefined {
+        const link = agents.get(serverId)?.links.get(serverId);
+        if (!link) return undefined;
+        return {
+          ...link,
+          sendCommand(command) {
+            inFlight += 1;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            link.sendCommand(command);
+          },
+        };
+      },
+    };
+    runner = createCommandRunner({
+      db: database.db,
+      links,
+      logger: pino({ level: "silent" }),
+      sweepEveryMs: 0,
+      pollEveryMs: 50,
+      replicaId: null,
+      onEnded: () => {
+        inFlight -= 1;
+      },
+    });
+    dispatcher = createRunDispatcher({
+      db: database.db,
+      commands: runner,
+      logger: pino({ level: "silent" }),
+      replicaId: "test",
+      tickEveryMs: 0,
+      isLive: (id) => agents.has(id),
+    });
+    templateId = await approvedTemplate("df", "df -h");
+    slowTemplateId = await approvedTemplate("slow", "sleep 600");
+  }, 60_000);
+  afterAll(async () => {
+    await dispatcher?.close();
+    await runner?.close();
+    await database?.close();
+  });
+
+  it("stops dispatching exactly at failure max-errors + 1 (concurrency 2, max errors 1, two failures) and groups outputs", async () => {
+    const ids = await fleet([
+      { online: true, reply: () => ok("Linux 6.1\n") },
+      { online: true, reply: () => fail("disk full\n") },
+      { online: true, reply: () => ok("Linux 6.1\n") },
+      { online: true, reply: () => fail("disk full\n") },
+      { online: true, reply: () => ok("Linux 6.1\n") },
+      { online: true, reply: () => ok("Linux 6.1\n") },
+      { online: true, reply: () => ok("Linux 6.1\n") },
+    ]);
+    const runId = await start(ids, "2", "1");
+    dispatcher.kick(runId);
+    const { run, hosts, groups } = await finished(runId);
+    expect(run.state).toBe("stopped");
+    expect(run.stopReason).toContain("no host started after failure 2");
+    expect(run.dispatchedAfterBudget).toBe(0);
+    const byState = (s: string) => hosts.filter((h) => h.state === s).length;
+    expect(byState("failed")).toBe(2);
+    expect(byState("skipped")).toBeGreaterThan(0);
+    // Nothing started once the second failure was counted.
+    for (const host of hosts.filter((h) => h.commandId)) expect(host.errorsAtDispatch).toBeLessThanOrEqual(1);
+    expect(hosts[0]?.state).toBe("failed"); // failures first
+    expect(groups[0]).toMatchObject({ state: "failed", output: "disk full\n" });
+    expect(groups[0]?.serverNames).toHaveLength(2);
+    expect(groups.find((g) => g.state === "succeeded")?.output).toBe("Linux 6.1\n");
+    expect(hosts.find((h) => h.state === "succeeded")?.sandbox).toBe("process");
+    // What went to the host is the reviewed script, unchanged.
+    const sent = agents.get(ids[0] as string)?.received[0];
+    expect(sent && fromBinary(ScriptRunSchema, sent.spec)).toMatchObject({
+      script: "df -h",
+      runAs: "nobody",
+      timeoutSeconds: 30,
+    });
+    const [finish] = await database.db.select().from(auditLog).where(eq(auditLog.targetId, runId));
+    expect(finish?.action).toBe("run.start");
+  });
+
+  it("keeps the budget under random fleets, failures and offline hosts (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom("ok", "fail", "offline"), { minLength: 1, maxLength: 14 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 4 }),
+        async (kinds, concurrency, maxErrors) => {
+          maxInFlight = 0;
+          const ids = await fleet(
+            kinds.map((k) => ({
+              online: k !== "offline",
+              reply: () => (k === "ok" ? ok("fine\n") : fail("bad\n")),
+            })),
+          );
+          const runId = await start(ids, String(concurrency), String(maxErrors));
+          dispatcher.kick(runId);
+          const { run, hosts } = await finished(runId);
+          const errors = hosts.filter((h) => ["failed", "timed_out", "unreachable"].includes(h.state)).length;
+          expect(run.dispatchedAfterBudget).toBe(0);
+          expect(errors).toBeLessThanOrEqual(maxErrors + Math.min(concurrency, kinds.length));
+          expect(maxInFlight).toBeLessThanOrEqual(concurrency);
+          for (const host of hosts) {
+            // An offline host is an error at once (never silently waiting), or skipped once the budget is spent.
+            if (kinds[ids.indexOf(host.serverId)] === "offline")
+              expect(["unreachable", "skipped"]).toContain(host.state);
+          }
+          for (const host of hosts)
+            if (host.errorsAtDispatch !== null) expect(host.errorsAtDispatch).toBeLessThanOrEqual(maxErrors);
+          if (errors > maxErrors) {
+            expect(run.state).toBe("stopped");
+          } else {
+            expect(hosts.every((h) => ["succeeded", "failed", "unreachable"].includes(h.state))).toBe(true);
+            expect(run.state).toBe(errors > 0 ? "failed" : "succeeded");
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  }, 120_000);
+
+  it("cancel stops everything pending and signals what runs", async () => {
+    const ids = await fleet(
+      Array.from({ length: 5 }, () => ({
+        online: true,
+        reply: (): ScriptedReply => ({ untilCancelled: true }),
+      })),
+    );
+    const runId = await start(ids, "2", "0", slowTemplateId);
+    dispatcher.kick(runId);
+    await dispatcher.idle();
+    await new Promise((r) => setTimeout(r, 300)); // the scripted agents started their commands
+    await cancelRun(database.db, runner, alice, { runId, reason: "wrong window" }, new Date());
+    dispatcher.kick(runId);
+    const { run, hosts } = await finished(runId);
+    expect(run.state).toBe("cancelled");
+    expect(run.stopReason).toBe("cancelled by alice: wrong window");
+    expect(hosts.every((h) => h.state === "cancelled")).toBe(true);
+    expect(hosts.filter((h) => h.commandId)).toHaveLength(2);
+    const signalled = ids.flatMap((id) => agents.get(id)?.cancelled ?? []);
+    expect(signalled).toHaveLength(2);
+  });
+});

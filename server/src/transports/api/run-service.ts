@@ -1,0 +1,171 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
+import { cancelRun } from "../../domain/runs/cancel-run.js";
+import {
+  failedHostsOf,
+  getRun,
+  listRuns,
+  type RunHostRow,
+  type RunSummary,
+} from "../../domain/runs/run-queries.js";
+import { startRun } from "../../domain/runs/start-run.js";
+import type { TemplateDeps } from "../../domain/templates/template-deps.js";
+import { AppError } from "../../platform/errors/app-error.js";
+import { auditContextOf } from "./request-context.js";
+import { mayRunOn } from "./template-service.js";
+
+function runMessage(run: RunSummary) {
+  const c = run.counts;
+  return {
+    id: run.id,
+    templateId: run.templateId,
+    versionId: run.versionId,
+    version: run.version,
+    templateName: run.templateName,
+    versionHash: run.versionHash,
+    state: run.state,
+    stopReason: run.stopReason,
+    actor: run.actorName,
+    parameters: { ...run.parameters },
+    concurrency: run.concurrency,
+    maxErrors: run.maxErrors,
+    createdAt: timestampFromDate(run.createdAt),
+    finishedAt: run.finishedAt ? timestampFromDate(run.finishedAt) : undefined,
+    total: Object.entries(c).reduce((sum, [state, n]) => sum + (state === "refused" ? 0 : (n ?? 0)), 0),
+    succeeded: c.succeeded ?? 0,
+    failed: (c.failed ?? 0) + (c.timed_out ?? 0) + (c.unreachable ?? 0),
+    pending: (c.pending ?? 0) + (c.dispatching ?? 0),
+    running: c.running ?? 0,
+    refused: c.refused ?? 0,
+    skipped: (c.skipped ?? 0) + (c.cancelled ?? 0),
+    dispatchedAfterBudget: run.dispatchedAfterBudget,
+    rerunOf: run.rerunOf ?? "",
+  };
+}
+
+function hostMessage(host: RunHostRow) {
+  const duration =
+    host.startedAt && host.finishedAt ? Math.max(0, host.finishedAt.getTime() - host.startedAt.getTime()) : 0;
+  return {
+    serverId: host.serverId,
+    serverName: host.serverName,
+    state: host.state === "dispatching" ? "pending" : host.state,
+    reason: host.reason,
+    exitCode: host.exitCode,
+    sandbox: host.sandbox,
+    commandId: host.commandId ?? "",
+    output: host.output,
+    outputBytes: BigInt(host.outputBytes),
+    durationMs: Math.min(duration, 0xffffffff),
+    order: host.position,
+  };
+}
+
+async function runResponse(deps: TemplateDeps, id: string) {
+  const { run, hosts, groups } = await getRun(deps.db, id);
+  return {
+    run: runMessage(run),
+    hosts: hosts.map(hostMessage),
+    groups: groups.map((g) => ({ ...g, serverNames: [...g.serverNames], count: g.serverNames.length })),
+  };
+}
+
+/** RunService: starts, follows and stops batch runs of approved template versions. */
+export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<typeof RunService> {
+  const need = (): TemplateDeps => {
+    if (!deps) throw new AppError("unavailable", "command runs are not running in this server process");
+    return deps;
+  };
+  return {
+    async startRun(request, context) {
+      const d = need();
+      const id = await startRun(
+        d.db,
+        auditContextOf(context),
+        {
+          templateId: request.templateId,
+          versionId: request.versionId,
+          parameters: request.parameters,
+          targets: { serverIds: request.targets?.serverIds ?? [], selector: request.targets?.selector ?? "" },
+          maxConcurrency: request.maxConcurrency,
+          maxErrors: request.maxErrors,
+          mayRunOn: mayRunOn(context),
+        },
+        d.now(),
+      );
+      d.dispatcher.kick(id);
+      return { run: (await runResponse(d, id)).run };
+    },
+    async rerunFailed(request, context) {
+      const d = need();
+      const { run } = await getRun(d.db, request.id);
+      const failed = await failedHostsOf(d.db, request.id);
+      if (failed.length === 0)
+        throw new AppError("failed_precondition", `run ${request.id} has no failed host to re-run`);
+      const id = await startRun(
+        d.db,
+        auditContextOf(context),
+        {
+          templateId: run.templateId,
+          versionId: run.versionId,
+          parameters: run.parameters,
+          targets: { serverIds: failed, selector: "" },
+          maxConcurrency: request.maxConcurrency || String(run.concurrency),
+          maxErrors: request.maxErrors || String(run.maxErrors),
+          mayRunOn: mayRunOn(context),
+          rerunOf: run.id,
+        },
+        d.now(),
+      );
+      d.dispatcher.kick(id);
+      return { run: (await runResponse(d, id)).run };
+    },
+    async cancelRun(request, context) {
+      const d = need();
+      await cancelRun(
+        d.db,
+        d.commands,
+        auditContextOf(context),
+        { runId: request.id, reason: request.reason },
+        d.now(),
+      );
+      d.dispatcher.kick(request.id);
+      return { run: (await runResponse(d, request.id)).run };
+    },
+    async getRun(request) {
+      return runResponse(need(), request.id);
+    },
+    async listRuns(request) {
+      return { runs: (await listRuns(need().db, request.limit)).map(runMessage) };
+    },
+    async *watchRun(request, context) {
+      const d = need();
+      let last = "";
+      for (;;) {
+        const response = await runResponse(d, request.id);
+        const signature = JSON.stringify([
+          response.run.state,
+          response.hosts.map((h) => [h.state, h.outputBytes.toString()]),
+        ]);
+        if (signature !== last) {
+          last = signature;
+          yield response;
+        }
+        if (response.run.finishedAt) return;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          context.signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+        if (context.signal.aborted) return;
+      }
+    },
+  };
+}
