@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { agentIsOffline, requireAgentOnline } from "./agent-reachability.js";
-import { SILENT_AFTER_MS } from "./server-presence.js";
+import { STALE_LAST_SEEN_AFTER_MS } from "./server-presence.js";
 
 describe("agentIsOffline", () => {
   const now = new Date("2026-12-07T12:00:00Z");
@@ -12,7 +12,7 @@ describe("agentIsOffline", () => {
     expect(agentIsOffline({ name: "a", status: "connecting", lastSeenAt: null }, now)).toBe(true);
     expect(agentIsOffline({ name: "a", status: "connected", lastSeenAt: ago(1_000) }, now)).toBe(false);
     expect(
-      agentIsOffline({ name: "a", status: "connected", lastSeenAt: ago(SILENT_AFTER_MS + 1) }, now),
+      agentIsOffline({ name: "a", status: "connected", lastSeenAt: ago(STALE_LAST_SEEN_AFTER_MS + 1) }, now),
     ).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 import { AppError } from "../../platform/errors/app-error.js";
-import { SILENT_AFTER_MS } from "./server-presence.js";
+import { STALE_LAST_SEEN_AFTER_MS } from "./server-presence.js";
 
 export interface PresenceFacts {
   readonly name: string;
@@ -17,7 +17,7 @@ export interface PresenceFacts {
 export function agentIsOffline(server: PresenceFacts, now: Date): boolean {
   if (server.status === "offline") return true;
   if (server.status === "active") return false;
-  return !server.lastSeenAt || now.getTime() - server.lastSeenAt.getTime() > SILENT_AFTER_MS;
+  return !server.lastSeenAt || now.getTime() - server.lastSeenAt.getTime() > STALE_LAST_SEEN_AFTER_MS;
 }
 
 /**

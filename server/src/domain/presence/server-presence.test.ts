@@ -6,7 +6,7 @@ import {
   type TestDatabase,
 } from "../../../test/support/test-databases.js";
 import { servers } from "../../platform/db/schema/servers.js";
-import { markAgentConnected, markAgentDisconnected } from "./server-presence.js";
+import { markAgentConnected, markAgentDisconnected, writeLastSeen } from "./server-presence.js";
 
 const facts: HostFacts = {
   hostname: "h",
@@ -62,5 +62,18 @@ describe.each(databaseKinds)("server presence on %s", (kind) => {
     await markAgentDisconnected(database.db, changedKey, { lastSeenAt: now, now });
     expect((await statusOf(forgotten)).status).toBe("offline");
     expect((await statusOf(changedKey)).status).toBe("failed");
+  });
+
+  it("shows active again a server another replica showed offline while its stream here is live", async () => {
+    database = await createTestDatabase(kind);
+    const shown = await server({ name: "shown-offline", status: "offline" });
+    const failed = await server({ name: "broken", status: "failed", statusReason: "host_key_mismatch" });
+    const existing = await writeLastSeen(database.db, [
+      { serverId: shown, at: new Date() },
+      { serverId: failed, at: new Date() },
+    ]);
+    expect(existing).toEqual(new Set([shown, failed]));
+    expect((await statusOf(shown)).status).toBe("active");
+    expect((await statusOf(failed)).status).toBe("failed");
   });
 });

@@ -6,7 +6,7 @@ import { describeTarget, SshError } from "../../platform/ssh/ssh-error.js";
 import { revokeServerCertificates } from "../agent-identity/revoke-server-certificates.js";
 import { systemContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
-import { SILENT_AFTER_MS } from "../presence/server-presence.js";
+import { STALE_LAST_SEEN_AFTER_MS } from "../presence/server-presence.js";
 import { openWorkspace } from "./host-workspace.js";
 import { type JobContext, type ProvisioningDeps, runStep } from "./job-context.js";
 import { updateOwnedJob } from "./job-store.js";
@@ -76,7 +76,7 @@ async function uninstallAgent(deps: ProvisioningDeps, context: JobContext): Prom
   const [server] = await deps.db.select().from(servers).where(eq(servers.id, serverId));
   if (!server) throw new JobSuperseded();
   const seenRecently =
-    server.lastSeenAt && deps.now().getTime() - server.lastSeenAt.getTime() < SILENT_AFTER_MS;
+    server.lastSeenAt && deps.now().getTime() - server.lastSeenAt.getTime() < STALE_LAST_SEEN_AFTER_MS;
   if (seenRecently && deps.uninstaller) {
     try {
       const outcome = await deps.uninstaller.uninstall(serverId, context.signal);
