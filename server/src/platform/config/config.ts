@@ -50,6 +50,8 @@ export interface Config {
   };
   /** Alert evaluation: how often, and the built-in rules' thresholds (OCORE_ALERT_*). */
   readonly alerts: { readonly evaluateEverySeconds: number; readonly builtin: BuiltinRuleSettings };
+  /** GET /metrics: off unless a token is set (OCORE_METRICS_TOKEN); per-server series cap. */
+  readonly metricsExport: { readonly token: string | undefined; readonly maxHostSeries: number };
 }
 
 /** Where an S3-compatible store keeps archives (OCORE_BACKUP_S3_*). */
@@ -218,6 +220,7 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       backupStore: toBackupStoreConfig(values),
     },
     alerts: toAlertConfig(values),
+    metricsExport: { token: values.OCORE_METRICS_TOKEN, maxHostSeries: values.OCORE_METRICS_HOST_SERIES_MAX },
   };
 }
 
@@ -305,6 +308,10 @@ export function sanitizeConfig(config: Config): Record<string, unknown> {
         config.instances.backupStore.kind === "s3" && config.instances.backupStore.credentials
           ? { ...config.instances.backupStore, credentials: "[redacted]" }
           : config.instances.backupStore,
+    },
+    metricsExport: {
+      ...config.metricsExport,
+      token: config.metricsExport.token === undefined ? undefined : "[redacted]",
     },
     masterKey: {
       current: config.masterKey.current === undefined ? undefined : "[redacted]",
