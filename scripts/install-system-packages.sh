@@ -4,12 +4,13 @@
 # (the agent's container metrics; scripts/ensure-dockerd.sh starts the daemon), OpenSSH's sshd, sudo and
 # debootstrap (server onboarding runs against real sshd hosts and a debootstrapped systemd host),
 # busybox-static (the Docker operation tests import a one-binary image: no registry needed), and
-# the shell linter `npm run lint` runs on deploy/ and scripts/ (package shellcheck).
+# the shell linter `npm run lint` runs on deploy/ and scripts/ (package shellcheck), promtool (package
+# prometheus: the /metrics test checks the exposition) and docker-compose (v1: the compose file's test).
 # Idempotent: installs only what is missing. Debian 12 / Ubuntu.
 # `--check` installs nothing: it prints the missing packages, one a line, and exits 1 when any is.
 set -euo pipefail
 
-packages=(postgresql chromium docker.io openssh-server sudo debootstrap busybox-static shellcheck)
+packages=(postgresql chromium docker.io openssh-server sudo debootstrap busybox-static shellcheck prometheus docker-compose)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -32,3 +33,5 @@ echo "Installing: ${missing[*]}"
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The Debian package starts a cluster of its own; the tests start their own and need none.
 "${sudo[@]}" systemctl disable --now postgresql >/dev/null 2>&1 || true
+# Only promtool is wanted from the prometheus package, not the server its postinst may start.
+"${sudo[@]}" systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true

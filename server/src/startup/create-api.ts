@@ -2,7 +2,7 @@ import type { ContextValues, HandlerContext, Interceptor } from "@connectrpc/con
 import { defaultAgentExecutable } from "../domain/agent-release/agent-release.js";
 import type { AlertDeps } from "../domain/alerts/alert-deps.js";
 import { type AuditFeed, createAuditFeed } from "../domain/audit/audit-feed.js";
-import { createDenialAggregator } from "../domain/audit/denial-aggregator.js";
+import { createDenialAggregator, type DenialAggregator } from "../domain/audit/denial-aggregator.js";
 import { createAccessTokens } from "../domain/auth/access-tokens.js";
 import { createLoginLimiter } from "../domain/auth/login-limiter.js";
 import { createAuthenticator } from "../domain/authentication/authenticate.js";
@@ -74,6 +74,8 @@ export interface Api {
   readonly requestGate: (context: HandlerContext) => Promise<void>;
   readonly contextValues: (request: Parameters<RequestHandler>[0]) => ContextValues;
   readonly feed: AuditFeed;
+  /** Audits refused calls, aggregated (also the edge's other gates: /metrics). */
+  readonly denials: DenialAggregator;
   /** Writes the denials still being counted (call after the listener closed). */
   close(): Promise<void>;
 }
@@ -126,6 +128,7 @@ export function createApi(deps: ApiDeps): Api {
     ],
     requestGate: createAuthGate({ authenticator, logger }),
     feed,
+    denials,
     close: () => denials.close(),
     contextValues: (request) =>
       requestContextValues({

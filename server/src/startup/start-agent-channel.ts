@@ -4,6 +4,7 @@ import type { CommandService } from "../domain/commands/command-service.js";
 import { createCommandRunner } from "../domain/commands/create-command-runner.js";
 import { createMetricWriter } from "../domain/metrics/metric-writer.js";
 import { startMetricsMaintenance } from "../domain/metrics/metrics-maintenance.js";
+import type { ServerTelemetry } from "../domain/telemetry/server-telemetry.js";
 import type { Config } from "../platform/config/config.js";
 import type { Db } from "../platform/db/database.js";
 import { componentLogger, type Logger } from "../platform/logging/logger.js";
@@ -23,6 +24,8 @@ export interface AgentChannel {
   readonly port: number;
   /** Where instance backups are stored (agents upload and download through the gateway). */
   readonly backupStore: BackupStore;
+  /** Agent streams this process holds now. */
+  agentsConnected(): number;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,8 @@ export async function startAgentChannel(options: {
   readonly logger: Logger;
   readonly version: string;
   readonly now: () => Date;
+  /** Counts what the metric writer ingests (for /metrics). */
+  readonly telemetry?: Pick<ServerTelemetry, "instrumentWriter">;
 }): Promise<AgentChannel> {
   const { config, db, logger, now } = options;
   // First: a bucket that cannot be used stops the start before anything else runs.
@@ -50,7 +55,8 @@ export async function startAgentChannel(options: {
     logger,
     now,
   });
-  const writer = createMetricWriter(db, { logger, now });
+  const plainWriter = createMetricWriter(db, { logger, now });
+  const writer = options.telemetry ? options.telemetry.instrumentWriter(plainWriter) : plainWriter;
   const maintenance = startMetricsMaintenance({ db, logger, retention: config.metricsRetention, now });
   const registry = new SessionRegistry();
   const commands = createCommandRunner({
@@ -92,7 +98,16 @@ export async function startAgentChannel(options: {
     { address: `${host}:${bound}`, publicAddress: config.agent.publicAddress },
     "agent gateway listening",
   );
-  return { pki, gateway, commands, registry, port: bound, backupStore, close };
+  return {
+    pki,
+    gateway,
+    commands,
+    registry,
+    port: bound,
+    backupStore,
+    agentsConnected: () => registry.size,
+    close,
+  };
 }
 
 /** grpc-js reports bind failures as text ("… listen EADDRINUSE: address already in use …"). */

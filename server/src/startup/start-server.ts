@@ -7,6 +7,7 @@ import { createBackgroundTasks } from "../domain/instances/background-tasks.js";
 import { resumeInstanceTasks } from "../domain/instances/delete-instance.js";
 import { startProvisioning } from "../domain/provisioning/start-provisioning.js";
 import { getSystemInfo } from "../domain/system/system-info.js";
+import { createServerTelemetry } from "../domain/telemetry/server-telemetry.js";
 import { ensureFirstAdmin } from "../domain/users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../domain/users/roles.js";
 import type { Config } from "../platform/config/config.js";
@@ -27,6 +28,7 @@ import { createApi } from "./create-api.js";
 import { prepareDataDir } from "./data-dir.js";
 import { describeDatabaseFailure } from "./database-errors.js";
 import { describeListenFailure } from "./listen-errors.js";
+import { metricsEndpoint } from "./metrics-endpoint.js";
 import { startAgentChannel } from "./start-agent-channel.js";
 import { startAlerts } from "./start-alerts.js";
 import { startTemplates } from "./start-templates.js";
@@ -107,7 +109,14 @@ export async function startServer({
     );
     await ensureBuiltinRoles(database.db);
     const firstAdmin = await ensureFirstAdmin(database.db);
+    const telemetry = createServerTelemetry({
+      db: database.db,
+      maxHostSeries: config.metricsExport.maxHostSeries,
+      dbPoolMax: config.database.kind === "postgres" ? config.database.poolSize : undefined,
+      now,
+    });
     const agentChannel = await startAgentChannel({
+      telemetry,
       config,
       db: database.db,
       keyring,
@@ -117,6 +126,7 @@ export async function startServer({
       now,
     });
     stack.push(() => agentChannel.close());
+    telemetry.setAgentsConnected(agentChannel.agentsConnected);
     const provisioning = startProvisioning({
       config,
       db: database.db,
@@ -196,6 +206,7 @@ export async function startServer({
         await database.db.execute(sql`select 1`);
       },
       fallback: consoleHandler?.handle,
+      metrics: metricsEndpoint(config, logger, telemetry, api.denials),
     });
     let address: AddressInfo;
     try {

@@ -54,6 +54,8 @@ export interface Config {
     readonly builtin: BuiltinRuleSettings;
     readonly notify: AlertNotifySettings;
   };
+  /** GET /metrics: off unless a token is set (OCORE_METRICS_TOKEN); per-server series cap. */
+  readonly metricsExport: { readonly token: string | undefined; readonly maxHostSeries: number };
 }
 
 /** Where an S3-compatible store keeps archives (OCORE_BACKUP_S3_*). */
@@ -222,6 +224,7 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       backupStore: toBackupStoreConfig(values),
     },
     alerts: toAlertConfig(values),
+    metricsExport: { token: values.OCORE_METRICS_TOKEN, maxHostSeries: values.OCORE_METRICS_HOST_SERIES_MAX },
   };
 }
 
@@ -350,6 +353,10 @@ export function sanitizeConfig(config: Config): Record<string, unknown> {
         config.instances.backupStore.kind === "s3" && config.instances.backupStore.credentials
           ? { ...config.instances.backupStore, credentials: "[redacted]" }
           : config.instances.backupStore,
+    },
+    metricsExport: {
+      ...config.metricsExport,
+      token: config.metricsExport.token === undefined ? undefined : "[redacted]",
     },
     masterKey: {
       current: config.masterKey.current === undefined ? undefined : "[redacted]",

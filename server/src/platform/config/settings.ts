@@ -534,6 +534,24 @@ export const settings = {
     secret: false,
     schema: wholeNumber(60, 86400),
   },
+  OCORE_METRICS_TOKEN: {
+    env: "OCORE_METRICS_TOKEN",
+    description:
+      "Bearer token a Prometheus scraper sends to GET /metrics on the HTTP address (at least 16 characters). Unset: /metrics is off (404).",
+    secret: true,
+    schema: z
+      .string()
+      .trim()
+      .min(16, "must be at least 16 characters (generate one with: openssl rand -hex 32)"),
+  },
+  OCORE_METRICS_HOST_SERIES_MAX: {
+    env: "OCORE_METRICS_HOST_SERIES_MAX",
+    description:
+      "Servers (first by name) that get per-server series on /metrics (0-5000); the others are only counted by status.",
+    defaultValue: "500",
+    secret: false,
+    schema: wholeNumber(0, 5000),
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;

@@ -24,6 +24,8 @@ export interface HttpServerOptions {
   readonly fallback?: RequestHandler;
   /** What the API handlers learn about each request from the transport (source address…). */
   readonly contextValues?: (request: Parameters<RequestHandler>[0]) => ContextValues;
+  /** GET /metrics (Prometheus); undefined: the endpoint is off and answers 404. */
+  readonly metrics?: RequestHandler;
 }
 
 export interface HttpServer {
@@ -36,7 +38,7 @@ const HTTP2_PREFACE_START = Buffer.from("PRI ");
 
 /**
  * One port for everything a client reaches: the Connect API in the Connect, gRPC-Web and gRPC
- * protocols, `/healthz`, `/readyz` and the console. gRPC needs HTTP/2 while browsers speak
+ * protocols, `/healthz`, `/readyz`, `/metrics` (when on) and the console. gRPC needs HTTP/2 while browsers speak
  * HTTP/1.1 on cleartext, so each connection's first bytes pick the HTTP version.
  */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
@@ -53,6 +55,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const handle: RequestHandler = (request, response) => {
     const path = (request.url ?? "/").split("?", 1)[0];
     if (path === "/healthz") return void sendText(response, 200, "ok\n");
+    if (path === "/metrics") {
+      if (options.metrics) return void options.metrics(request, response);
+      return void sendText(response, 404, "not found: /metrics is off (set OCORE_METRICS_TOKEN)\n");
+    }
     if (path === "/readyz") {
       options.readiness().then(
         () => sendText(response, 200, "ready\n"),
