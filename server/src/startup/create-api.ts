@@ -4,7 +4,7 @@ import type { AlertDeps } from "../domain/alerts/alert-deps.js";
 import { type AuditFeed, createAuditFeed } from "../domain/audit/audit-feed.js";
 import { createDenialAggregator } from "../domain/audit/denial-aggregator.js";
 import { createAccessTokens } from "../domain/auth/access-tokens.js";
-import { createLoginLimiter } from "../domain/auth/login-limiter.js";
+import { createLoginLimiter, type LoginLimiter } from "../domain/auth/login-limiter.js";
 import { createAuthenticator } from "../domain/authentication/authenticate.js";
 import type { BackupDeps } from "../domain/backups/backup-deps.js";
 import type { CommandService } from "../domain/commands/create-command-runner.js";
@@ -34,6 +34,7 @@ import { requestContextValues } from "../transports/api/request-context.js";
 import { createRequestLogInterceptor } from "../transports/api/request-logger.js";
 import type { ApiServices } from "../transports/api/routes.js";
 import { createServerService } from "../transports/api/server-service.js";
+import { createSshKeyService } from "../transports/api/ssh-key-service.js";
 import { createSystemService } from "../transports/api/system-service.js";
 import { createUserService } from "../transports/api/user-service.js";
 import type { RequestHandler } from "../transports/http/http-server.js";
@@ -45,6 +46,8 @@ export interface ApiDeps {
   /** 32+ bytes that sign access tokens (derived from the master key). */
   readonly accessTokenKey: Uint8Array;
   readonly secureCookies: boolean;
+  /** Failed sign-ins per source address; shared with the SSH gateway's password logins. */
+  readonly loginLimiter?: LoginLimiter;
   readonly getSystemInfo: () => Promise<SystemInfo>;
   readonly metricsRetention: MetricsRetention;
   /** What enrollment tokens carry and point to: the CA pin and the gateway address. */
@@ -85,11 +88,12 @@ export function createApi(deps: ApiDeps): Api {
       auth: createAuthService({
         db,
         accessTokens,
-        limiter: createLoginLimiter(),
+        limiter: deps.loginLimiter ?? createLoginLimiter(),
         now,
         secureCookies: deps.secureCookies,
       }),
       users: createUserService({ db }),
+      sshKeys: createSshKeyService({ db, now }),
       apiTokens: createApiTokenService({ db, now }),
       audit: createAuditService({ db, feed }),
       servers: createServerService({ db, lifecycle: deps.serverLifecycle }),

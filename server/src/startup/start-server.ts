@@ -1,5 +1,8 @@
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import { sql } from "drizzle-orm";
+import { createAccessTokens } from "../domain/auth/access-tokens.js";
+import { createLoginLimiter } from "../domain/auth/login-limiter.js";
 import { createBackupScheduler } from "../domain/backups/backup-scheduler.js";
 import { createBackupDeps } from "../domain/backups/create-backup-deps.js";
 import { ensureInstallation } from "../domain/installation/ensure-installation.js";
@@ -29,6 +32,7 @@ import { describeDatabaseFailure } from "./database-errors.js";
 import { describeListenFailure } from "./listen-errors.js";
 import { startAgentChannel } from "./start-agent-channel.js";
 import { startAlerts } from "./start-alerts.js";
+import { type SshGateway, startSshGateway } from "./start-ssh-gateway.js";
 
 export interface RunningServer {
   readonly address: AddressInfo;
@@ -146,7 +150,26 @@ export async function startServer({
     stack.push(() => backupScheduler.stop());
     const alerts = startAlerts({ config, db: database.db, logger, now, masterKeyring: keyring });
     stack.push(() => alerts.stop());
+    const accessTokenKey = deriveKey(keyring.current, "ocore access tokens v1");
+    const loginLimiter = createLoginLimiter();
+    let sshGateway: SshGateway | undefined;
+    if (config.sshGateway.listen) {
+      sshGateway = await startSshGateway({
+        db: database.db,
+        logger: componentLogger(logger, "ssh-gateway"),
+        now,
+        keyring,
+        accessTokens: createAccessTokens(accessTokenKey),
+        limiter: loginLimiter,
+        listen: config.sshGateway.listen,
+        publicHost: config.publicUrl ? new URL(config.publicUrl).hostname : os.hostname(),
+        limits: config.sshGateway.limits,
+        tunnels: agentChannel.gateway.sshTunnels,
+      });
+      stack.push(() => sshGateway?.close());
+    }
     const api = createApi({
+      loginLimiter,
       instances,
       metricsRetention: config.metricsRetention,
       enrollment: { caPin: agentChannel.pki.caPin, gatewayAddress: config.agent.publicAddress },
@@ -162,7 +185,7 @@ export async function startServer({
       db: database.db,
       logger,
       now,
-      accessTokenKey: deriveKey(keyring.current, "ocore access tokens v1"),
+      accessTokenKey,
       secureCookies: config.publicUrl?.startsWith("https:") ?? false,
       getSystemInfo: () =>
         getSystemInfo({
@@ -172,6 +195,7 @@ export async function startServer({
           startedAt,
           installationId,
           now,
+          sshGateway: sshGateway?.info,
         }),
     });
     stack.push(() => api.close());

@@ -11,6 +11,8 @@ export const permissions = [
   "instances.write",
   "commands.run",
   "terminal.open",
+  "servers.ssh",
+  "servers.ssh.forward",
   "metrics.read",
   "audit.read",
   "users.read",
@@ -50,8 +52,17 @@ export const builtinRoles: readonly BuiltinRole[] = [
   },
   {
     name: "operator",
-    description: "Operates servers and instances: commands and terminals, no user management.",
-    permissions: [...readOnly, "servers.write", "instances.write", "commands.run", "terminal.open"],
+    description:
+      "Operates servers and instances: commands, terminals and the SSH gateway, no user management.",
+    permissions: [
+      ...readOnly,
+      "servers.write",
+      "instances.write",
+      "commands.run",
+      "terminal.open",
+      "servers.ssh",
+      "servers.ssh.forward",
+    ],
   },
   {
     name: "viewer",

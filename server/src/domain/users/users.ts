@@ -13,7 +13,12 @@ import { getRolePermissions } from "./roles.js";
 export interface BindingInput {
   readonly role: string;
   readonly selector: string;
+  /** Host accounts the SSH gateway may log in as ("*": any); empty: the server's own SSH user. */
+  readonly sshLogins?: readonly string[];
 }
+
+/** A host login name as Linux allows it, or "*" for any. */
+const LOGIN = /^(\*|[a-z_][a-z0-9_.-]{0,31})$/;
 
 export interface UserView {
   readonly id: string;
@@ -25,6 +30,13 @@ export interface UserView {
   readonly createdAt: Date;
 }
 
+const bindingRow = (binding: BindingInput, userId: string) => ({
+  role: binding.role,
+  selector: binding.selector,
+  sshLogins: [...new Set(binding.sshLogins ?? [])],
+  userId,
+});
+
 export async function listUsers(db: Queryable): Promise<UserView[]> {
   const rows = await db.select().from(users).orderBy(asc(users.username));
   const bindings = await db.select().from(roleBindings);
@@ -33,7 +45,7 @@ export async function listUsers(db: Queryable): Promise<UserView[]> {
     username: user.username,
     roleBindings: bindings
       .filter((binding) => binding.userId === user.id)
-      .map(({ role, selector }) => ({ role, selector })),
+      .map(({ role, selector, sshLogins }) => ({ role, selector, sshLogins })),
     disabled: user.disabled,
     mustChangePassword: user.mustChangePassword,
     lockedUntil: user.lockedUntil,
@@ -57,6 +69,16 @@ async function checkBindings(db: Queryable, bindings: readonly BindingInput[]): 
     if (!known.has(binding.role))
       throw AppError.invalid(`roleBindings[${index}].role`, `no role "${binding.role}"`);
     parseSelector(binding.selector, `role_bindings[${index}].selector`);
+    const logins = binding.sshLogins ?? [];
+    if (logins.length > 50) throw AppError.invalid(`roleBindings[${index}].sshLogins`, "at most 50 logins");
+    for (const login of logins) {
+      if (!LOGIN.test(login)) {
+        throw AppError.invalid(
+          `roleBindings[${index}].sshLogins`,
+          `"${login.slice(0, 40)}" is not a login name (a-z, 0-9, '_', '.', '-', at most 32, or "*" for any)`,
+        );
+      }
+    }
   });
 }
 
@@ -80,9 +102,7 @@ export async function createUser(
       .onConflictDoNothing()
       .returning();
     if (!row) throw new AppError("already_exists", `a user named "${input.username}" exists`);
-    await tx
-      .insert(roleBindings)
-      .values(input.roleBindings.map((binding) => ({ ...binding, userId: row.id })));
+    await tx.insert(roleBindings).values(input.roleBindings.map((binding) => bindingRow(binding, row.id)));
     const view = await getUserView(tx, row.id);
     await recordAudit(tx, context, {
       action: "user.create",
@@ -108,7 +128,7 @@ export async function updateUser(
       if (input.roleBindings.length > 0) {
         await tx
           .insert(roleBindings)
-          .values(input.roleBindings.map((binding) => ({ ...binding, userId: input.id })));
+          .values(input.roleBindings.map((binding) => bindingRow(binding, input.id)));
       }
     }
     if (input.disabled !== undefined) {

@@ -50,6 +50,19 @@ export interface Config {
   };
   /** Alert evaluation: how often, and the built-in rules' thresholds (OCORE_ALERT_*). */
   readonly alerts: { readonly evaluateEverySeconds: number; readonly builtin: BuiltinRuleSettings };
+  /** The SSH gateway (OCORE_SSH_*): where it listens (undefined: off) and its session limits. */
+  readonly sshGateway: {
+    readonly listen: { readonly host: string; readonly port: number } | undefined;
+    readonly limits: SshSessionLimits;
+  };
+}
+
+/** Limits of SSH gateway sessions; 0 seconds means no limit. */
+export interface SshSessionLimits {
+  readonly idleTimeoutSeconds: number;
+  readonly maxSessionSeconds: number;
+  readonly maxSessionsPerUser: number;
+  readonly maxSessionsPerHost: number;
 }
 
 /** Where an S3-compatible store keeps archives (OCORE_BACKUP_S3_*). */
@@ -218,6 +231,15 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       backupStore: toBackupStoreConfig(values),
     },
     alerts: toAlertConfig(values),
+    sshGateway: {
+      listen: values.OCORE_SSH_LISTEN_ADDR === "off" ? undefined : values.OCORE_SSH_LISTEN_ADDR,
+      limits: {
+        idleTimeoutSeconds: values.OCORE_SSH_IDLE_TIMEOUT_SECONDS,
+        maxSessionSeconds: values.OCORE_SSH_MAX_SESSION_SECONDS,
+        maxSessionsPerUser: values.OCORE_SSH_MAX_SESSIONS_PER_USER,
+        maxSessionsPerHost: values.OCORE_SSH_MAX_SESSIONS_PER_HOST,
+      },
+    },
   };
 }
 

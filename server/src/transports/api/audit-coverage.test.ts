@@ -11,11 +11,13 @@ import { DockerService } from "@ocore/proto/gen/ocore/api/v1/docker_service_pb.j
 import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment_token_service_pb.js";
 import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
 import { DataFormat, ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import { SshKeyService } from "@ocore/proto/gen/ocore/api/v1/ssh_key_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiServices, isMutating, procedureOf } from "../../../test/support/api-descriptors.js";
 import { type ApiHarness, createApiHarness, STRONG_PASSWORD } from "../../../test/support/api-harness.js";
+import { generateUserKey } from "../../../test/support/sshd-host.js";
 import { rowsOf } from "../../platform/db/rows-of.js";
 import { provisioningJobs } from "../../platform/db/schema/provisioning.js";
 import { servers } from "../../platform/db/schema/servers.js";
@@ -111,6 +113,26 @@ const examples: Record<string, Example> = {
       return token;
     },
     run: (h, t) => h.client(UserService, t as string).deleteRole({ name: "temp" }),
+  },
+  "ocore.api.v1.SshKeyService/AddSshKey": {
+    prepare: owner,
+    run: (h, t) =>
+      h
+        .client(SshKeyService, t as string)
+        .addSshKey({ publicKey: generateUserKey().publicKey, name: "laptop" }),
+  },
+  "ocore.api.v1.SshKeyService/DeleteSshKey": {
+    prepare: async (h) => {
+      const token = await h.ownerToken();
+      const added = await h
+        .client(SshKeyService, token)
+        .addSshKey({ publicKey: generateUserKey().publicKey, name: "old laptop" });
+      return [token, added.key?.id];
+    },
+    run: (h, p) => {
+      const [token, id] = p as [string, string];
+      return h.client(SshKeyService, token).deleteSshKey({ id });
+    },
   },
   "ocore.api.v1.EnrollmentTokenService/CreateEnrollmentToken": {
     prepare: async (h) => [await h.ownerToken(), await newServer(h, "enrolling")],

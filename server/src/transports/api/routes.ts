@@ -12,6 +12,7 @@ import { FleetService } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js"
 import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
 import { MetricsService } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import { SshKeyService } from "@ocore/proto/gen/ocore/api/v1/ssh_key_service_pb.js";
 import { SystemService } from "@ocore/proto/gen/ocore/api/v1/system_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import { MAX_IMPORT_BYTES } from "../../domain/servers/server-import.js";
@@ -20,6 +21,7 @@ export interface ApiServices {
   readonly system: ServiceImpl<typeof SystemService>;
   readonly auth: ServiceImpl<typeof AuthService>;
   readonly users: ServiceImpl<typeof UserService>;
+  readonly sshKeys: ServiceImpl<typeof SshKeyService>;
   readonly apiTokens: ServiceImpl<typeof ApiTokenService>;
   readonly audit: ServiceImpl<typeof AuditService>;
   readonly servers: ServiceImpl<typeof ServerService>;
@@ -53,6 +55,7 @@ export function createApiRoutes(
     router.service(SystemService, services.system);
     router.service(AuthService, services.auth);
     router.service(UserService, services.users);
+    router.service(SshKeyService, services.sshKeys);
     router.service(ApiTokenService, services.apiTokens);
     router.service(AuditService, services.audit);
     router.service(ServerService, services.servers);

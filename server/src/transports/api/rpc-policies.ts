@@ -91,6 +91,10 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   },
   "ocore.api.v1.AuthService/GetCurrentUser": { access: "authenticated", allowDuringPasswordChange: true },
 
+  "ocore.api.v1.SshKeyService/ListSshKeys": { access: "authenticated" },
+  "ocore.api.v1.SshKeyService/AddSshKey": { access: "authenticated", action: "ssh_key.add" },
+  "ocore.api.v1.SshKeyService/DeleteSshKey": { access: "authenticated", action: "ssh_key.delete" },
+
   "ocore.api.v1.UserService/ListUsers": global("users.read"),
   "ocore.api.v1.UserService/CreateUser": global("users.manage", "user.create"),
   "ocore.api.v1.UserService/UpdateUser": global("users.manage", "user.update"),
