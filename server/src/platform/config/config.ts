@@ -50,6 +50,12 @@ export interface Config {
   };
   /** Alert evaluation: how often, and the built-in rules' thresholds (OCORE_ALERT_*). */
   readonly alerts: { readonly evaluateEverySeconds: number; readonly builtin: BuiltinRuleSettings };
+  /** SSH session recordings (OCORE_SSH_RECORD*). */
+  readonly sshRecordings: {
+    readonly recordInput: boolean;
+    readonly maxBytes: number;
+    readonly retentionDays: number;
+  };
 }
 
 /** Where an S3-compatible store keeps archives (OCORE_BACKUP_S3_*). */
@@ -218,6 +224,11 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       backupStore: toBackupStoreConfig(values),
     },
     alerts: toAlertConfig(values),
+    sshRecordings: {
+      recordInput: values.OCORE_SSH_RECORD_INPUT === "on",
+      maxBytes: values.OCORE_SSH_RECORDING_MAX_MB * 1024 * 1024,
+      retentionDays: values.OCORE_SSH_RECORDING_RETENTION_DAYS,
+    },
   };
 }
 
