@@ -29,6 +29,7 @@ import { describeDatabaseFailure } from "./database-errors.js";
 import { describeListenFailure } from "./listen-errors.js";
 import { startAgentChannel } from "./start-agent-channel.js";
 import { startAlerts } from "./start-alerts.js";
+import { startSshRecordings } from "./start-ssh-recordings.js";
 
 export interface RunningServer {
   readonly address: AddressInfo;
@@ -146,6 +147,8 @@ export async function startServer({
     stack.push(() => backupScheduler.stop());
     const alerts = startAlerts({ config, db: database.db, logger, now, masterKeyring: keyring });
     stack.push(() => alerts.stop());
+    const sshRecordings = startSshRecordings({ config, db: database.db, logger, now });
+    stack.push(() => sshRecordings.stop());
     const api = createApi({
       instances,
       metricsRetention: config.metricsRetention,
@@ -159,6 +162,7 @@ export async function startServer({
         onJobQueued: () => provisioning.wake(),
       },
       alerts: alerts.deps,
+      liveSessions: sshRecordings.liveSessions,
       db: database.db,
       logger,
       now,
@@ -182,6 +186,7 @@ export async function startServer({
       readMaxBytes: config.apiMaxRequestBytes,
       requestGate: api.requestGate,
       contextValues: api.contextValues,
+      prefixRoutes: api.prefixRoutes,
       readiness: async () => {
         await database.db.execute(sql`select 1`);
       },

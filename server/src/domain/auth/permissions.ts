@@ -18,6 +18,8 @@ export const permissions = [
   "tokens.manage",
   "alerts.read",
   "alerts.manage",
+  "sessions.read",
+  "sessions.manage",
 ] as const;
 
 export type Permission = (typeof permissions)[number];
@@ -52,6 +54,12 @@ export const builtinRoles: readonly BuiltinRole[] = [
     name: "operator",
     description: "Operates servers and instances: commands and terminals, no user management.",
     permissions: [...readOnly, "servers.write", "instances.write", "commands.run", "terminal.open"],
+  },
+  {
+    name: "auditor",
+    description:
+      "Reads everything a viewer reads, the audit log and SSH session recordings; changes nothing.",
+    permissions: [...readOnly, "audit.read", "sessions.read"],
   },
   {
     name: "viewer",
