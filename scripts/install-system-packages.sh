@@ -3,13 +3,14 @@
 # against a throwaway cluster of their own), Chromium (the console's browser tests) and Docker
 # (the agent's container metrics; scripts/ensure-dockerd.sh starts the daemon), OpenSSH's sshd, sudo and
 # debootstrap (server onboarding runs against real sshd hosts and a debootstrapped systemd host),
-# busybox-static (the Docker operation tests import a one-binary image: no registry needed), and
-# the shell linter `npm run lint` runs on deploy/ and scripts/ (package shellcheck).
+# busybox-static (the Docker operation tests import a one-binary image: no registry needed),
+# the shell linter `npm run lint` runs on deploy/ and scripts/ (package shellcheck), and asciinema
+# (SSH session recordings must be files stock `asciinema cat` and `play` accept).
 # Idempotent: installs only what is missing. Debian 12 / Ubuntu.
 # `--check` installs nothing: it prints the missing packages, one a line, and exits 1 when any is.
 set -euo pipefail
 
-packages=(postgresql chromium docker.io openssh-server sudo debootstrap busybox-static shellcheck)
+packages=(postgresql chromium docker.io openssh-server sudo debootstrap busybox-static shellcheck asciinema)
 
 missing=()
 for package in "${packages[@]}"; do

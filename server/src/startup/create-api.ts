@@ -11,6 +11,7 @@ import type { CommandService } from "../domain/commands/create-command-runner.js
 import { createFleetFeed } from "../domain/fleet/fleet-feed.js";
 import type { MetricsRetention } from "../domain/metrics/rollups.js";
 import type { LifecycleDeps } from "../domain/servers/lifecycle-deps.js";
+import { createLiveSessions, type LiveSessions } from "../domain/ssh-sessions/live-sessions.js";
 import type { SystemInfo } from "../domain/system/system-info.js";
 import type { Db } from "../platform/db/database.js";
 import type { Logger } from "../platform/logging/logger.js";
@@ -30,11 +31,13 @@ import { createFleetService } from "../transports/api/fleet-service.js";
 import { createInputInterceptor } from "../transports/api/input-interceptor.js";
 import { createInstanceService } from "../transports/api/instance-service.js";
 import { createMetricsService } from "../transports/api/metrics-service.js";
+import { createRecordingDownload, RECORDING_PATH_PREFIX } from "../transports/api/recording-download.js";
 import { requestContextValues } from "../transports/api/request-context.js";
 import { createRequestLogInterceptor } from "../transports/api/request-logger.js";
 import type { ApiServices } from "../transports/api/routes.js";
 import { createServerService } from "../transports/api/server-service.js";
 import { createSshKeyService } from "../transports/api/ssh-key-service.js";
+import { createSshSessionService } from "../transports/api/ssh-session-service.js";
 import { createSystemService } from "../transports/api/system-service.js";
 import { createUserService } from "../transports/api/user-service.js";
 import type { RequestHandler } from "../transports/http/http-server.js";
@@ -62,6 +65,8 @@ export interface ApiDeps {
   readonly instances?: BackupDeps;
   /** Alert rules and notification channels; without it those RPCs are refused. */
   readonly alerts?: AlertDeps;
+  /** The SSH sessions open in this process (shared with the SSH gateway); default: none. */
+  readonly liveSessions?: LiveSessions;
 }
 
 export interface Api {
@@ -71,6 +76,8 @@ export interface Api {
   readonly requestGate: (context: HandlerContext) => Promise<void>;
   readonly contextValues: (request: Parameters<RequestHandler>[0]) => ContextValues;
   readonly feed: AuditFeed;
+  /** Plain HTTP endpoints served next to the API (the recordings' .cast download). */
+  readonly prefixRoutes: ReadonlyArray<readonly [prefix: string, handler: RequestHandler]>;
   /** Writes the denials still being counted (call after the listener closed). */
   close(): Promise<void>;
 }
@@ -111,6 +118,7 @@ export function createApi(deps: ApiDeps): Api {
       instances: createInstanceService({ instances: deps.instances, commands: deps.commands }),
       backups: createBackupService({ instances: deps.instances }),
       alerts: createAlertService(deps.alerts),
+      sshSessions: createSshSessionService({ db, liveSessions: deps.liveSessions ?? createLiveSessions() }),
     },
     interceptors: [
       createRequestLogInterceptor(logger),
@@ -120,6 +128,7 @@ export function createApi(deps: ApiDeps): Api {
     ],
     requestGate: createAuthGate({ authenticator, logger }),
     feed,
+    prefixRoutes: [[RECORDING_PATH_PREFIX, createRecordingDownload({ db, authenticator, denials, logger })]],
     close: () => denials.close(),
     contextValues: (request) =>
       requestContextValues({

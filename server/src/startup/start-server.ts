@@ -9,6 +9,7 @@ import { ensureInstallation } from "../domain/installation/ensure-installation.j
 import { createBackgroundTasks } from "../domain/instances/background-tasks.js";
 import { resumeInstanceTasks } from "../domain/instances/delete-instance.js";
 import { startProvisioning } from "../domain/provisioning/start-provisioning.js";
+import { startSessionRecording } from "../domain/ssh-sessions/session-recorder.js";
 import { getSystemInfo } from "../domain/system/system-info.js";
 import { ensureFirstAdmin } from "../domain/users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../domain/users/roles.js";
@@ -33,6 +34,7 @@ import { describeListenFailure } from "./listen-errors.js";
 import { startAgentChannel } from "./start-agent-channel.js";
 import { startAlerts } from "./start-alerts.js";
 import { type SshGateway, startSshGateway } from "./start-ssh-gateway.js";
+import { startSshRecordings } from "./start-ssh-recordings.js";
 
 export interface RunningServer {
   readonly address: AddressInfo;
@@ -152,6 +154,8 @@ export async function startServer({
     stack.push(() => alerts.stop());
     const accessTokenKey = deriveKey(keyring.current, "ocore access tokens v1");
     const loginLimiter = createLoginLimiter();
+    const sshRecordings = startSshRecordings({ config, db: database.db, logger, now });
+    stack.push(() => sshRecordings.stop());
     let sshGateway: SshGateway | undefined;
     if (config.sshGateway.listen) {
       sshGateway = await startSshGateway({
@@ -165,6 +169,10 @@ export async function startServer({
         publicHost: config.publicUrl ? new URL(config.publicUrl).hostname : os.hostname(),
         limits: config.sshGateway.limits,
         tunnels: agentChannel.gateway.sshTunnels,
+        recording: {
+          start: (db, start) => startSessionRecording(db, start, sshRecordings.settings),
+          live: sshRecordings.liveSessions,
+        },
       });
       stack.push(() => sshGateway?.close());
     }
@@ -182,6 +190,7 @@ export async function startServer({
         onJobQueued: () => provisioning.wake(),
       },
       alerts: alerts.deps,
+      liveSessions: sshRecordings.liveSessions,
       db: database.db,
       logger,
       now,
@@ -206,6 +215,7 @@ export async function startServer({
       readMaxBytes: config.apiMaxRequestBytes,
       requestGate: api.requestGate,
       contextValues: api.contextValues,
+      prefixRoutes: api.prefixRoutes,
       readiness: async () => {
         await database.db.execute(sql`select 1`);
       },

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { pino } from "pino";
+import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiToken } from "../../src/domain/api-tokens/api-tokens.js";
 import { systemContext } from "../../src/domain/audit/audit-context.js";
@@ -13,9 +14,13 @@ import { createLoginLimiter } from "../../src/domain/auth/login-limiter.js";
 import { hashPassword } from "../../src/domain/auth/passwords.js";
 import { productRequirements } from "../../src/domain/provisioning/requirements.js";
 import { addUserSshKey } from "../../src/domain/ssh-keys/user-ssh-keys.js";
+import { createLiveSessions } from "../../src/domain/ssh-sessions/live-sessions.js";
+import { readRecordingText } from "../../src/domain/ssh-sessions/read-recording.js";
+import { startSessionRecording } from "../../src/domain/ssh-sessions/session-recorder.js";
 import { userPrincipal } from "../../src/domain/users/load-principal.js";
 import { createUser, updateUser } from "../../src/domain/users/users.js";
 import { auditLog } from "../../src/platform/db/schema/audit.js";
+import { sshSessions } from "../../src/platform/db/schema/ssh-sessions.js";
 import { users } from "../../src/platform/db/schema/users.js";
 import { createMasterKeyring } from "../../src/platform/pki/master-key.js";
 import { type SshGateway, startSshGateway } from "../../src/startup/start-ssh-gateway.js";
@@ -25,6 +30,16 @@ import { generateUserKey, type SshdHost, startSshdHost } from "../support/sshd-h
 const thisMachine = { ...productRequirements, minDocker: [20, 10] as const };
 const PASSWORD = "a long and strong ssh password 7";
 const E2E_TIMEOUT_MS = 240_000;
+
+/** The .cast text of a session, once it holds `expected` (the recorder flushes within a second). */
+async function castOf(harness: OnboardingHarness, sessionId: string, expected: string): Promise<string> {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    const text = await readRecordingText(harness.database.db, sessionId);
+    if (text.includes(expected) || Date.now() > until) return text;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 interface Ran {
   code: number | null;
@@ -48,6 +63,7 @@ describe("SSH gateway with stock OpenSSH, through the agent", () => {
   let serverId = "";
   let aliceId = "";
   let token = "";
+  const liveSessions = createLiveSessions();
 
   const ssh = (args: string[], options: { secret?: string; timeoutMs?: number } = {}): Promise<Ran> =>
     new Promise((resolve) => {
@@ -133,6 +149,11 @@ describe("SSH gateway with stock OpenSSH, through the agent", () => {
       },
       tunnels: harness.channel.gateway.sshTunnels,
       revalidateEveryMs: 500,
+      recording: {
+        start: (db, start) =>
+          startSessionRecording(db, start, { recordInput: false, maxBytes: 8 * 1024 * 1024 }),
+        live: liveSessions,
+      },
     });
     writeFileSync(knownHosts, `${gateway.info.knownHostsLine}\n`);
     writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$OCORE_SECRET"\n');
@@ -192,6 +213,16 @@ describe("SSH gateway with stock OpenSSH, through the agent", () => {
       expect(ran.stderr).not.toMatch(/oCore:/);
       expect(ran.stdout).toBe(`through-the-agent\n${sshd.users[0]?.username}\n`);
       expect(ran.code).toBe(7);
+      const [recorded] = await harness.database.db
+        .select()
+        .from(sshSessions)
+        .where(eq(sshSessions.kind, "exec"));
+      expect(recorded).toMatchObject({
+        login: sshd.users[0]?.username,
+        serverId,
+        command: "echo through-the-agent; whoami; exit 7",
+      });
+      expect(await castOf(harness, recorded?.id ?? "", "through-the-agent")).toContain("through-the-agent");
       const authorized = readFileSync(
         path.join(sshd.users[0]?.home ?? "", ".ssh", "authorized_keys"),
         "utf8",
@@ -273,8 +304,31 @@ describe("SSH gateway with stock OpenSSH, through the agent", () => {
       const remote = path.join(sshd.users[0]?.home ?? "", "payload.bin");
       expect(existsSync(remote)).toBe(true);
       expect(readFileSync(remote).equals(readFileSync(local))).toBe(true);
-      const size = await ssh(["-tt", "-i", aliceKey, "alice+e2e-ssh@127.0.0.1", "stty size"]);
-      expect(size.stdout.trim()).toMatch(/^\d+ \d+$/);
+      // A resize reaches the host's pty: stty size there prints the new size.
+      const client = new ssh2.Client();
+      const output = await new Promise<string>((resolve, reject) => {
+        let seen = "";
+        client.on("ready", () => {
+          client.shell({ term: "xterm", rows: 24, cols: 80 }, (error, channel) => {
+            if (error) return reject(error);
+            channel.on("data", (chunk: Buffer) => {
+              seen += chunk.toString();
+              if (/33 111/.test(seen)) resolve(seen);
+            });
+            channel.setWindow(33, 111, 0, 0);
+            setTimeout(() => channel.write("stty size\n"), 500);
+          });
+        });
+        client.on("error", reject);
+        client.connect({
+          host: "127.0.0.1",
+          port: gateway.port,
+          username: "alice+e2e-ssh",
+          privateKey: readFileSync(aliceKey, "utf8"),
+        });
+        setTimeout(() => reject(new Error(`no "33 111" in: ${seen}`)), 20_000);
+      }).finally(() => client.end());
+      expect(output).toMatch(/33 111/);
     },
     E2E_TIMEOUT_MS,
   );

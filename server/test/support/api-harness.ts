@@ -7,6 +7,7 @@ import pino from "pino";
 import { createChannelKeyring } from "../../src/domain/alerts/channels/channel-secrets.js";
 import type { BackupDeps } from "../../src/domain/backups/backup-deps.js";
 import { type CommandService, createCommandRunner } from "../../src/domain/commands/create-command-runner.js";
+import { createLiveSessions, type LiveSessions } from "../../src/domain/ssh-sessions/live-sessions.js";
 import { ensureFirstAdmin } from "../../src/domain/users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../../src/domain/users/roles.js";
 import type { DatabaseKind, Db } from "../../src/platform/db/database.js";
@@ -25,6 +26,8 @@ export interface ApiHarness {
   /** The command runner behind CommandService (no agent is ever live here). */
   readonly commands: CommandService;
   readonly firstAdminPassword: string;
+  /** The SSH sessions "open in this process" that SshSessionService lists and ends. */
+  readonly liveSessions: LiveSessions;
   /** An in-memory transport through the real routes and interceptors; `headers` are sent on every call. */
   transport(headers?: Record<string, string>): Transport;
   client<S extends DescService>(service: S, bearer?: string): Client<S>;
@@ -52,7 +55,9 @@ export async function createApiHarness(
     now: clock.now,
     sweepEveryMs: 0,
   });
+  const liveSessions = createLiveSessions();
   const api = createApi({
+    liveSessions,
     instances: options.instances?.(database.db),
     commands,
     db: database.db,
@@ -113,6 +118,7 @@ export async function createApiHarness(
     clock,
     commands,
     firstAdminPassword: firstAdmin.password,
+    liveSessions,
     transport,
     client,
     ownerToken() {

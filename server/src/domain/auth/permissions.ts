@@ -20,6 +20,8 @@ export const permissions = [
   "tokens.manage",
   "alerts.read",
   "alerts.manage",
+  "sessions.read",
+  "sessions.manage",
 ] as const;
 
 export type Permission = (typeof permissions)[number];
@@ -63,6 +65,12 @@ export const builtinRoles: readonly BuiltinRole[] = [
       "servers.ssh",
       "servers.ssh.forward",
     ],
+  },
+  {
+    name: "auditor",
+    description:
+      "Reads everything a viewer reads, the audit log and SSH session recordings; changes nothing.",
+    permissions: [...readOnly, "audit.read", "sessions.read"],
   },
   {
     name: "viewer",

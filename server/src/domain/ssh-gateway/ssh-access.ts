@@ -65,6 +65,18 @@ export function allowedLogins(
   return { any: false, logins: [...logins].sort() };
 }
 
+/**
+ * The check of every new channel: the principal (reloaded) still holds `servers.ssh` on the
+ * server and may still use the login. Throws the refusal otherwise.
+ */
+export function assertStillAllowed(principal: Principal | undefined, server: ServerRow, login: string): void {
+  if (!principal || !holdsOn(principal, "servers.ssh", server.tags)) throw unknownOrForbidden(server.name);
+  const allowed = allowedLogins(principal, "servers.ssh", server);
+  if (!allowed.any && !allowed.logins.includes(login)) {
+    throw new AppError("permission_denied", `you may no longer log in to ${server.name} as "${login}"`);
+  }
+}
+
 /** True when a forwarding is allowed on this server (`servers.ssh.forward` on its tags). */
 export function mayForward(principal: Principal, server: { tags: Tags }): boolean {
   return holdsOn(principal, "servers.ssh.forward", server.tags);

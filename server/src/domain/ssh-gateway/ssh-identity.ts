@@ -20,6 +20,8 @@ export interface SshIdentity {
   readonly method: "publickey" | "password" | "api_token" | "access_token";
   /** The user; for an API token, its id. */
   readonly userId: string;
+  /** The user its sessions are recorded under: the user, or the API token's creator ("" when gone). */
+  readonly recordAs: string;
   /** The sign-in session an access token belongs to (ends the connection when it ends). */
   readonly sessionId?: string;
 }
@@ -48,7 +50,12 @@ export async function identifyByKey(
   const now = deps.now();
   await markSshKeyUsed(deps.db, found.key.id, now);
   await recordLogin(deps.db, context, found.user, `public key ${fingerprint}`, now);
-  return { principal: await userPrincipal(deps.db, found.user), method: "publickey", userId: found.user.id };
+  return {
+    principal: await userPrincipal(deps.db, found.user),
+    method: "publickey",
+    userId: found.user.id,
+    recordAs: found.user.id,
+  };
 }
 
 /**
@@ -69,6 +76,7 @@ export async function identifyBySecret(
     return {
       method: "api_token",
       userId: row.id,
+      recordAs: row.createdBy ?? "",
       principal: {
         kind: "token",
         id: row.id,
@@ -99,6 +107,7 @@ export async function identifyBySecret(
       principal: await userPrincipal(deps.db, user, claims.sessionId),
       method: "access_token",
       userId: user.id,
+      recordAs: user.id,
       sessionId: claims.sessionId,
     };
   }
@@ -106,7 +115,12 @@ export async function identifyBySecret(
   if (user.mustChangePassword) throw mustChange();
   await deps.db.update(users).set({ failedLogins: 0, lockedUntil: null }).where(eq(users.id, user.id));
   await recordLogin(deps.db, context, user, "password", now);
-  return { principal: await userPrincipal(deps.db, user), method: "password", userId: user.id };
+  return {
+    principal: await userPrincipal(deps.db, user),
+    method: "password",
+    userId: user.id,
+    recordAs: user.id,
+  };
 }
 
 /**
@@ -147,4 +161,27 @@ async function recordLogin(
   await db.transaction((tx) =>
     recordAudit(tx, actor, { action: "ssh.login", targetType: "user", targetId: user.id, detail: how }, now),
   );
+}
+
+/**
+ * The identity's principal as the database says now (roles and bindings may have changed since
+ * the connection opened); undefined when the user or token is gone.
+ */
+export async function reloadSshPrincipal(db: Db, identity: SshIdentity): Promise<Principal | undefined> {
+  if (identity.method === "api_token") {
+    const [row] = await db.select().from(apiTokens).where(eq(apiTokens.id, identity.userId));
+    if (!row) return undefined;
+    const permissions = (await getRolePermissions(db, [row.role])).get(row.role) ?? [];
+    return {
+      ...identity.principal,
+      grants: [
+        {
+          permissions: new Set(permissions),
+          selector: row.selector ? parseSelector(row.selector) : undefined,
+        },
+      ],
+    };
+  }
+  const [user] = await db.select().from(users).where(eq(users.id, identity.userId));
+  return user ? userPrincipal(db, user, identity.sessionId) : undefined;
 }

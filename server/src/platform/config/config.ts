@@ -55,6 +55,12 @@ export interface Config {
     readonly listen: { readonly host: string; readonly port: number } | undefined;
     readonly limits: SshSessionLimits;
   };
+  /** SSH session recordings (OCORE_SSH_RECORD*). */
+  readonly sshRecordings: {
+    readonly recordInput: boolean;
+    readonly maxBytes: number;
+    readonly retentionDays: number;
+  };
 }
 
 /** Limits of SSH gateway sessions; 0 seconds means no limit. */
@@ -239,6 +245,11 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
         maxSessionsPerUser: values.OCORE_SSH_MAX_SESSIONS_PER_USER,
         maxSessionsPerHost: values.OCORE_SSH_MAX_SESSIONS_PER_HOST,
       },
+    },
+    sshRecordings: {
+      recordInput: values.OCORE_SSH_RECORD_INPUT === "on",
+      maxBytes: values.OCORE_SSH_RECORDING_MAX_MB * 1024 * 1024,
+      retentionDays: values.OCORE_SSH_RECORDING_RETENTION_DAYS,
     },
   };
 }

@@ -454,6 +454,29 @@ export const settings = {
     secret: false,
     schema: wholeNumber(1, 1000),
   },
+  OCORE_SSH_RECORD_INPUT: {
+    env: "OCORE_SSH_RECORD_INPUT",
+    description:
+      'Record what users type in SSH sessions (asciicast "i" events), on or off. Off records output and resizes only; typed passwords are then never stored.',
+    defaultValue: "off",
+    secret: false,
+    schema: onOff,
+  },
+  OCORE_SSH_RECORDING_MAX_MB: {
+    env: "OCORE_SSH_RECORDING_MAX_MB",
+    description:
+      "Largest recording of one SSH session, in MB (1-10240). A session that reaches it is ended (fail closed), with a message; its recording is kept up to that point.",
+    defaultValue: "256",
+    secret: false,
+    schema: wholeNumber(1, 10240),
+  },
+  OCORE_SSH_RECORDING_RETENTION_DAYS: {
+    env: "OCORE_SSH_RECORDING_RETENTION_DAYS",
+    description: "Days SSH sessions and their recordings are kept after they end (1-3650).",
+    defaultValue: "90",
+    secret: false,
+    schema: wholeNumber(1, 3650),
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;

@@ -13,6 +13,7 @@ import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_
 import { MetricsService } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { SshKeyService } from "@ocore/proto/gen/ocore/api/v1/ssh_key_service_pb.js";
+import { SshSessionService } from "@ocore/proto/gen/ocore/api/v1/ssh_session_service_pb.js";
 import { SystemService } from "@ocore/proto/gen/ocore/api/v1/system_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
 import { MAX_IMPORT_BYTES } from "../../domain/servers/server-import.js";
@@ -34,6 +35,7 @@ export interface ApiServices {
   readonly instances: ServiceImpl<typeof InstanceService>;
   readonly backups: ServiceImpl<typeof BackupService>;
   readonly alerts: ServiceImpl<typeof AlertService>;
+  readonly sshSessions: ServiceImpl<typeof SshSessionService>;
 }
 
 /**
@@ -72,5 +74,6 @@ export function createApiRoutes(
     router.service(InstanceService, services.instances);
     router.service(BackupService, services.backups);
     router.service(AlertService, services.alerts);
+    router.service(SshSessionService, services.sshSessions);
   };
 }

@@ -4,6 +4,7 @@ import { findBackup } from "../../domain/backups/backups.js";
 import { serverIdOfCommand } from "../../domain/commands/command-records.js";
 import { findInstance } from "../../domain/instances/instance-queries.js";
 import { findServer } from "../../domain/servers/servers.js";
+import { serverIdOfSession } from "../../domain/ssh-sessions/get-session.js";
 import type { Db } from "../../platform/db/database.js";
 
 /**
@@ -70,6 +71,13 @@ const serverOfBackup = async (message: unknown, db: Db): Promise<RpcTarget | und
   const id = (message as { id?: unknown }).id;
   const backup = typeof id === "string" ? await findBackup(db, id) : undefined;
   return backup ? serverById({ id: backup.serverId }, db) : undefined;
+};
+
+/** The server of the SSH session a request names in its `id` field. */
+const serverOfSession = async (message: unknown, db: Db): Promise<RpcTarget | undefined> => {
+  const id = (message as { id?: unknown }).id;
+  const serverId = typeof id === "string" ? await serverIdOfSession(db, id) : undefined;
+  return serverId ? serverById({ id: serverId }, db) : undefined;
 };
 
 const global = (access: Permission, action?: string): RpcPolicy => ({ access, scope: "global", action });
@@ -219,6 +227,26 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   "ocore.api.v1.AlertService/DeleteChannel": global("alerts.manage", "alert.channel.delete"),
   "ocore.api.v1.AlertService/TestChannel": global("alerts.manage", "alert.channel.test"),
   "ocore.api.v1.AlertService/ListDeliveries": global("alerts.manage"),
+
+  // SSH sessions and their recordings (issue 15): read and ended per the session's server.
+  "ocore.api.v1.SshSessionService/ListSessions": { access: "sessions.read", scope: "server" },
+  "ocore.api.v1.SshSessionService/GetSession": {
+    access: "sessions.read",
+    scope: "server",
+    target: serverOfSession,
+  },
+  "ocore.api.v1.SshSessionService/GetRecording": {
+    access: "sessions.read",
+    scope: "server",
+    target: serverOfSession,
+  },
+  "ocore.api.v1.SshSessionService/SearchRecordings": { access: "sessions.read", scope: "server" },
+  "ocore.api.v1.SshSessionService/EndSession": {
+    access: "sessions.manage",
+    scope: "server",
+    target: serverOfSession,
+    action: "ssh.session.end",
+  },
 };
 
 /** InstanceService and BackupService: instances.read to look, instances.write to change. */

@@ -3,9 +3,9 @@ import type ssh2 from "ssh2";
 import type { AuditContext } from "../../domain/audit/audit-context.js";
 import { ensureServerGatewayKey } from "../../domain/ssh-gateway/gateway-keys.js";
 import type { SessionSlot } from "../../domain/ssh-gateway/session-limits.js";
-import { mayForward, resolveSshTarget } from "../../domain/ssh-gateway/ssh-access.js";
+import { assertStillAllowed, mayForward, resolveSshTarget } from "../../domain/ssh-gateway/ssh-access.js";
 import { recordSshEvent } from "../../domain/ssh-gateway/ssh-audit.js";
-import { revalidateSshIdentity } from "../../domain/ssh-gateway/ssh-identity.js";
+import { reloadSshPrincipal, revalidateSshIdentity } from "../../domain/ssh-gateway/ssh-identity.js";
 import { parseSshTarget } from "../../domain/ssh-gateway/ssh-target.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { authenticateRequest } from "./authenticate.js";
@@ -45,12 +45,31 @@ export function serveConnection(deps: GatewayDeps, client: ssh2.Connection, info
         idleTimer.refresh();
       },
     },
-    upstream() {
+    async upstream() {
+      const first = !opening;
       opening ??= openUpstream().then((upstream) => {
         opened = upstream;
         return upstream;
       });
-      return opening;
+      const upstream = await opening;
+      // RBAC is checked when the connection opens and again on every later channel.
+      if (!first && state.identity) {
+        const principal = await reloadSshPrincipal(db, state.identity);
+        try {
+          assertStillAllowed(principal, upstream.server, upstream.login);
+        } catch (error) {
+          const detail = error instanceof AppError ? error.message : "refused";
+          await recordSshEvent(
+            db,
+            context,
+            { action: "ssh.refused", serverId: upstream.server.id, result: "denied", detail },
+            now(),
+          );
+          throw error;
+        }
+        if (principal) state.identity = { ...state.identity, principal };
+      }
+      return upstream;
     },
     terminate(message) {
       for (const notify of state.notices) notify(message);

@@ -1,10 +1,8 @@
 import type { Duplex } from "node:stream";
 import type { SessionCounter } from "../../domain/ssh-gateway/session-limits.js";
-import type {
-  LiveSessionRegistry,
-  StartSessionRecording,
-} from "../../domain/ssh-gateway/session-recording.js";
 import type { SshIdentityDeps } from "../../domain/ssh-gateway/ssh-identity.js";
+import type { LiveSessions } from "../../domain/ssh-sessions/live-sessions.js";
+import type { SessionRecorder, SessionStart } from "../../domain/ssh-sessions/session-recorder.js";
 import type { SshSessionLimits } from "../../platform/config/config.js";
 import type { Db } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/logging/logger.js";
@@ -29,5 +27,8 @@ export interface GatewayDeps {
   /** How often an open connection's user or token is checked again (disabled, revoked). */
   readonly revalidateEveryMs: number;
   /** Session recordings and the live-session list (domain/ssh-sessions/), when wired. */
-  readonly recording?: { readonly start: StartSessionRecording; readonly live?: LiveSessionRegistry };
+  readonly recording?: {
+    readonly start: (db: Db, start: SessionStart) => Promise<SessionRecorder>;
+    readonly live: LiveSessions;
+  };
 }

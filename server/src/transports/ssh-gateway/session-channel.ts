@@ -1,5 +1,5 @@
 import type ssh2 from "ssh2";
-import type { SessionRecorder } from "../../domain/ssh-gateway/session-recording.js";
+import type { SessionRecorder } from "../../domain/ssh-sessions/session-recorder.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import type { ConnectionState, Upstream } from "./connection-state.js";
 import { pickServer } from "./picker.js";
@@ -80,7 +80,7 @@ export function handleSession(state: ConnectionState, session: ssh2.Session): vo
       const recording = state.deps.recording;
       if (recording && state.identity) {
         recorder = await recording.start(state.deps.db, {
-          userId: state.identity.userId,
+          userId: state.identity.recordAs,
           serverId: upstream.server.id,
           login: upstream.login,
           kind,
@@ -89,19 +89,21 @@ export function handleSession(state: ConnectionState, session: ssh2.Session): vo
           rows: pty?.rows ?? 24,
           clientAddress: state.clientAddress,
         });
-        recorder.onFailure(() => {
-          notice("the session recording failed; the session ends (recordings are required)");
+        recorder.onFailure((failure) => {
+          notice(failure.message);
           up?.close();
         });
       }
-      const unregister = recording?.live?.register({
-        sessionId: recorder?.sessionId ?? "",
-        userId: state.identity?.userId ?? "",
-        serverId: upstream.server.id,
-        login: upstream.login,
-        startedAt: state.deps.now(),
-        terminate: (message) => state.terminate(message),
-      });
+      const unregister =
+        recorder &&
+        recording?.live.register({
+          sessionId: recorder.sessionId,
+          userId: state.identity?.recordAs ?? "",
+          serverId: upstream.server.id,
+          login: upstream.login,
+          startedAt: state.deps.now(),
+          terminate: (message) => state.terminate(message),
+        });
       const channelIn = state.meter.bytesIn;
       const channelOut = state.meter.bytesOut;
       relayChannel(down, up, state.meter, recorder, (exitStatus) => {
@@ -110,7 +112,7 @@ export function handleSession(state: ConnectionState, session: ssh2.Session): vo
         recorder
           ?.end({
             exitStatus,
-            reason: "closed",
+            reason: exitStatus === null ? "closed" : "exit",
             bytesIn: state.meter.bytesIn - channelIn,
             bytesOut: state.meter.bytesOut - channelOut,
           })

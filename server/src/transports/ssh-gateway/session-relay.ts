@@ -1,5 +1,5 @@
 import type ssh2 from "ssh2";
-import type { SessionRecorder } from "../../domain/ssh-gateway/session-recording.js";
+import type { SessionRecorder } from "../../domain/ssh-sessions/session-recorder.js";
 
 /** Counts bytes and notes activity of one connection (for the audit entry and the idle timer). */
 export interface Meter {
