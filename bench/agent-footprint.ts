@@ -47,6 +47,7 @@ const server = await startServer({
   OCORE_DATA_DIR: serverDataDir,
   OCORE_HTTP_ADDR: "127.0.0.1:0",
   OCORE_AGENT_ADDR: `127.0.0.1:${agentPort}`,
+  OCORE_SSH_LISTEN_ADDR: "127.0.0.1:0",
   OCORE_AGENT_PUBLIC_ADDR: `127.0.0.1:${agentPort}`,
   OCORE_AGENT_HOSTNAMES: "127.0.0.1",
 });

@@ -26,6 +26,7 @@ function startServer(env: Record<string, string>): Promise<Server> {
       PATH: process.env.PATH,
       OCORE_HTTP_ADDR: "127.0.0.1:0",
       OCORE_AGENT_ADDR: "127.0.0.1:0",
+      OCORE_SSH_LISTEN_ADDR: "127.0.0.1:0",
       OCORE_CONSOLE: "off",
       OCORE_LOG_LEVEL: "warn",
       ...env,

@@ -58,6 +58,7 @@ async function startServer(env: Record<string, string>): Promise<RunningServer> 
         PATH: process.env.PATH,
         OCORE_HTTP_ADDR: "127.0.0.1:0",
         OCORE_AGENT_ADDR: "127.0.0.1:0",
+        OCORE_SSH_LISTEN_ADDR: "127.0.0.1:0",
         ...env,
       },
       stdio: ["ignore", "ignore", "pipe"],

@@ -101,6 +101,7 @@ async function runFleet(n: number) {
       OCORE_DATA_DIR: dataDir,
       OCORE_HTTP_ADDR: "127.0.0.1:0",
       OCORE_AGENT_ADDR: `127.0.0.1:${agentPort}`,
+      OCORE_SSH_LISTEN_ADDR: "127.0.0.1:0",
       OCORE_AGENT_HOSTNAMES: "127.0.0.1,localhost",
       OCORE_MASTER_KEY: masterKey,
       OCORE_METRICS_INTERVAL_SECONDS: String(INTERVAL_S),

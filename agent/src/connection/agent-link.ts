@@ -4,12 +4,13 @@ import type { Spool } from "../spool/spool.js";
 import { createSession, type LinkStream, type Renewal, type Session } from "./agent-session.js";
 import type { Backoff } from "./backoff.js";
 import { type Clock, sleep } from "./clock.js";
+import type { TunnelCall } from "./grpc-clients.js";
 import { classifyFailure, createFailureLog } from "./link-failure.js";
 import { createLinkStateMachine, type LinkState } from "./link-state-machine.js";
 
 /** Opens one stream to the server (the real one: grpc-js with mTLS; tests may fake it). */
 export interface Dialer {
-  dial(): Promise<{ stream: LinkStream; close(): void }>;
+  dial(): Promise<{ stream: LinkStream; openTunnel?: () => TunnelCall; close(): void }>;
 }
 
 export interface AgentLinkOptions {
@@ -69,6 +70,7 @@ export function createAgentLink(options: AgentLinkOptions): AgentLink {
       const current = createSession({
         ...options.session,
         stream: connection.stream,
+        openTunnel: connection.openTunnel,
         spool: options.spool,
         clock,
         logger,

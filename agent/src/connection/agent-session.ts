@@ -11,7 +11,9 @@ import { type CommandOutbox, type OutboxWriter, streamOutboxWriter } from "../co
 import type { InstanceStatesWriter, InstanceWatch } from "../instances/instance-watch.js";
 import type { Logger } from "../logging/logger.js";
 import type { Spool } from "../spool/spool.js";
+import type { SshTunnels } from "../ssh-tunnel/ssh-tunnel.js";
 import { type Clock, sleep } from "./clock.js";
+import type { TunnelCall } from "./grpc-clients.js";
 
 /** The part of a grpc-js client duplex stream the session uses (fakes in tests implement it). */
 export interface LinkStream {
@@ -67,6 +69,10 @@ export interface SessionOptions {
   readonly commands?: { readonly executor: CommandExecutor; readonly outbox: CommandOutbox };
   /** Pushes the host's instance states (a snapshot, then changes) while this stream is live. */
   readonly instanceStates?: Pick<InstanceWatch, "attach" | "detach">;
+  /** Opens a Tunnel call on this stream's channel (absent: SSH tunnels are not offered). */
+  readonly openTunnel?: () => TunnelCall;
+  /** Serves the server's OpenSshTunnel requests (ssh-tunnel/ssh-tunnel.ts). */
+  readonly sshTunnels?: SshTunnels;
 }
 
 export interface Session {
@@ -162,6 +168,16 @@ export function createSession(options: SessionOptions): Session {
         return;
       case "cancelCommand":
         options.commands?.executor.cancel(payload.value.commandId, payload.value.reason);
+        return;
+      case "openSshTunnel":
+        if (options.sshTunnels && options.openTunnel) {
+          options.sshTunnels.open(payload.value, options.openTunnel);
+        } else {
+          logger.warn(
+            { tunnelId: payload.value.tunnelId },
+            "ignoring an SSH tunnel request: this agent serves none",
+          );
+        }
         return;
       case "metricsAck": {
         const sequences = payload.value.sequences;

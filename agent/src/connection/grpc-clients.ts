@@ -3,6 +3,8 @@ import {
   AgentService,
   type ConnectRequest,
   type ConnectResponse,
+  type TunnelRequest,
+  type TunnelResponse,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import {
   EnrollmentService,
@@ -14,6 +16,7 @@ import { openGatewayClient } from "./gateway-client.js";
 import type { ServerAddress } from "./server-address.js";
 
 export type AgentStream = grpc.ClientDuplexStream<ConnectRequest, ConnectResponse>;
+export type TunnelCall = grpc.ClientDuplexStream<TunnelRequest, TunnelResponse>;
 
 /**
  * Opens AgentService/Connect with mutual TLS: our key and certificate, and only the oCore CA as
@@ -23,7 +26,7 @@ export type AgentStream = grpc.ClientDuplexStream<ConnectRequest, ConnectRespons
 export function openAgentStream(
   address: ServerAddress,
   identity: Identity,
-): { stream: AgentStream; close(): void } {
+): { stream: AgentStream; openTunnel(): TunnelCall; close(): void } {
   const { client, methods, close } = openGatewayClient(AgentService, address, identity);
   const method = methods.connect;
   const stream = client.makeBidiStreamRequest(
@@ -31,7 +34,14 @@ export function openAgentStream(
     method.requestSerialize,
     method.responseDeserialize,
   ) as AgentStream;
-  return { stream, close };
+  // A Tunnel call goes on the same channel, so the same mutual-TLS connection: its own HTTP/2 stream.
+  const openTunnel = () =>
+    client.makeBidiStreamRequest(
+      methods.tunnel.path,
+      methods.tunnel.requestSerialize,
+      methods.tunnel.responseDeserialize,
+    ) as TunnelCall;
+  return { stream, openTunnel, close };
 }
 
 /** Calls EnrollmentService/Enroll over server-authenticated TLS, trusting only `caPem`. */

@@ -30,6 +30,7 @@ import { createIdentityStore, NotEnrolledError } from "../identity/identity-stor
 import { createInstanceWatch } from "../instances/instance-watch.js";
 import { componentLogger, type Logger } from "../logging/logger.js";
 import { openSpool, type Spool } from "../spool/spool.js";
+import { createSshTunnels } from "../ssh-tunnel/ssh-tunnel.js";
 import { createSamplingLoop, type SamplingLoop } from "./sampling-loop.js";
 
 export interface RunningAgent {
@@ -135,7 +136,12 @@ export async function startAgent(options: {
       }),
     onInterval: (seconds) => sampling?.setIntervalSeconds(seconds),
     ...options.link,
-    session: { ...options.link?.session, commands: { executor, outbox }, instanceStates: instanceWatch },
+    session: {
+      ...options.link?.session,
+      commands: { executor, outbox },
+      instanceStates: instanceWatch,
+      sshTunnels: createSshTunnels({ logger: componentLogger(logger, "ssh-tunnel") }),
+    },
   });
   sampling = createSamplingLoop({
     sampler,

@@ -21,6 +21,7 @@ import { createPresenceSweeps, type SweepTiming } from "../transports/agent-gate
 import { createDownloadAgentHandler } from "../transports/agent-gateway/release-download-handler.js";
 import { registerAgentRoutes } from "../transports/agent-gateway/routes.js";
 import { SessionRegistry } from "../transports/agent-gateway/session-registry.js";
+import { createSshTunnels, type SshTunnels } from "../transports/agent-gateway/ssh-tunnels.js";
 import { createAgentSessionHooks } from "./agent-session-hooks.js";
 
 export interface AgentGatewayOptions {
@@ -65,6 +66,8 @@ export interface AgentGateway {
   /** One round of the periodic checks (runs on a timer after listen; tests call it directly). */
   sweep(options?: { readonly late?: boolean }): Promise<void>;
   readonly registry: SessionRegistry;
+  /** SSH tunnels through the agents' channels (the SSH gateway's transport to hosts). */
+  readonly sshTunnels: SshTunnels;
   /** True when this process holds the server's live stream and its agent pushed its instance states on it. */
   pushesInstanceStates(serverId: string): boolean;
   close(): Promise<void>;
@@ -99,6 +102,8 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     now,
     certificateDays: options.certificateDays,
   });
+
+  const sshTunnels = createSshTunnels({ db, pki, registry, logger, now });
 
   // Refused enrollments and streams: security events, one entry per source address and window.
   const refusals = createDenialAggregator({ db, logger, now, overflowAction: "agent.refused" });
@@ -138,11 +143,13 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
         helloTimeoutMs: timing.helloTimeoutMs,
         welcome: { serverVersion: options.version, metricsIntervalSeconds: options.metricsIntervalSeconds },
       }),
+      tunnel: sshTunnels.handler,
     },
   });
 
   return {
     registry,
+    sshTunnels,
     sweep: sweeps.sweep,
     pushesInstanceStates: (serverId) => registry.get(serverId)?.instanceStatesSynced === true,
     async listen(host, port) {

@@ -4,7 +4,7 @@ import type { AlertDeps } from "../domain/alerts/alert-deps.js";
 import { type AuditFeed, createAuditFeed } from "../domain/audit/audit-feed.js";
 import { createDenialAggregator, type DenialAggregator } from "../domain/audit/denial-aggregator.js";
 import { createAccessTokens } from "../domain/auth/access-tokens.js";
-import { createLoginLimiter } from "../domain/auth/login-limiter.js";
+import { createLoginLimiter, type LoginLimiter } from "../domain/auth/login-limiter.js";
 import { createAuthenticator } from "../domain/authentication/authenticate.js";
 import type { BackupDeps } from "../domain/backups/backup-deps.js";
 import type { CommandService } from "../domain/commands/command-service.js";
@@ -12,6 +12,7 @@ import { createFleetFeed } from "../domain/fleet/fleet-feed.js";
 import type { MetricsRetention } from "../domain/metrics/rollups.js";
 import type { LifecycleDeps } from "../domain/servers/lifecycle-deps.js";
 import { createServerCountCache } from "../domain/servers/server-counts.js";
+import { createLiveSessions, type LiveSessions } from "../domain/ssh-sessions/live-sessions.js";
 import type { SystemInfo } from "../domain/system/system-info.js";
 import type { TemplateDeps } from "../domain/templates/template-deps.js";
 import type { Db } from "../platform/db/database.js";
@@ -32,11 +33,14 @@ import { createFleetService } from "../transports/api/fleet-service.js";
 import { createInputInterceptor } from "../transports/api/input-interceptor.js";
 import { createInstanceService } from "../transports/api/instance-service.js";
 import { createMetricsService } from "../transports/api/metrics-service.js";
+import { createRecordingDownload, RECORDING_PATH_PREFIX } from "../transports/api/recording-download.js";
 import { requestContextValues } from "../transports/api/request-context.js";
 import { createRequestLogInterceptor } from "../transports/api/request-logger.js";
 import type { ApiServices } from "../transports/api/routes.js";
 import { createRunService } from "../transports/api/run-service.js";
 import { createServerService } from "../transports/api/server-service.js";
+import { createSshKeyService } from "../transports/api/ssh-key-service.js";
+import { createSshSessionService } from "../transports/api/ssh-session-service.js";
 import { createSystemService } from "../transports/api/system-service.js";
 import { createTemplateService } from "../transports/api/template-service.js";
 import { createUserService } from "../transports/api/user-service.js";
@@ -49,6 +53,8 @@ export interface ApiDeps {
   /** 32+ bytes that sign access tokens (derived from the master key). */
   readonly accessTokenKey: Uint8Array;
   readonly secureCookies: boolean;
+  /** Failed sign-ins per source address; shared with the SSH gateway's password logins. */
+  readonly loginLimiter?: LoginLimiter;
   readonly getSystemInfo: () => Promise<SystemInfo>;
   readonly metricsRetention: MetricsRetention;
   /** What enrollment tokens carry and point to: the CA pin and the gateway address. */
@@ -65,6 +71,8 @@ export interface ApiDeps {
   readonly alerts?: AlertDeps;
   /** Command templates and batch runs (issue 17); without it those RPCs are refused. */
   readonly templates?: TemplateDeps;
+  /** The SSH sessions open in this process (shared with the SSH gateway); default: none. */
+  readonly liveSessions?: LiveSessions;
 }
 
 export interface Api {
@@ -76,6 +84,8 @@ export interface Api {
   readonly feed: AuditFeed;
   /** Audits refused calls, aggregated (also the edge's other gates: /metrics). */
   readonly denials: DenialAggregator;
+  /** Plain HTTP endpoints served next to the API (the recordings' .cast download). */
+  readonly prefixRoutes: ReadonlyArray<readonly [prefix: string, handler: RequestHandler]>;
   /** Writes the denials still being counted (call after the listener closed). */
   close(): Promise<void>;
 }
@@ -95,11 +105,12 @@ export function createApi(deps: ApiDeps): Api {
       auth: createAuthService({
         db,
         accessTokens,
-        limiter: createLoginLimiter(),
+        limiter: deps.loginLimiter ?? createLoginLimiter(),
         now,
         secureCookies: deps.secureCookies,
       }),
       users: createUserService({ db }),
+      sshKeys: createSshKeyService({ db, now }),
       apiTokens: createApiTokenService({ db, now }),
       audit: createAuditService({ db, feed }),
       servers: createServerService({ db, lifecycle: deps.serverLifecycle, counts }),
@@ -119,6 +130,7 @@ export function createApi(deps: ApiDeps): Api {
       alerts: createAlertService(deps.alerts),
       templates: createTemplateService(deps.templates),
       runs: createRunService(deps.templates),
+      sshSessions: createSshSessionService({ db, liveSessions: deps.liveSessions ?? createLiveSessions() }),
     },
     interceptors: [
       createRequestLogInterceptor(logger),
@@ -129,6 +141,7 @@ export function createApi(deps: ApiDeps): Api {
     requestGate: createAuthGate({ authenticator, logger }),
     feed,
     denials,
+    prefixRoutes: [[RECORDING_PATH_PREFIX, createRecordingDownload({ db, authenticator, denials, logger })]],
     close: () => denials.close(),
     contextValues: (request) =>
       requestContextValues({

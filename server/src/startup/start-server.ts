@@ -1,11 +1,15 @@
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import { sql } from "drizzle-orm";
+import { createAccessTokens } from "../domain/auth/access-tokens.js";
+import { createLoginLimiter } from "../domain/auth/login-limiter.js";
 import { createBackupScheduler } from "../domain/backups/backup-scheduler.js";
 import { createBackupDeps } from "../domain/backups/create-backup-deps.js";
 import { ensureInstallation } from "../domain/installation/ensure-installation.js";
 import { createBackgroundTasks } from "../domain/instances/background-tasks.js";
 import { resumeInstanceTasks } from "../domain/instances/delete-instance.js";
 import { startProvisioning } from "../domain/provisioning/start-provisioning.js";
+import { startSessionRecording } from "../domain/ssh-sessions/session-recorder.js";
 import { getSystemInfo } from "../domain/system/system-info.js";
 import { createServerTelemetry } from "../domain/telemetry/server-telemetry.js";
 import { ensureFirstAdmin } from "../domain/users/ensure-first-admin.js";
@@ -31,6 +35,8 @@ import { describeListenFailure } from "./listen-errors.js";
 import { metricsEndpoint } from "./metrics-endpoint.js";
 import { startAgentChannel } from "./start-agent-channel.js";
 import { startAlerts } from "./start-alerts.js";
+import { type SshGateway, startSshGateway } from "./start-ssh-gateway.js";
+import { startSshRecordings } from "./start-ssh-recordings.js";
 import { startTemplates } from "./start-templates.js";
 
 export interface RunningServer {
@@ -165,7 +171,32 @@ export async function startServer({
       isLive: (serverId) => agentChannel.registry.get(serverId)?.live === true,
     });
     stack.push(() => templates.stop());
+    const accessTokenKey = deriveKey(keyring.current, "ocore access tokens v1");
+    const loginLimiter = createLoginLimiter();
+    const sshRecordings = startSshRecordings({ config, db: database.db, logger, now });
+    stack.push(() => sshRecordings.stop());
+    let sshGateway: SshGateway | undefined;
+    if (config.sshGateway.listen) {
+      sshGateway = await startSshGateway({
+        db: database.db,
+        logger: componentLogger(logger, "ssh-gateway"),
+        now,
+        keyring,
+        accessTokens: createAccessTokens(accessTokenKey),
+        limiter: loginLimiter,
+        listen: config.sshGateway.listen,
+        publicHost: config.publicUrl ? new URL(config.publicUrl).hostname : os.hostname(),
+        limits: config.sshGateway.limits,
+        tunnels: agentChannel.gateway.sshTunnels,
+        recording: {
+          start: (db, start) => startSessionRecording(db, start, sshRecordings.settings),
+          live: sshRecordings.liveSessions,
+        },
+      });
+      stack.push(() => sshGateway?.close());
+    }
     const api = createApi({
+      loginLimiter,
       instances,
       metricsRetention: config.metricsRetention,
       enrollment: { caPin: agentChannel.pki.caPin, gatewayAddress: config.agent.publicAddress },
@@ -179,10 +210,11 @@ export async function startServer({
       },
       alerts: alerts.deps,
       templates: templates.deps,
+      liveSessions: sshRecordings.liveSessions,
       db: database.db,
       logger,
       now,
-      accessTokenKey: deriveKey(keyring.current, "ocore access tokens v1"),
+      accessTokenKey,
       secureCookies: config.publicUrl?.startsWith("https:") ?? false,
       getSystemInfo: () =>
         getSystemInfo({
@@ -192,6 +224,7 @@ export async function startServer({
           startedAt,
           installationId,
           now,
+          sshGateway: sshGateway?.info,
         }),
     });
     stack.push(() => api.close());
@@ -202,6 +235,7 @@ export async function startServer({
       readMaxBytes: config.apiMaxRequestBytes,
       requestGate: api.requestGate,
       contextValues: api.contextValues,
+      prefixRoutes: api.prefixRoutes,
       readiness: async () => {
         await database.db.execute(sql`select 1`);
       },

@@ -9,6 +9,7 @@ import type { BackupDeps } from "../../src/domain/backups/backup-deps.js";
 import type { CommandService } from "../../src/domain/commands/command-service.js";
 import { createCommandRunner } from "../../src/domain/commands/create-command-runner.js";
 import { createRunDispatcher, type RunDispatcher } from "../../src/domain/runs/run-dispatcher.js";
+import { createLiveSessions, type LiveSessions } from "../../src/domain/ssh-sessions/live-sessions.js";
 import { ensureFirstAdmin } from "../../src/domain/users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../../src/domain/users/roles.js";
 import type { DatabaseKind, Db } from "../../src/platform/db/database.js";
@@ -29,6 +30,8 @@ export interface ApiHarness {
   /** The run dispatcher behind RunService (every agent counts as offline unless marked active). */
   readonly dispatcher: RunDispatcher;
   readonly firstAdminPassword: string;
+  /** The SSH sessions "open in this process" that SshSessionService lists and ends. */
+  readonly liveSessions: LiveSessions;
   /** An in-memory transport through the real routes and interceptors; `headers` are sent on every call. */
   transport(headers?: Record<string, string>): Transport;
   client<S extends DescService>(service: S, bearer?: string): Client<S>;
@@ -65,8 +68,10 @@ export async function createApiHarness(
     isLive: () => false,
     tickEveryMs: 0,
   });
+  const liveSessions = createLiveSessions();
   const api = createApi({
     templates: { db: database.db, now: clock.now, commands, dispatcher },
+    liveSessions,
     instances: options.instances?.(database.db),
     commands,
     db: database.db,
@@ -129,6 +134,7 @@ export async function createApiHarness(
     commands,
     dispatcher,
     firstAdminPassword: firstAdmin.password,
+    liveSessions,
     transport,
     client,
     ownerToken() {

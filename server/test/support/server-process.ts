@@ -55,6 +55,7 @@ export function spawnServer(env: Record<string, string>): ChildProcess {
       NODE_OPTIONS: `--import=${JSON.stringify(DIE_WITH_PARENT)}`,
       OCORE_HTTP_ADDR: "127.0.0.1:0",
       OCORE_AGENT_ADDR: "127.0.0.1:0",
+      OCORE_SSH_LISTEN_ADDR: "127.0.0.1:0",
       OCORE_CONSOLE: "off",
       ...env,
     },

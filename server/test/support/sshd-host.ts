@@ -102,7 +102,7 @@ export async function startSshdHost(users: readonly TestUserSpec[]): Promise<Ssh
       "ListenAddress 127.0.0.1",
       `HostKey ${path.join(dir, "ssh_host_ed25519_key")}`,
       `PidFile ${path.join(dir, "sshd.pid")}`,
-      `AuthorizedKeysFile ${keysDir}/%u`,
+      `AuthorizedKeysFile ${keysDir}/%u .ssh/authorized_keys`,
       "StrictModes no",
       "UsePAM no",
       "PasswordAuthentication yes",

@@ -28,6 +28,27 @@ export async function login(
   context: AuditContext,
   input: { username: string; password: string },
 ): Promise<NewSession> {
+  const user = await checkPasswordLogin(deps, context, input);
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    await tx.update(users).set({ failedLogins: 0, lockedUntil: null }).where(eq(users.id, user.id));
+    const session = await createSession(tx, user.id, context, now);
+    const actor = { ...context, actor: { type: "user" as const, id: user.id, name: user.username } };
+    await recordAudit(tx, actor, { action: "auth.login", targetType: "user", targetId: user.id }, now);
+    return session;
+  });
+}
+
+/**
+ * The password check of a sign-in, without starting a session (the web sign-in and the SSH
+ * gateway share it): the source's rate limit, the account's lockout, a disabled account. Every
+ * refusal is audited and counted; the caller records the success (and resets the counter).
+ */
+export async function checkPasswordLogin(
+  deps: LoginDeps,
+  context: AuditContext,
+  input: { username: string; password: string },
+): Promise<typeof users.$inferSelect> {
   const now = deps.now();
   const source = context.sourceIp || "unknown";
   const wait = deps.limiter.retryAfterMs(source, now.getTime());
@@ -83,13 +104,7 @@ export async function login(
     await audit(deps.db, context, user.username, user.id, "denied", "account disabled");
     throw new AppError("permission_denied", "this account is disabled; ask an admin");
   }
-  return deps.db.transaction(async (tx) => {
-    await tx.update(users).set({ failedLogins: 0, lockedUntil: null }).where(eq(users.id, user.id));
-    const session = await createSession(tx, user.id, context, now);
-    const actor = { ...context, actor: { type: "user" as const, id: user.id, name: user.username } };
-    await recordAudit(tx, actor, { action: "auth.login", targetType: "user", targetId: user.id }, now);
-    return session;
-  });
+  return user;
 }
 
 async function audit(

@@ -11,6 +11,8 @@ export const permissions = [
   "instances.write",
   "commands.run",
   "terminal.open",
+  "servers.ssh",
+  "servers.ssh.forward",
   "metrics.read",
   "audit.read",
   "users.read",
@@ -21,6 +23,8 @@ export const permissions = [
   "templates.read",
   "templates.write",
   "templates.approve",
+  "sessions.read",
+  "sessions.manage",
 ] as const;
 
 export type Permission = (typeof permissions)[number];
@@ -54,7 +58,8 @@ export const builtinRoles: readonly BuiltinRole[] = [
   },
   {
     name: "operator",
-    description: "Operates servers and instances: commands and terminals, no user management.",
+    description:
+      "Operates servers and instances: commands, terminals and the SSH gateway, no user management.",
     permissions: [
       ...readOnly,
       "servers.write",
@@ -62,7 +67,15 @@ export const builtinRoles: readonly BuiltinRole[] = [
       "commands.run",
       "terminal.open",
       "templates.write",
+      "servers.ssh",
+      "servers.ssh.forward",
     ],
+  },
+  {
+    name: "auditor",
+    description:
+      "Reads everything a viewer reads, the audit log and SSH session recordings; changes nothing.",
+    permissions: [...readOnly, "audit.read", "sessions.read"],
   },
   {
     name: "viewer",

@@ -6,6 +6,8 @@ export interface Grant {
   readonly permissions: ReadonlySet<Permission>;
   /** undefined: on every server (and for permissions that are not about servers). */
   readonly selector: Selector | undefined;
+  /** Host accounts the SSH gateway may use under this grant ("*": any); empty or unset: the server's SSH user. */
+  readonly sshLogins?: readonly string[];
 }
 
 /** Who is calling, and what they may do. Built per request from the database, never from the request. */

@@ -10,6 +10,15 @@ export interface SystemInfo {
   readonly databaseVersion: string;
   readonly installationId: string;
   readonly nodeVersion: string;
+  readonly sshGateway?: SshGatewayInfo;
+}
+
+/** What users need to trust the SSH gateway (absent when it is off). */
+export interface SshGatewayInfo {
+  readonly listenAddress: string;
+  readonly hostKeyFingerprint: string;
+  readonly hostPublicKey: string;
+  readonly knownHostsLine: string;
 }
 
 export interface SystemInfoSource {
@@ -19,6 +28,7 @@ export interface SystemInfoSource {
   readonly startedAt: Date;
   readonly installationId: string;
   readonly now: () => Date;
+  readonly sshGateway?: SshGatewayInfo;
 }
 
 /** Describes the running control server; asks the database for its version each time. */
@@ -33,6 +43,7 @@ export async function getSystemInfo(source: SystemInfoSource): Promise<SystemInf
     databaseVersion: shortDatabaseVersion(full),
     installationId: source.installationId,
     nodeVersion: process.version,
+    sshGateway: source.sshGateway,
   };
 }
 

@@ -6,7 +6,7 @@ import { recordAudit } from "../audit/record-audit.js";
 import { hashPassword } from "../auth/passwords.js";
 import { oneTimePassword } from "../auth/secrets.js";
 import { type BindingInput, getUserView, type UserView } from "./user-queries.js";
-import { checkBindings } from "./user-rules.js";
+import { bindingRow, checkBindings } from "./user-rules.js";
 
 /** Creates a user with a one-time password (returned once, to be changed at first login). */
 export async function createUser(
@@ -28,9 +28,7 @@ export async function createUser(
       .onConflictDoNothing()
       .returning();
     if (!row) throw new AppError("already_exists", `a user named "${input.username}" exists`);
-    await tx
-      .insert(roleBindings)
-      .values(input.roleBindings.map((binding) => ({ ...binding, userId: row.id })));
+    await tx.insert(roleBindings).values(input.roleBindings.map((binding) => bindingRow(binding, row.id)));
     const view = await getUserView(tx, row.id);
     await recordAudit(tx, context, {
       action: "user.create",

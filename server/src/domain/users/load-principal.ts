@@ -17,6 +17,7 @@ export async function userPrincipal(db: Db, user: UserRow, sessionId?: string): 
   const grants: Grant[] = bindings.map((binding) => ({
     permissions: new Set(rolePermissions.get(binding.role) ?? []),
     selector: binding.selector ? parseSelector(binding.selector) : undefined,
+    sshLogins: binding.sshLogins,
   }));
   return {
     kind: "user",

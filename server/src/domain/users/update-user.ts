@@ -5,7 +5,7 @@ import type { AuditContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
 import { revokeAllSessions } from "./revoke-sessions.js";
 import { type BindingInput, getUserView, type UserView } from "./user-queries.js";
-import { assertAnOwnerRemains, checkBindings } from "./user-rules.js";
+import { assertAnOwnerRemains, bindingRow, checkBindings } from "./user-rules.js";
 
 export async function updateUser(
   db: Db,
@@ -20,7 +20,7 @@ export async function updateUser(
       if (input.roleBindings.length > 0) {
         await tx
           .insert(roleBindings)
-          .values(input.roleBindings.map((binding) => ({ ...binding, userId: input.id })));
+          .values(input.roleBindings.map((binding) => bindingRow(binding, input.id)));
       }
     }
     if (input.disabled !== undefined) {

@@ -6,6 +6,8 @@ import { AppError } from "../../platform/errors/app-error.js";
 export interface BindingInput {
   readonly role: string;
   readonly selector: string;
+  /** Host accounts the SSH gateway may log in as ("*": any); empty: the server's own SSH user. */
+  readonly sshLogins?: readonly string[];
 }
 
 export interface UserView {
@@ -26,7 +28,7 @@ export async function listUsers(db: Queryable): Promise<UserView[]> {
     username: user.username,
     roleBindings: bindings
       .filter((binding) => binding.userId === user.id)
-      .map(({ role, selector }) => ({ role, selector })),
+      .map(({ role, selector, sshLogins }) => ({ role, selector, sshLogins })),
     disabled: user.disabled,
     mustChangePassword: user.mustChangePassword,
     lockedUntil: user.lockedUntil,

@@ -56,6 +56,25 @@ export interface Config {
   };
   /** GET /metrics: off unless a token is set (OCORE_METRICS_TOKEN); per-server series cap. */
   readonly metricsExport: { readonly token: string | undefined; readonly maxHostSeries: number };
+  /** The SSH gateway (OCORE_SSH_*): where it listens (undefined: off) and its session limits. */
+  readonly sshGateway: {
+    readonly listen: { readonly host: string; readonly port: number } | undefined;
+    readonly limits: SshSessionLimits;
+  };
+  /** SSH session recordings (OCORE_SSH_RECORD*). */
+  readonly sshRecordings: {
+    readonly recordInput: boolean;
+    readonly maxBytes: number;
+    readonly retentionDays: number;
+  };
+}
+
+/** Limits of SSH gateway sessions; 0 seconds means no limit. */
+export interface SshSessionLimits {
+  readonly idleTimeoutSeconds: number;
+  readonly maxSessionSeconds: number;
+  readonly maxSessionsPerUser: number;
+  readonly maxSessionsPerHost: number;
 }
 
 /** Where an S3-compatible store keeps archives (OCORE_BACKUP_S3_*). */
@@ -225,6 +244,20 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
     },
     alerts: toAlertConfig(values),
     metricsExport: { token: values.OCORE_METRICS_TOKEN, maxHostSeries: values.OCORE_METRICS_HOST_SERIES_MAX },
+    sshGateway: {
+      listen: values.OCORE_SSH_LISTEN_ADDR === "off" ? undefined : values.OCORE_SSH_LISTEN_ADDR,
+      limits: {
+        idleTimeoutSeconds: values.OCORE_SSH_IDLE_TIMEOUT_SECONDS,
+        maxSessionSeconds: values.OCORE_SSH_MAX_SESSION_SECONDS,
+        maxSessionsPerUser: values.OCORE_SSH_MAX_SESSIONS_PER_USER,
+        maxSessionsPerHost: values.OCORE_SSH_MAX_SESSIONS_PER_HOST,
+      },
+    },
+    sshRecordings: {
+      recordInput: values.OCORE_SSH_RECORD_INPUT === "on",
+      maxBytes: values.OCORE_SSH_RECORDING_MAX_MB * 1024 * 1024,
+      retentionDays: values.OCORE_SSH_RECORDING_RETENTION_DAYS,
+    },
   };
 }
 

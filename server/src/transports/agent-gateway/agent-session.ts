@@ -1,5 +1,6 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { OpenSshTunnelSchema } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import {
   type CommandEvent,
   type CommandSchema,
@@ -95,6 +96,11 @@ export class AgentSession implements CommandLink {
 
   sendCancel(commandId: string, reason: string): void {
     this.send({ case: "cancelCommand", value: { commandId, reason } });
+  }
+
+  /** Asks the agent to open a Tunnel call to the host's sshd (transports/agent-gateway/ssh-tunnels.ts). */
+  sendOpenSshTunnel(request: MessageInitShape<typeof OpenSshTunnelSchema>): void {
+    this.send({ case: "openSshTunnel", value: request });
   }
 
   /** Resolves once everything queued reached the transport (or the stream closed). */

@@ -12,15 +12,20 @@ import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment
 import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
 import { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
 import { DataFormat, ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import { SshKeyService } from "@ocore/proto/gen/ocore/api/v1/ssh_key_service_pb.js";
+import { SshSessionService } from "@ocore/proto/gen/ocore/api/v1/ssh_session_service_pb.js";
 import { TemplateService } from "@ocore/proto/gen/ocore/api/v1/template_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiServices, isMutating, procedureOf } from "../../../test/support/api-descriptors.js";
 import { type ApiHarness, createApiHarness, STRONG_PASSWORD } from "../../../test/support/api-harness.js";
+import { generateUserKey } from "../../../test/support/sshd-host.js";
+import { type SessionRecorder, startSessionRecording } from "../../domain/ssh-sessions/session-recorder.js";
 import { rowsOf } from "../../platform/db/rows-of.js";
 import { provisioningJobs } from "../../platform/db/schema/provisioning.js";
 import { servers } from "../../platform/db/schema/servers.js";
+import { users } from "../../platform/db/schema/users.js";
 
 /**
  * One valid call per state-changing RPC. `prepare` runs before the audit log is counted, `run`
@@ -44,6 +49,35 @@ const newServer = async (h: ApiHarness, name: string) =>
   (await h.database.db.insert(servers).values({ name }).returning())[0]?.id ?? "";
 
 const examples: Record<string, Example> = {
+  "ocore.api.v1.SshSessionService/EndSession": {
+    prepare: async (h) => {
+      const token = await h.ownerToken();
+      const [admin] = await h.database.db.select().from(users).where(eq(users.username, "admin"));
+      const recorder = await startSessionRecording(h.database.db, {
+        userId: admin?.id ?? "",
+        serverId: await newServer(h, "ssh-target"),
+        login: "root",
+        kind: "shell",
+        cols: 80,
+        rows: 24,
+        clientAddress: "192.0.2.1:2222",
+      });
+      h.liveSessions.register({
+        sessionId: recorder.sessionId,
+        userId: admin?.id ?? "",
+        serverId: "",
+        login: "root",
+        startedAt: new Date(),
+        terminate: () => {},
+      });
+      return [token, recorder] as const;
+    },
+    run: async (h, p) => {
+      const [token, recorder] = p as [string, SessionRecorder];
+      await h.client(SshSessionService, token).endSession({ id: recorder.sessionId });
+      await recorder.end({ exitStatus: null, reason: "terminated" });
+    },
+  },
   "ocore.api.v1.AuthService/Login": { prepare: owner, run: login },
   "ocore.api.v1.AuthService/Refresh": {
     prepare: login,
@@ -104,7 +138,7 @@ const examples: Record<string, Example> = {
   "ocore.api.v1.UserService/CreateRole": {
     prepare: owner,
     run: (h, t) =>
-      h.client(UserService, t as string).createRole({ name: "auditor", permissions: ["audit.read"] }),
+      h.client(UserService, t as string).createRole({ name: "reviewer", permissions: ["audit.read"] }),
   },
   "ocore.api.v1.UserService/DeleteRole": {
     prepare: async (h) => {
@@ -113,6 +147,26 @@ const examples: Record<string, Example> = {
       return token;
     },
     run: (h, t) => h.client(UserService, t as string).deleteRole({ name: "temp" }),
+  },
+  "ocore.api.v1.SshKeyService/AddSshKey": {
+    prepare: owner,
+    run: (h, t) =>
+      h
+        .client(SshKeyService, t as string)
+        .addSshKey({ publicKey: generateUserKey().publicKey, name: "laptop" }),
+  },
+  "ocore.api.v1.SshKeyService/DeleteSshKey": {
+    prepare: async (h) => {
+      const token = await h.ownerToken();
+      const added = await h
+        .client(SshKeyService, token)
+        .addSshKey({ publicKey: generateUserKey().publicKey, name: "old laptop" });
+      return [token, added.key?.id];
+    },
+    run: (h, p) => {
+      const [token, id] = p as [string, string];
+      return h.client(SshKeyService, token).deleteSshKey({ id });
+    },
   },
   "ocore.api.v1.EnrollmentTokenService/CreateEnrollmentToken": {
     prepare: async (h) => [await h.ownerToken(), await newServer(h, "enrolling")],

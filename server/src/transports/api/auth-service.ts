@@ -66,7 +66,10 @@ export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof Aut
       username: principal.name,
       mustChangePassword: principal.mustChangePassword,
       permissions: allPermissions(principal),
-      roleBindings: view?.roleBindings ?? [],
+      roleBindings: (view?.roleBindings ?? []).map((binding) => ({
+        ...binding,
+        sshLogins: [...(binding.sshLogins ?? [])],
+      })),
     };
   }
 

@@ -13,6 +13,8 @@ import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_
 import { MetricsService } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
 import { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import { SshKeyService } from "@ocore/proto/gen/ocore/api/v1/ssh_key_service_pb.js";
+import { SshSessionService } from "@ocore/proto/gen/ocore/api/v1/ssh_session_service_pb.js";
 import { SystemService } from "@ocore/proto/gen/ocore/api/v1/system_service_pb.js";
 import { TemplateService } from "@ocore/proto/gen/ocore/api/v1/template_service_pb.js";
 import { UserService } from "@ocore/proto/gen/ocore/api/v1/user_service_pb.js";
@@ -22,6 +24,7 @@ export interface ApiServices {
   readonly system: ServiceImpl<typeof SystemService>;
   readonly auth: ServiceImpl<typeof AuthService>;
   readonly users: ServiceImpl<typeof UserService>;
+  readonly sshKeys: ServiceImpl<typeof SshKeyService>;
   readonly apiTokens: ServiceImpl<typeof ApiTokenService>;
   readonly audit: ServiceImpl<typeof AuditService>;
   readonly servers: ServiceImpl<typeof ServerService>;
@@ -36,6 +39,7 @@ export interface ApiServices {
   readonly alerts: ServiceImpl<typeof AlertService>;
   readonly templates: ServiceImpl<typeof TemplateService>;
   readonly runs: ServiceImpl<typeof RunService>;
+  readonly sshSessions: ServiceImpl<typeof SshSessionService>;
 }
 
 /**
@@ -57,6 +61,7 @@ export function createApiRoutes(
     router.service(SystemService, services.system);
     router.service(AuthService, services.auth);
     router.service(UserService, services.users);
+    router.service(SshKeyService, services.sshKeys);
     router.service(ApiTokenService, services.apiTokens);
     router.service(AuditService, services.audit);
     router.service(ServerService, services.servers);
@@ -75,5 +80,6 @@ export function createApiRoutes(
     router.service(AlertService, services.alerts);
     router.service(TemplateService, services.templates);
     router.service(RunService, services.runs);
+    router.service(SshSessionService, services.sshSessions);
   };
 }

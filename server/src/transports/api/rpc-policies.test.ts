@@ -33,13 +33,16 @@ describe("the RPC policy table", () => {
     "does not let a viewer call the mutating %s",
     (procedure) => {
       const access = rpcPolicies[procedure]?.access;
-      // Signing in and out and changing one's own password are not changes to the fleet.
+      // Signing in and out, changing one's own password and one's own SSH keys are not changes
+      // to the fleet (a key opens nothing without servers.ssh).
       const selfService = ["public", "authenticated"].includes(access ?? "");
       const selfServiceProcedures = [
         "ocore.api.v1.AuthService/Login",
         "ocore.api.v1.AuthService/Refresh",
         "ocore.api.v1.AuthService/Logout",
         "ocore.api.v1.AuthService/ChangePassword",
+        "ocore.api.v1.SshKeyService/AddSshKey",
+        "ocore.api.v1.SshKeyService/DeleteSshKey",
       ];
       if (selfService) expect(selfServiceProcedures).toContain(procedure);
       else expect(viewer.has(access as Permission)).toBe(false);

@@ -5,6 +5,7 @@ import { findBackup } from "../../domain/backups/backup-queries.js";
 import { serverIdOfCommand } from "../../domain/commands/command-records.js";
 import { findInstance } from "../../domain/instances/instance-queries.js";
 import { findServer } from "../../domain/servers/servers.js";
+import { serverIdOfSession } from "../../domain/ssh-sessions/get-session.js";
 import type { Db } from "../../platform/db/database.js";
 
 /**
@@ -80,6 +81,13 @@ const serverOfBackup = async (message: unknown, db: Db): Promise<RpcTarget | und
   return backup ? serverById({ id: backup.serverId }, db) : undefined;
 };
 
+/** The server of the SSH session a request names in its `id` field. */
+const serverOfSession = async (message: unknown, db: Db): Promise<RpcTarget | undefined> => {
+  const id = (message as { id?: unknown }).id;
+  const serverId = typeof id === "string" ? await serverIdOfSession(db, id) : undefined;
+  return serverId ? serverById({ id: serverId }, db) : undefined;
+};
+
 const global = (access: Permission, action?: string): RpcPolicy => ({ access, scope: "global", action });
 
 export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
@@ -98,6 +106,10 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
     allowDuringPasswordChange: true,
   },
   "ocore.api.v1.AuthService/GetCurrentUser": { access: "authenticated", allowDuringPasswordChange: true },
+
+  "ocore.api.v1.SshKeyService/ListSshKeys": { access: "authenticated" },
+  "ocore.api.v1.SshKeyService/AddSshKey": { access: "authenticated", action: "ssh_key.add" },
+  "ocore.api.v1.SshKeyService/DeleteSshKey": { access: "authenticated", action: "ssh_key.delete" },
 
   "ocore.api.v1.UserService/ListUsers": global("users.read"),
   "ocore.api.v1.UserService/CreateUser": global("users.manage", "user.create"),
@@ -257,6 +269,26 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
     scope: "server",
     target: serverOfAlert,
     action: "alert.acknowledge",
+  },
+
+  // SSH sessions and their recordings (issue 15): read and ended per the session's server.
+  "ocore.api.v1.SshSessionService/ListSessions": { access: "sessions.read", scope: "server" },
+  "ocore.api.v1.SshSessionService/GetSession": {
+    access: "sessions.read",
+    scope: "server",
+    target: serverOfSession,
+  },
+  "ocore.api.v1.SshSessionService/GetRecording": {
+    access: "sessions.read",
+    scope: "server",
+    target: serverOfSession,
+  },
+  "ocore.api.v1.SshSessionService/SearchRecordings": { access: "sessions.read", scope: "server" },
+  "ocore.api.v1.SshSessionService/EndSession": {
+    access: "sessions.manage",
+    scope: "server",
+    target: serverOfSession,
+    action: "ssh.session.end",
   },
 };
 

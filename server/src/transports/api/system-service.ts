@@ -20,6 +20,7 @@ export function createSystemService(deps: SystemServiceDeps): ServiceImpl<typeof
         databaseVersion: info.databaseVersion,
         installationId: info.installationId,
         nodeVersion: info.nodeVersion,
+        sshGateway: info.sshGateway,
       };
     },
   };

@@ -15,7 +15,10 @@ function userMessage(user: UserView) {
   return {
     id: user.id,
     username: user.username,
-    roleBindings: user.roleBindings,
+    roleBindings: user.roleBindings.map((binding) => ({
+      ...binding,
+      sshLogins: [...(binding.sshLogins ?? [])],
+    })),
     disabled: user.disabled,
     mustChangePassword: user.mustChangePassword,
     lockedUntil: user.lockedUntil ? timestampFromDate(user.lockedUntil) : undefined,
@@ -23,8 +26,12 @@ function userMessage(user: UserView) {
   };
 }
 
-const bindings = (list: readonly { role: string; selector: string }[]) =>
-  list.map(({ role, selector }) => ({ role: role.trim(), selector: selector.trim() }));
+const bindings = (list: readonly { role: string; selector: string; sshLogins: readonly string[] }[]) =>
+  list.map(({ role, selector, sshLogins }) => ({
+    role: role.trim(),
+    selector: selector.trim(),
+    sshLogins: sshLogins.map((login) => login.trim()),
+  }));
 
 export function createUserService({ db }: { db: Db }): ServiceImpl<typeof UserService> {
   return {

@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   readonly requestGate?: (context: HandlerContext) => void | Promise<void>;
   /** Resolves when the server can serve traffic; rejects with the reason when it cannot. */
   readonly readiness: () => Promise<void>;
+  /** Plain HTTP endpoints next to the API, by path prefix (file downloads). */
+  readonly prefixRoutes?: ReadonlyArray<readonly [prefix: string, handler: RequestHandler]>;
   /** Everything that is neither the API nor a health endpoint (the console). */
   readonly fallback?: RequestHandler;
   /** What the API handlers learn about each request from the transport (source address…). */
@@ -67,6 +69,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       );
       return;
     }
+    const route = options.prefixRoutes?.find(([prefix]) => path?.startsWith(prefix));
+    if (route) return void route[1](request, response);
     api(request, response);
   };
 

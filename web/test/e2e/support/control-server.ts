@@ -28,6 +28,7 @@ export function startControlServer(env: Record<string, string> = {}): Promise<Co
       NEXT_TELEMETRY_DISABLED: "1",
       OCORE_HTTP_ADDR: "127.0.0.1:0",
       OCORE_AGENT_ADDR: "127.0.0.1:0",
+      OCORE_SSH_LISTEN_ADDR: "127.0.0.1:0",
       OCORE_DATA_DIR: dataDir,
       OCORE_WEB_DIR: webDir,
       ...env,

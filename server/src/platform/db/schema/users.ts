@@ -34,6 +34,8 @@ export const roleBindings = pgTable(
       .notNull()
       .references(() => roles.name),
     selector: text("selector").notNull().default(""),
+    /** Host accounts the SSH gateway may log in as under this binding: "*" any; empty: the server's own SSH user. */
+    sshLogins: jsonb("ssh_logins").$type<string[]>().notNull().default([]),
   },
   (table) => [index("role_bindings_user").on(table.userId)],
 );

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/agent/v1/agent_service.proto.
  */
 export const file_ocore_agent_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSK0AwoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEjMKDG1ldHJpY19iYXRjaBgCIAEoCzIbLm9jb3JlLmFnZW50LnYxLk1ldHJpY0JhdGNoSAASJAoEcGluZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBpbmdIABIkCgRwb25nGAQgASgLMhQub2NvcmUuYWdlbnQudjEuUG9uZ0gAEj0KEXJlbmV3X2NlcnRpZmljYXRlGAUgASgLMiAub2NvcmUuYWdlbnQudjEuUmVuZXdDZXJ0aWZpY2F0ZUgAEjUKDWNvbW1hbmRfZXZlbnQYFCABKAsyHC5vY29yZS5hZ2VudC52MS5Db21tYW5kRXZlbnRIABI3Cg5jb21tYW5kX2V2ZW50cxgVIAEoCzIdLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRFdmVudHNIABI5Cg9pbnN0YW5jZV9zdGF0ZXMYHiABKAsyHi5vY29yZS5hZ2VudC52MS5JbnN0YW5jZVN0YXRlc0gAQgkKB3BheWxvYWRKBAgWEB4irAMKD0Nvbm5lY3RSZXNwb25zZRIqCgd3ZWxjb21lGAEgASgLMhcub2NvcmUuYWdlbnQudjEuV2VsY29tZUgAEjEKC21ldHJpY3NfYWNrGAIgASgLMhoub2NvcmUuYWdlbnQudjEuTWV0cmljc0Fja0gAEiQKBHBpbmcYAyABKAsyFC5vY29yZS5hZ2VudC52MS5QaW5nSAASJAoEcG9uZxgEIAEoCzIULm9jb3JlLmFnZW50LnYxLlBvbmdIABI1Cg1jb25maWdfdXBkYXRlGAUgASgLMhwub2NvcmUuYWdlbnQudjEuQ29uZmlnVXBkYXRlSAASQQoTY2VydGlmaWNhdGVfcmVuZXdlZBgGIAEoCzIiLm9jb3JlLmFnZW50LnYxLkNlcnRpZmljYXRlUmVuZXdlZEgAEioKB2NvbW1hbmQYFCABKAsyFy5vY29yZS5hZ2VudC52MS5Db21tYW5kSAASNwoOY2FuY2VsX2NvbW1hbmQYFSABKAsyHS5vY29yZS5hZ2VudC52MS5DYW5jZWxDb21tYW5kSABCCQoHcGF5bG9hZEoECBYQHiLwAQoFSGVsbG8SFQoNYWdlbnRfdmVyc2lvbhgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRINCgVvc19pZBgDIAEoCRISCgpvc192ZXJzaW9uGAQgASgJEg4KBmtlcm5lbBgFIAEoCRIUCgxhcmNoaXRlY3R1cmUYBiABKAkSLQoJYm9vdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljcHVfY29yZXMYCCABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAkgASgEEhcKD3Nwb29sZWRfc2FtcGxlcxgKIAEoBCJ1CgdXZWxjb21lEhEKCXNlcnZlcl9pZBgBIAEoCRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoCRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYAyABKA0SHQoVY29tbWFuZF9ldmVudF9iYXRjaGVzGAQgASgIIh8KCk1ldHJpY3NBY2sSEQoJc2VxdWVuY2VzGAEgAygEIjAKDENvbmZpZ1VwZGF0ZRIgChhtZXRyaWNzX2ludGVydmFsX3NlY29uZHMYASABKA0iIwoQUmVuZXdDZXJ0aWZpY2F0ZRIPCgdjc3JfcGVtGAEgASgJIlwKEkNlcnRpZmljYXRlUmVuZXdlZBIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSLQoJbm90X2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJCCgRQaW5nEg0KBW5vbmNlGAEgASgEEisKB3NlbnRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhUKBFBvbmcSDQoFbm9uY2UYASABKAQibwoHQ29tbWFuZBISCgpjb21tYW5kX2lkGAEgASgJEiIKBHNwZWMYAiABKAsyFC5nb29nbGUucHJvdG9idWYuQW55EiwKCGRlYWRsaW5lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIzCg1DYW5jZWxDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIsQBCgxDb21tYW5kRXZlbnQSEgoKY29tbWFuZF9pZBgBIAEoCRIxCgdzdGFydGVkGAIgASgLMh4ub2NvcmUuYWdlbnQudjEuQ29tbWFuZFN0YXJ0ZWRIABIvCgZvdXRwdXQYAyABKAsyHS5vY29yZS5hZ2VudC52MS5Db21tYW5kT3V0cHV0SAASMwoIZmluaXNoZWQYBCABKAsyHy5vY29yZS5hZ2VudC52MS5Db21tYW5kRmluaXNoZWRIAEIHCgVldmVudCI9Cg1Db21tYW5kRXZlbnRzEiwKBmV2ZW50cxgBIAMoCzIcLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRFdmVudCJACg5Db21tYW5kU3RhcnRlZBIuCgpzdGFydGVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJdCg1Db21tYW5kT3V0cHV0EhAKCHNlcXVlbmNlGAEgASgEEiwKBnN0cmVhbRgCIAEoDjIcLm9jb3JlLmFnZW50LnYxLk91dHB1dFN0cmVhbRIMCgRkYXRhGAMgASgMIu4BCg9Db21tYW5kRmluaXNoZWQSLwoHb3V0Y29tZRgBIAEoDjIeLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRPdXRjb21lEhEKCWV4aXRfY29kZRgCIAEoBRIkCgZyZXN1bHQYAyABKAsyFC5nb29nbGUucHJvdG9idWYuQW55EhIKCmVycm9yX2NvZGUYBCABKAkSFQoNZXJyb3JfbWVzc2FnZRgFIAEoCRIvCgtmaW5pc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNb3V0cHV0X2NodW5rcxgHIAEoBCJ+Cg5JbnN0YW5jZVN0YXRlcxIxCglpbnN0YW5jZXMYASADKAsyHi5vY29yZS5hZ2VudC52MS5JbnN0YW5jZVN0YXR1cxI5CgxzbmFwc2hvdF9lbmQYAiABKAsyIy5vY29yZS5hZ2VudC52MS5JbnN0YW5jZVNuYXBzaG90RW5kIisKE0luc3RhbmNlU25hcHNob3RFbmQSFAoMaW5zdGFuY2VfaWRzGAEgAygJKn0KDE91dHB1dFN0cmVhbRIdChlPVVRQVVRfU1RSRUFNX1VOU1BFQ0lGSUVEEAASGAoUT1VUUFVUX1NUUkVBTV9TVERPVVQQARIYChRPVVRQVVRfU1RSRUFNX1NUREVSUhACEhoKFk9VVFBVVF9TVFJFQU1fUFJPR1JFU1MQAyqqAQoOQ29tbWFuZE91dGNvbWUSHwobQ09NTUFORF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHQoZQ09NTUFORF9PVVRDT01FX1NVQ0NFRURFRBABEhoKFkNPTU1BTkRfT1VUQ09NRV9GQUlMRUQQAhIdChlDT01NQU5EX09VVENPTUVfQ0FOQ0VMTEVEEAMSHQoZQ09NTUFORF9PVVRDT01FX1RJTUVEX09VVBAEMl4KDEFnZW50U2VydmljZRJOCgdDb25uZWN0Eh4ub2NvcmUuYWdlbnQudjEuQ29ubmVjdFJlcXVlc3QaHy5vY29yZS5hZ2VudC52MS5Db25uZWN0UmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_any, file_google_protobuf_timestamp, file_ocore_agent_v1_instance_commands, file_ocore_agent_v1_metrics]);
+  fileDesc("CiJvY29yZS9hZ2VudC92MS9hZ2VudF9zZXJ2aWNlLnByb3RvEg5vY29yZS5hZ2VudC52MSK0AwoOQ29ubmVjdFJlcXVlc3QSJgoFaGVsbG8YASABKAsyFS5vY29yZS5hZ2VudC52MS5IZWxsb0gAEjMKDG1ldHJpY19iYXRjaBgCIAEoCzIbLm9jb3JlLmFnZW50LnYxLk1ldHJpY0JhdGNoSAASJAoEcGluZxgDIAEoCzIULm9jb3JlLmFnZW50LnYxLlBpbmdIABIkCgRwb25nGAQgASgLMhQub2NvcmUuYWdlbnQudjEuUG9uZ0gAEj0KEXJlbmV3X2NlcnRpZmljYXRlGAUgASgLMiAub2NvcmUuYWdlbnQudjEuUmVuZXdDZXJ0aWZpY2F0ZUgAEjUKDWNvbW1hbmRfZXZlbnQYFCABKAsyHC5vY29yZS5hZ2VudC52MS5Db21tYW5kRXZlbnRIABI3Cg5jb21tYW5kX2V2ZW50cxgVIAEoCzIdLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRFdmVudHNIABI5Cg9pbnN0YW5jZV9zdGF0ZXMYHiABKAsyHi5vY29yZS5hZ2VudC52MS5JbnN0YW5jZVN0YXRlc0gAQgkKB3BheWxvYWRKBAgWEB4i5gMKD0Nvbm5lY3RSZXNwb25zZRIqCgd3ZWxjb21lGAEgASgLMhcub2NvcmUuYWdlbnQudjEuV2VsY29tZUgAEjEKC21ldHJpY3NfYWNrGAIgASgLMhoub2NvcmUuYWdlbnQudjEuTWV0cmljc0Fja0gAEiQKBHBpbmcYAyABKAsyFC5vY29yZS5hZ2VudC52MS5QaW5nSAASJAoEcG9uZxgEIAEoCzIULm9jb3JlLmFnZW50LnYxLlBvbmdIABI1Cg1jb25maWdfdXBkYXRlGAUgASgLMhwub2NvcmUuYWdlbnQudjEuQ29uZmlnVXBkYXRlSAASQQoTY2VydGlmaWNhdGVfcmVuZXdlZBgGIAEoCzIiLm9jb3JlLmFnZW50LnYxLkNlcnRpZmljYXRlUmVuZXdlZEgAEioKB2NvbW1hbmQYFCABKAsyFy5vY29yZS5hZ2VudC52MS5Db21tYW5kSAASNwoOY2FuY2VsX2NvbW1hbmQYFSABKAsyHS5vY29yZS5hZ2VudC52MS5DYW5jZWxDb21tYW5kSAASOAoPb3Blbl9zc2hfdHVubmVsGCggASgLMh0ub2NvcmUuYWdlbnQudjEuT3BlblNzaFR1bm5lbEgAQgkKB3BheWxvYWRKBAgWEB4iYAoNT3BlblNzaFR1bm5lbBIRCgl0dW5uZWxfaWQYASABKAkSEQoJc3NoZF9wb3J0GAIgASgNEg0KBWxvZ2luGAMgASgJEhoKEmdhdGV3YXlfcHVibGljX2tleRgEIAEoCSJYCg1UdW5uZWxSZXF1ZXN0Ei4KBm9wZW5lZBgBIAEoCzIcLm9jb3JlLmFnZW50LnYxLlR1bm5lbE9wZW5lZEgAEg4KBGRhdGEYAiABKAxIAEIHCgVmcmFtZSJMCgxUdW5uZWxPcGVuZWQSEQoJdHVubmVsX2lkGAEgASgJEhIKCmVycm9yX2NvZGUYAiABKAkSFQoNZXJyb3JfbWVzc2FnZRgDIAEoCSIeCg5UdW5uZWxSZXNwb25zZRIMCgRkYXRhGAEgASgMIvABCgVIZWxsbxIVCg1hZ2VudF92ZXJzaW9uGAEgASgJEhAKCGhvc3RuYW1lGAIgASgJEg0KBW9zX2lkGAMgASgJEhIKCm9zX3ZlcnNpb24YBCABKAkSDgoGa2VybmVsGAUgASgJEhQKDGFyY2hpdGVjdHVyZRgGIAEoCRItCglib290ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWNwdV9jb3JlcxgIIAEoDRIaChJtZW1vcnlfdG90YWxfYnl0ZXMYCSABKAQSFwoPc3Bvb2xlZF9zYW1wbGVzGAogASgEInUKB1dlbGNvbWUSEQoJc2VydmVyX2lkGAEgASgJEhYKDnNlcnZlcl92ZXJzaW9uGAIgASgJEiAKGG1ldHJpY3NfaW50ZXJ2YWxfc2Vjb25kcxgDIAEoDRIdChVjb21tYW5kX2V2ZW50X2JhdGNoZXMYBCABKAgiHwoKTWV0cmljc0FjaxIRCglzZXF1ZW5jZXMYASADKAQiMAoMQ29uZmlnVXBkYXRlEiAKGG1ldHJpY3NfaW50ZXJ2YWxfc2Vjb25kcxgBIAEoDSIjChBSZW5ld0NlcnRpZmljYXRlEg8KB2Nzcl9wZW0YASABKAkiXAoSQ2VydGlmaWNhdGVSZW5ld2VkEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCRItCglub3RfYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKBFBpbmcSDQoFbm9uY2UYASABKAQSKwoHc2VudF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFQoEUG9uZxINCgVub25jZRgBIAEoBCJvCgdDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSIgoEc3BlYxgCIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSLAoIZGVhZGxpbmUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjMKDUNhbmNlbENvbW1hbmQSEgoKY29tbWFuZF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkixAEKDENvbW1hbmRFdmVudBISCgpjb21tYW5kX2lkGAEgASgJEjEKB3N0YXJ0ZWQYAiABKAsyHi5vY29yZS5hZ2VudC52MS5Db21tYW5kU3RhcnRlZEgAEi8KBm91dHB1dBgDIAEoCzIdLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRPdXRwdXRIABIzCghmaW5pc2hlZBgEIAEoCzIfLm9jb3JlLmFnZW50LnYxLkNvbW1hbmRGaW5pc2hlZEgAQgcKBWV2ZW50Ij0KDUNvbW1hbmRFdmVudHMSLAoGZXZlbnRzGAEgAygLMhwub2NvcmUuYWdlbnQudjEuQ29tbWFuZEV2ZW50IkAKDkNvbW1hbmRTdGFydGVkEi4KCnN0YXJ0ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl0KDUNvbW1hbmRPdXRwdXQSEAoIc2VxdWVuY2UYASABKAQSLAoGc3RyZWFtGAIgASgOMhwub2NvcmUuYWdlbnQudjEuT3V0cHV0U3RyZWFtEgwKBGRhdGEYAyABKAwi7gEKD0NvbW1hbmRGaW5pc2hlZBIvCgdvdXRjb21lGAEgASgOMh4ub2NvcmUuYWdlbnQudjEuQ29tbWFuZE91dGNvbWUSEQoJZXhpdF9jb2RlGAIgASgFEiQKBnJlc3VsdBgDIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSEgoKZXJyb3JfY29kZRgEIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJEi8KC2ZpbmlzaGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1vdXRwdXRfY2h1bmtzGAcgASgEIn4KDkluc3RhbmNlU3RhdGVzEjEKCWluc3RhbmNlcxgBIAMoCzIeLm9jb3JlLmFnZW50LnYxLkluc3RhbmNlU3RhdHVzEjkKDHNuYXBzaG90X2VuZBgCIAEoCzIjLm9jb3JlLmFnZW50LnYxLkluc3RhbmNlU25hcHNob3RFbmQiKwoTSW5zdGFuY2VTbmFwc2hvdEVuZBIUCgxpbnN0YW5jZV9pZHMYASADKAkqfQoMT3V0cHV0U3RyZWFtEh0KGU9VVFBVVF9TVFJFQU1fVU5TUEVDSUZJRUQQABIYChRPVVRQVVRfU1RSRUFNX1NURE9VVBABEhgKFE9VVFBVVF9TVFJFQU1fU1RERVJSEAISGgoWT1VUUFVUX1NUUkVBTV9QUk9HUkVTUxADKqoBCg5Db21tYW5kT3V0Y29tZRIfChtDT01NQU5EX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlDT01NQU5EX09VVENPTUVfU1VDQ0VFREVEEAESGgoWQ09NTUFORF9PVVRDT01FX0ZBSUxFRBACEh0KGUNPTU1BTkRfT1VUQ09NRV9DQU5DRUxMRUQQAxIdChlDT01NQU5EX09VVENPTUVfVElNRURfT1VUEAQyqwEKDEFnZW50U2VydmljZRJOCgdDb25uZWN0Eh4ub2NvcmUuYWdlbnQudjEuQ29ubmVjdFJlcXVlc3QaHy5vY29yZS5hZ2VudC52MS5Db25uZWN0UmVzcG9uc2UoATABEksKBlR1bm5lbBIdLm9jb3JlLmFnZW50LnYxLlR1bm5lbFJlcXVlc3QaHi5vY29yZS5hZ2VudC52MS5UdW5uZWxSZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_any, file_google_protobuf_timestamp, file_ocore_agent_v1_instance_commands, file_ocore_agent_v1_metrics]);
 
 /**
  * ConnectRequest is everything the agent sends on the stream (->).
@@ -179,6 +179,14 @@ export type ConnectResponse = Message<"ocore.agent.v1.ConnectResponse"> & {
      */
     value: CancelCommand;
     case: "cancelCommand";
+  } | {
+    /**
+     * <- OpenSshTunnel asks the agent to open a Tunnel call to the host's sshd on loopback.
+     *
+     * @generated from field: ocore.agent.v1.OpenSshTunnel open_ssh_tunnel = 40;
+     */
+    value: OpenSshTunnel;
+    case: "openSshTunnel";
   } | { case: undefined; value?: undefined };
 };
 
@@ -188,6 +196,144 @@ export type ConnectResponse = Message<"ocore.agent.v1.ConnectResponse"> & {
  */
 export const ConnectResponseSchema: GenMessage<ConnectResponse> = /*@__PURE__*/
   messageDesc(file_ocore_agent_v1_agent_service, 1);
+
+/**
+ * OpenSshTunnel asks the agent to make sure the gateway's key may log in as `login` from
+ * loopback only, connect to the host's sshd on 127.0.0.1:`sshd_port` and open a Tunnel call
+ * whose first message names `tunnel_id`.
+ *
+ * @generated from message ocore.agent.v1.OpenSshTunnel
+ */
+export type OpenSshTunnel = Message<"ocore.agent.v1.OpenSshTunnel"> & {
+  /**
+   * tunnel_id identifies the tunnel (a UUID chosen by the server).
+   *
+   * @generated from field: string tunnel_id = 1;
+   */
+  tunnelId: string;
+
+  /**
+   * sshd_port is the port the host's sshd listens on (connected to on loopback).
+   *
+   * @generated from field: uint32 sshd_port = 2;
+   */
+  sshdPort: number;
+
+  /**
+   * login is the account whose authorized_keys gets the gateway key.
+   *
+   * @generated from field: string login = 3;
+   */
+  login: string;
+
+  /**
+   * gateway_public_key is this server's gateway key, "ssh-ed25519 <base64>"; the agent adds it
+   * with from="127.0.0.1,::1" (and no agent or X11 forwarding), so it works from the host only.
+   *
+   * @generated from field: string gateway_public_key = 4;
+   */
+  gatewayPublicKey: string;
+};
+
+/**
+ * Describes the message ocore.agent.v1.OpenSshTunnel.
+ * Use `create(OpenSshTunnelSchema)` to create a new message.
+ */
+export const OpenSshTunnelSchema: GenMessage<OpenSshTunnel> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 2);
+
+/**
+ * TunnelRequest is what the agent sends on a Tunnel call.
+ *
+ * @generated from message ocore.agent.v1.TunnelRequest
+ */
+export type TunnelRequest = Message<"ocore.agent.v1.TunnelRequest"> & {
+  /**
+   * frame is the opening message (first) or a chunk of bytes from sshd.
+   *
+   * @generated from oneof ocore.agent.v1.TunnelRequest.frame
+   */
+  frame: {
+    /**
+     * opened names the tunnel; an error ends the call after it.
+     *
+     * @generated from field: ocore.agent.v1.TunnelOpened opened = 1;
+     */
+    value: TunnelOpened;
+    case: "opened";
+  } | {
+    /**
+     * data is the next bytes from the host's sshd (at most 64 KiB).
+     *
+     * @generated from field: bytes data = 2;
+     */
+    value: Uint8Array;
+    case: "data";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ocore.agent.v1.TunnelRequest.
+ * Use `create(TunnelRequestSchema)` to create a new message.
+ */
+export const TunnelRequestSchema: GenMessage<TunnelRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 3);
+
+/**
+ * TunnelOpened is the first message of a Tunnel call.
+ *
+ * @generated from message ocore.agent.v1.TunnelOpened
+ */
+export type TunnelOpened = Message<"ocore.agent.v1.TunnelOpened"> & {
+  /**
+   * tunnel_id is the OpenSshTunnel this call answers.
+   *
+   * @generated from field: string tunnel_id = 1;
+   */
+  tunnelId: string;
+
+  /**
+   * error_code is set when the agent could not connect (e.g. "sshd_unreachable", "login_unknown").
+   *
+   * @generated from field: string error_code = 2;
+   */
+  errorCode: string;
+
+  /**
+   * error_message says what went wrong, for the user's terminal.
+   *
+   * @generated from field: string error_message = 3;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message ocore.agent.v1.TunnelOpened.
+ * Use `create(TunnelOpenedSchema)` to create a new message.
+ */
+export const TunnelOpenedSchema: GenMessage<TunnelOpened> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 4);
+
+/**
+ * TunnelResponse is what the server sends on a Tunnel call.
+ *
+ * @generated from message ocore.agent.v1.TunnelResponse
+ */
+export type TunnelResponse = Message<"ocore.agent.v1.TunnelResponse"> & {
+  /**
+   * data is the next bytes for the host's sshd (at most 64 KiB).
+   *
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message ocore.agent.v1.TunnelResponse.
+ * Use `create(TunnelResponseSchema)` to create a new message.
+ */
+export const TunnelResponseSchema: GenMessage<TunnelResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_agent_v1_agent_service, 5);
 
 /**
  * Hello introduces the agent and the host it runs on.
@@ -271,7 +417,7 @@ export type Hello = Message<"ocore.agent.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 2);
+  messageDesc(file_ocore_agent_v1_agent_service, 6);
 
 /**
  * Welcome is the server's answer to Hello.
@@ -314,7 +460,7 @@ export type Welcome = Message<"ocore.agent.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 3);
+  messageDesc(file_ocore_agent_v1_agent_service, 7);
 
 /**
  * MetricsAck confirms that the listed samples are committed; the agent may forget them.
@@ -335,7 +481,7 @@ export type MetricsAck = Message<"ocore.agent.v1.MetricsAck"> & {
  * Use `create(MetricsAckSchema)` to create a new message.
  */
 export const MetricsAckSchema: GenMessage<MetricsAck> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 4);
+  messageDesc(file_ocore_agent_v1_agent_service, 8);
 
 /**
  * ConfigUpdate changes the agent's run-time settings; unset (zero) fields keep their value.
@@ -356,7 +502,7 @@ export type ConfigUpdate = Message<"ocore.agent.v1.ConfigUpdate"> & {
  * Use `create(ConfigUpdateSchema)` to create a new message.
  */
 export const ConfigUpdateSchema: GenMessage<ConfigUpdate> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 5);
+  messageDesc(file_ocore_agent_v1_agent_service, 9);
 
 /**
  * RenewCertificate carries a certificate signing request for a freshly generated key.
@@ -377,7 +523,7 @@ export type RenewCertificate = Message<"ocore.agent.v1.RenewCertificate"> & {
  * Use `create(RenewCertificateSchema)` to create a new message.
  */
 export const RenewCertificateSchema: GenMessage<RenewCertificate> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 6);
+  messageDesc(file_ocore_agent_v1_agent_service, 10);
 
 /**
  * CertificateRenewed carries the new client certificate.
@@ -405,7 +551,7 @@ export type CertificateRenewed = Message<"ocore.agent.v1.CertificateRenewed"> & 
  * Use `create(CertificateRenewedSchema)` to create a new message.
  */
 export const CertificateRenewedSchema: GenMessage<CertificateRenewed> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 7);
+  messageDesc(file_ocore_agent_v1_agent_service, 11);
 
 /**
  * Ping probes liveness of the other side.
@@ -433,7 +579,7 @@ export type Ping = Message<"ocore.agent.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 8);
+  messageDesc(file_ocore_agent_v1_agent_service, 12);
 
 /**
  * Pong answers a Ping.
@@ -454,7 +600,7 @@ export type Pong = Message<"ocore.agent.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 9);
+  messageDesc(file_ocore_agent_v1_agent_service, 13);
 
 /**
  * Command asks the agent to run one command. What to run is a typed message packed in `spec`
@@ -490,7 +636,7 @@ export type Command = Message<"ocore.agent.v1.Command"> & {
  * Use `create(CommandSchema)` to create a new message.
  */
 export const CommandSchema: GenMessage<Command> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 10);
+  messageDesc(file_ocore_agent_v1_agent_service, 14);
 
 /**
  * CancelCommand stops a running command; a command that already finished is not affected.
@@ -518,7 +664,7 @@ export type CancelCommand = Message<"ocore.agent.v1.CancelCommand"> & {
  * Use `create(CancelCommandSchema)` to create a new message.
  */
 export const CancelCommandSchema: GenMessage<CancelCommand> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 11);
+  messageDesc(file_ocore_agent_v1_agent_service, 15);
 
 /**
  * CommandEvent is one step of a command's life, as the agent reports it.
@@ -570,7 +716,7 @@ export type CommandEvent = Message<"ocore.agent.v1.CommandEvent"> & {
  * Use `create(CommandEventSchema)` to create a new message.
  */
 export const CommandEventSchema: GenMessage<CommandEvent> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 12);
+  messageDesc(file_ocore_agent_v1_agent_service, 16);
 
 /**
  * CommandEvents is several CommandEvents in one message (at most 1,024), in the order they
@@ -593,7 +739,7 @@ export type CommandEvents = Message<"ocore.agent.v1.CommandEvents"> & {
  * Use `create(CommandEventsSchema)` to create a new message.
  */
 export const CommandEventsSchema: GenMessage<CommandEvents> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 13);
+  messageDesc(file_ocore_agent_v1_agent_service, 17);
 
 /**
  * CommandStarted says that a command began.
@@ -614,7 +760,7 @@ export type CommandStarted = Message<"ocore.agent.v1.CommandStarted"> & {
  * Use `create(CommandStartedSchema)` to create a new message.
  */
 export const CommandStartedSchema: GenMessage<CommandStarted> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 14);
+  messageDesc(file_ocore_agent_v1_agent_service, 18);
 
 /**
  * CommandOutput is a chunk of output. Chunks of one command are numbered 1, 2, 3... without gaps;
@@ -650,7 +796,7 @@ export type CommandOutput = Message<"ocore.agent.v1.CommandOutput"> & {
  * Use `create(CommandOutputSchema)` to create a new message.
  */
 export const CommandOutputSchema: GenMessage<CommandOutput> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 15);
+  messageDesc(file_ocore_agent_v1_agent_service, 19);
 
 /**
  * CommandFinished is a command's last event.
@@ -713,7 +859,7 @@ export type CommandFinished = Message<"ocore.agent.v1.CommandFinished"> & {
  * Use `create(CommandFinishedSchema)` to create a new message.
  */
 export const CommandFinishedSchema: GenMessage<CommandFinished> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 16);
+  messageDesc(file_ocore_agent_v1_agent_service, 20);
 
 /**
  * InstanceStates is what Docker reports about the host's oCore instances (containers labelled
@@ -745,7 +891,7 @@ export type InstanceStates = Message<"ocore.agent.v1.InstanceStates"> & {
  * Use `create(InstanceStatesSchema)` to create a new message.
  */
 export const InstanceStatesSchema: GenMessage<InstanceStates> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 17);
+  messageDesc(file_ocore_agent_v1_agent_service, 21);
 
 /**
  * InstanceSnapshotEnd closes a full snapshot of the host's oCore instances.
@@ -766,7 +912,7 @@ export type InstanceSnapshotEnd = Message<"ocore.agent.v1.InstanceSnapshotEnd"> 
  * Use `create(InstanceSnapshotEndSchema)` to create a new message.
  */
 export const InstanceSnapshotEndSchema: GenMessage<InstanceSnapshotEnd> = /*@__PURE__*/
-  messageDesc(file_ocore_agent_v1_agent_service, 18);
+  messageDesc(file_ocore_agent_v1_agent_service, 22);
 
 /**
  * OutputStream names where a chunk of output came from.
@@ -896,6 +1042,23 @@ export const AgentService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof ConnectRequestSchema;
     output: typeof ConnectResponseSchema;
+  },
+  /**
+   * Tunnel carries the bytes of one SSH session between the control server's SSH gateway and
+   * the host's own sshd on loopback. The agent opens it, on the same channel (and so the same
+   * mutual-TLS connection) as Connect, when the stream's OpenSshTunnel asks for it: one HTTP/2
+   * stream per session, so HTTP/2 flow control keeps a busy session from stalling the others or
+   * the metrics.
+   *   -> TunnelRequest.opened   (agent, always first: the tunnel id, or why it could not connect)
+   *   -> TunnelRequest.data / <- TunnelResponse.data   (the SSH bytes, both ways)
+   * Either side ends the call when its end of the TCP connection closes.
+   *
+   * @generated from rpc ocore.agent.v1.AgentService.Tunnel
+   */
+  tunnel: {
+    methodKind: "bidi_streaming";
+    input: typeof TunnelRequestSchema;
+    output: typeof TunnelResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ocore_agent_v1_agent_service, 0);

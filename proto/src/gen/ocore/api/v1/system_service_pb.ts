@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/system_service.proto.
  */
 export const file_ocore_api_v1_system_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFvY29yZS9hcGkvdjEvc3lzdGVtX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSIQCg5HZXRJbmZvUmVxdWVzdCL5AQoPR2V0SW5mb1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSLgoKc3RhcnRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoGdXB0aW1lGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjEKDWRhdGFiYXNlX2tpbmQYBCABKA4yGi5vY29yZS5hcGkudjEuRGF0YWJhc2VLaW5kEhgKEGRhdGFiYXNlX3ZlcnNpb24YBSABKAkSFwoPaW5zdGFsbGF0aW9uX2lkGAYgASgJEhQKDG5vZGVfdmVyc2lvbhgHIAEoCSpjCgxEYXRhYmFzZUtpbmQSHQoZREFUQUJBU0VfS0lORF9VTlNQRUNJRklFRBAAEhoKFkRBVEFCQVNFX0tJTkRfUE9TVEdSRVMQARIYChREQVRBQkFTRV9LSU5EX1BHTElURRACMlwKDVN5c3RlbVNlcnZpY2USSwoHR2V0SW5mbxIcLm9jb3JlLmFwaS52MS5HZXRJbmZvUmVxdWVzdBodLm9jb3JlLmFwaS52MS5HZXRJbmZvUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiFvY29yZS9hcGkvdjEvc3lzdGVtX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSIQCg5HZXRJbmZvUmVxdWVzdCKsAgoPR2V0SW5mb1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSLgoKc3RhcnRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoGdXB0aW1lGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjEKDWRhdGFiYXNlX2tpbmQYBCABKA4yGi5vY29yZS5hcGkudjEuRGF0YWJhc2VLaW5kEhgKEGRhdGFiYXNlX3ZlcnNpb24YBSABKAkSFwoPaW5zdGFsbGF0aW9uX2lkGAYgASgJEhQKDG5vZGVfdmVyc2lvbhgHIAEoCRIxCgtzc2hfZ2F0ZXdheRgoIAEoCzIcLm9jb3JlLmFwaS52MS5Tc2hHYXRld2F5SW5mbyJ5Cg5Tc2hHYXRld2F5SW5mbxIWCg5saXN0ZW5fYWRkcmVzcxgBIAEoCRIcChRob3N0X2tleV9maW5nZXJwcmludBgCIAEoCRIXCg9ob3N0X3B1YmxpY19rZXkYAyABKAkSGAoQa25vd25faG9zdHNfbGluZRgEIAEoCSpjCgxEYXRhYmFzZUtpbmQSHQoZREFUQUJBU0VfS0lORF9VTlNQRUNJRklFRBAAEhoKFkRBVEFCQVNFX0tJTkRfUE9TVEdSRVMQARIYChREQVRBQkFTRV9LSU5EX1BHTElURRACMlwKDVN5c3RlbVNlcnZpY2USSwoHR2V0SW5mbxIcLm9jb3JlLmFwaS52MS5HZXRJbmZvUmVxdWVzdBodLm9jb3JlLmFwaS52MS5HZXRJbmZvUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * GetInfoRequest takes no arguments.
@@ -83,6 +83,13 @@ export type GetInfoResponse = Message<"ocore.api.v1.GetInfoResponse"> & {
    * @generated from field: string node_version = 7;
    */
   nodeVersion: string;
+
+  /**
+   * ssh_gateway describes the SSH gateway, when it runs.
+   *
+   * @generated from field: ocore.api.v1.SshGatewayInfo ssh_gateway = 40;
+   */
+  sshGateway?: SshGatewayInfo | undefined;
 };
 
 /**
@@ -91,6 +98,48 @@ export type GetInfoResponse = Message<"ocore.api.v1.GetInfoResponse"> & {
  */
 export const GetInfoResponseSchema: GenMessage<GetInfoResponse> = /*@__PURE__*/
   messageDesc(file_ocore_api_v1_system_service, 1);
+
+/**
+ * SshGatewayInfo is what a user needs to trust the SSH gateway.
+ *
+ * @generated from message ocore.api.v1.SshGatewayInfo
+ */
+export type SshGatewayInfo = Message<"ocore.api.v1.SshGatewayInfo"> & {
+  /**
+   * listen_address is where the gateway listens (OCORE_SSH_LISTEN_ADDR), e.g. "0.0.0.0:2222".
+   *
+   * @generated from field: string listen_address = 1;
+   */
+  listenAddress: string;
+
+  /**
+   * host_key_fingerprint is the gateway host key's SHA-256 fingerprint, as OpenSSH prints it.
+   *
+   * @generated from field: string host_key_fingerprint = 2;
+   */
+  hostKeyFingerprint: string;
+
+  /**
+   * host_public_key is the host key, "ssh-ed25519 <base64>".
+   *
+   * @generated from field: string host_public_key = 3;
+   */
+  hostPublicKey: string;
+
+  /**
+   * known_hosts_line is ready to paste into ~/.ssh/known_hosts ("[host]:port ssh-ed25519 …").
+   *
+   * @generated from field: string known_hosts_line = 4;
+   */
+  knownHostsLine: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.SshGatewayInfo.
+ * Use `create(SshGatewayInfoSchema)` to create a new message.
+ */
+export const SshGatewayInfoSchema: GenMessage<SshGatewayInfo> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_system_service, 2);
 
 /**
  * DatabaseKind says which database engine the control server stores its state in.

@@ -1,0 +1,330 @@
+import { performance } from "node:perf_hooks";
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../../platform/db/database.js";
+import { servers } from "../../platform/db/schema/servers.js";
+import { type SshSessionKind, sshSessionChunks, sshSessions } from "../../platform/db/schema/ssh-sessions.js";
+import { users } from "../../platform/db/schema/users.js";
+import { AppError } from "../../platform/errors/app-error.js";
+import type { Logger } from "../../platform/logging/logger.js";
+import { castEventLine, type EventCode } from "./asciicast.js";
+import { createTerminalTextFilter } from "./terminal-text.js";
+
+export interface SessionStart {
+  readonly userId: string;
+  readonly serverId: string;
+  readonly login: string;
+  readonly kind: SshSessionKind;
+  readonly command?: string;
+  readonly cols: number;
+  readonly rows: number;
+  readonly clientAddress: string;
+}
+
+/** How recordings are kept (config.sshRecordings), and the recorder's pace (tests shorten it). */
+export interface RecordingSettings {
+  readonly recordInput: boolean;
+  /** Largest recording, in bytes of event lines; reaching it ends the session. */
+  readonly maxBytes: number;
+  /** Pending events are written at least this often (the most a crash can lose). */
+  readonly flushEveryMs?: number;
+  /** A chunk is written as soon as this many bytes are pending. */
+  readonly chunkBytes?: number;
+  /** Pending bytes allowed while a write is slow; beyond, the session is ended (bounded memory). */
+  readonly maxBacklogBytes?: number;
+  /** With nothing to write, the session row is still touched this often (liveness, end requests). */
+  readonly heartbeatMs?: number;
+  readonly logger?: Logger;
+}
+
+export type RecordingFailureReason = "write_failed" | "size_limit" | "backlog" | "end_requested";
+
+/** Why the session must end now; `message` is for the user's terminal. */
+export interface RecordingFailure {
+  readonly reason: RecordingFailureReason;
+  readonly message: string;
+}
+
+export interface SessionEnd {
+  readonly exitStatus?: number | null;
+  /** Why it ended, e.g. "exit", "client_closed", "terminated", "recording_failed". */
+  readonly reason: string;
+  /** Totals of the session; default: what the recorder itself was given. */
+  readonly bytesIn?: number;
+  readonly bytesOut?: number;
+}
+
+export interface SessionRecorder {
+  readonly sessionId: string;
+  /** What the host sent to the terminal. */
+  output(bytes: Uint8Array): void;
+  /** What the user typed; stored only when input recording is on (counted always). */
+  input(bytes: Uint8Array): void;
+  resize(cols: number, rows: number): void;
+  /**
+   * Called once when the session must end: the recording cannot be written or kept up, its size
+   * limit is reached, or an administrator ended it from another replica. Fail closed: the
+   * gateway ends the session and shows `message`.
+   */
+  onFailure(callback: (failure: RecordingFailure) => void): void;
+  /**
+   * Writes what is pending and closes the session row. Safe to call twice; never rejects (a
+   * failed last write is logged, and the sweep closes the row as interrupted).
+   */
+  end(outcome: SessionEnd): Promise<void>;
+}
+
+/** Characters of the previous chunk's text repeated before a chunk's, so cut words are found. */
+export const SEARCH_OVERLAP = 64;
+const DEFAULTS = {
+  flushEveryMs: 1000,
+  chunkBytes: 64 * 1024,
+  maxBacklogBytes: 8 * 1024 * 1024,
+  heartbeatMs: 5000,
+};
+const MAX_TERMINAL_SIDE = 10_000;
+
+const dimension = (field: string, value: number): number => {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TERMINAL_SIDE)
+    throw AppError.invalid(field, `must be a whole number from 1 to ${MAX_TERMINAL_SIDE}`);
+  return value;
+};
+
+/**
+ * Opens the session's row and returns its recorder. Events are kept in memory only until the
+ * next write: one chunk row per write, at least every `flushEveryMs`, at once when `chunkBytes`
+ * are pending, and on end. Writes never overlap (one in flight per session), so chunks are in
+ * order; while one is slow, events queue up to `maxBacklogBytes`, then the session is ended.
+ */
+export async function startSessionRecording(
+  db: Db,
+  start: SessionStart,
+  settings: RecordingSettings = { recordInput: false, maxBytes: 256 * 1024 * 1024 },
+): Promise<SessionRecorder> {
+  AppError.requireId(start.userId, "userId");
+  AppError.requireId(start.serverId, "serverId");
+  const cols = dimension("cols", start.cols);
+  const rows = dimension("rows", start.rows);
+  const [user] = await db.select({ username: users.username }).from(users).where(eq(users.id, start.userId));
+  const [server] = await db
+    .select({ name: servers.name })
+    .from(servers)
+    .where(eq(servers.id, start.serverId));
+  if (!user) throw AppError.notFound(`user ${start.userId}`);
+  if (!server) throw AppError.notFound(`server ${start.serverId}`);
+  const [row] = await db
+    .insert(sshSessions)
+    .values({
+      userId: start.userId,
+      username: user.username,
+      serverId: start.serverId,
+      serverName: server.name,
+      login: start.login,
+      clientAddress: start.clientAddress,
+      kind: start.kind,
+      command: start.command ?? null,
+      cols,
+      rows,
+      recordsInput: settings.recordInput,
+    })
+    .returning({ id: sshSessions.id, startedAt: sshSessions.startedAt });
+  if (!row) throw new Error("the session row was not written");
+  return createRecorder(db, row.id, settings);
+}
+
+function createRecorder(db: Db, sessionId: string, settings: RecordingSettings): SessionRecorder {
+  const flushEveryMs = settings.flushEveryMs ?? DEFAULTS.flushEveryMs;
+  const chunkBytes = settings.chunkBytes ?? DEFAULTS.chunkBytes;
+  const maxBacklogBytes = settings.maxBacklogBytes ?? DEFAULTS.maxBacklogBytes;
+  const heartbeatMs = settings.heartbeatMs ?? DEFAULTS.heartbeatMs;
+  const origin = performance.now();
+  const outDecoder = new TextDecoder("utf-8");
+  const inDecoder = new TextDecoder("utf-8");
+  const outText = createTerminalTextFilter();
+  const inText = createTerminalTextFilter();
+
+  /** Events not yet written, each with its size and its searchable text. */
+  let pending: Array<{ line: string; size: number; text: string }> = [];
+  let pendingBytes = 0;
+  let storedBytes = 0;
+  let truncated = false;
+  let textTail = "";
+  let seq = 0;
+  let bytesIn = 0;
+  let bytesOut = 0;
+  let lastWriteAt = performance.now();
+  let failure: RecordingFailure | undefined;
+  let ended = false;
+  const failureCallbacks: Array<(failure: RecordingFailure) => void> = [];
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  const fail = (next: RecordingFailure, error?: unknown) => {
+    if (failure) return;
+    failure = next;
+    if (error)
+      settings.logger?.error({ err: error, sessionId }, "session recording failed; ending the session");
+    for (const callback of failureCallbacks) callback(next);
+  };
+
+  const append = (code: EventCode, data: string, text: string) => {
+    const line = castEventLine((performance.now() - origin) / 1000, code, data);
+    const size = Buffer.byteLength(line);
+    if (storedBytes + pendingBytes + size > settings.maxBytes) {
+      const mb = Math.round(settings.maxBytes / (1024 * 1024));
+      const message = `The session recording reached its limit of ${mb} MB (OCORE_SSH_RECORDING_MAX_MB); the session is ended.`;
+      const notice = castEventLine((performance.now() - origin) / 1000, "o", `\r\n[oCore] ${message}\r\n`);
+      const noticeSize = Buffer.byteLength(notice);
+      pending.push({ line: notice, size: noticeSize, text: `\n[oCore] ${message}\n` });
+      pendingBytes += noticeSize;
+      truncated = true;
+      fail({ reason: "size_limit", message });
+      kick();
+      return;
+    }
+    pending.push({ line, size, text });
+    pendingBytes += size;
+    if (pendingBytes > maxBacklogBytes) {
+      fail({
+        reason: "backlog",
+        message: "The session recording cannot keep up with the output; the session is ended.",
+      });
+      return;
+    }
+    if (pendingBytes >= chunkBytes) kick();
+  };
+
+  /**
+   * Writes the oldest pending events, up to one chunk (maybe none: a heartbeat), and, on end,
+   * closes the row.
+   */
+  const writeOnce = async (end?: SessionEnd) => {
+    let take = 0;
+    let size = 0;
+    while (take < pending.length && (take === 0 || size + (pending[take]?.size ?? 0) <= chunkBytes)) {
+      size += pending[take]?.size ?? 0;
+      take += 1;
+    }
+    const taken = pending.slice(0, take);
+    pending = pending.slice(take);
+    pendingBytes -= size;
+    const events = taken.map((event) => event.line).join("");
+    const text = taken.map((event) => event.text).join("");
+    lastWriteAt = performance.now();
+    const searchText = textTail + text;
+    const chunkSeq = seq;
+    if (events) seq += 1;
+    const [state] = await db.transaction(async (tx) => {
+      if (events) {
+        await tx.insert(sshSessionChunks).values({ sessionId, seq: chunkSeq, events, searchText });
+      }
+      return tx
+        .update(sshSessions)
+        .set({
+          recordingBytes: sql`${sshSessions.recordingBytes} + ${size}`,
+          recordingTruncated: truncated,
+          bytesIn: end?.bytesIn ?? bytesIn,
+          bytesOut: end?.bytesOut ?? bytesOut,
+          recordedUntil: sql`now()`,
+          ...(end
+            ? {
+                endedAt: sql`now()`,
+                durationMs: sql`greatest(0, (extract(epoch from now() - ${sshSessions.startedAt}) * 1000)::bigint)`,
+                exitStatus: end.exitStatus ?? null,
+                endReason:
+                  failure && end.reason !== failure.reason ? `${end.reason}: ${failure.reason}` : end.reason,
+              }
+            : {}),
+        })
+        .where(eq(sshSessions.id, sessionId))
+        .returning({ endRequestedBy: sshSessions.endRequestedBy });
+    });
+    storedBytes += size;
+    if (events) textTail = searchText.slice(-SEARCH_OVERLAP);
+    if (state?.endRequestedBy && !end) {
+      fail({ reason: "end_requested", message: `The session was ended by ${state.endRequestedBy}.` });
+    }
+  };
+
+  /** Starts writing unless a write is in flight (which then goes round again). */
+  const kick = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await writeOnce();
+        } while (
+          (again && pending.length > 0) ||
+          pendingBytes >= chunkBytes ||
+          (ended && pending.length > 0)
+        );
+      } catch (error) {
+        fail(
+          {
+            reason: "write_failed",
+            message: "The session recording could not be written; the session is ended.",
+          },
+          error,
+        );
+      } finally {
+        running = undefined;
+      }
+    })();
+  };
+
+  const timer = setInterval(() => {
+    if (ended || failure?.reason === "write_failed") return;
+    if (pending.length > 0 || performance.now() - lastWriteAt >= heartbeatMs) kick();
+  }, flushEveryMs);
+  timer.unref();
+
+  const accepting = () => !ended && !truncated && failure?.reason !== "write_failed";
+
+  return {
+    sessionId,
+    output(bytes) {
+      bytesOut += bytes.length;
+      if (!accepting()) return;
+      const data = outDecoder.decode(bytes, { stream: true });
+      if (data) append("o", data, outText.push(data));
+    },
+    input(bytes) {
+      bytesIn += bytes.length;
+      if (!settings.recordInput || !accepting()) return;
+      const data = inDecoder.decode(bytes, { stream: true });
+      if (data) append("i", data, inText.push(data));
+    },
+    resize(cols, rows) {
+      if (!accepting()) return;
+      append("r", `${dimension("cols", cols)}x${dimension("rows", rows)}`, "");
+    },
+    onFailure(callback) {
+      failureCallbacks.push(callback);
+      if (failure) callback(failure);
+    },
+    async end(outcome) {
+      if (ended) return;
+      if (accepting()) {
+        // What a decoder still holds is an incomplete character: flushed as U+FFFD.
+        const out = outDecoder.decode();
+        if (out) append("o", out, outText.push(out));
+        const typed = settings.recordInput ? inDecoder.decode() : "";
+        if (typed) append("i", typed, inText.push(typed));
+      }
+      ended = true;
+      clearInterval(timer);
+      while (running) await running;
+      try {
+        while (pendingBytes > chunkBytes) await writeOnce();
+        await writeOnce(outcome);
+      } catch (error) {
+        // The session is over either way; the row stays open and the sweep closes it later.
+        settings.logger?.error({ err: error, sessionId }, "the end of an SSH session was not recorded");
+        fail({ reason: "write_failed", message: "The session recording could not be written." });
+      }
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { Duplex } from "node:stream";
+import type { SessionCounter } from "../../domain/ssh-gateway/session-limits.js";
+import type { SshIdentityDeps } from "../../domain/ssh-gateway/ssh-identity.js";
+import type { LiveSessions } from "../../domain/ssh-sessions/live-sessions.js";
+import type { SessionRecorder, SessionStart } from "../../domain/ssh-sessions/session-recorder.js";
+import type { SshSessionLimits } from "../../platform/config/config.js";
+import type { Db } from "../../platform/db/database.js";
+import type { Logger } from "../../platform/logging/logger.js";
+import type { MasterKeyring } from "../../platform/pki/master-key.js";
+
+/** Everything the SSH gateway needs, wired in startup/start-ssh-gateway.ts. */
+export interface GatewayDeps {
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  readonly keyring: MasterKeyring;
+  readonly identity: SshIdentityDeps;
+  readonly limits: SshSessionLimits;
+  readonly counter: SessionCounter;
+  /** Opens a byte stream to a server's sshd through its agent (agent-gateway/ssh-tunnels.ts). */
+  readonly tunnels: {
+    open(
+      serverId: string,
+      spec: { sshdPort: number; login: string; gatewayPublicKey: string },
+    ): Promise<Duplex>;
+  };
+  /** How often an open connection's user or token is checked again (disabled, revoked). */
+  readonly revalidateEveryMs: number;
+  /** Session recordings and the live-session list (domain/ssh-sessions/), when wired. */
+  readonly recording?: {
+    readonly start: (db: Db, start: SessionStart) => Promise<SessionRecorder>;
+    readonly live: LiveSessions;
+  };
+}
