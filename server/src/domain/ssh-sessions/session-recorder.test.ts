@@ -114,6 +114,9 @@ describe.each(databaseKinds)("session recorder (%s)", (kind) => {
     expect(printed(cast)).toBe(`${text}\uFFFD`);
     const typed = parseCast(cast).events.filter(([, code]) => code === "i");
     expect(typed.map(([, , data]) => data).join("")).toBe("ls é\r");
+    // Keystrokes are searchable on their own, not interleaved with what was printed.
+    const [chunk] = await chunksOf(recorder.sessionId);
+    expect(chunk?.searchText).toBe(`${text}\uFFFD\nls é`);
     expect(cast).not.toContain("\uFFFD\uFFFD");
     const row = await rowOf(recorder.sessionId);
     expect(row).toMatchObject({

@@ -142,8 +142,8 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
   const outText = createTerminalTextFilter();
   const inText = createTerminalTextFilter();
 
-  /** Events not yet written, each with its size and its searchable text. */
-  let pending: Array<{ line: string; size: number; text: string }> = [];
+  /** Events not yet written, each with its size and its searchable text (printed or typed). */
+  let pending: Array<{ line: string; size: number; text: string; typed?: boolean }> = [];
   let pendingBytes = 0;
   let storedBytes = 0;
   let truncated = false;
@@ -167,6 +167,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
   };
 
   const append = (code: EventCode, data: string, text: string) => {
+    const typed = code === "i";
     const line = castEventLine((performance.now() - origin) / 1000, code, data);
     const size = Buffer.byteLength(line);
     if (storedBytes + pendingBytes + size > settings.maxBytes) {
@@ -181,7 +182,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
       kick();
       return;
     }
-    pending.push({ line, size, text });
+    pending.push({ line, size, text, typed });
     pendingBytes += size;
     if (pendingBytes > maxBacklogBytes) {
       fail({
@@ -208,9 +209,19 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
     pending = pending.slice(take);
     pendingBytes -= size;
     const events = taken.map((event) => event.line).join("");
-    const text = taken.map((event) => event.text).join("");
+    // What was printed reads on (the echo of typing included); what was typed, when recorded,
+    // follows on its own lines so keystrokes do not interleave with the output they caused.
+    const text = taken
+      .filter((event) => !event.typed)
+      .map((event) => event.text)
+      .join("");
+    const typedText = taken
+      .filter((event) => event.typed)
+      .map((event) => event.text)
+      .join("");
     lastWriteAt = performance.now();
-    const searchText = textTail + text;
+    const printedText = textTail + text;
+    const searchText = typedText ? `${printedText}\n${typedText}` : printedText;
     const chunkSeq = seq;
     if (events) seq += 1;
     const [state] = await db.transaction(async (tx) => {
@@ -239,7 +250,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
         .returning({ endRequestedBy: sshSessions.endRequestedBy });
     });
     storedBytes += size;
-    if (events) textTail = searchText.slice(-SEARCH_OVERLAP);
+    if (events) textTail = printedText.slice(-SEARCH_OVERLAP);
     if (state?.endRequestedBy && !end) {
       fail({ reason: "end_requested", message: `The session was ended by ${state.endRequestedBy}.` });
     }

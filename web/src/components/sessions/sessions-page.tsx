@@ -239,8 +239,12 @@ function SessionTable({
 
 function EndSessionButton({ id, onEnded }: { id: string; onEnded: () => void }) {
   const [error, setError] = useState<ConnectError>();
+  const [elsewhere, setElsewhere] = useState(false);
   const end = useMutation(SshSessionService.method.endSession, {
-    onSuccess: onEnded,
+    onSuccess: (answer) => {
+      setElsewhere(!answer.endedHere);
+      onEnded();
+    },
     onError: (caught) => setError(ConnectError.from(caught)),
   });
   return (
@@ -254,6 +258,11 @@ function EndSessionButton({ id, onEnded }: { id: string; onEnded: () => void }) 
         {end.isPending ? "Ending…" : "End"}
       </Button>
       {error ? <ActionError error={error} action="end the session" testId="session-end-error" /> : null}
+      {elsewhere ? (
+        <span role="status" className="block text-xs text-ink-muted" data-testid="session-ending">
+          Ending: another replica holds it and ends it within seconds.
+        </span>
+      ) : null}
     </span>
   );
 }
