@@ -205,12 +205,13 @@ describe.each(databaseKinds)("session recorder (%s)", (kind) => {
     recorder.output(bytes("lost\r\n"));
     const began = Date.now();
     while (failures.length === 0 && Date.now() - began < 2000) await sleep(20);
-    expect(failures).toEqual([
+    expect(failures.map(({ reason, message }) => ({ reason, message }))).toEqual([
       {
         reason: "write_failed",
         message: "The session recording could not be written; the session is ended.",
       },
     ]);
+    expect(failures[0]).toBeInstanceOf(Error);
     await recorder.end({ exitStatus: null, reason: "recording_failed" });
     expect(failures).toHaveLength(1);
   });
@@ -230,7 +231,9 @@ describe.each(databaseKinds)("session recorder (%s)", (kind) => {
       .where(eq(sshSessions.id, recorder.sessionId));
     const began = Date.now();
     while (failures.length === 0 && Date.now() - began < 2000) await sleep(20);
-    expect(failures).toEqual([{ reason: "end_requested", message: "The session was ended by bob." }]);
+    expect(failures.map(({ reason, message }) => ({ reason, message }))).toEqual([
+      { reason: "end_requested", message: "The session was ended by bob." },
+    ]);
     await recorder.end({ exitStatus: null, reason: "terminated" });
     expect((await rowOf(recorder.sessionId))?.endReason).toBe("terminated: end_requested");
   });

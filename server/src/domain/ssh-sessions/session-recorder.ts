@@ -38,10 +38,18 @@ export interface RecordingSettings {
 
 export type RecordingFailureReason = "write_failed" | "size_limit" | "backlog" | "end_requested";
 
-/** Why the session must end now; `message` is for the user's terminal. */
-export interface RecordingFailure {
-  readonly reason: RecordingFailureReason;
-  readonly message: string;
+/**
+ * Why the session must end now; `message` is for the user's terminal. An Error, so a gateway
+ * that takes `(error: Error) => void` callbacks gets it as one.
+ */
+export class RecordingFailure extends Error {
+  constructor(
+    readonly reason: RecordingFailureReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RecordingFailure";
+  }
 }
 
 export interface SessionEnd {
@@ -178,17 +186,19 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
       pending.push({ line: notice, size: noticeSize, text: `\n[oCore] ${message}\n` });
       pendingBytes += noticeSize;
       truncated = true;
-      fail({ reason: "size_limit", message });
+      fail(new RecordingFailure("size_limit", message));
       kick();
       return;
     }
     pending.push({ line, size, text, typed });
     pendingBytes += size;
     if (pendingBytes > maxBacklogBytes) {
-      fail({
-        reason: "backlog",
-        message: "The session recording cannot keep up with the output; the session is ended.",
-      });
+      fail(
+        new RecordingFailure(
+          "backlog",
+          "The session recording cannot keep up with the output; the session is ended.",
+        ),
+      );
       return;
     }
     if (pendingBytes >= chunkBytes) kick();
@@ -252,7 +262,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
     storedBytes += size;
     if (events) textTail = printedText.slice(-SEARCH_OVERLAP);
     if (state?.endRequestedBy && !end) {
-      fail({ reason: "end_requested", message: `The session was ended by ${state.endRequestedBy}.` });
+      fail(new RecordingFailure("end_requested", `The session was ended by ${state.endRequestedBy}.`));
     }
   };
 
@@ -274,10 +284,10 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
         );
       } catch (error) {
         fail(
-          {
-            reason: "write_failed",
-            message: "The session recording could not be written; the session is ended.",
-          },
+          new RecordingFailure(
+            "write_failed",
+            "The session recording could not be written; the session is ended.",
+          ),
           error,
         );
       } finally {
@@ -334,7 +344,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
       } catch (error) {
         // The session is over either way; the row stays open and the sweep closes it later.
         settings.logger?.error({ err: error, sessionId }, "the end of an SSH session was not recorded");
-        fail({ reason: "write_failed", message: "The session recording could not be written." });
+        fail(new RecordingFailure("write_failed", "The session recording could not be written."));
       }
     },
   };
