@@ -192,6 +192,50 @@ describe.each(databaseKinds)("session recorder (%s)", (kind) => {
     expect(row?.bytesOut).toBe(100 * 102 + 17);
   });
 
+  it("asks the gateway to pause while chunks wait, and says when to go on (bounded memory)", async () => {
+    const recorder = await startSessionRecording(database.db, start, {
+      recordInput: false,
+      maxBytes: 1 << 24,
+      chunkBytes: 1024,
+      maxBacklogBytes: 64 * 1024,
+    });
+    const failures: RecordingFailure[] = [];
+    recorder.onFailure((failure) => failures.push(failure));
+    let drained = 0;
+    recorder.onDrain(() => drained++);
+    const piece = bytes(`${"z".repeat(500)}\r\n`);
+    let sent = 0;
+    // A gateway that honours the answer: stop reading when told, go on at the drain.
+    for (let round = 0; round < 20; round++) {
+      while (recorder.output(piece)) sent++;
+      sent++;
+      const before = drained;
+      while (drained === before) await sleep(5);
+    }
+    await recorder.end({ exitStatus: 0, reason: "exit" });
+    expect(failures).toEqual([]);
+    expect(drained).toBe(20);
+    expect(printed(await readRecordingText(database.db, recorder.sessionId))).toBe(
+      piece.toString().repeat(sent),
+    );
+
+    // One that ignores it is ended at maxBacklogBytes, and nothing more is buffered.
+    const careless = await startSessionRecording(database.db, start, {
+      recordInput: false,
+      maxBytes: 1 << 24,
+      chunkBytes: 1024,
+      maxBacklogBytes: 64 * 1024,
+    });
+    const carelessFailures: RecordingFailure[] = [];
+    careless.onFailure((failure) => carelessFailures.push(failure));
+    for (let i = 0; i < 1000; i++) careless.output(piece);
+    expect(carelessFailures.map((failure) => failure.reason)).toEqual(["backlog"]);
+    await careless.end({ exitStatus: null, reason: "recording_failed" });
+    const stored = (await rowOf(careless.sessionId))?.recordingBytes ?? 0;
+    // The backlog, the chunk in flight, and the one event that crossed the line.
+    expect(stored).toBeLessThanOrEqual(64 * 1024 + 1024 + 600);
+  });
+
   it("fails closed when a write fails: the gateway is told once, with a message", async () => {
     const recorder = await startSessionRecording(database.db, start, {
       recordInput: false,

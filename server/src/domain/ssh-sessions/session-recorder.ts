@@ -64,7 +64,14 @@ export interface SessionEnd {
 export interface SessionRecorder {
   readonly sessionId: string;
   /** What the host sent to the terminal. */
-  output(bytes: Uint8Array): void;
+  /**
+   * Returns false once more than HIGH_WATER_CHUNKS chunks wait to be written: the caller should
+   * stop reading from the host (its SSH window then holds the host back) until `onDrain`.
+   * Ignored, the backlog grows to `maxBacklogBytes` and the session is ended.
+   */
+  output(bytes: Uint8Array): boolean;
+  /** Called each time the backlog fell back under one chunk after `output` returned false. */
+  onDrain(callback: () => void): void;
   /** What the user typed; stored only when input recording is on (counted always). */
   input(bytes: Uint8Array): void;
   resize(cols: number, rows: number): void;
@@ -83,6 +90,8 @@ export interface SessionRecorder {
 
 /** Characters of the previous chunk's text repeated before a chunk's, so cut words are found. */
 export const SEARCH_OVERLAP = 64;
+/** Chunks pending before `output` asks the caller to pause. */
+const HIGH_WATER_CHUNKS = 4;
 const DEFAULTS = {
   flushEveryMs: 1000,
   chunkBytes: 64 * 1024,
@@ -163,6 +172,8 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
   let failure: RecordingFailure | undefined;
   let ended = false;
   const failureCallbacks: Array<(failure: RecordingFailure) => void> = [];
+  const drainCallbacks: Array<() => void> = [];
+  let paused = false;
   let running: Promise<void> | undefined;
   let again = false;
 
@@ -292,6 +303,10 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
         );
       } finally {
         running = undefined;
+        if (paused && pendingBytes < chunkBytes) {
+          paused = false;
+          for (const callback of drainCallbacks) callback();
+        }
       }
     })();
   };
@@ -302,15 +317,22 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
   }, flushEveryMs);
   timer.unref();
 
-  const accepting = () => !ended && !truncated && failure?.reason !== "write_failed";
+  // After a write failure or a backlog overflow nothing more is kept: the session is ending.
+  const accepting = () =>
+    !ended && !truncated && failure?.reason !== "write_failed" && failure?.reason !== "backlog";
 
   return {
     sessionId,
     output(bytes) {
       bytesOut += bytes.length;
-      if (!accepting()) return;
+      if (!accepting()) return true;
       const data = outDecoder.decode(bytes, { stream: true });
       if (data) append("o", data, outText.push(data));
+      if (pendingBytes > HIGH_WATER_CHUNKS * chunkBytes) paused = true;
+      return !paused;
+    },
+    onDrain(callback) {
+      drainCallbacks.push(callback);
     },
     input(bytes) {
       bytesIn += bytes.length;
