@@ -114,6 +114,9 @@ describe.each(databaseKinds)("session recorder (%s)", (kind) => {
     expect(printed(cast)).toBe(`${text}\uFFFD`);
     const typed = parseCast(cast).events.filter(([, code]) => code === "i");
     expect(typed.map(([, , data]) => data).join("")).toBe("ls é\r");
+    // Keystrokes are searchable on their own, not interleaved with what was printed.
+    const [chunk] = await chunksOf(recorder.sessionId);
+    expect(chunk?.searchText).toBe(`${text}\uFFFD\nls é`);
     expect(cast).not.toContain("\uFFFD\uFFFD");
     const row = await rowOf(recorder.sessionId);
     expect(row).toMatchObject({
@@ -189,6 +192,50 @@ describe.each(databaseKinds)("session recorder (%s)", (kind) => {
     expect(row?.bytesOut).toBe(100 * 102 + 17);
   });
 
+  it("asks the gateway to pause while chunks wait, and says when to go on (bounded memory)", async () => {
+    const recorder = await startSessionRecording(database.db, start, {
+      recordInput: false,
+      maxBytes: 1 << 24,
+      chunkBytes: 1024,
+      maxBacklogBytes: 64 * 1024,
+    });
+    const failures: RecordingFailure[] = [];
+    recorder.onFailure((failure) => failures.push(failure));
+    let drained = 0;
+    recorder.onDrain(() => drained++);
+    const piece = bytes(`${"z".repeat(500)}\r\n`);
+    let sent = 0;
+    // A gateway that honours the answer: stop reading when told, go on at the drain.
+    for (let round = 0; round < 20; round++) {
+      while (recorder.output(piece)) sent++;
+      sent++;
+      const before = drained;
+      while (drained === before) await sleep(5);
+    }
+    await recorder.end({ exitStatus: 0, reason: "exit" });
+    expect(failures).toEqual([]);
+    expect(drained).toBe(20);
+    expect(printed(await readRecordingText(database.db, recorder.sessionId))).toBe(
+      piece.toString().repeat(sent),
+    );
+
+    // One that ignores it is ended at maxBacklogBytes, and nothing more is buffered.
+    const careless = await startSessionRecording(database.db, start, {
+      recordInput: false,
+      maxBytes: 1 << 24,
+      chunkBytes: 1024,
+      maxBacklogBytes: 64 * 1024,
+    });
+    const carelessFailures: RecordingFailure[] = [];
+    careless.onFailure((failure) => carelessFailures.push(failure));
+    for (let i = 0; i < 1000; i++) careless.output(piece);
+    expect(carelessFailures.map((failure) => failure.reason)).toEqual(["backlog"]);
+    await careless.end({ exitStatus: null, reason: "recording_failed" });
+    const stored = (await rowOf(careless.sessionId))?.recordingBytes ?? 0;
+    // The backlog, the chunk in flight, and the one event that crossed the line.
+    expect(stored).toBeLessThanOrEqual(64 * 1024 + 1024 + 600);
+  });
+
   it("fails closed when a write fails: the gateway is told once, with a message", async () => {
     const recorder = await startSessionRecording(database.db, start, {
       recordInput: false,
@@ -202,12 +249,13 @@ describe.each(databaseKinds)("session recorder (%s)", (kind) => {
     recorder.output(bytes("lost\r\n"));
     const began = Date.now();
     while (failures.length === 0 && Date.now() - began < 2000) await sleep(20);
-    expect(failures).toEqual([
+    expect(failures.map(({ reason, message }) => ({ reason, message }))).toEqual([
       {
         reason: "write_failed",
         message: "The session recording could not be written; the session is ended.",
       },
     ]);
+    expect(failures[0]).toBeInstanceOf(Error);
     await recorder.end({ exitStatus: null, reason: "recording_failed" });
     expect(failures).toHaveLength(1);
   });
@@ -227,7 +275,9 @@ describe.each(databaseKinds)("session recorder (%s)", (kind) => {
       .where(eq(sshSessions.id, recorder.sessionId));
     const began = Date.now();
     while (failures.length === 0 && Date.now() - began < 2000) await sleep(20);
-    expect(failures).toEqual([{ reason: "end_requested", message: "The session was ended by bob." }]);
+    expect(failures.map(({ reason, message }) => ({ reason, message }))).toEqual([
+      { reason: "end_requested", message: "The session was ended by bob." },
+    ]);
     await recorder.end({ exitStatus: null, reason: "terminated" });
     expect((await rowOf(recorder.sessionId))?.endReason).toBe("terminated: end_requested");
   });

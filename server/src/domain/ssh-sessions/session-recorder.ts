@@ -38,10 +38,18 @@ export interface RecordingSettings {
 
 export type RecordingFailureReason = "write_failed" | "size_limit" | "backlog" | "end_requested";
 
-/** Why the session must end now; `message` is for the user's terminal. */
-export interface RecordingFailure {
-  readonly reason: RecordingFailureReason;
-  readonly message: string;
+/**
+ * Why the session must end now; `message` is for the user's terminal. An Error, so a gateway
+ * that takes `(error: Error) => void` callbacks gets it as one.
+ */
+export class RecordingFailure extends Error {
+  constructor(
+    readonly reason: RecordingFailureReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RecordingFailure";
+  }
 }
 
 export interface SessionEnd {
@@ -56,7 +64,14 @@ export interface SessionEnd {
 export interface SessionRecorder {
   readonly sessionId: string;
   /** What the host sent to the terminal. */
-  output(bytes: Uint8Array): void;
+  /**
+   * Returns false once more than HIGH_WATER_CHUNKS chunks wait to be written: the caller should
+   * stop reading from the host (its SSH window then holds the host back) until `onDrain`.
+   * Ignored, the backlog grows to `maxBacklogBytes` and the session is ended.
+   */
+  output(bytes: Uint8Array): boolean;
+  /** Called each time the backlog fell back under one chunk after `output` returned false. */
+  onDrain(callback: () => void): void;
   /** What the user typed; stored only when input recording is on (counted always). */
   input(bytes: Uint8Array): void;
   resize(cols: number, rows: number): void;
@@ -75,6 +90,8 @@ export interface SessionRecorder {
 
 /** Characters of the previous chunk's text repeated before a chunk's, so cut words are found. */
 export const SEARCH_OVERLAP = 64;
+/** Chunks pending before `output` asks the caller to pause. */
+const HIGH_WATER_CHUNKS = 4;
 const DEFAULTS = {
   flushEveryMs: 1000,
   chunkBytes: 64 * 1024,
@@ -142,8 +159,8 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
   const outText = createTerminalTextFilter();
   const inText = createTerminalTextFilter();
 
-  /** Events not yet written, each with its size and its searchable text. */
-  let pending: Array<{ line: string; size: number; text: string }> = [];
+  /** Events not yet written, each with its size and its searchable text (printed or typed). */
+  let pending: Array<{ line: string; size: number; text: string; typed?: boolean }> = [];
   let pendingBytes = 0;
   let storedBytes = 0;
   let truncated = false;
@@ -155,6 +172,8 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
   let failure: RecordingFailure | undefined;
   let ended = false;
   const failureCallbacks: Array<(failure: RecordingFailure) => void> = [];
+  const drainCallbacks: Array<() => void> = [];
+  let paused = false;
   let running: Promise<void> | undefined;
   let again = false;
 
@@ -167,6 +186,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
   };
 
   const append = (code: EventCode, data: string, text: string) => {
+    const typed = code === "i";
     const line = castEventLine((performance.now() - origin) / 1000, code, data);
     const size = Buffer.byteLength(line);
     if (storedBytes + pendingBytes + size > settings.maxBytes) {
@@ -177,17 +197,19 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
       pending.push({ line: notice, size: noticeSize, text: `\n[oCore] ${message}\n` });
       pendingBytes += noticeSize;
       truncated = true;
-      fail({ reason: "size_limit", message });
+      fail(new RecordingFailure("size_limit", message));
       kick();
       return;
     }
-    pending.push({ line, size, text });
+    pending.push({ line, size, text, typed });
     pendingBytes += size;
     if (pendingBytes > maxBacklogBytes) {
-      fail({
-        reason: "backlog",
-        message: "The session recording cannot keep up with the output; the session is ended.",
-      });
+      fail(
+        new RecordingFailure(
+          "backlog",
+          "The session recording cannot keep up with the output; the session is ended.",
+        ),
+      );
       return;
     }
     if (pendingBytes >= chunkBytes) kick();
@@ -208,9 +230,19 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
     pending = pending.slice(take);
     pendingBytes -= size;
     const events = taken.map((event) => event.line).join("");
-    const text = taken.map((event) => event.text).join("");
+    // What was printed reads on (the echo of typing included); what was typed, when recorded,
+    // follows on its own lines so keystrokes do not interleave with the output they caused.
+    const text = taken
+      .filter((event) => !event.typed)
+      .map((event) => event.text)
+      .join("");
+    const typedText = taken
+      .filter((event) => event.typed)
+      .map((event) => event.text)
+      .join("");
     lastWriteAt = performance.now();
-    const searchText = textTail + text;
+    const printedText = textTail + text;
+    const searchText = typedText ? `${printedText}\n${typedText}` : printedText;
     const chunkSeq = seq;
     if (events) seq += 1;
     const [state] = await db.transaction(async (tx) => {
@@ -239,9 +271,9 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
         .returning({ endRequestedBy: sshSessions.endRequestedBy });
     });
     storedBytes += size;
-    if (events) textTail = searchText.slice(-SEARCH_OVERLAP);
+    if (events) textTail = printedText.slice(-SEARCH_OVERLAP);
     if (state?.endRequestedBy && !end) {
-      fail({ reason: "end_requested", message: `The session was ended by ${state.endRequestedBy}.` });
+      fail(new RecordingFailure("end_requested", `The session was ended by ${state.endRequestedBy}.`));
     }
   };
 
@@ -263,14 +295,18 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
         );
       } catch (error) {
         fail(
-          {
-            reason: "write_failed",
-            message: "The session recording could not be written; the session is ended.",
-          },
+          new RecordingFailure(
+            "write_failed",
+            "The session recording could not be written; the session is ended.",
+          ),
           error,
         );
       } finally {
         running = undefined;
+        if (paused && pendingBytes < chunkBytes) {
+          paused = false;
+          for (const callback of drainCallbacks) callback();
+        }
       }
     })();
   };
@@ -281,15 +317,22 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
   }, flushEveryMs);
   timer.unref();
 
-  const accepting = () => !ended && !truncated && failure?.reason !== "write_failed";
+  // After a write failure or a backlog overflow nothing more is kept: the session is ending.
+  const accepting = () =>
+    !ended && !truncated && failure?.reason !== "write_failed" && failure?.reason !== "backlog";
 
   return {
     sessionId,
     output(bytes) {
       bytesOut += bytes.length;
-      if (!accepting()) return;
+      if (!accepting()) return true;
       const data = outDecoder.decode(bytes, { stream: true });
       if (data) append("o", data, outText.push(data));
+      if (pendingBytes > HIGH_WATER_CHUNKS * chunkBytes) paused = true;
+      return !paused;
+    },
+    onDrain(callback) {
+      drainCallbacks.push(callback);
     },
     input(bytes) {
       bytesIn += bytes.length;
@@ -323,7 +366,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
       } catch (error) {
         // The session is over either way; the row stays open and the sweep closes it later.
         settings.logger?.error({ err: error, sessionId }, "the end of an SSH session was not recorded");
-        fail({ reason: "write_failed", message: "The session recording could not be written." });
+        fail(new RecordingFailure("write_failed", "The session recording could not be written."));
       }
     },
   };
