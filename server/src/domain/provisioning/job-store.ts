@@ -68,7 +68,7 @@ export async function claimJob(
     const due = rowsOf<{ server_id: string }>(
       await tx.execute(sql`
         select server_id from provisioning_jobs
-        where state in ('pending', 'running') and run_after <= ${now}::timestamptz
+        where state in ('pending', 'running') and kind <> 'join' and run_after <= ${now}::timestamptz
           and (lease_expires_at is null or lease_expires_at < ${now}::timestamptz)
         order by run_after
         limit 1

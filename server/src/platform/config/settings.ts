@@ -259,6 +259,14 @@ export const settings = {
     secret: false,
     schema: wholeNumber(10, 3600),
   },
+  OCORE_JOIN_TTL_SECONDS: {
+    env: "OCORE_JOIN_TTL_SECONDS",
+    description:
+      "How long a join command (Add server, join from the host) stays valid by default, in seconds (60-604800); it works once.",
+    defaultValue: "3600",
+    secret: false,
+    schema: wholeNumber(60, 604800),
+  },
   OCORE_METRICS_INTERVAL_SECONDS: {
     env: "OCORE_METRICS_INTERVAL_SECONDS",
     description: "How often agents sample metrics, in seconds (1-3600); sent to agents when they connect.",

@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   readonly requestGate?: (context: HandlerContext) => void | Promise<void>;
   /** Resolves when the server can serve traffic; rejects with the reason when it cannot. */
   readonly readiness: () => Promise<void>;
+  /** The join endpoints (`/join/…`, issue 22): answers true when it took the request. */
+  readonly join?: (request: Parameters<RequestHandler>[0], response: Response) => boolean;
   /** Everything that is neither the API nor a health endpoint (the console). */
   readonly fallback?: RequestHandler;
   /** What the API handlers learn about each request from the transport (source address…). */
@@ -61,6 +63,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       );
       return;
     }
+    if (options.join?.(request, response)) return;
     api(request, response);
   };
 
