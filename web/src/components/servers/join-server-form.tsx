@@ -29,8 +29,9 @@ function CommandBox({ label, value, testId }: { label: string; value: string; te
     <div className="space-y-1">
       <p className="text-sm font-medium">{label}</p>
       <div className="flex flex-wrap items-center gap-2">
+        {/* pre-wrap: sha256sum -c needs the two spaces between digest and file name, also when copied by hand. */}
         <code
-          className="min-w-0 flex-1 rounded-md border border-line bg-surface-muted px-3 py-1.5 font-mono text-sm break-all"
+          className="min-w-0 flex-1 rounded-md border border-line bg-surface-muted px-3 py-1.5 font-mono text-sm break-all whitespace-pre-wrap"
           data-testid={testId}
         >
           {value}
