@@ -9,6 +9,7 @@ import { createAuthenticator } from "../domain/authentication/authenticate.js";
 import type { BackupDeps } from "../domain/backups/backup-deps.js";
 import type { CommandService } from "../domain/commands/command-service.js";
 import { createFleetFeed } from "../domain/fleet/fleet-feed.js";
+import type { JoinDeps } from "../domain/joining/join-deps.js";
 import type { MetricsRetention } from "../domain/metrics/rollups.js";
 import type { LifecycleDeps } from "../domain/servers/lifecycle-deps.js";
 import { createServerCountCache } from "../domain/servers/server-counts.js";
@@ -32,6 +33,7 @@ import { createErrorInterceptor } from "../transports/api/error-interceptor.js";
 import { createFleetService } from "../transports/api/fleet-service.js";
 import { createInputInterceptor } from "../transports/api/input-interceptor.js";
 import { createInstanceService } from "../transports/api/instance-service.js";
+import { createJoinService } from "../transports/api/join-service.js";
 import { createMetricsService } from "../transports/api/metrics-service.js";
 import { createRecordingDownload, RECORDING_PATH_PREFIX } from "../transports/api/recording-download.js";
 import { requestContextValues } from "../transports/api/request-context.js";
@@ -73,6 +75,8 @@ export interface ApiDeps {
   readonly templates?: TemplateDeps;
   /** The SSH sessions open in this process (shared with the SSH gateway); default: none. */
   readonly liveSessions?: LiveSessions;
+  /** Joining hosts from the host itself (JoinService); without it those RPCs are refused. */
+  readonly joins?: JoinDeps;
 }
 
 export interface Api {
@@ -116,6 +120,7 @@ export function createApi(deps: ApiDeps): Api {
       servers: createServerService({ db, lifecycle: deps.serverLifecycle, counts }),
       metrics: createMetricsService({ db, retention: deps.metricsRetention, now }),
       enrollmentTokens: createEnrollmentTokenService({ db, now, ...deps.enrollment }),
+      joins: createJoinService(deps.joins),
       commands: createCommandApi({ db, commands: deps.commands }),
       agentRelease: createAgentReleaseService({
         db,

@@ -8,7 +8,7 @@ import { createBackupDeps } from "../domain/backups/create-backup-deps.js";
 import { ensureInstallation } from "../domain/installation/ensure-installation.js";
 import { createBackgroundTasks } from "../domain/instances/background-tasks.js";
 import { resumeInstanceTasks } from "../domain/instances/delete-instance.js";
-import { startProvisioning } from "../domain/provisioning/start-provisioning.js";
+import { defaultDeployDir, startProvisioning } from "../domain/provisioning/start-provisioning.js";
 import { startSessionRecording } from "../domain/ssh-sessions/session-recorder.js";
 import { getSystemInfo } from "../domain/system/system-info.js";
 import { createServerTelemetry } from "../domain/telemetry/server-telemetry.js";
@@ -28,7 +28,9 @@ import {
   defaultWebDir,
 } from "../transports/http/console-handler.js";
 import { createHttpServer } from "../transports/http/http-server.js";
+import { createJoinHandler } from "../transports/http/join-handler.js";
 import { createApi } from "./create-api.js";
+import { createJoinDeps } from "./create-join-deps.js";
 import { prepareDataDir } from "./data-dir.js";
 import { describeDatabaseFailure } from "./database-errors.js";
 import { describeListenFailure } from "./listen-errors.js";
@@ -195,8 +197,16 @@ export async function startServer({
       });
       stack.push(() => sshGateway?.close());
     }
+    const joins = createJoinDeps({
+      config,
+      db: database.db,
+      pki: agentChannel.pki,
+      now,
+      deployDir: defaultDeployDir(),
+    });
     const api = createApi({
       loginLimiter,
+      joins,
       instances,
       metricsRetention: config.metricsRetention,
       enrollment: { caPin: agentChannel.pki.caPin, gatewayAddress: config.agent.publicAddress },
@@ -239,6 +249,7 @@ export async function startServer({
       readiness: async () => {
         await database.db.execute(sql`select 1`);
       },
+      join: createJoinHandler(joins, componentLogger(logger, "join")),
       fallback: consoleHandler?.handle,
       metrics: metricsEndpoint(config, logger, telemetry, api.denials),
     });

@@ -8,6 +8,9 @@ import { createChannelKeyring } from "../../src/domain/alerts/channels/channel-s
 import type { BackupDeps } from "../../src/domain/backups/backup-deps.js";
 import type { CommandService } from "../../src/domain/commands/command-service.js";
 import { createCommandRunner } from "../../src/domain/commands/create-command-runner.js";
+import type { JoinDeps } from "../../src/domain/joining/join-deps.js";
+import { productRequirements } from "../../src/domain/provisioning/requirements.js";
+import { defaultDeployDir } from "../../src/domain/provisioning/start-provisioning.js";
 import { createRunDispatcher, type RunDispatcher } from "../../src/domain/runs/run-dispatcher.js";
 import { createLiveSessions, type LiveSessions } from "../../src/domain/ssh-sessions/live-sessions.js";
 import { ensureFirstAdmin } from "../../src/domain/users/ensure-first-admin.js";
@@ -24,6 +27,8 @@ export const STRONG_PASSWORD = "correct horse battery staple 42";
 export interface ApiHarness {
   readonly database: TestDatabase;
   readonly api: Api;
+  /** What JoinService and the join endpoints run with (a stand-in CA and agent release). */
+  readonly joinDeps: JoinDeps;
   readonly clock: TestClock;
   /** The command runner behind CommandService (no agent is ever live here). */
   readonly commands: CommandService;
@@ -69,6 +74,28 @@ export async function createApiHarness(
     tickEveryMs: 0,
   });
   const liveSessions = createLiveSessions();
+  // Join commands: a stand-in CA and agent release (no host runs the script here).
+  const joinDeps: JoinDeps = {
+    db: database.db,
+    now: clock.now,
+    ca: {
+      pin: "A".repeat(43),
+      certificatePem: "-----BEGIN CERTIFICATE-----\nTk9UIEEgQ0VSVElGSUNBVEU=\n-----END CERTIFICATE-----\n",
+    },
+    gatewayAddress: "ocore.test:8443",
+    deployDir: defaultDeployDir(),
+    agentRelease: async () => ({
+      path: "/dev/null",
+      version: "0.0.0-test",
+      sha256: "0".repeat(64),
+      size: 0,
+    }),
+    publicUrl: "https://ocore.test",
+    ttlMs: 3_600_000,
+    install: { prefix: () => "/opt/ocore-agent", unitName: () => "ocore-agent" },
+    requirements: productRequirements,
+    agentWaitMs: 1_000,
+  };
   const api = createApi({
     templates: { db: database.db, now: clock.now, commands, dispatcher },
     liveSessions,
@@ -91,6 +118,7 @@ export async function createApiHarness(
       now: clock.now,
       onJobQueued: () => {},
     },
+    joins: joinDeps,
     // Alert rules and channels; no evaluator or outbox worker runs here.
     alerts: {
       db: database.db,
@@ -130,6 +158,7 @@ export async function createApiHarness(
   const harness: ApiHarness = {
     database,
     api,
+    joinDeps,
     clock,
     commands,
     dispatcher,

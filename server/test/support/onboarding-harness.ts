@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
+import { JoinService } from "@ocore/proto/gen/ocore/api/v1/join_service_pb.js";
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { pino } from "pino";
 import { defaultAgentExecutable, loadAgentRelease } from "../../src/domain/agent-release/agent-release.js";
@@ -25,8 +26,11 @@ import { createMasterKeyring } from "../../src/platform/pki/master-key.js";
 import { createSshConnector } from "../../src/platform/ssh/ssh-client.js";
 import { createSshKeyring } from "../../src/platform/ssh/ssh-credentials.js";
 import { createApi } from "../../src/startup/create-api.js";
+import { createJoinDeps } from "../../src/startup/create-join-deps.js";
 import { type AgentChannel, startAgentChannel } from "../../src/startup/start-agent-channel.js";
 import { createApiRoutes } from "../../src/transports/api/routes.js";
+import { createHttpServer, type HttpServer } from "../../src/transports/http/http-server.js";
+import { createJoinHandler } from "../../src/transports/http/join-handler.js";
 import { STRONG_PASSWORD } from "./api-harness.js";
 import { createTestDatabase, type TestDatabase } from "./test-databases.js";
 
@@ -44,12 +48,17 @@ export interface OnboardingOptions {
   readonly agentHost?: string;
   /** Where the agent goes on a host; default: a directory per server under this harness's data directory. */
   readonly installPrefix?: string;
+  /** Also serve the API and the join endpoints over HTTP (on all addresses with agentHost). */
+  readonly http?: boolean;
 }
 
 export interface OnboardingHarness {
   readonly database: TestDatabase;
   readonly channel: AgentChannel;
   readonly servers: Client<typeof ServerService>;
+  readonly joins: Client<typeof JoinService>;
+  /** The HTTP port of the API and the join endpoints (with the `http` option; else 0). */
+  readonly httpPort: number;
   /** Where server `id`'s agent is installed on this machine. */
   prefixOf(serverId: string): string;
   /** Stops the worker as a server shutdown would (jobs are given back), or starts a new one. */
@@ -132,7 +141,18 @@ export async function startOnboarding(
   await ensureBuiltinRoles(database.db);
   const firstAdmin = await ensureFirstAdmin(database.db);
   if (!firstAdmin) throw new Error("a fresh database must get a first admin");
+  const joinDeps = createJoinDeps({
+    config,
+    db: database.db,
+    pki: channel.pki,
+    now,
+    deployDir: defaultDeployDir(),
+    gatewayAddress: deps.enrollment.gatewayAddress,
+    installPrefix: prefixOf,
+    requirements: deps.requirements,
+  });
   const api = createApi({
+    joins: joinDeps,
     db: database.db,
     logger,
     now,
@@ -165,11 +185,29 @@ export async function startOnboarding(
     newPassword: STRONG_PASSWORD,
   });
   const servers = createClient(ServerService, transport(changed.tokens?.accessToken));
+  const joins = createClient(JoinService, transport(changed.tokens?.accessToken));
+  let http: HttpServer | undefined;
+  let httpPort = 0;
+  if (options.http) {
+    http = createHttpServer({
+      logger,
+      routes: createApiRoutes(api.services),
+      interceptors: api.interceptors,
+      readMaxBytes: config.apiMaxRequestBytes,
+      requestGate: api.requestGate,
+      contextValues: api.contextValues,
+      readiness: async () => {},
+      join: createJoinHandler(joinDeps, logger),
+    });
+    httpPort = (await http.listen(options.agentHost ? "0.0.0.0" : "127.0.0.1", 0)).port;
+  }
 
   return {
     database,
     channel,
     servers,
+    joins,
+    httpPort,
     prefixOf,
     startWorker,
     async stopWorker() {
@@ -179,6 +217,7 @@ export async function startOnboarding(
     async close() {
       try {
         await worker?.stop();
+        await http?.close();
         await channel.close();
         await database.close();
       } finally {

@@ -11,7 +11,7 @@ const run = promisify(execFile);
 const CACHE_DIR = "/var/cache/ocore-test";
 const CONFIGURE = new URL("./systemd-host/configure-rootfs.sh", import.meta.url).pathname;
 export const SYSTEMD_HOST_USER = "ocore";
-const PACKAGES = "systemd,systemd-sysv,openssh-server,sudo,dbus";
+const PACKAGES = "systemd,systemd-sysv,openssh-server,sudo,dbus,curl,ca-certificates,iptables";
 
 export interface SystemdHost {
   readonly container: string;
@@ -111,7 +111,10 @@ async function configuredRootfs(base: string, recipe: string): Promise<string> {
  * SYS_ADMIN, no seccomp filter, the host's cgroup tree, tmpfs /run), with its sshd published
  * on a loopback port, the host's Docker socket and CLI mounted, and a fresh password.
  */
-export async function startSystemdHost(image: string): Promise<SystemdHost> {
+export async function startSystemdHost(
+  image: string,
+  options: { readonly capAdd?: readonly string[] } = {},
+): Promise<SystemdHost> {
   const sshPort = await freePort();
   const container = `ocore-systemd-host-${randomBytes(4).toString("hex")}`;
   const password = randomBytes(12).toString("base64url");
@@ -122,6 +125,7 @@ export async function startSystemdHost(image: string): Promise<SystemdHost> {
     container,
     "--cap-add",
     "SYS_ADMIN",
+    ...(options.capAdd ?? []).flatMap((cap) => ["--cap-add", cap]),
     "--security-opt",
     "seccomp=unconfined",
     "-v",

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,6 +71,34 @@ describe("adding and removing a server", () => {
     await page.getByTestId("server-removed").waitFor({ timeout: 60_000 });
     await page.getByRole("link", { name: "All servers" }).click();
     await page.getByTestId("fleet-empty").waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("gives a join command for a host it cannot reach, copied from the page as it works", async () => {
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+    await page.goto(`${server.url}/servers/new`);
+    await page.getByTestId("add-server-join").check();
+    await page.getByTestId("join-name-input").fill("behind-nat-1");
+    await page.getByTestId("join-tags-input").fill("site=branch");
+    expect(await page.getByTestId("join-url-input").inputValue()).toBe(new URL(server.url).origin);
+    await page.getByTestId("join-server-submit").click();
+    const shown = page.getByTestId("join-command-text");
+    await shown.waitFor();
+    const command = await shown.innerText();
+    expect(command).toMatch(/^curl -sSL http:\/\/\S+\/join\/[A-Za-z0-9_-]{43} \| sudo sh$/);
+    await page.getByTestId("join-command-text-copy").click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(command);
+    await page.getByTestId("join-status").waitFor();
+    expect(await page.getByTestId("join-status").getAttribute("data-status")).toBe("pending");
+    await page.screenshot({ path: `${SCREENSHOTS}join-from-the-host.png`, fullPage: true });
+
+    // What the host would download: the filled-in join script, whose SHA-256 the second form checks.
+    const url = /curl -sSL (\S+) \|/.exec(command)?.[1] ?? "";
+    const script = await (await fetch(url)).text();
+    expect(script).toContain("# BEGIN JOIN PARAMETERS\njoin_url='");
+    const verified = await page.getByTestId("join-verified-command-text").innerText();
+    const digest = createHash("sha256").update(script).digest("hex");
+    expect(verified).toContain(`echo '${digest}  ocore-join.sh' | sha256sum -c -`);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -8,7 +8,10 @@ import { ProvisioningFailure } from "./provisioning-failure.js";
 export async function hostFiles(
   deployDir: string,
 ): Promise<Array<{ name: string; path: string; mode: number }>> {
-  const scripts = (await readdir(path.join(deployDir, "host"))).filter((name) => name.endsWith(".sh"));
+  const scripts = (await readdir(path.join(deployDir, "host"))).filter(
+    // join.sh is served to hosts that join by themselves (domain/joining), never uploaded.
+    (name) => name.endsWith(".sh") && name !== "join.sh",
+  );
   return [
     ...scripts.map((name) => ({ name, path: path.join(deployDir, "host", name), mode: 0o700 })),
     {

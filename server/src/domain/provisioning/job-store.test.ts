@@ -14,6 +14,20 @@ describe.each(databaseKinds)("provisioning job claiming on %s", (kind) => {
   const addServer = async (name: string) =>
     (await database.db.insert(servers).values({ name }).returning())[0]?.id ?? "";
 
+  it("never gives a join job to a worker: the joining host drives it, SSH could only fail", async () => {
+    database = await createTestDatabase(kind);
+    const t0 = new Date("2026-01-01T00:00:00Z");
+    const joined = await addServer("joined");
+    await enqueueJob(database.db, { serverId: joined, kind: "join", step: "connect", now: t0 });
+    const later = new Date(t0.getTime() + 3_600_000);
+    expect(await claimJob(database.db, { owner: "w1", leaseMs: 30_000, now: later })).toBeUndefined();
+    const ssh = await addServer("ssh");
+    await enqueueJob(database.db, { serverId: ssh, kind: "provision", step: "connect", now: t0 });
+    expect(await claimJob(database.db, { owner: "w1", leaseMs: 30_000, now: later })).toMatchObject({
+      serverId: ssh,
+    });
+  });
+
   it("gives each due job to one owner, and a job whose lease ran out to the next", async () => {
     database = await createTestDatabase(kind);
     const t0 = new Date("2026-01-01T00:00:00Z");

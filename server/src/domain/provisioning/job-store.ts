@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, ne, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
 import { notifyOn } from "../../platform/db/notifications.js";
 import {
@@ -82,6 +82,8 @@ export async function claimJob(db: Db, input: LeaseInput): Promise<JobRow | unde
     limit: 1,
     due: and(
       inArray(provisioningJobs.state, ["pending", "running"]),
+      // A join job is driven by its host's own reports, never by an SSH worker.
+      ne(provisioningJobs.kind, "join"),
       lte(provisioningJobs.runAfter, input.now),
     ),
     orderBy: [provisioningJobs.runAfter],

@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import { joinCommands } from "../../platform/db/schema/join-commands.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import type { SshCredentials } from "../../platform/ssh/ssh-client.js";
@@ -42,6 +43,17 @@ export async function retryProvisioning(
     // Starting over needs SSH: without credentials the job could only fail (no_credentials) and
     // turn a server whose agent works into `failed`.
     if (!input.credentials && !resumeWait && !(await hasCredentials(tx, input.id))) {
+      const [joined] = await tx
+        .select({ id: joinCommands.id })
+        .from(joinCommands)
+        .where(eq(joinCommands.serverId, input.id))
+        .limit(1);
+      if (joined) {
+        throw new AppError(
+          "failed_precondition",
+          "this server joined from the host: oCore has no SSH access to it and keeps no credentials. To install again, create a new join command for it (console: Add server, join from the host, for this server; API: JoinService.CreateJoinCommand with server_id) and run it on the host, or retry with a password or private key to provision it over SSH",
+        );
+      }
       throw new AppError(
         "failed_precondition",
         "no SSH credentials are kept for this server (they were forgotten): retry with a password or private key to provision it over SSH again",

@@ -33,6 +33,8 @@ export interface Config {
     readonly installPrefix: string;
     readonly installMode: "auto" | "systemd" | "supervised";
     readonly agentWaitSeconds: number;
+    /** How long a join command stays valid by default. */
+    readonly joinTtlSeconds: number;
   };
   /** Base64 master keys; `current` undefined means "use or create OCORE_DATA_DIR/master.key". */
   readonly masterKey: { readonly current: string | undefined; readonly previous: readonly string[] };
@@ -225,6 +227,7 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       installPrefix: values.OCORE_AGENT_INSTALL_PREFIX,
       installMode: values.OCORE_AGENT_INSTALL_MODE,
       agentWaitSeconds: values.OCORE_PROVISIONING_AGENT_WAIT_SECONDS,
+      joinTtlSeconds: values.OCORE_JOIN_TTL_SECONDS,
     },
     metricsRetention: {
       rawDays: values.OCORE_METRICS_RAW_RETENTION_DAYS,

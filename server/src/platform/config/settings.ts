@@ -613,6 +613,14 @@ export const settings = {
     secret: false,
     schema: wholeNumber(1, 3650),
   },
+  OCORE_JOIN_TTL_SECONDS: {
+    env: "OCORE_JOIN_TTL_SECONDS",
+    description:
+      "How long a join command (Add server, join from the host) stays valid by default, in seconds (60-604800); it works once.",
+    defaultValue: "3600",
+    secret: false,
+    schema: wholeNumber(60, 604800),
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;

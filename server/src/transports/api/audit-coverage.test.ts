@@ -10,6 +10,7 @@ import { CommandService } from "@ocore/proto/gen/ocore/api/v1/command_service_pb
 import { DockerService } from "@ocore/proto/gen/ocore/api/v1/docker_service_pb.js";
 import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment_token_service_pb.js";
 import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
+import { JoinService } from "@ocore/proto/gen/ocore/api/v1/join_service_pb.js";
 import { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
 import { DataFormat, ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { SshKeyService } from "@ocore/proto/gen/ocore/api/v1/ssh_key_service_pb.js";
@@ -173,6 +174,22 @@ const examples: Record<string, Example> = {
     run: (h, p) => {
       const [token, serverId] = p as [string, string];
       return h.client(EnrollmentTokenService, token).createEnrollmentToken({ serverId });
+    },
+  },
+  "ocore.api.v1.JoinService/CreateJoinCommand": {
+    prepare: owner,
+    run: (h, t) =>
+      h.client(JoinService, t as string).createJoinCommand({ name: "joining", tags: { env: "test" } }),
+  },
+  "ocore.api.v1.JoinService/RevokeJoinCommand": {
+    prepare: async (h) => {
+      const token = await h.ownerToken();
+      const created = await h.client(JoinService, token).createJoinCommand({ name: "revoked-join" });
+      return [token, created.joinCommand?.id ?? ""];
+    },
+    run: (h, p) => {
+      const [token, id] = p as [string, string];
+      return h.client(JoinService, token).revokeJoinCommand({ id });
     },
   },
   "ocore.api.v1.ApiTokenService/CreateApiToken": {

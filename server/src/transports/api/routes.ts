@@ -10,6 +10,7 @@ import { DockerService } from "@ocore/proto/gen/ocore/api/v1/docker_service_pb.j
 import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment_token_service_pb.js";
 import { FleetService } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
 import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
+import { JoinService } from "@ocore/proto/gen/ocore/api/v1/join_service_pb.js";
 import { MetricsService } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
 import { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
@@ -30,6 +31,7 @@ export interface ApiServices {
   readonly servers: ServiceImpl<typeof ServerService>;
   readonly metrics: ServiceImpl<typeof MetricsService>;
   readonly enrollmentTokens: ServiceImpl<typeof EnrollmentTokenService>;
+  readonly joins: ServiceImpl<typeof JoinService>;
   readonly fleet: ServiceImpl<typeof FleetService>;
   readonly commands: ServiceImpl<typeof CommandService>;
   readonly agentRelease: ServiceImpl<typeof AgentReleaseService>;
@@ -71,6 +73,7 @@ export function createApiRoutes(
     });
     router.service(MetricsService, services.metrics);
     router.service(EnrollmentTokenService, services.enrollmentTokens);
+    router.service(JoinService, services.joins);
     router.service(FleetService, services.fleet);
     router.service(CommandService, services.commands);
     router.service(AgentReleaseService, services.agentRelease);

@@ -187,6 +187,11 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
     action: "server.enrollment_token.create",
   },
 
+  // Joining from the host (issue 22): global like CreateServer (it may create a tagged server).
+  "ocore.api.v1.JoinService/CreateJoinCommand": global("servers.write", "server.join_command.create"),
+  "ocore.api.v1.JoinService/ListJoinCommands": global("servers.write"),
+  "ocore.api.v1.JoinService/RevokeJoinCommand": global("servers.write", "server.join_command.revoke"),
+
   // The agent release (issue 4): upgrading an agent changes what runs on its host.
   "ocore.api.v1.AgentReleaseService/GetRelease": { access: "servers.read", scope: "server" },
   "ocore.api.v1.AgentReleaseService/UpgradeAgent": {

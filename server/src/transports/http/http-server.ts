@@ -22,6 +22,8 @@ export interface HttpServerOptions {
   readonly readiness: () => Promise<void>;
   /** Plain HTTP endpoints next to the API, by path prefix (file downloads). */
   readonly prefixRoutes?: ReadonlyArray<readonly [prefix: string, handler: RequestHandler]>;
+  /** The join endpoints (`/join/…`, issue 22): answers true when it took the request. */
+  readonly join?: (request: Parameters<RequestHandler>[0], response: Response) => boolean;
   /** Everything that is neither the API nor a health endpoint (the console). */
   readonly fallback?: RequestHandler;
   /** What the API handlers learn about each request from the transport (source address…). */
@@ -69,6 +71,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       );
       return;
     }
+    if (options.join?.(request, response)) return;
     const route = options.prefixRoutes?.find(([prefix]) => path?.startsWith(prefix));
     if (route) return void route[1](request, response);
     api(request, response);

@@ -6,6 +6,7 @@ import {
   type Server,
   ServerService,
 } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
+import Link from "next/link";
 import { useEffect, useState } from "react";
 import { ActionError } from "@/components/ui/action-error";
 import { Button } from "@/components/ui/button";
@@ -26,8 +27,15 @@ const VERDICT_STYLE: Record<string, string> = {
   fail: "text-danger",
 };
 
+/** A host joining by itself does the first step on its side. */
+const JOIN_STEP_LABELS: Record<string, string> = {
+  ...STEP_LABELS,
+  connect: "Verify the server and download the agent (on the host)",
+};
+
 function StepList({ job }: { job: ProvisioningJob }) {
   const steps = job.steps.filter((step) => step.attempt === job.attempt);
+  const labels = job.kind === "join" ? JOIN_STEP_LABELS : STEP_LABELS;
   if (steps.length === 0) return <p className="text-sm text-ink-muted">Waiting for a worker to start…</p>;
   return (
     <ol className="space-y-2" data-testid="provisioning-steps">
@@ -44,7 +52,7 @@ function StepList({ job }: { job: ProvisioningJob }) {
           />
           <div className="min-w-0">
             <p className="font-medium">
-              {STEP_LABELS[step.step] ?? step.step}{" "}
+              {labels[step.step] ?? step.step}{" "}
               <span className="font-normal text-ink-muted">· {step.status}</span>
             </p>
             {step.message ? (
@@ -224,6 +232,15 @@ export function ProvisioningPanel({ server: live, changeKey }: { server: Server;
           </Button>
           {retry.error ? <ActionError error={retry.error} action="retry" /> : null}
         </div>
+      ) : null}
+      {job.kind === "join" && (failed || job.state === "succeeded") ? (
+        <p className="border-t border-line pt-3 text-sm" data-testid="rejoin">
+          This host joined by itself: oCore has no SSH access to it. To install the agent again,{" "}
+          <Link href={`/servers/new?join=${server.id}`} className="text-accent underline">
+            create a new join command
+          </Link>{" "}
+          and run it on the host.
+        </p>
       ) : null}
       {details.error ? <ActionError error={details.error} action="read the provisioning details" /> : null}
     </section>

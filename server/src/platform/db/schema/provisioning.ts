@@ -68,7 +68,8 @@ export const PROVISIONING_STEPS = [
   "cleanup",
 ] as const;
 export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
-export type JobKind = "provision" | "remove";
+/** `join`: a host joining by itself (issue 22); its script drives the steps, no worker claims it. */
+export type JobKind = "provision" | "remove" | "join";
 export type JobState = "pending" | "running" | "succeeded" | "failed";
 
 /**
@@ -107,7 +108,7 @@ export const provisioningJobs = pgTable(
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },
   (table) => [
-    check("provisioning_jobs_kind", sql`${table.kind} in ('provision', 'remove')`),
+    check("provisioning_jobs_kind", sql`${table.kind} in ('provision', 'remove', 'join')`),
     check("provisioning_jobs_state", sql`${table.state} in ('pending', 'running', 'succeeded', 'failed')`),
     check(
       "provisioning_jobs_step",

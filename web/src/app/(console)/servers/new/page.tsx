@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
-import { AddServerForm } from "@/components/servers/add-server-form";
+import { Suspense } from "react";
+import { AddServerChoice } from "@/components/servers/add-server-choice";
 
 export const metadata: Metadata = { title: "Add server" };
 
@@ -10,10 +11,12 @@ export default function AddServerPage() {
         <h1 className="text-2xl font-semibold tracking-tight">Add server</h1>
         <p className="text-ink-muted">
           oCore connects over SSH once, checks the host, installs its agent, and from then on talks to the
-          agent only.
+          agent only. For a host oCore cannot reach, join from the host: it runs one command and connects out.
         </p>
       </header>
-      <AddServerForm />
+      <Suspense>
+        <AddServerChoice />
+      </Suspense>
     </div>
   );
 }
