@@ -85,6 +85,8 @@ export const CreateJoinCommandRequestSchema: GenMessage<CreateJoinCommandRequest
  */
 export type JoinCommand = Message<"ocore.api.v1.JoinCommand"> & {
   /**
+   * id of the join command (a UUID).
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -97,6 +99,8 @@ export type JoinCommand = Message<"ocore.api.v1.JoinCommand"> & {
   serverId: string;
 
   /**
+   * server_name is that server's name.
+   *
    * @generated from field: string server_name = 3;
    */
   serverName: string;
@@ -109,11 +113,15 @@ export type JoinCommand = Message<"ocore.api.v1.JoinCommand"> & {
   state: string;
 
   /**
+   * created_at is when the command was created.
+   *
    * @generated from field: google.protobuf.Timestamp created_at = 5;
    */
   createdAt?: Timestamp | undefined;
 
   /**
+   * expires_at is when the command stops working if unused.
+   *
    * @generated from field: google.protobuf.Timestamp expires_at = 6;
    */
   expiresAt?: Timestamp | undefined;
@@ -126,6 +134,8 @@ export type JoinCommand = Message<"ocore.api.v1.JoinCommand"> & {
   usedAt?: Timestamp | undefined;
 
   /**
+   * revoked_at is when someone revoked it (unset unless revoked).
+   *
    * @generated from field: google.protobuf.Timestamp revoked_at = 8;
    */
   revokedAt?: Timestamp | undefined;
@@ -159,6 +169,8 @@ export const JoinCommandSchema: GenMessage<JoinCommand> = /*@__PURE__*/
  */
 export type CreateJoinCommandResponse = Message<"ocore.api.v1.CreateJoinCommandResponse"> & {
   /**
+   * join_command is the new command as listed.
+   *
    * @generated from field: ocore.api.v1.JoinCommand join_command = 1;
    */
   joinCommand?: JoinCommand | undefined;
@@ -206,6 +218,8 @@ export const CreateJoinCommandResponseSchema: GenMessage<CreateJoinCommandRespon
  */
 export type ListJoinCommandsRequest = Message<"ocore.api.v1.ListJoinCommandsRequest"> & {
   /**
+   * server_id narrows the list to that server's commands; empty lists all.
+   *
    * @generated from field: string server_id = 1;
    */
   serverId: string;
@@ -225,6 +239,8 @@ export const ListJoinCommandsRequestSchema: GenMessage<ListJoinCommandsRequest> 
  */
 export type ListJoinCommandsResponse = Message<"ocore.api.v1.ListJoinCommandsResponse"> & {
   /**
+   * join_commands, newest first.
+   *
    * @generated from field: repeated ocore.api.v1.JoinCommand join_commands = 1;
    */
   joinCommands: JoinCommand[];
@@ -244,6 +260,8 @@ export const ListJoinCommandsResponseSchema: GenMessage<ListJoinCommandsResponse
  */
 export type RevokeJoinCommandRequest = Message<"ocore.api.v1.RevokeJoinCommandRequest"> & {
   /**
+   * id of the join command to revoke.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -263,6 +281,8 @@ export const RevokeJoinCommandRequestSchema: GenMessage<RevokeJoinCommandRequest
  */
 export type RevokeJoinCommandResponse = Message<"ocore.api.v1.RevokeJoinCommandResponse"> & {
   /**
+   * join_command as it is now (state revoked).
+   *
    * @generated from field: ocore.api.v1.JoinCommand join_command = 1;
    */
   joinCommand?: JoinCommand | undefined;
