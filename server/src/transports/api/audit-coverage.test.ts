@@ -1,4 +1,4 @@
-import { StringValueSchema } from "@bufbuild/protobuf/wkt";
+import { StringValueSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { AgentReleaseService } from "@ocore/proto/gen/ocore/api/v1/agent_release_service_pb.js";
 import { AlertService } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
@@ -24,6 +24,7 @@ import { type ApiHarness, createApiHarness, STRONG_PASSWORD } from "../../../tes
 import { generateUserKey } from "../../../test/support/sshd-host.js";
 import { type SessionRecorder, startSessionRecording } from "../../domain/ssh-sessions/session-recorder.js";
 import { rowsOf } from "../../platform/db/rows-of.js";
+import { alerts as alertRows } from "../../platform/db/schema/alerts.js";
 import { provisioningJobs } from "../../platform/db/schema/provisioning.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { users } from "../../platform/db/schema/users.js";
@@ -423,7 +424,58 @@ function alertExamples(): Record<string, Example> {
     return [token, (await createChannel(h, token)).channel?.id ?? ""];
   };
   const pair = (p: unknown) => p as [string, string];
+  const inAnHour = (h: ApiHarness) => timestampFromDate(new Date(h.clock.now().getTime() + 3_600_000));
+  const createSilence = (h: ApiHarness, token: string) =>
+    alerts(h, token).createSilence({
+      ruleKey: "builtin:disk_used",
+      endsAt: inAnHour(h),
+      comment: "resizing",
+    });
+  const silence = async (h: ApiHarness) => {
+    const token = await h.ownerToken();
+    return [token, (await createSilence(h, token)).silence?.id ?? ""];
+  };
+  /** A firing alert on a new server, written as the evaluator writes it. */
+  const firing = async (h: ApiHarness) => {
+    const serverId = await newServer(h, `alerting-${++n}`);
+    const now = h.clock.now();
+    const [row] = await h.database.db
+      .insert(alertRows)
+      .values({
+        fingerprint: `audit-${serverId}`,
+        ruleKey: "builtin:disk_used",
+        ruleName: "Disk used",
+        serverId,
+        labels: { mount: "/" },
+        state: "firing",
+        severity: "critical",
+        value: 95,
+        threshold: 90,
+        summary: "disk / is 95% full",
+        action: "free space",
+        episode: 1,
+        pendingSince: now,
+        firingSince: now,
+        notifiedAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    return [await h.ownerToken(), row?.id ?? ""];
+  };
   return {
+    [`${service}/CreateSilence`]: { prepare: owner, run: (h, t) => createSilence(h, t as string) },
+    [`${service}/EndSilence`]: {
+      prepare: async (h) => {
+        const prepared = await silence(h);
+        h.clock.advance(1_000);
+        return prepared;
+      },
+      run: (h, p) => alerts(h, pair(p)[0]).endSilence({ id: pair(p)[1] }),
+    },
+    [`${service}/AcknowledgeAlert`]: {
+      prepare: firing,
+      run: (h, p) => alerts(h, pair(p)[0]).acknowledgeAlert({ id: pair(p)[1], comment: "on it" }),
+    },
     [`${service}/CreateRule`]: { prepare: owner, run: (h, t) => createRule(h, t as string) },
     [`${service}/DeleteRule`]: {
       prepare: rule,
