@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { CommandService } from "../domain/commands/command-service.js";
 import { createRunDispatcher } from "../domain/runs/run-dispatcher.js";
+import type { TemplateDeps } from "../domain/runs/template-deps.js";
 import { ensureBuiltinTemplates } from "../domain/templates/builtin-templates.js";
-import type { TemplateDeps } from "../domain/templates/template-deps.js";
 import type { Db } from "../platform/db/database.js";
 import { componentLogger, type Logger } from "../platform/logging/logger.js";
 

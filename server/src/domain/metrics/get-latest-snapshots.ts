@@ -3,9 +3,9 @@ import type { Db } from "../../platform/db/database.js";
 import { isUuid } from "../../platform/db/is-uuid.js";
 import { rowsOf } from "../../platform/db/rows-of.js";
 import { AppError } from "../../platform/errors/app-error.js";
+import { decodePageToken, encodePageToken, queryDigestOf } from "../../platform/paging/page-token.js";
 import type { Scope } from "../auth/principal.js";
 import { anySelectorCondition } from "../auth/selector-sql.js";
-import { decodePageToken, encodePageToken, queryDigestOf } from "../servers/page-token.js";
 import { type SeriesPoint, toPoint } from "./get-series.js";
 
 export interface ServerSnapshot {

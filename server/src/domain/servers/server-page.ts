@@ -2,11 +2,16 @@ import { and, getTableColumns, inArray, or, type SQL, sql } from "drizzle-orm";
 import { servers } from "../../platform/db/schema/servers.js";
 import type { Queryable } from "../../platform/db/transaction.js";
 import { AppError } from "../../platform/errors/app-error.js";
+import {
+  decodePageToken,
+  encodePageToken,
+  type PagePosition,
+  queryDigestOf,
+} from "../../platform/paging/page-token.js";
 import type { Scope } from "../auth/principal.js";
 import type { Selector } from "../auth/selector.js";
 import { selectorCondition } from "../auth/selector-sql.js";
 import { isServerStatus, SERVER_STATUSES, type ServerStatus } from "../server-status/server-status.js";
-import { decodePageToken, encodePageToken, type PagePosition, queryDigestOf } from "./page-token.js";
 import { countServersByStatus, type ServerCountCache } from "./server-counts.js";
 import { type ServerRow, scopeCondition } from "./servers.js";
 

@@ -3,7 +3,7 @@ import type { Db } from "../../platform/db/database.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { sshSessions } from "../../platform/db/schema/ssh-sessions.js";
 import { AppError } from "../../platform/errors/app-error.js";
-import { decodePageToken, encodePageToken, queryDigestOf } from "../servers/page-token.js";
+import { decodePageToken, encodePageToken, queryDigestOf } from "../../platform/paging/page-token.js";
 import {
   filterCondition,
   liveCondition,

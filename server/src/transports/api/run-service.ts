@@ -10,7 +10,7 @@ import {
   type RunSummary,
 } from "../../domain/runs/run-queries.js";
 import { startRun } from "../../domain/runs/start-run.js";
-import type { TemplateDeps } from "../../domain/templates/template-deps.js";
+import type { TemplateDeps } from "../../domain/runs/template-deps.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { auditContextOf } from "./request-context.js";
 import { mayRunOn } from "./template-service.js";

@@ -1,11 +1,11 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { TemplateService } from "@ocore/proto/gen/ocore/api/v1/template_service_pb.js";
 import { holdsOn } from "../../domain/auth/principal.js";
+import type { TemplateDeps } from "../../domain/runs/template-deps.js";
 import { planHosts } from "../../domain/templates/resolve-targets.js";
 import { reviewVersion } from "../../domain/templates/review-version.js";
 import { createTemplate, updateTemplate } from "../../domain/templates/save-template.js";
 import { resolveParameters } from "../../domain/templates/template-definition.js";
-import type { TemplateDeps } from "../../domain/templates/template-deps.js";
 import {
   getTemplateView,
   listTemplates,

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
-import { AppError } from "../../platform/errors/app-error.js";
+import { AppError } from "../errors/app-error.js";
 
 /**
  * Where the previous page ended: its last row's sort key (as PostgreSQL printed it, so a

@@ -1,6 +1,6 @@
 import type { Db } from "../../platform/db/database.js";
 import type { CommandService } from "../commands/command-service.js";
-import type { RunDispatcher } from "../runs/run-dispatcher.js";
+import type { RunDispatcher } from "./run-dispatcher.js";
 
 /** What the template and run use cases need beyond the database. */
 export interface TemplateDeps {
