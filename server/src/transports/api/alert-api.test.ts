@@ -251,14 +251,15 @@ describe("AlertService", () => {
     expect((await refusal(owner.listAlerts({ states: ["burning"] }))).message).toContain("states:");
 
     for (const call of [
-      viewer.createRule(goodRule),
-      viewer.createChannel({
-        name: "mine",
-        settings: { case: "webhook", value: { url: receiver.url, secret: SECRET } },
-      }),
-      viewer.listChannels({}),
+      () => viewer.createRule(goodRule),
+      () =>
+        viewer.createChannel({
+          name: "mine",
+          settings: { case: "webhook", value: { url: receiver.url, secret: SECRET } },
+        }),
+      () => viewer.listChannels({}),
     ]) {
-      const refused = await refusal(call);
+      const refused = await refusal(call());
       expect(refused.code).toBe(Code.PermissionDenied);
       expect(refused.message).toContain("alerts.manage");
     }

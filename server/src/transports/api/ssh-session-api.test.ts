@@ -175,15 +175,16 @@ describe("SshSessionService and the .cast download", () => {
       Code.PermissionDenied,
     );
     expect(await refusal(client(devAuditor).getSession({ id: sessions.devExec }))).toBe("ok");
+    // Thunks: each call starts only when awaited, so no refusal waits unhandled behind another.
     for (const call of [
-      client(viewer).listSessions({}),
-      client(viewer).getSession({ id: sessions.prodShell }),
-      client(viewer).searchRecordings({ query: "systemctl" }),
-      client(viewer).getRecording({ id: sessions.prodShell }),
-      client(viewer).endSession({ id: sessions.live }),
-      client(auditor).endSession({ id: sessions.live }),
+      () => client(viewer).listSessions({}),
+      () => client(viewer).getSession({ id: sessions.prodShell }),
+      () => client(viewer).searchRecordings({ query: "systemctl" }),
+      () => client(viewer).getRecording({ id: sessions.prodShell }),
+      () => client(viewer).endSession({ id: sessions.live }),
+      () => client(auditor).endSession({ id: sessions.live }),
     ]) {
-      expect(await refusal(call)).toBe(Code.PermissionDenied);
+      expect(await refusal(call())).toBe(Code.PermissionDenied);
     }
   });
 
