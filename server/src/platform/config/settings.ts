@@ -1,4 +1,20 @@
 import { z } from "zod";
+import { alertSettings } from "./alert-settings.js";
+import {
+  hostList,
+  httpUrl,
+  listenAddress,
+  logLevels,
+  masterKey,
+  masterKeyList,
+  onOff,
+  postgresUrl,
+  type SettingSpec,
+  wholeNumber,
+} from "./setting-schemas.js";
+import { sshSettings } from "./ssh-settings.js";
+
+export type { SettingSpec } from "./setting-schemas.js";
 
 /**
  * Every setting the control server reads, in one table: its environment name, what it is for,
@@ -6,126 +22,6 @@ import { z } from "zod";
  * `<NAME>_FILE`, a path whose content is the value). `config.example.env` documents each of
  * them; a test keeps the two in step.
  */
-export interface SettingSpec {
-  readonly env: string;
-  readonly description: string;
-  /** The default as the user would write it; undefined when the setting is optional. */
-  readonly defaultValue?: string;
-  readonly secret: boolean;
-  readonly schema: z.ZodType<unknown>;
-}
-
-const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-
-const listenAddress = z.string().transform((value, ctx) => {
-  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  const port = match ? Number(match[3]) : Number.NaN;
-  if (!match || port > 65535) {
-    ctx.addIssue({ code: "custom", message: "expected host:port, e.g. 127.0.0.1:8080 or [::]:8080" });
-    return z.NEVER;
-  }
-  return { host: (match[1] ?? match[2]) as string, port };
-});
-
-const postgresUrl = z.string().transform((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({
-      code: "custom",
-      message: "not a URL; expected postgres://user:password@host:5432/database",
-    });
-    return z.NEVER;
-  }
-  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-    ctx.addIssue({ code: "custom", message: `scheme "${url.protocol}" is not postgres:// or postgresql://` });
-    return z.NEVER;
-  }
-  if (!url.hostname && !url.searchParams.get("host")) {
-    ctx.addIssue({
-      code: "custom",
-      message: "no host; expected postgres://user:password@host:5432/database",
-    });
-    return z.NEVER;
-  }
-  return value;
-});
-
-const httpUrl = z.string().transform((value, ctx) => {
-  try {
-    const url = new URL(value);
-    if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
-  } catch {
-    // reported below
-  }
-  ctx.addIssue({
-    code: "custom",
-    message: "expected an http:// or https:// URL, e.g. https://ocore.example.com",
-  });
-  return z.NEVER;
-});
-
-const onOff = z.enum(["on", "off"]);
-
-const wholeNumber = (min: number, max: number) =>
-  z.coerce.number().int("must be a whole number").min(min).max(max);
-
-/**
- * A check's two thresholds, "WARN,CRITICAL" (e.g. "90,95"). `worse` says which way is worse: for
- * "up" the critical threshold is at least the warn one, for "down" (days left, hours left) at most.
- */
-const thresholdPair = (min: number, max: number, worse: "up" | "down") =>
-  z.string().transform((value, ctx) => {
-    const parts = value.split(",").map((part) => Number(part.trim()));
-    const [warn, critical] = parts;
-    if (parts.length !== 2 || warn === undefined || critical === undefined || !parts.every(Number.isFinite)) {
-      ctx.addIssue({ code: "custom", message: 'expected "WARN,CRITICAL", two numbers, e.g. "90,95"' });
-      return z.NEVER;
-    }
-    if (parts.some((part) => part < min || part > max)) {
-      ctx.addIssue({ code: "custom", message: `each threshold must be from ${min} to ${max}` });
-      return z.NEVER;
-    }
-    if (worse === "up" ? critical < warn : critical > warn) {
-      ctx.addIssue({
-        code: "custom",
-        message: `the critical threshold (${critical}) must be ${worse === "up" ? "at least" : "at most"} the warn one (${warn})`,
-      });
-      return z.NEVER;
-    }
-    return { warn, critical };
-  });
-
-/** 32 random bytes in base64 (standard or URL alphabet); the value itself is never echoed. */
-const masterKey = z.string().refine((value) => Buffer.from(value.trim(), "base64").length === 32, {
-  message: "expected 32 bytes in base64 (generate one with: openssl rand -base64 32)",
-});
-
-const masterKeyList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(",")
-      .map((key) => key.trim())
-      .filter((key) => key !== ""),
-  )
-  .refine((keys) => keys.every((key) => Buffer.from(key, "base64").length === 32), {
-    message: "expected comma-separated keys of 32 bytes in base64",
-  });
-
-const hostList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(",")
-      .map((host) => host.trim())
-      .filter((host) => host !== ""),
-  )
-  .refine((hosts) => hosts.length > 0 && hosts.every((host) => /^[A-Za-z0-9.:*-]+$/.test(host)), {
-    message: "expected comma-separated host names or IP addresses, e.g. ocore.example.com,10.0.0.5",
-  });
-
 export const settings = {
   OCORE_HTTP_ADDR: {
     env: "OCORE_HTTP_ADDR",
@@ -404,136 +300,7 @@ export const settings = {
     secret: true,
     schema: z.string().min(1, "must not be empty"),
   },
-  OCORE_ALERT_EVALUATE_EVERY_SECONDS: {
-    env: "OCORE_ALERT_EVALUATE_EVERY_SECONDS",
-    description: "How often alert rules are evaluated, in seconds (1-3600); one replica evaluates at a time.",
-    defaultValue: "10",
-    secret: false,
-    schema: wholeNumber(1, 3600),
-  },
-  OCORE_ALERT_DISK_WARN_PERCENT: {
-    env: "OCORE_ALERT_DISK_WARN_PERCENT",
-    description: "A mount this full (percent used, 1-100) raises a warning alert.",
-    defaultValue: "80",
-    secret: false,
-    schema: wholeNumber(1, 100),
-  },
-  OCORE_ALERT_DISK_CRITICAL_PERCENT: {
-    env: "OCORE_ALERT_DISK_CRITICAL_PERCENT",
-    description:
-      "A mount this full (percent used, 1-100, at least the warn threshold) makes the alert critical.",
-    defaultValue: "90",
-    secret: false,
-    schema: wholeNumber(1, 100),
-  },
-  OCORE_ALERT_DISK_FOR_SECONDS: {
-    env: "OCORE_ALERT_DISK_FOR_SECONDS",
-    description:
-      "How long a mount must stay over the warn threshold before its alert fires, in seconds (0-86400).",
-    defaultValue: "300",
-    secret: false,
-    schema: wholeNumber(0, 86400),
-  },
-  OCORE_ALERT_AGENT_OFFLINE_FOR_SECONDS: {
-    env: "OCORE_ALERT_AGENT_OFFLINE_FOR_SECONDS",
-    description:
-      "How long a server must stay offline before the host-lost alert fires, in seconds (0-86400).",
-    defaultValue: "60",
-    secret: false,
-    schema: wholeNumber(0, 86400),
-  },
-  OCORE_ALERT_MEMORY_PERCENT: {
-    env: "OCORE_ALERT_MEMORY_PERCENT",
-    description:
-      "Memory pressure: percent of memory in use (not reclaimable), WARN,CRITICAL (built-in rule, per server).",
-    defaultValue: "90,95",
-    secret: false,
-    schema: thresholdPair(1, 100, "up"),
-  },
-  OCORE_ALERT_SWAP_PERCENT: {
-    env: "OCORE_ALERT_SWAP_PERCENT",
-    description: "Swap pressure: percent of swap in use, WARN,CRITICAL (hosts without swap are not judged).",
-    defaultValue: "50,80",
-    secret: false,
-    schema: thresholdPair(1, 100, "up"),
-  },
-  OCORE_ALERT_LOAD_PER_CORE: {
-    env: "OCORE_ALERT_LOAD_PER_CORE",
-    description: "5-minute load average per CPU core, WARN,CRITICAL.",
-    defaultValue: "2,4",
-    secret: false,
-    schema: thresholdPair(0.1, 1000, "up"),
-  },
-  OCORE_ALERT_CLOCK_SKEW_SECONDS: {
-    env: "OCORE_ALERT_CLOCK_SKEW_SECONDS",
-    description: "Clock skew between a host and this server, in seconds either way, WARN,CRITICAL.",
-    defaultValue: "10,60",
-    secret: false,
-    schema: thresholdPair(1, 86400, "up"),
-  },
-  OCORE_ALERT_CERTIFICATE_DAYS: {
-    env: "OCORE_ALERT_CERTIFICATE_DAYS",
-    description:
-      "Days left before an agent's certificate expires (agents renew theirs well before), WARN,CRITICAL.",
-    defaultValue: "14,3",
-    secret: false,
-    schema: thresholdPair(0, 3650, "down"),
-  },
-  OCORE_ALERT_DISK_FULL_HOURS: {
-    env: "OCORE_ALERT_DISK_FULL_HOURS",
-    description:
-      "Hours until the fullest filesystem is full at the last hour's rate (linear fit), WARN,CRITICAL.",
-    defaultValue: "48,12",
-    secret: false,
-    schema: thresholdPair(0.1, 100000, "down"),
-  },
-  OCORE_ALERT_HOST_CHECK_FOR_SECONDS: {
-    env: "OCORE_ALERT_HOST_CHECK_FOR_SECONDS",
-    description:
-      "How long memory, swap, load, clock skew, restart loops or a disk filling up must hold before alerting, in seconds (0-86400).",
-    defaultValue: "300",
-    secret: false,
-    schema: wholeNumber(0, 86400),
-  },
-  OCORE_ALERT_GROUP_WAIT_SECONDS: {
-    env: "OCORE_ALERT_GROUP_WAIT_SECONDS",
-    description:
-      "How long a server's first alerts wait to be sent together in one message, in seconds (0-3600).",
-    defaultValue: "30",
-    secret: false,
-    schema: wholeNumber(0, 3600),
-  },
-  OCORE_ALERT_GROUP_INTERVAL_SECONDS: {
-    env: "OCORE_ALERT_GROUP_INTERVAL_SECONDS",
-    description:
-      "The least time between two messages about one server's alerts (new ones, resolved ones), in seconds (0-86400).",
-    defaultValue: "300",
-    secret: false,
-    schema: wholeNumber(0, 86400),
-  },
-  OCORE_ALERT_REPEAT_INTERVAL_SECONDS: {
-    env: "OCORE_ALERT_REPEAT_INTERVAL_SECONDS",
-    description:
-      "How often alerts still firing and not acknowledged are sent again, in seconds (0-604800; 0: never).",
-    defaultValue: "14400",
-    secret: false,
-    schema: wholeNumber(0, 604800),
-  },
-  OCORE_ALERT_FLAP_THRESHOLD: {
-    env: "OCORE_ALERT_FLAP_THRESHOLD",
-    description:
-      "An alert that fired this many times within the flap window is flapping: sent once, then held until it calms down (0-100; 0: off).",
-    defaultValue: "4",
-    secret: false,
-    schema: wholeNumber(0, 100),
-  },
-  OCORE_ALERT_FLAP_WINDOW_SECONDS: {
-    env: "OCORE_ALERT_FLAP_WINDOW_SECONDS",
-    description: "The window of flap detection, in seconds (60-86400).",
-    defaultValue: "1800",
-    secret: false,
-    schema: wholeNumber(60, 86400),
-  },
+  ...alertSettings,
   OCORE_METRICS_TOKEN: {
     env: "OCORE_METRICS_TOKEN",
     description:
@@ -552,67 +319,7 @@ export const settings = {
     secret: false,
     schema: wholeNumber(0, 5000),
   },
-  OCORE_SSH_LISTEN_ADDR: {
-    env: "OCORE_SSH_LISTEN_ADDR",
-    description:
-      "Address the SSH gateway listens on (host:port; the origin document's SSH_LISTEN_ADDR), or off. Users reach hosts with `ssh -p 2222 user+server@gateway`.",
-    defaultValue: "0.0.0.0:2222",
-    secret: false,
-    schema: z.union([z.literal("off"), listenAddress]),
-  },
-  OCORE_SSH_IDLE_TIMEOUT_SECONDS: {
-    env: "OCORE_SSH_IDLE_TIMEOUT_SECONDS",
-    description:
-      "An SSH gateway session with no bytes either way for this long is ended, in seconds (0: never, up to 604800).",
-    defaultValue: "1800",
-    secret: false,
-    schema: wholeNumber(0, 604_800),
-  },
-  OCORE_SSH_MAX_SESSION_SECONDS: {
-    env: "OCORE_SSH_MAX_SESSION_SECONDS",
-    description:
-      "Longest an SSH gateway session may last, in seconds (0: no limit, up to 604800); it is ended with a message then.",
-    defaultValue: "43200",
-    secret: false,
-    schema: wholeNumber(0, 604_800),
-  },
-  OCORE_SSH_MAX_SESSIONS_PER_USER: {
-    env: "OCORE_SSH_MAX_SESSIONS_PER_USER",
-    description: "Most SSH gateway connections one user (or API token) may have open at once (1-1000).",
-    defaultValue: "10",
-    secret: false,
-    schema: wholeNumber(1, 1000),
-  },
-  OCORE_SSH_MAX_SESSIONS_PER_HOST: {
-    env: "OCORE_SSH_MAX_SESSIONS_PER_HOST",
-    description: "Most SSH gateway connections open at once to one server (1-1000).",
-    defaultValue: "50",
-    secret: false,
-    schema: wholeNumber(1, 1000),
-  },
-  OCORE_SSH_RECORD_INPUT: {
-    env: "OCORE_SSH_RECORD_INPUT",
-    description:
-      'Record what users type in SSH sessions (asciicast "i" events), on or off. Off records output and resizes only; typed passwords are then never stored.',
-    defaultValue: "off",
-    secret: false,
-    schema: onOff,
-  },
-  OCORE_SSH_RECORDING_MAX_MB: {
-    env: "OCORE_SSH_RECORDING_MAX_MB",
-    description:
-      "Largest recording of one SSH session, in MB (1-10240). A session that reaches it is ended (fail closed), with a message; its recording is kept up to that point.",
-    defaultValue: "256",
-    secret: false,
-    schema: wholeNumber(1, 10240),
-  },
-  OCORE_SSH_RECORDING_RETENTION_DAYS: {
-    env: "OCORE_SSH_RECORDING_RETENTION_DAYS",
-    description: "Days SSH sessions and their recordings are kept after they end (1-3650).",
-    defaultValue: "90",
-    secret: false,
-    schema: wholeNumber(1, 3650),
-  },
+  ...sshSettings,
   OCORE_JOIN_TTL_SECONDS: {
     env: "OCORE_JOIN_TTL_SECONDS",
     description:
