@@ -1,37 +1,11 @@
-"use client";
+import { type Tab, TabNav } from "@/components/ui/tab-nav";
 
-import type { Route } from "next";
-import Link from "next/link";
-import { usePathname } from "next/navigation";
-
-const TABS: readonly { href: Route; label: string }[] = [
+const TABS: readonly Tab[] = [
   { href: "/admin/users", label: "Users and roles" },
   { href: "/admin/tokens", label: "API tokens" },
   { href: "/admin/audit", label: "Audit log" },
 ];
 
 export function AdminNav() {
-  const pathname = usePathname();
-  return (
-    <nav aria-label="Administration" className="overflow-x-auto border-b border-line">
-      <ul className="flex gap-1">
-        {TABS.map((tab) => {
-          const current = pathname === tab.href;
-          return (
-            <li key={tab.href}>
-              <Link
-                href={tab.href}
-                aria-current={current ? "page" : undefined}
-                className={`-mb-px block border-b-2 px-3 py-2 text-sm font-medium whitespace-nowrap ${
-                  current ? "border-accent text-ink" : "border-transparent text-ink-muted hover:text-ink"
-                }`}
-              >
-                {tab.label}
-              </Link>
-            </li>
-          );
-        })}
-      </ul>
-    </nav>
-  );
+  return <TabNav label="Administration" tabs={TABS} />;
 }
