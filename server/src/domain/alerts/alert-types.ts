@@ -1,4 +1,4 @@
-import type { BuiltinRuleSettings } from "../../platform/config/config.js";
+import type { BuiltinRuleSettings } from "../../platform/config/alert-config.js";
 
 /** What an alert's severity can be; built-in disk alerts move between them with the value. */
 export type Severity = "warning" | "critical";

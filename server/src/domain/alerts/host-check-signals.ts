@@ -1,4 +1,4 @@
-import type { Thresholds } from "../../platform/config/config.js";
+import type { Thresholds } from "../../platform/config/alert-config.js";
 import type { AlertSignal, AlertText, BuiltinRuleSettings, Severity } from "./alert-types.js";
 import { alertFingerprint } from "./fingerprint.js";
 import { formatValue } from "./metric-catalogue.js";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { type AlertConfig, toAlertConfig } from "./alert-config.js";
 import { ConfigError } from "./config-error.js";
 import { type SettingName, type SettingSpec, type SettingValues, settings } from "./settings.js";
 
@@ -51,11 +52,7 @@ export interface Config {
     readonly backupStore: BackupStoreConfig;
   };
   /** Alert evaluation: how often, and the built-in rules' thresholds (OCORE_ALERT_*). */
-  readonly alerts: {
-    readonly evaluateEverySeconds: number;
-    readonly builtin: BuiltinRuleSettings;
-    readonly notify: AlertNotifySettings;
-  };
+  readonly alerts: AlertConfig;
   /** GET /metrics: off unless a token is set (OCORE_METRICS_TOKEN); per-server series cap. */
   readonly metricsExport: { readonly token: string | undefined; readonly maxHostSeries: number };
   /** The SSH gateway (OCORE_SSH_*): where it listens (undefined: off) and its session limits. */
@@ -260,77 +257,6 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       recordInput: values.OCORE_SSH_RECORD_INPUT === "on",
       maxBytes: values.OCORE_SSH_RECORDING_MAX_MB * 1024 * 1024,
       retentionDays: values.OCORE_SSH_RECORDING_RETENTION_DAYS,
-    },
-  };
-}
-
-/** Settings of the built-in alert rules (OCORE_ALERT_*). */
-export interface BuiltinRuleSettings {
-  readonly diskWarnPercent: number;
-  readonly diskCriticalPercent: number;
-  /** A firing disk alert resolves once the mount is this many points below the warn threshold. */
-  readonly diskRecoveryMarginPercent: number;
-  readonly diskForSeconds: number;
-  readonly agentOfflineForSeconds: number;
-  /** Warn and critical thresholds of the host checks (OCORE_ALERT_* "WARN,CRITICAL"). */
-  readonly memoryPercent: Thresholds;
-  readonly swapPercent: Thresholds;
-  readonly loadPerCore: Thresholds;
-  readonly clockSkewSeconds: Thresholds;
-  /** Lower is worse: days left, hours left. */
-  readonly certificateDays: Thresholds;
-  readonly diskFullHours: Thresholds;
-  /** The `for` of memory, swap, load, clock skew, restart loops and disk time-to-full. */
-  readonly hostCheckForSeconds: number;
-}
-
-/** A check's two thresholds. */
-export interface Thresholds {
-  readonly warn: number;
-  readonly critical: number;
-}
-
-/** When grouped alert notifications go out (OCORE_ALERT_GROUP_*, _REPEAT_*, _FLAP_*). */
-export interface AlertNotifySettings {
-  readonly groupWaitSeconds: number;
-  readonly groupIntervalSeconds: number;
-  /** 0: never repeat. */
-  readonly repeatIntervalSeconds: number;
-  /** 0: no flap detection. */
-  readonly flapThreshold: number;
-  readonly flapWindowSeconds: number;
-}
-
-function toAlertConfig(values: SettingValues): Config["alerts"] {
-  if (values.OCORE_ALERT_DISK_CRITICAL_PERCENT < values.OCORE_ALERT_DISK_WARN_PERCENT) {
-    throw new ConfigError(
-      "OCORE_ALERT_DISK_CRITICAL_PERCENT",
-      `is ${values.OCORE_ALERT_DISK_CRITICAL_PERCENT}, below OCORE_ALERT_DISK_WARN_PERCENT (${values.OCORE_ALERT_DISK_WARN_PERCENT})`,
-      "Set the critical threshold at or above the warn threshold.",
-    );
-  }
-  return {
-    evaluateEverySeconds: values.OCORE_ALERT_EVALUATE_EVERY_SECONDS,
-    builtin: {
-      diskRecoveryMarginPercent: 5,
-      diskWarnPercent: values.OCORE_ALERT_DISK_WARN_PERCENT,
-      diskCriticalPercent: values.OCORE_ALERT_DISK_CRITICAL_PERCENT,
-      diskForSeconds: values.OCORE_ALERT_DISK_FOR_SECONDS,
-      agentOfflineForSeconds: values.OCORE_ALERT_AGENT_OFFLINE_FOR_SECONDS,
-      memoryPercent: values.OCORE_ALERT_MEMORY_PERCENT,
-      swapPercent: values.OCORE_ALERT_SWAP_PERCENT,
-      loadPerCore: values.OCORE_ALERT_LOAD_PER_CORE,
-      clockSkewSeconds: values.OCORE_ALERT_CLOCK_SKEW_SECONDS,
-      certificateDays: values.OCORE_ALERT_CERTIFICATE_DAYS,
-      diskFullHours: values.OCORE_ALERT_DISK_FULL_HOURS,
-      hostCheckForSeconds: values.OCORE_ALERT_HOST_CHECK_FOR_SECONDS,
-    },
-    notify: {
-      groupWaitSeconds: values.OCORE_ALERT_GROUP_WAIT_SECONDS,
-      groupIntervalSeconds: values.OCORE_ALERT_GROUP_INTERVAL_SECONDS,
-      repeatIntervalSeconds: values.OCORE_ALERT_REPEAT_INTERVAL_SECONDS,
-      flapThreshold: values.OCORE_ALERT_FLAP_THRESHOLD,
-      flapWindowSeconds: values.OCORE_ALERT_FLAP_WINDOW_SECONDS,
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { AlertNotifySettings } from "../../../platform/config/config.js";
+import type { AlertNotifySettings } from "../../../platform/config/alert-config.js";
 
 /**
  * When grouped notifications go out (Alertmanager's timers, with flap damping). A group is one
