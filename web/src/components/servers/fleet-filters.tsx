@@ -35,6 +35,9 @@ export function FleetFilters(props: FleetFiltersProps) {
     const timer = setTimeout(() => latestOnChange.current({ search }), SEARCH_PAUSE_MS);
     return () => clearTimeout(timer);
   }, [search, values.search]);
+  // Any other change also applies the search as typed: a pending search must not land later on
+  // top of it (with the filters it was typed under).
+  const change = (next: Partial<FleetView>) => onChange({ search, ...next });
 
   return (
     <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_minmax(0,1fr)_minmax(0,1fr)_minmax(0,1fr)] lg:items-start">
@@ -42,7 +45,7 @@ export function FleetFilters(props: FleetFiltersProps) {
         className="flex items-start gap-2"
         onSubmit={(event) => {
           event.preventDefault();
-          onChange({ selector: selectorDraft.trim() });
+          change({ selector: selectorDraft.trim() });
         }}
       >
         <TextField
@@ -70,7 +73,7 @@ export function FleetFilters(props: FleetFiltersProps) {
           id={statusId}
           data-testid="status-filter"
           value={values.status}
-          onChange={(event) => onChange({ status: event.target.value })}
+          onChange={(event) => change({ status: event.target.value })}
           className={SELECT}
         >
           <option value="">All statuses</option>
@@ -98,7 +101,7 @@ export function FleetFilters(props: FleetFiltersProps) {
           id={sortId}
           data-testid="fleet-sort"
           value={values.sort}
-          onChange={(event) => onChange({ sort: event.target.value })}
+          onChange={(event) => change({ sort: event.target.value })}
           className={SELECT}
         >
           {FLEET_SORTS.map((option) => (
