@@ -62,10 +62,13 @@ describe("GET /metrics (Prometheus export) on a real server and PostgreSQL", () 
       OCORE_METRICS_HOST_SERIES_MAX: "2",
     });
     database = createDatabase({ kind: "postgres", url: databaseUrl, poolSize: 2 });
+    // No agent is connected here: the presence sweep shows an `active` server offline once it has
+    // been silent for a while, so "active" ones are seen (last_seen_at) far enough ahead.
     const ids = rowsOf<{ id: string; name: string }>(
       await database.db.execute(sql`
-        insert into servers (name, host, status) values
-          ('alpha', '10.0.0.1', 'active'), ('bravo', '10.0.0.2', 'offline'), ('charlie', '10.0.0.3', 'active')
+        insert into servers (name, host, status, last_seen_at) values
+          ('alpha', '10.0.0.1', 'active', now() + interval '1 day'), ('bravo', '10.0.0.2', 'offline', null),
+          ('charlie', '10.0.0.3', 'active', now() + interval '1 day')
         returning id, name`),
     );
     const writer = createMetricWriter(database.db, { logger: silentLogger });
