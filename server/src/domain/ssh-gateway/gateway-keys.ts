@@ -47,7 +47,7 @@ async function ensureKey(
 ): Promise<GatewayKey> {
   const existing = await load(db, keyring, name);
   if (existing) return existing;
-  const pair = utils.generateKeyPairSync("ed25519", { comment: "" });
+  const pair = generateEd25519();
   const publicKey = pair.public.trim().split(/\s+/).slice(0, 2).join(" ");
   // Two replicas may race on the first start: the first insert wins and both read it back.
   await db
@@ -62,6 +62,20 @@ async function ensureKey(
   const stored = await load(db, keyring, name);
   if (!stored) throw new Error(`the SSH gateway key ${name} was not stored`);
   return stored;
+}
+
+/**
+ * A fresh ed25519 pair that ssh2 itself can read back. ssh2's generator strips leading zero bytes
+ * of the public key, so about one pair in 256 is malformed (mscdex/ssh2#1390, #1513) and a server
+ * given one could not start its gateway: such a pair is thrown away and another made.
+ */
+export function generateEd25519(): { private: string; public: string } {
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const pair = utils.generateKeyPairSync("ed25519", { comment: "" });
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error))
+      return pair;
+  }
+  throw new Error("could not generate a readable ed25519 key");
 }
 
 async function load(db: Db, keyring: MasterKeyring, name: string): Promise<GatewayKey | undefined> {
