@@ -15,6 +15,7 @@ import { agentIsOffline } from "../presence/agent-reachability.js";
 import type { TemplateDefinition } from "../templates/template-definition.js";
 import { budgetSpent, mayStart, type RateLimits } from "./rate-limits.js";
 import { type HostOutcome, outcomeOfCommand, storeOutcomes } from "./record-outcomes.js";
+import { auditRunEnd } from "./run-end-audit.js";
 
 export interface RunDispatcherOptions {
   readonly db: Db;
@@ -227,10 +228,12 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
           final === "stopped"
             ? `error budget spent: ${state.errors} failures with max errors ${limits.maxErrors}; no host started after failure ${limits.maxErrors + 1}`
             : run.stopReason;
+        const finishedAt = now();
         await tx
           .update(commandRuns)
-          .set({ state: final, stopReason, finishedAt: now(), leaseOwner: null, leaseUntil: null })
+          .set({ state: final, stopReason, finishedAt, leaseOwner: null, leaseUntil: null })
           .where(eq(commandRuns.id, runId));
+        await auditRunEnd(tx, run, final, stopReason, finishedAt);
       } else if (run.state === "running" && pending > 0 && mayStart(limits, state) && stored.length > 0) {
         queueMicrotask(() => kick(runId)); // more pending hosts than this pass read
       }
