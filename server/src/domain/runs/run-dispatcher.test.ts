@@ -367,4 +367,30 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
     await watching; // ends by itself with the run
     expect(seen.at(-1)).toMatch(/^cancelled:cancelled:/);
   });
+
+  it("keeps 64 KiB of a large output on the host row and counts all of it (outcomes read in one batch)", async () => {
+    const big = `${"y".repeat(40_000)}\n`;
+    const ids = await fleet([
+      {
+        online: true,
+        reply: (): ScriptedReply => ({
+          output: [
+            ["progress", "sandbox: process (test)\n"],
+            ["stdout", big],
+            ["stderr", big],
+            ["stdout", "tail\n"],
+          ],
+          error: { code: "script_failed", message: "exit 1" },
+        }),
+      },
+      { online: true, reply: () => ok("small\n") },
+    ]);
+    const runId = await start(ids, "2", "5");
+    dispatcher.kick(runId);
+    const { hosts } = await finished(runId);
+    const large = hosts.find((h) => h.serverId === ids[0]);
+    expect(large).toMatchObject({ state: "failed", sandbox: "process", outputBytes: 2 * big.length + 5 });
+    expect(large?.output).toBe((big + big).slice(0, 64 * 1024));
+    expect(hosts.find((h) => h.serverId === ids[1])?.output).toBe("small\n");
+  });
 });
