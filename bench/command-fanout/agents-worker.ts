@@ -22,7 +22,7 @@ import {
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import { pino } from "pino";
 import type { AgentIdentity } from "../agent-fleet/identities.ts";
-import { produceOutput, runProgram } from "./bench-handlers.ts";
+import { produceOutput, runProgram, scriptRunEcho } from "./bench-handlers.ts";
 
 export interface FanoutWorkerPlan {
   address: string;
@@ -43,7 +43,7 @@ const errors: string[] = [];
 async function connectOne(identity: AgentIdentity): Promise<void> {
   const outbox = createCommandOutbox();
   const executor = createCommandExecutor({
-    handlers: [produceOutput, runProgram],
+    handlers: [produceOutput, runProgram, scriptRunEcho],
     recent: await openRecentCommands(),
     outbox,
     logger,

@@ -3,6 +3,10 @@
 import { execFile } from "node:child_process";
 import { StringValueSchema, UInt64ValueSchema } from "@bufbuild/protobuf/wkt";
 import { CommandError, defineHandler } from "@ocore/agent/testing";
+import {
+  ScriptRunResultSchema,
+  ScriptRunSchema,
+} from "@ocore/proto/gen/ocore/agent/v1/script_commands_pb.js";
 
 /** One block shared by every command (output is only read), so a tiny command allocates nothing. */
 const block = Buffer.alloc(64 * 1024, "x");
@@ -38,4 +42,20 @@ export const runProgram = defineHandler({
         context.output("stdout", stdout).then(() => resolve({ value: "ok" }), reject);
       });
     }),
+});
+
+/**
+ * A template run (ScriptRun) without forking the interpreter: echoes its argv like the script
+ * `echo ok "$@"` would, and fails like `exit 1` when the rendered env says FAIL=1 (bench:runs
+ * injects failures through a tag placeholder). Measures the server's run machinery, not fork().
+ */
+export const scriptRunEcho = defineHandler({
+  input: ScriptRunSchema,
+  output: ScriptRunResultSchema,
+  async run(spec, context) {
+    await context.output("progress", "sandbox: bench (no fork)\n");
+    if (spec.env.FAIL === "1") throw new CommandError("script_failed", "the script exited with 1 (injected)");
+    await context.output("stdout", `ok ${spec.argv.join(" ")}\n`);
+    return { sandbox: "bench" };
+  },
 });

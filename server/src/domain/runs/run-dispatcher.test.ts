@@ -3,7 +3,7 @@ import {
   ScriptRunResultSchema,
   ScriptRunSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/script_commands_pb.js";
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,6 +29,7 @@ import { cancelRun } from "./cancel-run.js";
 import { createRunDispatcher, type RunDispatcher } from "./run-dispatcher.js";
 import { getRun } from "./run-queries.js";
 import { startRun } from "./start-run.js";
+import { runSignature, watchRun } from "./watch-run.js";
 
 const facts = {
   hostname: "h",
@@ -242,8 +243,18 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
       runAs: "nobody",
       timeoutSeconds: 30,
     });
-    const [finish] = await database.db.select().from(auditLog).where(eq(auditLog.targetId, runId));
-    expect(finish?.action).toBe("run.start");
+    // Who started it, then how it ended: the budget exhausted, with the version's hash.
+    const entries = await database.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, runId))
+      .orderBy(asc(auditLog.id));
+    expect(entries.map((e) => e.action)).toEqual(["run.start", "run.end"]);
+    expect(entries[1]).toMatchObject({ actorName: "system", result: "failure" });
+    expect(entries[1]?.detail).toMatch(/^error budget exhausted/);
+    const after = JSON.parse(entries[1]?.afterJson ?? "{}") as { sha256?: string };
+    expect(after).toMatchObject({ state: "stopped", hosts: { failed: 2 } });
+    expect(after.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("keeps the budget under random fleets, failures and offline hosts (property)", async () => {
@@ -306,5 +317,80 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
     expect(hosts.filter((h) => h.commandId)).toHaveLength(2);
     const signalled = ids.flatMap((id) => agents.get(id)?.cancelled ?? []);
     expect(signalled).toHaveLength(2);
+    const ends = await database.db.select().from(auditLog).where(eq(auditLog.targetId, runId));
+    expect(ends.find((e) => e.action === "run.end")).toMatchObject({
+      result: "success",
+      detail: "cancelled by alice: wrong window",
+    });
+  });
+
+  it("watchRun streams a running host's output before it ends, and re-reads only on a change", async () => {
+    const ids = await fleet([
+      {
+        online: true,
+        reply: (): ScriptedReply => ({ output: [["stdout", "first line\n"]], untilCancelled: true }),
+      },
+    ]);
+    const runId = await start(ids, "1", "0", slowTemplateId);
+    dispatcher.kick(runId);
+    await dispatcher.idle();
+    const abort = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const snapshot of watchRun(database.db, runId, { all: true }, abort.signal, 20)) {
+        const host = snapshot.hosts[0];
+        seen.push(`${snapshot.run.state}:${host?.state}:${host?.output}`);
+      }
+    })();
+    for (let i = 0; i < 500 && !seen.includes("running:running:first line\n"); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(seen).toContain("running:running:first line\n");
+    // Nothing changes while it waits: the small signature stays the same, so no snapshot is sent
+    // (the output's byte count may land just after its chunk: let it settle first).
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      await pause(150);
+      const quiet = await runSignature(database.db, runId);
+      await pause(100);
+      const before = seen.length;
+      await pause(200);
+      expect(await runSignature(database.db, runId)).toBe(quiet);
+      expect(seen.length).toBe(before);
+    } catch (error) {
+      abort.abort();
+      throw error;
+    }
+    await cancelRun(database.db, runner, alice, { runId, reason: "" }, new Date());
+    dispatcher.kick(runId);
+    await finished(runId);
+    await watching; // ends by itself with the run
+    expect(seen.at(-1)).toMatch(/^cancelled:cancelled:/);
+  });
+
+  it("keeps 64 KiB of a large output on the host row and counts all of it (outcomes read in one batch)", async () => {
+    const big = `${"y".repeat(40_000)}\n`;
+    const ids = await fleet([
+      {
+        online: true,
+        reply: (): ScriptedReply => ({
+          output: [
+            ["progress", "sandbox: process (test)\n"],
+            ["stdout", big],
+            ["stderr", big],
+            ["stdout", "tail\n"],
+          ],
+          error: { code: "script_failed", message: "exit 1" },
+        }),
+      },
+      { online: true, reply: () => ok("small\n") },
+    ]);
+    const runId = await start(ids, "2", "5");
+    dispatcher.kick(runId);
+    const { hosts } = await finished(runId);
+    const large = hosts.find((h) => h.serverId === ids[0]);
+    expect(large).toMatchObject({ state: "failed", sandbox: "process", outputBytes: 2 * big.length + 5 });
+    expect(large?.output).toBe((big + big).slice(0, 64 * 1024));
+    expect(hosts.find((h) => h.serverId === ids[1])?.output).toBe("small\n");
   });
 });

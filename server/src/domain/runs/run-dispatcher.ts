@@ -9,12 +9,13 @@ import { rowsOf } from "../../platform/db/rows-of.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { commandRunHosts, commandRuns, commandTemplateVersions } from "../../platform/db/schema/templates.js";
 import type { Logger } from "../../platform/logging/logger.js";
-import { getCommand, insertCommands, type NewCommand } from "../commands/command-records.js";
+import { insertCommands, type NewCommand } from "../commands/command-records.js";
 import type { CommandService } from "../commands/command-service.js";
 import { agentIsOffline } from "../presence/agent-reachability.js";
 import type { TemplateDefinition } from "../templates/template-definition.js";
 import { budgetSpent, mayStart, type RateLimits } from "./rate-limits.js";
-import { type HostOutcome, outcomeOfCommand, storeOutcomes } from "./record-outcomes.js";
+import { outcomesOfCommands, storeOutcomes } from "./record-outcomes.js";
+import { auditRunEnd } from "./run-end-audit.js";
 
 export interface RunDispatcherOptions {
   readonly db: Db;
@@ -60,7 +61,8 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
   const now = options.now ?? (() => new Date());
   const leaseMs = options.leaseMs ?? 30_000;
   const chains = new Map<string, Promise<void>>();
-  const ended = new Map<string, HostOutcome[]>();
+  /** Commands of each run that ended since its last step (their outcomes are read together). */
+  const ended = new Map<string, string[]>();
   const watched = new Set<string>();
   const abort = new AbortController();
   let closed = false;
@@ -82,9 +84,10 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
     watched.add(commandId);
     commands
       .wait(commandId, ScriptRunResultSchema, abort.signal)
-      .then(async () => outcomeOfCommand(db, await getCommand(db, commandId)))
-      .then((outcome) => {
-        ended.set(runId, [...(ended.get(runId) ?? []), outcome]);
+      .then(() => {
+        const list = ended.get(runId);
+        if (list) list.push(commandId);
+        else ended.set(runId, [commandId]);
         kick(runId);
       })
       .catch((error: unknown) => {
@@ -112,8 +115,9 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
 
   async function step(runId: string): Promise<void> {
     if (!(await claim(runId))) return;
-    const outcomes = ended.get(runId) ?? [];
+    const endedIds = ended.get(runId) ?? [];
     ended.delete(runId);
+    const outcomes = await outcomesOfCommands(db, endedIds);
     const toDeliver = await db.transaction(async (tx) => {
       const [run] = await tx.select().from(commandRuns).where(eq(commandRuns.id, runId)).for("update");
       if (!run || run.finishedAt) return [];
@@ -227,10 +231,12 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
           final === "stopped"
             ? `error budget spent: ${state.errors} failures with max errors ${limits.maxErrors}; no host started after failure ${limits.maxErrors + 1}`
             : run.stopReason;
+        const finishedAt = now();
         await tx
           .update(commandRuns)
-          .set({ state: final, stopReason, finishedAt: now(), leaseOwner: null, leaseUntil: null })
+          .set({ state: final, stopReason, finishedAt, leaseOwner: null, leaseUntil: null })
           .where(eq(commandRuns.id, runId));
+        await auditRunEnd(tx, run, final, stopReason, finishedAt);
       } else if (run.state === "running" && pending > 0 && mayStart(limits, state) && stored.length > 0) {
         queueMicrotask(() => kick(runId)); // more pending hosts than this pass read
       }

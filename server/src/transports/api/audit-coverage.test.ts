@@ -620,6 +620,17 @@ async function auditCount(h: ApiHarness): Promise<number> {
   return rowsOf<{ n: number }>(result)[0]?.n ?? -1;
 }
 
+/**
+ * Entries written for callers. Left out: `run.end`, the dispatcher's own (system) record of how a
+ * run ended, which a cancel or a re-run of unreachable hosts brings about right after the call.
+ */
+async function callerEntryCount(h: ApiHarness): Promise<number> {
+  const result = await h.database.db.execute(
+    sql`select count(*)::int as n from audit_log where action <> 'run.end'`,
+  );
+  return rowsOf<{ n: number }>(result)[0]?.n ?? -1;
+}
+
 describe("every state-changing RPC leaves exactly one audit entry", async () => {
   const mutating = (await apiServices())
     .flatMap((s) => s.methods)
@@ -638,9 +649,9 @@ describe("every state-changing RPC leaves exactly one audit entry", async () => 
   it.each(mutating.filter((procedure) => examples[procedure]))("%s", async (procedure) => {
     const example = examples[procedure] as Example;
     const prepared = await example.prepare(harness);
-    const before = await auditCount(harness);
+    const before = await callerEntryCount(harness);
     await example.run(harness, prepared);
-    expect(await auditCount(harness)).toBe(before + 1);
+    expect(await callerEntryCount(harness)).toBe(before + 1);
   });
 
   it("records a refused call as one denied entry", async () => {

@@ -1,6 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
+import { scopeOf } from "../../domain/auth/principal.js";
 import { cancelRun } from "../../domain/runs/cancel-run.js";
 import {
   failedHostsOf,
@@ -11,8 +12,9 @@ import {
 } from "../../domain/runs/run-queries.js";
 import { startRun } from "../../domain/runs/start-run.js";
 import type { TemplateDeps } from "../../domain/runs/template-deps.js";
+import { runSnapshot, watchRun } from "../../domain/runs/watch-run.js";
 import { AppError } from "../../platform/errors/app-error.js";
-import { auditContextOf } from "./request-context.js";
+import { auditContextOf, principalOf } from "./request-context.js";
 import { mayRunOn } from "./template-service.js";
 
 function runMessage(run: RunSummary) {
@@ -62,13 +64,19 @@ function hostMessage(host: RunHostRow) {
   };
 }
 
-async function runResponse(deps: TemplateDeps, id: string) {
-  const { run, hosts, groups } = await getRun(deps.db, id);
+/** Where the caller may read servers: runs show only those hosts (and counts of them). */
+const readScope = (context: HandlerContext) => scopeOf(principalOf(context), "servers.read");
+
+function responseOf({ run, hosts, groups }: Awaited<ReturnType<typeof getRun>>) {
   return {
     run: runMessage(run),
     hosts: hosts.map(hostMessage),
     groups: groups.map((g) => ({ ...g, serverNames: [...g.serverNames], count: g.serverNames.length })),
   };
+}
+
+async function runResponse(deps: TemplateDeps, id: string, context: HandlerContext) {
+  return responseOf(await runSnapshot(deps.db, id, readScope(context)));
 }
 
 /** RunService: starts, follows and stops batch runs of approved template versions. */
@@ -95,12 +103,13 @@ export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<ty
         d.now(),
       );
       d.dispatcher.kick(id);
-      return { run: (await runResponse(d, id)).run };
+      return { run: (await runResponse(d, id, context)).run };
     },
     async rerunFailed(request, context) {
       const d = need();
-      const { run } = await getRun(d.db, request.id);
-      const failed = await failedHostsOf(d.db, request.id);
+      const scope = readScope(context);
+      const { run } = await getRun(d.db, request.id, scope);
+      const failed = await failedHostsOf(d.db, request.id, scope);
       if (failed.length === 0)
         throw new AppError("failed_precondition", `run ${request.id} has no failed host to re-run`);
       const id = await startRun(
@@ -119,10 +128,12 @@ export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<ty
         d.now(),
       );
       d.dispatcher.kick(id);
-      return { run: (await runResponse(d, id)).run };
+      return { run: (await runResponse(d, id, context)).run };
     },
     async cancelRun(request, context) {
       const d = need();
+      // Only a run with a host the caller may run commands on is theirs to stop.
+      await getRun(d.db, request.id, scopeOf(principalOf(context), "commands.run"));
       await cancelRun(
         d.db,
         d.commands,
@@ -131,40 +142,18 @@ export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<ty
         d.now(),
       );
       d.dispatcher.kick(request.id);
-      return { run: (await runResponse(d, request.id)).run };
+      return { run: (await runResponse(d, request.id, context)).run };
     },
-    async getRun(request) {
-      return runResponse(need(), request.id);
+    async getRun(request, context) {
+      return runResponse(need(), request.id, context);
     },
-    async listRuns(request) {
-      return { runs: (await listRuns(need().db, request.limit)).map(runMessage) };
+    async listRuns(request, context) {
+      return { runs: (await listRuns(need().db, request.limit, readScope(context))).map(runMessage) };
     },
     async *watchRun(request, context) {
       const d = need();
-      let last = "";
-      for (;;) {
-        const response = await runResponse(d, request.id);
-        const signature = JSON.stringify([
-          response.run.state,
-          response.hosts.map((h) => [h.state, h.outputBytes.toString()]),
-        ]);
-        if (signature !== last) {
-          last = signature;
-          yield response;
-        }
-        if (response.run.finishedAt) return;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 500);
-          context.signal.addEventListener(
-            "abort",
-            () => {
-              clearTimeout(timer);
-              resolve();
-            },
-            { once: true },
-          );
-        });
-        if (context.signal.aborted) return;
+      for await (const snapshot of watchRun(d.db, request.id, readScope(context), context.signal)) {
+        yield responseOf(snapshot);
       }
     },
   };

@@ -247,4 +247,49 @@ describe("TemplateService and RunService: templates, review, preview", () => {
     );
     expect(concurrency.code).toBe(Code.FailedPrecondition); // not approved comes first
   });
+
+  it("shows a run only with the hosts the caller may read (GetRun, ListRuns, WatchRun, CancelRun)", async () => {
+    const created = await h
+      .client(TemplateService, author)
+      .createTemplate({ key: "scoped-runs", definition: definition({ scope: "" }) });
+    const version = created.template?.latest;
+    await h
+      .client(TemplateService, reviewer)
+      .approveVersion({ versionId: version?.id ?? "", hash: version?.hash ?? "" });
+    const started = await h.client(RunService, reviewer).startRun({
+      templateId: created.template?.id ?? "",
+      parameters: { path: "/" },
+      targets: { serverIds: [amd, arm, staging] },
+      maxConcurrency: "100%",
+      maxErrors: "100%",
+    });
+    const runId = started.run?.id ?? "";
+    expect(started.run?.total).toBe(3);
+
+    const prodViewer = await h.userToken("prod-viewer", [{ role: "viewer", selector: "env=prod" }]);
+    const got = await h.client(RunService, prodViewer).getRun({ id: runId });
+    expect(got.hosts.map((x) => x.serverName).sort()).toEqual(["amd-1", "arm-1"]);
+    expect(got.run?.total).toBe(2);
+    expect(got.groups.flatMap((g) => g.serverNames)).not.toContain("stage-1");
+    const listed = await h.client(RunService, prodViewer).listRuns({});
+    expect(listed.runs.find((r) => r.id === runId)?.total).toBe(2);
+    for await (const snapshot of h.client(RunService, prodViewer).watchRun({ id: runId })) {
+      expect(snapshot.hosts.map((x) => x.serverName).sort()).toEqual(["amd-1", "arm-1"]);
+      break;
+    }
+
+    // Someone who may read none of its hosts does not learn the run exists, nor can stop it.
+    const devOperator = await h.userToken("dev-operator", [{ role: "operator", selector: "env=dev" }]);
+    expect((await failure(h.client(RunService, devOperator).getRun({ id: runId }))).code).toBe(Code.NotFound);
+    expect((await h.client(RunService, devOperator).listRuns({})).runs.map((r) => r.id)).not.toContain(runId);
+    expect((await failure(h.client(RunService, devOperator).cancelRun({ id: runId }))).code).toBe(
+      Code.NotFound,
+    );
+    const watch = async () => {
+      for await (const _ of h.client(RunService, devOperator).watchRun({ id: runId })) return;
+    };
+    expect((await failure(watch())).code).toBe(Code.NotFound);
+    // An admin sees all three.
+    expect((await h.client(RunService, reviewer).getRun({ id: runId })).hosts).toHaveLength(3);
+  });
 });

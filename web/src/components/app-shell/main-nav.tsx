@@ -14,6 +14,7 @@ const NAV_ITEMS: readonly NavItem[] = [
   { href: "/servers", label: "Servers" },
   { href: "/instances", label: "Instances" },
   { href: "/alerts", label: "Alerts" },
+  { href: "/templates", label: "Commands", short: "Cmds" },
   { href: "/sessions", label: "Sessions" },
   { href: "/admin/users", label: "Administration", short: "Admin" },
 ];
@@ -22,6 +23,8 @@ function isCurrent(pathname: string, href: Route): boolean {
   if (href === "/") return pathname === "/";
   // Every administration tab lights the one Administration entry.
   const section = href.startsWith("/admin/") ? "/admin" : href;
+  // Templates and their runs are one Commands section.
+  if (href === "/templates" && (pathname === "/runs" || pathname.startsWith("/runs/"))) return true;
   return pathname === section || pathname.startsWith(`${section}/`);
 }
 
