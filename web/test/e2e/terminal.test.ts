@@ -14,6 +14,7 @@ import { callApi, signInFirstAdmin } from "./support/session.js";
 const run = promisify(execFile);
 const repoRoot = new URL("../../../", import.meta.url).pathname;
 const SLOW = { timeout: 180_000 };
+const SCREENSHOTS = new URL("../../../docs/screenshots/", import.meta.url).pathname;
 
 /**
  * The web terminal and SSH keys in the browser, against the built server: a loopback sshd host
@@ -85,6 +86,7 @@ describe("the console terminal and SSH keys", () => {
     await page.getByTestId("ssh-key-row").waitFor();
     expect(await page.getByTestId("ssh-key-fingerprint").innerText()).toMatch(/^SHA256:/);
     expect(await page.getByTestId("gateway-known-hosts").innerText()).toMatch(/ssh-ed25519 AAAA/);
+    await page.screenshot({ path: `${SCREENSHOTS}account-ssh-keys.png`, fullPage: true });
   });
 
   it("opens a terminal on the server and runs a command in it", SLOW, async () => {
@@ -114,6 +116,24 @@ describe("the console terminal and SSH keys", () => {
     await expect
       .poll(() => page.locator(".xterm-rows").innerText(), { timeout: 30_000 })
       .toContain("hello-42");
+    // The host's pty has the terminal's size, and follows it when the window changes.
+    const sizeOf = async () => {
+      const box = page.getByTestId("terminal");
+      return `${await box.getAttribute("data-rows")}x${await box.getAttribute("data-cols")}`;
+    };
+    const first = await sizeOf();
+    await page.keyboard.type("echo size-$(stty size | tr ' ' x)\n");
+    await expect
+      .poll(() => page.locator(".xterm-rows").innerText(), { timeout: 30_000 })
+      .toContain(`size-${first}`);
+    await page.screenshot({ path: `${SCREENSHOTS}web-terminal.png` });
+    await page.setViewportSize({ width: 900, height: 900 });
+    await expect.poll(sizeOf, { timeout: 10_000 }).not.toBe(first);
+    const second = await sizeOf();
+    await page.keyboard.type("clear; echo size-$(stty size | tr ' ' x)\n");
+    await expect
+      .poll(() => page.locator(".xterm-rows").innerText(), { timeout: 30_000 })
+      .toContain(`size-${second}`);
     await page.keyboard.type("exit\n");
     await expect
       .poll(

@@ -103,7 +103,13 @@ function TerminalSession({
         if (ws.readyState !== WebSocket.OPEN) return;
         for (const frame of inputFrames(data)) ws.send(frame);
       });
+      const showSize = () => {
+        element.dataset.cols = String(terminal.cols);
+        element.dataset.rows = String(terminal.rows);
+      };
+      showSize();
       const resized = terminal.onResize(({ cols, rows }) => {
+        showSize();
         if (ws.readyState === WebSocket.OPEN) ws.send(resizeFrame(cols, rows));
       });
       const observer = new ResizeObserver(() => fit.fit());
