@@ -5,11 +5,13 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// The same WebSocket client the server uses (test only: a Node socket can carry the cookies).
+import WebSocket from "ws";
 import { generateUserKey, type SshdHost, startSshdHost } from "../../../server/test/support/sshd-host.js";
 import { agentGatewayEnv, freePort } from "./support/agent.js";
 import { launchBrowser } from "./support/browser.js";
 import { type ControlServer, startControlServer } from "./support/control-server.js";
-import { callApi, signInFirstAdmin } from "./support/session.js";
+import { ADMIN, ADMIN_PASSWORD, callApi, signInFirstAdmin } from "./support/session.js";
 
 const run = promisify(execFile);
 const repoRoot = new URL("../../../", import.meta.url).pathname;
@@ -145,6 +147,34 @@ describe("the console terminal and SSH keys", () => {
         { timeout: 30_000 },
       )
       .toContain("exit status 0");
+
+    // Signing out ends an open terminal (the gateway's identity re-check, every 5 s). The page
+    // would leave for the sign-in page once its own calls are refused (closing its socket), so a
+    // socket of this session's cookies, outside the page, shows the terminal being ended.
+    const cookies = await context.cookies(server.url);
+    const cookie = cookies.map(({ name, value }) => `${name}=${value}`).join("; ");
+    const csrf = cookies.find(({ name }) => name === "ocore_csrf")?.value ?? "";
+    const socket = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/terminal?csrf=${csrf}`, {
+      headers: { cookie },
+      origin: server.url,
+    });
+    const frames: string[] = [];
+    socket.on("message", (data: Buffer, binary) => {
+      if (!binary) frames.push(data.toString());
+    });
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    socket.send(JSON.stringify({ type: "start", server: "term-host", cols: 80, rows: 24 }));
+    await expect.poll(() => frames.join("\n"), { timeout: 60_000 }).toContain('"type":"ready"');
+    await callApi(context, server.url, "/ocore.api.v1.AuthService/Logout", {});
+    await expect
+      .poll(() => frames.join("\n"), { timeout: 30_000 })
+      .toContain("the session was ended: the console sign-in session ended");
+    await closed;
+    await callApi(context, server.url, "/ocore.api.v1.AuthService/Login", {
+      username: ADMIN,
+      password: ADMIN_PASSWORD,
+    });
   });
 
   it("finds the terminal session, recorded, on the Sessions page", async () => {
