@@ -90,6 +90,7 @@ describe("the console terminal's WebSocket refuses what it must", () => {
   let server: ServerProcess;
   const admin = { session: undefined as unknown as Session };
   const viewer = { session: undefined as unknown as Session };
+  const operator = { session: undefined as unknown as Session };
 
   beforeAll(async () => {
     server = await startServerProcess();
@@ -101,6 +102,14 @@ describe("the console terminal's WebSocket refuses what it must", () => {
     })) as { oneTimePassword: string };
     viewer.session = new Session(server.url);
     await viewer.session.signIn("vera", created.oneTimePassword, STRONG);
+    const operatorCreated = (await admin.session.call("UserService/CreateUser", {
+      username: "otto",
+      roleBindings: [{ role: "operator", sshLogins: ["odoo", "deploy"] }],
+    })) as { oneTimePassword: string };
+    operator.session = new Session(server.url);
+    await operator.session.signIn("otto", operatorCreated.oneTimePassword, STRONG);
+    const data = Buffer.from(JSON.stringify([{ name: "not-yet", host: "192.0.2.10" }])).toString("base64");
+    await admin.session.call("ServerService/ImportServers", { format: "DATA_FORMAT_JSON", data });
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
@@ -176,5 +185,31 @@ describe("the console terminal's WebSocket refuses what it must", () => {
     })) as { entries: Array<{ actorName: string; result: string }> };
     expect(audit.entries.map((entry) => entry.actorName).sort()).toEqual(["admin", "vera"]);
     expect(audit.entries.every((entry) => entry.result === "denied")).toBe(true);
+  });
+
+  it("offers the logins a binding allows, then says why a server without an agent cannot be reached", async () => {
+    const start = (login?: string) =>
+      JSON.stringify({ type: "start", server: "not-yet", cols: 80, rows: 24, ...(login ? { login } : {}) });
+    const ws = new WebSocket(
+      `${server.url.replace(/^http/, "ws")}/api/terminal?csrf=${operator.session.cookies.get("ocore_csrf")}`,
+      {
+        headers: { cookie: operator.session.cookieHeader },
+        origin: server.url,
+      },
+    );
+    const messages: Array<Record<string, unknown>> = [];
+    const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+    ws.on("message", (data: Buffer, isBinary) => {
+      if (!isBinary) messages.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      if (messages.at(-1)?.type === "logins") ws.send(start("odoo"));
+    });
+    await new Promise((resolve) => ws.once("open", resolve));
+    ws.send(start());
+    expect(await closed).toBe(1000);
+    expect(messages[0]).toEqual({ type: "logins", logins: ["deploy", "odoo"] });
+    expect(messages).toContainEqual({
+      type: "notice",
+      message: "not-yet is pending; the SSH gateway reaches a server once its agent is installed",
+    });
   });
 });
