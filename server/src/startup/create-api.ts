@@ -5,7 +5,7 @@ import { type AuditFeed, createAuditFeed } from "../domain/audit/audit-feed.js";
 import { createDenialAggregator, type DenialAggregator } from "../domain/audit/denial-aggregator.js";
 import { createAccessTokens } from "../domain/auth/access-tokens.js";
 import { createLoginLimiter, type LoginLimiter } from "../domain/auth/login-limiter.js";
-import { createAuthenticator } from "../domain/authentication/authenticate.js";
+import { type Authenticator, createAuthenticator } from "../domain/authentication/authenticate.js";
 import type { BackupDeps } from "../domain/backups/backup-deps.js";
 import type { CommandService } from "../domain/commands/command-service.js";
 import { createFleetFeed } from "../domain/fleet/fleet-feed.js";
@@ -86,6 +86,8 @@ export interface Api {
   readonly requestGate: (context: HandlerContext) => Promise<void>;
   readonly contextValues: (request: Parameters<RequestHandler>[0]) => ContextValues;
   readonly feed: AuditFeed;
+  /** Authenticates a request's bearer token or session cookie (the console terminal's socket too). */
+  readonly authenticator: Authenticator;
   /** Audits refused calls, aggregated (also the edge's other gates: /metrics). */
   readonly denials: DenialAggregator;
   /** Plain HTTP endpoints served next to the API (the recordings' .cast download). */
@@ -145,6 +147,7 @@ export function createApi(deps: ApiDeps): Api {
     ],
     requestGate: createAuthGate({ authenticator, logger }),
     feed,
+    authenticator,
     denials,
     prefixRoutes: [[RECORDING_PATH_PREFIX, createRecordingDownload({ db, authenticator, denials, logger })]],
     close: () => denials.close(),

@@ -29,6 +29,7 @@ import {
 } from "../transports/http/console-handler.js";
 import { createHttpServer } from "../transports/http/http-server.js";
 import { createJoinHandler } from "../transports/http/join-handler.js";
+import { createWebTerminal } from "../transports/web-terminal/web-terminal.js";
 import { createApi } from "./create-api.js";
 import { createJoinDeps } from "./create-join-deps.js";
 import { prepareDataDir } from "./data-dir.js";
@@ -37,7 +38,7 @@ import { describeListenFailure } from "./listen-errors.js";
 import { metricsEndpoint } from "./metrics-endpoint.js";
 import { startAgentChannel } from "./start-agent-channel.js";
 import { startAlerts } from "./start-alerts.js";
-import { type SshGateway, startSshGateway } from "./start-ssh-gateway.js";
+import { createSshGatewayDeps, type SshGateway, startSshGateway } from "./start-ssh-gateway.js";
 import { startSshRecordings } from "./start-ssh-recordings.js";
 import { startTemplates } from "./start-templates.js";
 
@@ -177,23 +178,30 @@ export async function startServer({
     const loginLimiter = createLoginLimiter();
     const sshRecordings = startSshRecordings({ config, db: database.db, logger, now });
     stack.push(() => sshRecordings.stop());
+    // The SSH listener and the console terminal share these (one session counter, one recorder).
+    const sshSessionDeps = createSshGatewayDeps({
+      db: database.db,
+      logger: componentLogger(logger, "ssh-gateway"),
+      now,
+      keyring,
+      accessTokens: createAccessTokens(accessTokenKey),
+      limiter: loginLimiter,
+      limits: config.sshGateway.limits,
+      tunnels: agentChannel.gateway.sshTunnels,
+      recording: {
+        start: (db, start) => startSessionRecording(db, start, sshRecordings.settings),
+        live: sshRecordings.liveSessions,
+      },
+    });
     let sshGateway: SshGateway | undefined;
     if (config.sshGateway.listen) {
       sshGateway = await startSshGateway({
-        db: database.db,
-        logger: componentLogger(logger, "ssh-gateway"),
-        now,
-        keyring,
-        accessTokens: createAccessTokens(accessTokenKey),
+        ...sshSessionDeps,
+        accessTokens: sshSessionDeps.identity.accessTokens,
         limiter: loginLimiter,
         listen: config.sshGateway.listen,
         publicHost: config.publicUrl ? new URL(config.publicUrl).hostname : os.hostname(),
-        limits: config.sshGateway.limits,
-        tunnels: agentChannel.gateway.sshTunnels,
-        recording: {
-          start: (db, start) => startSessionRecording(db, start, sshRecordings.settings),
-          live: sshRecordings.liveSessions,
-        },
+        deps: sshSessionDeps,
       });
       stack.push(() => sshGateway?.close());
     }
@@ -238,6 +246,14 @@ export async function startServer({
         }),
     });
     stack.push(() => api.close());
+    const webTerminal = createWebTerminal({
+      gateway: sshSessionDeps,
+      authenticator: api.authenticator,
+      denials: api.denials,
+      logger: componentLogger(logger, "web-terminal"),
+      publicUrl: config.publicUrl,
+    });
+    stack.push(() => webTerminal.close());
     const http = createHttpServer({
       logger,
       routes: createApiRoutes(api.services, { readMaxBytes: config.apiMaxRequestBytes }),
@@ -252,6 +268,7 @@ export async function startServer({
       join: createJoinHandler(joins, componentLogger(logger, "join")),
       fallback: consoleHandler?.handle,
       metrics: metricsEndpoint(config, logger, telemetry, api.denials),
+      upgrade: webTerminal.handleUpgrade,
     });
     let address: AddressInfo;
     try {

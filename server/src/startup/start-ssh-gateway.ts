@@ -17,42 +17,55 @@ export interface SshGateway {
   close(): Promise<void>;
 }
 
-/**
- * The SSH gateway: its host key (created once, sealed, shared by replicas), its session counter
- * and its listener on OCORE_SSH_LISTEN_ADDR.
- */
-export async function startSshGateway(options: {
+export interface SshGatewayDepsOptions {
   readonly db: Db;
   readonly logger: Logger;
   readonly now: () => Date;
   readonly keyring: MasterKeyring;
   readonly accessTokens: AccessTokens;
   readonly limiter: LoginLimiter;
-  readonly listen: { readonly host: string; readonly port: number };
-  /** The host name users connect to (in the known_hosts line). */
-  readonly publicHost: string;
   readonly limits: SshSessionLimits;
   readonly tunnels: GatewayDeps["tunnels"];
   readonly recording?: GatewayDeps["recording"];
   readonly revalidateEveryMs?: number;
-}): Promise<SshGateway> {
-  const { db, logger, now } = options;
+}
+
+/**
+ * What the gateway's sessions need, built once: the SSH listener and the console terminal share
+ * it, so they share one session counter (the per-user and per-host limits count both).
+ */
+export function createSshGatewayDeps(options: SshGatewayDepsOptions): GatewayDeps {
+  const { db, now } = options;
+  return {
+    db,
+    logger: options.logger,
+    now,
+    keyring: options.keyring,
+    identity: { db, limiter: options.limiter, now, accessTokens: options.accessTokens },
+    limits: options.limits,
+    counter: createSessionCounter(options.limits),
+    tunnels: options.tunnels,
+    revalidateEveryMs: options.revalidateEveryMs ?? 5_000,
+    recording: options.recording,
+  };
+}
+
+/**
+ * The SSH gateway: its host key (created once, sealed, shared by replicas), its session counter
+ * and its listener on OCORE_SSH_LISTEN_ADDR.
+ */
+export async function startSshGateway(
+  options: SshGatewayDepsOptions & {
+    readonly listen: { readonly host: string; readonly port: number };
+    /** The host name users connect to (in the known_hosts line). */
+    readonly publicHost: string;
+    /** Shared with the console terminal; default: built from the options. */
+    readonly deps?: GatewayDeps;
+  },
+): Promise<SshGateway> {
+  const { db, logger } = options;
   const hostKey = await ensureGatewayHostKey(db, options.keyring);
-  const server = createSshGatewayServer(
-    {
-      db,
-      logger,
-      now,
-      keyring: options.keyring,
-      identity: { db, limiter: options.limiter, now, accessTokens: options.accessTokens },
-      limits: options.limits,
-      counter: createSessionCounter(options.limits),
-      tunnels: options.tunnels,
-      revalidateEveryMs: options.revalidateEveryMs ?? 5_000,
-      recording: options.recording,
-    },
-    hostKey.privateKey,
-  );
+  const server = createSshGatewayServer(options.deps ?? createSshGatewayDeps(options), hostKey.privateKey);
   let port: number;
   try {
     port = await server.listen(options.listen.host, options.listen.port);

@@ -103,3 +103,28 @@ export async function listSshServers(
     .slice(0, limit)
     .map(({ id, name, status, sshUser }) => ({ id, name, status, sshUser }));
 }
+
+/**
+ * The logins the principal may choose from on a server (for the console terminal's login
+ * picker): the server's SSH user first when allowed. `any`: a binding allows every login.
+ * Throws the same refusal as resolveSshTarget for a server that is unknown or out of reach.
+ */
+export async function sshLoginChoices(
+  db: Db,
+  principal: Principal,
+  serverRef: string,
+): Promise<{ serverName: string; defaultLogin: string; logins: string[]; any: boolean }> {
+  const condition = isUuid(serverRef)
+    ? or(eq(servers.id, serverRef), eq(servers.name, serverRef))
+    : eq(servers.name, serverRef);
+  const [server] = await db.select().from(servers).where(condition);
+  if (!server || !holdsOn(principal, "servers.ssh", server.tags)) throw unknownOrForbidden(serverRef);
+  const allowed = allowedLogins(principal, "servers.ssh", server);
+  const logins = allowed.any
+    ? [server.sshUser]
+    : [
+        ...allowed.logins.filter((login) => login === server.sshUser),
+        ...allowed.logins.filter((login) => login !== server.sshUser),
+      ];
+  return { serverName: server.name, defaultLogin: server.sshUser, logins, any: allowed.any };
+}

@@ -17,12 +17,12 @@ import { getRolePermissions } from "../users/roles.js";
 /** Who opened an SSH gateway connection, and with what (checked again while it stays open). */
 export interface SshIdentity {
   readonly principal: Principal;
-  readonly method: "publickey" | "password" | "api_token" | "access_token";
+  readonly method: "publickey" | "password" | "api_token" | "access_token" | "console";
   /** The user; for an API token, its id. */
   readonly userId: string;
   /** The user its sessions are recorded under: the user, or the API token's creator ("" when gone). */
   readonly recordAs: string;
-  /** The sign-in session an access token belongs to (ends the connection when it ends). */
+  /** The sign-in session an access token or the console terminal belongs to (ends the connection when it ends). */
   readonly sessionId?: string;
 }
 
@@ -145,7 +145,9 @@ export async function revalidateSshIdentity(
   if (!user) return "the account was removed";
   if (user.disabled) return "the account was disabled";
   if (identity.sessionId && !(await isSessionLive(db, identity.sessionId, now))) {
-    return "the sign-in session of the access token ended";
+    return identity.method === "console"
+      ? "the console sign-in session ended (signed out or expired)"
+      : "the sign-in session of the access token ended";
   }
   return undefined;
 }

@@ -30,6 +30,8 @@ export interface HttpServerOptions {
   readonly contextValues?: (request: Parameters<RequestHandler>[0]) => ContextValues;
   /** GET /metrics (Prometheus); undefined: the endpoint is off and answers 404. */
   readonly metrics?: RequestHandler;
+  /** HTTP/1.1 upgrade requests (the console terminal's WebSocket): true when it took the request. */
+  readonly upgrade?: (request: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 export interface HttpServer {
@@ -78,6 +80,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   };
 
   const http1 = http.createServer(handle);
+  http1.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (options.upgrade?.(request, socket, head)) return;
+    socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+  });
   const h2c = http2.createServer(handle);
   const sockets = new Set<net.Socket>();
   const front = net.createServer((socket) => {

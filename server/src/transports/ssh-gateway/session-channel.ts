@@ -1,13 +1,12 @@
 import type ssh2 from "ssh2";
-import type { SessionRecorder } from "../../domain/ssh-sessions/session-recorder.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import type { ConnectionState, Upstream } from "./connection-state.js";
 import { pickServer } from "./picker.js";
-import { relayChannel } from "./session-relay.js";
+import { type StartedSession, startSession } from "./session-start.js";
 
 /** Terminal sizes beyond this are clamped (a client cannot make the host allocate a huge pty). */
-const MAX_COLS = 1000;
-const MAX_ROWS = 500;
+export const MAX_COLS = 1000;
+export const MAX_ROWS = 500;
 
 interface Pty {
   term: string;
@@ -18,14 +17,15 @@ interface Pty {
   modes: ssh2.TerminalModes;
 }
 
-const clamp = (value: number, max: number, fallback: number) =>
+export const clampSize = (value: number, max: number, fallback: number) =>
   Number.isInteger(value) && value > 0 ? Math.min(value, max) : fallback;
+const clamp = clampSize;
 
 /** Serves one session channel: pty, shell / exec / sftp, resizes and signals, relayed to the host. */
 export function handleSession(state: ConnectionState, session: ssh2.Session): void {
   let pty: Pty | undefined;
   let up: ssh2.ClientChannel | undefined;
-  let recorder: SessionRecorder | undefined;
+  let started: StartedSession | undefined;
 
   session.on("pty", (accept, _reject, info) => {
     pty = {
@@ -42,8 +42,7 @@ export function handleSession(state: ConnectionState, session: ssh2.Session): vo
     const cols = clamp(info.cols, MAX_COLS, 80);
     const rows = clamp(info.rows, MAX_ROWS, 24);
     if (pty) Object.assign(pty, { cols, rows, width: info.width, height: info.height });
-    up?.setWindow(rows, cols, info.height, info.width);
-    recorder?.resize(cols, rows);
+    started?.resize(cols, rows, info.width, info.height);
     accept?.();
   });
   session.on("signal", (accept, _reject, info) => {
@@ -61,72 +60,19 @@ export function handleSession(state: ConnectionState, session: ssh2.Session): vo
     open: (upstream: Upstream) => Promise<ssh2.ClientChannel>,
     command?: string,
   ) => {
-    const notice = (message: string) => {
-      down.stderr.write(`\r\noCore: ${message}\r\n`);
-    };
-    state.notices.add(notice);
-    down.on("close", () => state.notices.delete(notice));
-    try {
-      if (kind === "shell" && state.identity && !("error" in state.target) && !state.target.server) {
-        const picked = await pickServer(state, down);
-        if (!picked) {
-          down.exit(1);
-          down.end();
-          return;
-        }
-      }
-      const upstream = await state.upstream();
-      up = await open(upstream);
-      const recording = state.deps.recording;
-      if (recording && state.identity) {
-        recorder = await recording.start(state.deps.db, {
-          userId: state.identity.recordAs,
-          serverId: upstream.server.id,
-          login: upstream.login,
-          kind,
-          command,
-          cols: pty?.cols ?? 80,
-          rows: pty?.rows ?? 24,
-          clientAddress: state.clientAddress,
-        });
-        recorder.onFailure((failure) => {
-          notice(failure.message);
-          up?.close();
-        });
-      }
-      const unregister =
-        recorder &&
-        recording?.live.register({
-          sessionId: recorder.sessionId,
-          userId: state.identity?.recordAs ?? "",
-          serverId: upstream.server.id,
-          login: upstream.login,
-          startedAt: state.deps.now(),
-          terminate: (message) => state.terminate(message),
-        });
-      const channelIn = state.meter.bytesIn;
-      const channelOut = state.meter.bytesOut;
-      relayChannel(down, up, state.meter, recorder, (exitStatus) => {
-        state.lastExitStatus = exitStatus;
-        unregister?.();
-        recorder
-          ?.end({
-            exitStatus,
-            reason: exitStatus === null ? "closed" : "exit",
-            bytesIn: state.meter.bytesIn - channelIn,
-            bytesOut: state.meter.bytesOut - channelOut,
-          })
-          .catch((error: unknown) => state.deps.logger.error({ err: error }, "could not finish a recording"));
-      });
-    } catch (error) {
-      const message =
-        error instanceof AppError ? error.message : "internal error; the server log has the details";
-      if (!(error instanceof AppError)) state.deps.logger.error({ err: error }, "SSH session failed");
-      notice(message);
-      up?.close();
-      down.exit(255);
-      down.end();
-    }
+    started = await startSession(state, down, {
+      kind,
+      command,
+      size: () => ({ cols: pty?.cols ?? 80, rows: pty?.rows ?? 24 }),
+      open: async (upstream) => {
+        up = await open(upstream);
+        return up;
+      },
+      before:
+        kind === "shell" && state.identity && !("error" in state.target) && !state.target.server
+          ? () => pickServer(state, down)
+          : undefined,
+    });
   };
 
   session.on("shell", (accept) => {
@@ -185,7 +131,7 @@ export function handleSession(state: ConnectionState, session: ssh2.Session): vo
   });
 }
 
-function promised<T>(call: (done: (error: Error | undefined, value: T) => void) => void): Promise<T> {
+export function promised<T>(call: (done: (error: Error | undefined, value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) =>
     call((error, value) =>
       error

@@ -1,3 +1,4 @@
+import type { Duplex, Writable } from "node:stream";
 import type ssh2 from "ssh2";
 import type { SessionRecorder } from "../../domain/ssh-sessions/session-recorder.js";
 
@@ -8,12 +9,19 @@ export interface Meter {
   touch(): void;
 }
 
+/** The client's side of a session: an SSH session channel, or the console terminal's socket. */
+export interface DownChannel extends Duplex {
+  readonly stderr: Writable;
+  exit(status: number): void;
+  exit(signalName: string, coreDumped?: boolean, msg?: string): void;
+}
+
 /**
  * Relays one session channel to its upstream channel, both ways with back-pressure (pipe),
  * stderr too; the exit status (or signal) is passed on when the upstream channel closes.
  */
 export function relayChannel(
-  down: ssh2.ServerChannel,
+  down: DownChannel,
   up: ssh2.ClientChannel,
   meter: Meter,
   recorder: SessionRecorder | undefined,

@@ -65,6 +65,9 @@ export function UserMenu() {
           id={menuId}
           className="absolute right-0 z-20 mt-1 w-48 space-y-0.5 rounded-md border border-line bg-surface p-1 shadow-lg"
         >
+          <Link href="/account" className={ITEM} onClick={() => setOpen(false)} data-testid="account-link">
+            Account and SSH keys
+          </Link>
           <Link href="/change-password" className={ITEM} onClick={() => setOpen(false)}>
             Change password
           </Link>

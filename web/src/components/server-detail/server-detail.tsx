@@ -13,6 +13,7 @@ import { parseTimeRange, type TimeRange, timeRangeSearch } from "@/lib/time-rang
 import { ProvisioningPanel } from "./provisioning-panel";
 import { RangePicker } from "./range-picker";
 import { RemoveServer } from "./remove-server";
+import { ServerAccess } from "./server-access";
 import { ServerCharts } from "./server-charts";
 import { ServerFacts } from "./server-facts";
 import { ServerHealth } from "./server-health";
@@ -136,6 +137,7 @@ export function ServerDetail({ id }: { id: string }) {
         />
       ) : null}
       <ServerFacts server={server} now={live.receivedAt} />
+      <ServerAccess server={server} />
       <ServerHealth serverId={id} />
       <section className="space-y-4" aria-labelledby="charts-heading">
         <div className="flex flex-wrap items-end justify-between gap-3">

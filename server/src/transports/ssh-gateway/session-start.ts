@@ -1,0 +1,105 @@
+import type ssh2 from "ssh2";
+import type { SessionRecorder } from "../../domain/ssh-sessions/session-recorder.js";
+import type { SshSessionKind } from "../../platform/db/schema/ssh-sessions.js";
+import { AppError } from "../../platform/errors/app-error.js";
+import type { ConnectionState, Upstream } from "./connection-state.js";
+import { type DownChannel, relayChannel } from "./session-relay.js";
+
+/** A started session: resizes go to the host and into the recording. */
+export interface StartedSession {
+  resize(cols: number, rows: number, width?: number, height?: number): void;
+}
+
+/**
+ * Starts one session of a connection, whatever carries it: opens the host (RBAC, limits,
+ * tunnel), the channel, the recording and the live-session entry, then relays both ways until
+ * either side closes. Any failure is shown to the client and ends the channel (fail closed).
+ */
+export async function startSession(
+  state: ConnectionState,
+  down: DownChannel,
+  input: {
+    kind: SshSessionKind;
+    open: (upstream: Upstream) => Promise<ssh2.ClientChannel>;
+    command?: string;
+    size: () => { cols: number; rows: number };
+    /** Runs before the host is opened (the SSH picker); false ends the channel quietly. */
+    before?: () => Promise<boolean>;
+  },
+): Promise<StartedSession | undefined> {
+  let up: ssh2.ClientChannel | undefined;
+  let recorder: SessionRecorder | undefined;
+  const notice = (message: string) => {
+    down.stderr.write(`\r\noCore: ${message}\r\n`);
+  };
+  state.notices.add(notice);
+  down.on("close", () => state.notices.delete(notice));
+  try {
+    if (input.before && !(await input.before())) {
+      down.exit(1);
+      down.end();
+      return undefined;
+    }
+    const upstream = await state.upstream();
+    up = await input.open(upstream);
+    const channel = up;
+    const recording = state.deps.recording;
+    if (recording && state.identity) {
+      const { cols, rows } = input.size();
+      recorder = await recording.start(state.deps.db, {
+        userId: state.identity.recordAs,
+        serverId: upstream.server.id,
+        login: upstream.login,
+        kind: input.kind,
+        command: input.command,
+        cols,
+        rows,
+        clientAddress: state.clientAddress,
+      });
+      recorder.onFailure((failure) => {
+        notice(failure.message);
+        channel.close();
+      });
+    }
+    const unregister =
+      recorder &&
+      recording?.live.register({
+        sessionId: recorder.sessionId,
+        userId: state.identity?.recordAs ?? "",
+        serverId: upstream.server.id,
+        login: upstream.login,
+        startedAt: state.deps.now(),
+        terminate: (message) => state.terminate(message),
+      });
+    const channelIn = state.meter.bytesIn;
+    const channelOut = state.meter.bytesOut;
+    const started = recorder;
+    relayChannel(down, channel, state.meter, started, (exitStatus) => {
+      state.lastExitStatus = exitStatus;
+      unregister?.();
+      started
+        ?.end({
+          exitStatus,
+          reason: exitStatus === null ? "closed" : "exit",
+          bytesIn: state.meter.bytesIn - channelIn,
+          bytesOut: state.meter.bytesOut - channelOut,
+        })
+        .catch((error: unknown) => state.deps.logger.error({ err: error }, "could not finish a recording"));
+    });
+    return {
+      resize(cols, rows, width = 0, height = 0) {
+        channel.setWindow(rows, cols, height, width);
+        started?.resize(cols, rows);
+      },
+    };
+  } catch (error) {
+    const message =
+      error instanceof AppError ? error.message : "internal error; the server log has the details";
+    if (!(error instanceof AppError)) state.deps.logger.error({ err: error }, "SSH session failed");
+    notice(message);
+    up?.close();
+    down.exit(255);
+    down.end();
+    return undefined;
+  }
+}
