@@ -12,7 +12,7 @@ const fleet: Record<string, Record<string, string>> = {
   a: { env: "prod", role: "web" },
   b: { env: "prod", role: "worker", backup: "daily" },
   c: { env: "staging", role: "web", decommissioned: "" },
-  d: { "example.com/tier": "front-1", env: "" },
+  e: { "example.com/tier": "front-1", env: "" },
   d: {},
 };
 
