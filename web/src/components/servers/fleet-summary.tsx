@@ -49,7 +49,8 @@ export function FleetSummaryCard() {
   const summary = useQuery(
     FleetService.method.getFleetSummary,
     { top: 5 },
-    { refetchInterval: REFRESH_INTERVAL_MS },
+    // Fresh on every visit (the cached summary of the last visit is shown meanwhile), then every 15 s.
+    { refetchInterval: REFRESH_INTERVAL_MS, refetchOnMount: "always" },
   );
   if (!summary.data) return null;
   const data = summary.data;
