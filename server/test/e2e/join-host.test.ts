@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +8,7 @@ import { joinCommands } from "../../src/platform/db/schema/join-commands.js";
 import { metricSamples } from "../../src/platform/db/schema/metrics.js";
 import { type OnboardingHarness, startOnboarding } from "../support/onboarding-harness.js";
 import { ensureSystemdHostImage, type SystemdHost, startSystemdHost } from "../support/systemd-host.js";
+import { startForeignTlsServer, startTamperingProxy } from "../support/tampering-proxy.js";
 
 /** The Docker bridge's address on this machine: how a container reaches the control server. */
 const DOCKER_HOST_ADDRESS = "172.17.0.1";
@@ -55,6 +57,16 @@ function banner(port: number, ms: number): Promise<string> {
   });
 }
 
+/** True when neither the agent's files nor a unit of it are on the host. */
+async function nothingInstalled(host: SystemdHost): Promise<string> {
+  const left = await host.exec([
+    "sh",
+    "-c",
+    "systemctl list-unit-files 'ocore-agent*' --no-legend 2>/dev/null; ls /opt; ls /etc/systemd/system",
+  ]);
+  return left.stdout.includes("ocore-agent") ? left.stdout : "";
+}
+
 /**
  * Issue 22: a real systemd host (Debian booted with systemd as PID 1) that the control server
  * cannot reach (iptables drops inbound SSH but on loopback) joins with the command exactly as
@@ -65,9 +77,11 @@ function banner(port: number, ms: number): Promise<string> {
 describe("joining a host the server cannot reach", () => {
   let host: SystemdHost;
   let harness: OnboardingHarness;
+  let image: string;
 
   beforeAll(async () => {
-    host = await startSystemdHost(await ensureSystemdHostImage(), { capAdd: ["NET_ADMIN"] });
+    image = await ensureSystemdHostImage();
+    host = await startSystemdHost(image, { capAdd: ["NET_ADMIN"] });
     harness = await startOnboarding("postgres", {
       agentHost: DOCKER_HOST_ADDRESS,
       installPrefix: "/opt/ocore-agent",
@@ -78,6 +92,115 @@ describe("joining a host the server cannot reach", () => {
     await harness?.close();
     await host?.stop();
   });
+
+  it("refuses another CA, a wrong pin and a tampered agent before installing; a failed requirement stops with its verdict", async () => {
+    const upstream = { host: "127.0.0.1", port: harness.httpPort };
+    const stepsOf = async (serverId: string) => {
+      const server = (await harness.servers.getServer({ id: serverId })).server;
+      return {
+        status: server?.status,
+        steps: (server?.provisioning?.steps ?? []).map((step) => `${step.step} ${step.status}`),
+        verdicts: server?.provisioning?.verdicts ?? [],
+      };
+    };
+
+    // Something else answers at the gateway's address: its certificate is not of the pinned CA.
+    const foreign = await startForeignTlsServer(DOCKER_HOST_ADDRESS);
+    const otherGateway = await startTamperingProxy(DOCKER_HOST_ADDRESS, upstream, {
+      script: (text) => text.replace(/^gateway='[^']*'$/m, `gateway='${foreign.address}'`),
+    });
+    // The script carries a CA that is not the one its token pins.
+    const wrongPin = await startTamperingProxy(DOCKER_HOST_ADDRESS, upstream, {
+      script: (text) => text.replace(/^ca_sha256='[0-9a-f]{64}'$/m, `ca_sha256='${"0".repeat(64)}'`),
+    });
+    // The executable is changed on the way (one byte).
+    const tamperedAgent = await startTamperingProxy(DOCKER_HOST_ADDRESS, upstream, {
+      agent: (bytes) => {
+        const changed = Buffer.from(bytes);
+        changed[changed.length - 1] = (changed[changed.length - 1] ?? 0) ^ 0xff;
+        return changed;
+      },
+    });
+    try {
+      const viaOther = await harness.joins.createJoinCommand({
+        name: "other-ca",
+        serverUrl: otherGateway.url,
+        acceptedRequirements: ["docker"],
+      });
+      const other = await paste(host, viaOther.command);
+      expect(other.code, other.output).toBe(4);
+      expect(other.output).toContain(
+        `the agent gateway ${foreign.address} did not present a certificate of the pinned CA`,
+      );
+      expect(other.output).toContain("Nothing was installed.");
+      expect(
+        otherGateway.paths.filter((p) => p.includes("/files/")),
+        "nothing downloaded",
+      ).toEqual([]);
+      expect(await stepsOf(viaOther.joinCommand?.serverId ?? "")).toMatchObject({
+        status: "failed",
+        steps: ["connect failed"],
+      });
+
+      const viaWrongPin = await harness.joins.createJoinCommand({
+        name: "wrong-pin",
+        serverUrl: wrongPin.url,
+        acceptedRequirements: ["docker"],
+      });
+      const pinned = await paste(host, viaWrongPin.command);
+      expect(pinned.code, pinned.output).toBe(4);
+      expect(pinned.output).toContain("does not match the pin of its token");
+      expect(
+        wrongPin.paths.filter((p) => p.includes("/files/")),
+        "nothing downloaded",
+      ).toEqual([]);
+
+      const viaTampered = await harness.joins.createJoinCommand({
+        name: "tampered-agent",
+        serverUrl: tamperedAgent.url,
+        acceptedRequirements: ["docker"],
+      });
+      const tampered = await paste(host, viaTampered.command);
+      expect(tampered.code, tampered.output).toBe(10);
+      expect(tampered.output).toMatch(
+        /ocore-agent failed its checksum \(expected [0-9a-f]{64}, got [0-9a-f]{64}\)/,
+      );
+      expect(tampered.output).toContain("Nothing was installed.");
+      expect(tamperedAgent.paths.some((p) => p.endsWith("/files/ocore-agent"))).toBe(true);
+      const tamperedJob = await stepsOf(viaTampered.joinCommand?.serverId ?? "");
+      expect(tamperedJob).toMatchObject({ status: "failed", steps: ["connect failed"] });
+      // Each refused command is still unused: nothing enrolled with it.
+      const states = await harness.joins.listJoinCommands({
+        serverId: viaTampered.joinCommand?.serverId ?? "",
+      });
+      expect(states.joinCommands.map((j) => j.state)).toEqual(["valid"]);
+    } finally {
+      await otherGateway.close();
+      await wrongPin.close();
+      await tamperedAgent.close();
+      await foreign.close();
+    }
+
+    // The host's Docker (20.10) is older than the product needs, and nothing accepts it here.
+    const strict = await harness.joins.createJoinCommand({
+      name: "old-docker",
+      serverUrl: `http://${DOCKER_HOST_ADDRESS}:${harness.httpPort}`,
+    });
+    const blocked = await paste(host, strict.command);
+    expect(blocked.code, blocked.output).toBe(20);
+    expect(blocked.output).toContain("a requirement is not met (see above); nothing was installed");
+    const job = await stepsOf(strict.joinCommand?.serverId ?? "");
+    expect(job.status).toBe("failed");
+    expect(job.steps).toEqual(["connect succeeded", "check failed"]);
+    const docker = job.verdicts.find((verdict) => verdict.id === "docker");
+    expect(docker?.verdict).toBe("fail");
+    // The host prints the verdict the console shows, word for word (SSH onboarding's judgement).
+    expect(blocked.output).toContain(`  FAIL ${docker?.title}: ${docker?.message}`);
+    expect(docker?.message).toMatch(/^Docker 20\.10\S* is too old: oCore needs Docker Engine /);
+    // How to go ahead anyway is a new join command, not RetryProvisioning (the server cannot SSH in).
+    expect(docker?.message).toContain('CreateJoinCommand with accepted_requirements ["docker"]');
+    expect(await nothingInstalled(host), "nothing installed after the refusals").toBe("");
+  }, 240_000);
 
   it("joins from the host with the pasted command, refuses reuse, re-installs in place and uninstalls", async () => {
     expect((await banner(host.sshPort, 5_000)).startsWith("SSH-")).toBe(true);
@@ -179,6 +302,31 @@ describe("joining a host the server cannot reach", () => {
     const listed = (await harness.joins.listJoinCommands({ serverId })).joinCommands.map((j) => j.state);
     expect(listed).toEqual(["used", "revoked", "expired", "used"]);
 
+    // An Odoo instance on the joined host, through the agent the join installed: the server asks
+    // the agent for its ports, records the instance, and the agent creates it. This machine has
+    // no route to a registry and no Odoo image, so the agent's pull is what fails; that failure
+    // comes back from the joined host itself.
+    const instance = await harness.instances.createInstance({ serverId, name: "joined-odoo" });
+    expect(instance.instance?.state).toBe("creating");
+    expect(instance.instance?.webPort).toBeGreaterThan(0);
+    const ended = await poll(
+      "the instance's creation to end",
+      async () => {
+        const found = (await harness.instances.getInstance({ id: instance.instance?.id ?? "" })).instance;
+        return found && found.state !== "creating" ? found : undefined;
+      },
+      120_000,
+    );
+    const hasOdoo = execFileSync("docker", ["images", "-q", "odoo:17.0"]).toString().trim() !== "";
+    if (hasOdoo) {
+      expect(ended.state, ended.stateMessage).toBe("running");
+    } else {
+      expect(ended.state).toBe("failed");
+      expect(ended.stateMessage).toMatch(/^creating the instance failed: .*odoo:17\.0/);
+    }
+    console.log(`instance on the joined host: ${ended.state}: ${ended.stateMessage}`);
+    await harness.instances.deleteInstance({ id: instance.instance?.id ?? "" });
+
     const removed = await paste(host, again.uninstallCommand);
     expect(removed.code, removed.output).toBe(0);
     expect(removed.output).toContain("OCORE_RESULT removed");
@@ -188,5 +336,64 @@ describe("joining a host the server cannot reach", () => {
       "systemctl list-unit-files 'ocore-agent*' --no-legend; ls /opt",
     ]);
     expect(left.stdout).not.toContain("ocore-agent");
+  }, 240_000);
+
+  it("joins a host without systemd under the supervisor, after its missing Docker stopped a first try", async () => {
+    const container = `h2122-plain-${randomBytes(4).toString("hex")}`;
+    execFileSync("docker", ["run", "-d", "--name", container, image, "sleep", "infinity"]);
+    const plain: SystemdHost = {
+      ...host,
+      container,
+      exec: async (argv) => ({
+        stdout: execFileSync("docker", ["exec", container, ...argv]).toString(),
+        stderr: "",
+      }),
+      stop: async () => {
+        execFileSync("docker", ["rm", "-f", container], { stdio: "ignore" });
+      },
+    };
+    try {
+      const serverUrl = `http://${DOCKER_HOST_ADDRESS}:${harness.httpPort}`;
+      const first = await harness.joins.createJoinCommand({ name: "no-systemd", serverUrl });
+      const serverId = first.joinCommand?.serverId ?? "";
+      const missing = await paste(plain, first.command);
+      expect(missing.code, missing.output).toBe(20);
+      expect(missing.output).toMatch(/^ {2}FAIL Docker Engine: Docker is not installed/m);
+      expect(missing.output).toMatch(/^ {2}WARN Service manager: systemd is not running/m);
+      expect(await nothingInstalled(plain)).toBe("");
+
+      const accepted = await harness.joins.createJoinCommand({
+        serverId,
+        serverUrl,
+        acceptedRequirements: ["docker"],
+      });
+      const joined = await paste(plain, accepted.command);
+      expect(joined.code, joined.output).toBe(0);
+      expect(joined.output).toContain('server "no-systemd" is active');
+      const server = (await harness.servers.getServer({ id: serverId })).server;
+      expect(server?.status).toBe("active");
+      expect(server?.installMode).toBe("supervised");
+      // The first attempt's steps stay, as after an SSH onboarding retry; the second one joined.
+      expect(
+        (server?.provisioning?.steps ?? []).map((step) => `${step.attempt} ${step.step} ${step.status}`),
+      ).toEqual([
+        "1 connect succeeded",
+        "1 check failed",
+        "2 connect succeeded",
+        "2 check succeeded",
+        "2 install succeeded",
+        "2 wait_agent succeeded",
+      ]);
+      expect(server?.provisioning?.steps.find((step) => step.step === "install")?.message).toContain(
+        "under the supervisor script (no systemd on this host)",
+      );
+
+      const removed = await paste(plain, accepted.uninstallCommand);
+      expect(removed.code, removed.output).toBe(0);
+      expect(removed.output).toContain("OCORE_RESULT removed");
+      expect(await nothingInstalled(plain)).toBe("");
+    } finally {
+      await plain.stop();
+    }
   }, 240_000);
 });

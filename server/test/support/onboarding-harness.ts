@@ -5,10 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
+import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
 import { JoinService } from "@ocore/proto/gen/ocore/api/v1/join_service_pb.js";
 import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { pino } from "pino";
 import { defaultAgentExecutable, loadAgentRelease } from "../../src/domain/agent-release/agent-release.js";
+import { createBackupDeps } from "../../src/domain/backups/create-backup-deps.js";
+import { createBackgroundTasks } from "../../src/domain/instances/background-tasks.js";
 import { createAgentUninstaller } from "../../src/domain/provisioning/agent-uninstaller.js";
 import type { ProvisioningDeps } from "../../src/domain/provisioning/job-context.js";
 import {
@@ -57,6 +60,8 @@ export interface OnboardingHarness {
   readonly channel: AgentChannel;
   readonly servers: Client<typeof ServerService>;
   readonly joins: Client<typeof JoinService>;
+  /** Instances on the onboarded hosts, through their real agents (images from the default settings). */
+  readonly instances: Client<typeof InstanceService>;
   /** The HTTP port of the API and the join endpoints (with the `http` option; else 0). */
   readonly httpPort: number;
   /** Where server `id`'s agent is installed on this machine. */
@@ -151,8 +156,18 @@ export async function startOnboarding(
     installPrefix: prefixOf,
     requirements: deps.requirements,
   });
+  const instanceDeps = createBackupDeps({
+    db: database.db,
+    runner: channel.commands,
+    store: channel.backupStore,
+    tasks: createBackgroundTasks(logger),
+    logger,
+    images: config.instances.images,
+    now,
+  });
   const api = createApi({
     joins: joinDeps,
+    instances: instanceDeps,
     db: database.db,
     logger,
     now,
@@ -186,6 +201,7 @@ export async function startOnboarding(
   });
   const servers = createClient(ServerService, transport(changed.tokens?.accessToken));
   const joins = createClient(JoinService, transport(changed.tokens?.accessToken));
+  const instances = createClient(InstanceService, transport(changed.tokens?.accessToken));
   let http: HttpServer | undefined;
   let httpPort = 0;
   if (options.http) {
@@ -207,6 +223,7 @@ export async function startOnboarding(
     channel,
     servers,
     joins,
+    instances,
     httpPort,
     prefixOf,
     startWorker,
@@ -217,6 +234,7 @@ export async function startOnboarding(
     async close() {
       try {
         await worker?.stop();
+        await instanceDeps.tasks.idle();
         await http?.close();
         await channel.close();
         await database.close();

@@ -149,6 +149,10 @@ describe("signing in and the fleet", () => {
       await page.getByRole("link", { name: "Overview" }).click();
       await page.getByTestId("server-version").waitFor();
     });
+    // The overview's fleet summary, from the server's aggregates (GetFleetSummary).
+    await expect
+      .poll(() => page.getByTestId("fleet-summary").innerText(), { timeout: 10_000 })
+      .toMatch(/Fleet: 2 servers[\s\S]*env=prod \(1\)/);
     await timed("navigation Overview → Servers", async () => {
       await page.getByRole("link", { name: "Servers" }).click();
       await rows().first().waitFor();

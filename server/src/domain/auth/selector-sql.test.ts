@@ -12,6 +12,7 @@ const fleet: Record<string, Record<string, string>> = {
   a: { env: "prod", role: "web" },
   b: { env: "prod", role: "worker", backup: "daily" },
   c: { env: "staging", role: "web", decommissioned: "" },
+  e: { "example.com/tier": "front-1", env: "" },
   d: {},
 };
 
@@ -32,6 +33,8 @@ describe.each(databaseKinds)("selectors in SQL on %s agree with the in-memory ma
     "backup",
     "env=prod,role=web",
     "env in (prod,staging),!backup",
+    "example.com/tier in (front-1,back)",
+    "example.com/tier",
     "",
   ])("%j", async (source) => {
     const selector = parseSelector(source);

@@ -22,7 +22,7 @@ import {
   generateSecret,
   isUniqueViolation,
 } from "./instance-input.js";
-import { deriveInstanceState } from "./instance-state.js";
+import { CREATE_FAILED_PREFIX, deriveInstanceState } from "./instance-state.js";
 import { type InstanceRow, instanceAuditView } from "./instance-view.js";
 
 export interface CreateInstanceInput {
@@ -179,7 +179,7 @@ async function finishCreation(
   } catch (error) {
     next = {
       state: "failed",
-      stateMessage: `creating the instance failed: ${(error as Error).message}. Nothing was left on the server; delete this instance and create it again`,
+      stateMessage: `${CREATE_FAILED_PREFIX}${(error as Error).message}. Nothing was left on the server; delete this instance and create it again`,
     };
   }
   return deps.db.transaction(async (tx) => {

@@ -12,7 +12,7 @@ import type { Scope } from "../auth/principal.js";
 import { systemActor } from "../commands/command-runner.js";
 import { scopeCondition } from "../servers/servers.js";
 import { deadlineIn, type InstanceDeps } from "./instance-deps.js";
-import { deriveInstanceState } from "./instance-state.js";
+import { deriveInstanceState, keepsStoredState } from "./instance-state.js";
 import { type InstanceRow, OBSERVED_STATES } from "./instance-view.js";
 
 export async function findInstance(db: Queryable, id: string): Promise<InstanceRow | undefined> {
@@ -95,6 +95,7 @@ export async function refreshInstanceStates(deps: InstanceDeps, rows: InstanceRo
         const status = inspected.instances.find((entry) => entry.instanceId === row.id);
         const derived = deriveInstanceState(status, row.desiredState);
         if (derived.state === row.state && derived.message === row.stateMessage) continue;
+        if (keepsStoredState(row, derived)) continue;
         const [after] = await deps.db
           .update(instances)
           .set({ state: derived.state, stateMessage: derived.message, updatedAt: deps.now() })

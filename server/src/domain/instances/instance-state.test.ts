@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { InstanceStatusSchema } from "@ocore/proto/gen/ocore/agent/v1/instance_commands_pb.js";
 import { describe, expect, it } from "vitest";
-import { deriveInstanceState } from "./instance-state.js";
+import { CREATE_FAILED_PREFIX, deriveInstanceState, keepsStoredState } from "./instance-state.js";
 
 const status = (
   states: Record<string, { state: string; exitCode?: number; oomKilled?: boolean; error?: string }>,
@@ -56,5 +56,17 @@ describe("instance state from Docker", () => {
       "Odoo container is missing",
     );
     expect(deriveInstanceState(undefined, "running").message).toContain("containers are gone");
+  });
+
+  it("keeps a failed creation's reason when Docker shows no container, not any other state", () => {
+    const gone = deriveInstanceState(undefined, "running");
+    const createFailed = {
+      state: "failed",
+      stateMessage: `${CREATE_FAILED_PREFIX}pulling odoo:17.0 failed. Nothing was left on the server`,
+    };
+    expect(keepsStoredState(createFailed, gone)).toBe(true);
+    expect(keepsStoredState({ state: "running", stateMessage: "" }, gone)).toBe(false);
+    expect(keepsStoredState({ state: "failed", stateMessage: "Odoo exited with code 1" }, gone)).toBe(false);
+    expect(keepsStoredState(createFailed, { state: "running", message: "" })).toBe(false);
   });
 });

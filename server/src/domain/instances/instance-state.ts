@@ -19,6 +19,29 @@ function exitReason(container: InstanceStatus["containers"][number]): string {
   return `${who} exited with code ${container.exitCode}: see its log (WatchLogs) and start the instance again`;
 }
 
+const CONTAINERS_GONE =
+  "the instance's containers are gone from the server: delete it, or restore a backup into a new instance";
+
+/** How a failed creation's message starts (create-instance.ts): nothing was left on the host. */
+export const CREATE_FAILED_PREFIX = "creating the instance failed: ";
+
+/**
+ * Whether an observation must leave the stored state as it is: an instance whose creation failed
+ * has no containers by design, and its message says why (a pull that failed, a port taken);
+ * "containers are gone" would replace that reason with a vaguer one.
+ */
+export function keepsStoredState(
+  row: { state: string; stateMessage: string },
+  derived: DerivedState,
+): boolean {
+  return (
+    row.state === "failed" &&
+    row.stateMessage.startsWith(CREATE_FAILED_PREFIX) &&
+    derived.state === "failed" &&
+    derived.message === CONTAINERS_GONE
+  );
+}
+
 /**
  * The instance's state from what Docker reports. `desired` is what was last asked for: an exited
  * container after a stop is `stopped`; without a stop it died, so the instance is `failed` with
@@ -32,11 +55,7 @@ export function deriveInstanceState(
   const roles = new Set(containers.map((container) => container.role));
   const missing = ["db", "odoo", "mail"].filter((role) => !roles.has(role));
   if (missing.length === 3) {
-    return {
-      state: "failed",
-      message:
-        "the instance's containers are gone from the server: delete it, or restore a backup into a new instance",
-    };
+    return { state: "failed", message: CONTAINERS_GONE };
   }
   if (missing.length > 0) {
     return {

@@ -13,7 +13,7 @@ import { isUuid } from "../../platform/db/is-uuid.js";
 import { commands } from "../../platform/db/schema/commands.js";
 import { instances } from "../../platform/db/schema/instances.js";
 import { AppError } from "../../platform/errors/app-error.js";
-import { deriveInstanceState } from "./instance-state.js";
+import { deriveInstanceState, keepsStoredState } from "./instance-state.js";
 import { OBSERVED_STATES } from "./instance-view.js";
 
 /** What one InstanceStates message may carry; beyond it the agent's stream is refused. */
@@ -123,6 +123,7 @@ export async function recordObservedInstanceStates(
     if (!reported.has(row.id) || !OBSERVED_STATES.has(row.state)) continue;
     const derived = deriveInstanceState(reported.get(row.id), row.desiredState);
     if (derived.state === row.state && derived.message === row.stateMessage) continue;
+    if (keepsStoredState(row, derived)) continue;
     inTransition ??= await instancesInTransition(db, serverId);
     if (inTransition.has(row.id)) continue;
     const updated = await db

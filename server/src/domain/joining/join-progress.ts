@@ -14,6 +14,7 @@ import { setServerStatus } from "../provisioning/job-context.js";
 import { endStep, findJob, type JobRow, startStep } from "../provisioning/job-store.js";
 import type { FailureReason } from "../provisioning/provisioning-failure.js";
 import {
+  acceptInstead,
   applyAccepted,
   blockingVerdict,
   failureReasonOf,
@@ -165,6 +166,19 @@ export async function recordJoinReport(deps: JoinDeps, join: JoinView, report: R
 }
 
 /**
+ * SSH onboarding's verdict, word for word, but for a host that joins: facts.sh ran as root, not as
+ * an SSH user, and a requirement is accepted with a new join command, not RetryProvisioning.
+ */
+function forJoin(id: string, title: string, message: string): string {
+  return message
+    .replace("the SSH user's PATH", "root's PATH")
+    .replace(
+      acceptInstead(id, title),
+      `Or accept the requirement and go ahead at your own risk: create a new join command with "${title}" accepted (console: Add server, join from the host, tick "Go ahead if…"; API: CreateJoinCommand with accepted_requirements ["${id}"]) and run that.`,
+    );
+}
+
+/**
  * The host's facts (facts.sh output): judged with the same requirements as SSH onboarding and
  * stored on the job. Answers one `verdict LEVEL Title: message` line per requirement and
  * `OCORE_VERDICTS ok` or `OCORE_VERDICTS blocked`.
@@ -181,7 +195,7 @@ export async function submitJoinFacts(deps: JoinDeps, join: JoinView, output: st
   const verdicts = applyAccepted(
     judgeRequirements(facts, { plannedInstances: join.plannedInstances, requirements: deps.requirements }),
     [...join.acceptedRequirements],
-  );
+  ).map((verdict) => ({ ...verdict, message: forJoin(verdict.id, verdict.title, verdict.message) }));
   const blocking = blockingVerdict(verdicts);
   const count = (level: string) => verdicts.filter((verdict) => verdict.verdict === level).length;
   await deps.db.transaction(async (tx) => {

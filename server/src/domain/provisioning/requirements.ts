@@ -173,7 +173,8 @@ export function dockerInstallGuide(facts: Pick<ProvisioningFacts, "osId" | "osId
 }
 
 /** How to go ahead without a requirement (ServerService.RetryProvisioning, or the console). */
-const acceptInstead = (id: string, title: string) =>
+/** The last sentence of a failed verdict over SSH: how to accept the requirement and go on. */
+export const acceptInstead = (id: string, title: string) =>
   `Or accept the requirement and go ahead at your own risk: retry with "${title}" accepted (console: tick it under "Go ahead without these requirements"; API: RetryProvisioning with accepted_requirements ["${id}"]).`;
 
 function judgeDocker(facts: ProvisioningFacts, requirements: Requirements): RequirementVerdict {

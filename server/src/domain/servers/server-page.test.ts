@@ -243,6 +243,12 @@ describe("server page plans on PostgreSQL", () => {
     await db.execute(sql`analyze servers`);
     const first = await listServerPage(db, all, { orderBy: "cpu desc", pageSize: 50 });
     await explain("rare tag", { selector: parseSelector("role=db"), orderBy: "cpu desc", pageSize: 50 });
+    await explain("rare in", {
+      selector: parseSelector("role in (db,cache)"),
+      orderBy: "cpu desc",
+      pageSize: 50,
+    });
+    await explain("rare key", { selector: parseSelector("role"), orderBy: "cpu desc", pageSize: 50 });
     await explain("name", { pageSize: 50 });
     await explain("status", { orderBy: "status", pageSize: 50 });
     await explain("last_seen", { orderBy: "last_seen desc", pageSize: 50 });
@@ -266,6 +272,11 @@ describe("server page plans on PostgreSQL", () => {
     // A rare tag goes through the GIN index on tags (jsonb containment), not every row.
     expect(plans["rare tag"]).toMatch(/Bitmap Index Scan on servers_tags/);
     expect(plans["rare tag"]).not.toMatch(/Seq Scan/);
+    // So do `key in (…)` (one containment per value, ORed) and `key` (jsonb's key-exists operator).
+    expect(plans["rare in"]).toMatch(/Bitmap Index Scan on servers_tags/);
+    expect(plans["rare in"]).not.toMatch(/Seq Scan/);
+    expect(plans["rare key"]).toMatch(/Bitmap Index Scan on servers_tags/);
+    expect(plans["rare key"]).not.toMatch(/Seq Scan/);
     for (const plan of ["name", "status", "last_seen", "cpu next page", "memory", "disk"].map(
       (l) => plans[l],
     ))

@@ -5,6 +5,7 @@ import { scopeOf } from "../../domain/auth/principal.js";
 import { parseSelector } from "../../domain/auth/selector.js";
 import type { FleetFeed } from "../../domain/fleet/fleet-feed.js";
 import type { FleetEntry, FleetWindowSpec } from "../../domain/fleet/fleet-state.js";
+import { getFleetSummary } from "../../domain/fleet/fleet-summary.js";
 import { type DevicePoint, getDeviceSeries } from "../../domain/metrics/device-series.js";
 import { checkStatuses } from "../../domain/servers/server-page.js";
 import type { Db } from "../../platform/db/database.js";
@@ -44,6 +45,19 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
         maxPoints: request.maxPoints,
       });
       return { points: points.map(devicePointMessage) };
+    },
+    async getFleetSummary(request, context) {
+      const scope = scopeOf(principalOf(context), "servers.read");
+      const summary = await getFleetSummary(deps.db, scope, { top: request.top });
+      return {
+        total: summary.total,
+        statusCounts: { ...summary.statusCounts },
+        tags: [...summary.tags],
+        busiestCpu: [...summary.busiestCpu],
+        busiestMemory: [...summary.busiestMemory],
+        busiestDisk: [...summary.busiestDisk],
+        failed: [...summary.failed],
+      };
     },
   };
 }

@@ -7,7 +7,8 @@ import { createInstance } from "../../domain/instances/create-instance.js";
 import { deleteInstance } from "../../domain/instances/delete-instance.js";
 import { changeInstanceState } from "../../domain/instances/instance-actions.js";
 import { type InstanceDeps, requireInstanceDeps } from "../../domain/instances/instance-deps.js";
-import { getInstance, listInstances } from "../../domain/instances/instance-queries.js";
+import { listInstancePage } from "../../domain/instances/instance-page.js";
+import { getInstance } from "../../domain/instances/instance-queries.js";
 import type { InstanceRow } from "../../domain/instances/instance-view.js";
 import { watchInstanceLogs } from "../../domain/instances/watch-instance-logs.js";
 import { portsOfBlock } from "../../domain/ports/port-blocks.js";
@@ -53,8 +54,19 @@ export function createInstanceService(deps: {
     },
     async listInstances(request, context) {
       const scope = scopeOf(principalOf(context), "instances.read");
-      const rows = await listInstances(need(), scope, { serverId: request.serverId || undefined });
-      return { instances: rows.map(instanceMessage) };
+      const page = await listInstancePage(need(), scope, {
+        serverId: request.serverId || undefined,
+        states: request.states,
+        query: request.query,
+        orderBy: request.orderBy,
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return {
+        instances: page.rows.map(instanceMessage),
+        nextPageToken: page.nextPageToken,
+        totalSize: page.totalSize,
+      };
     },
     async startInstance(request, context) {
       const row = await changeInstanceState(need(), auditContextOf(context), request.id, "start");

@@ -175,6 +175,8 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   "ocore.api.v1.MetricsService/GetLatestSnapshots": { access: "metrics.read", scope: "server" },
   // Live console views (issue 7): WatchFleet sends only the servers the caller may see.
   "ocore.api.v1.FleetService/WatchFleet": { access: "servers.read", scope: "server" },
+  // The overview's fleet summary (issue 21): aggregates over the servers the caller may see.
+  "ocore.api.v1.FleetService/GetFleetSummary": { access: "servers.read", scope: "server" },
   "ocore.api.v1.FleetService/GetDeviceSeries": {
     access: "metrics.read",
     scope: "server",

@@ -16,7 +16,175 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/fleet_service.proto.
  */
 export const file_ocore_api_v1_fleet_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBvY29yZS9hcGkvdjEvZmxlZXRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxImsKEVdhdGNoRmxlZXRSZXF1ZXN0EhIKCnNlcnZlcl9pZHMYASADKAkSEAoIc2VsZWN0b3IYAiABKAkSMAoGd2luZG93GAMgASgLMiAub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJzUmVxdWVzdCKYAQoSV2F0Y2hGbGVldFJlc3BvbnNlEg8KB2luaXRpYWwYASABKAgSKgoHc2VydmVycxgCIAMoCzIZLm9jb3JlLmFwaS52MS5GbGVldFNlcnZlchIaChJyZW1vdmVkX3NlcnZlcl9pZHMYAyADKAkSKQoGd2luZG93GAQgASgLMhkub2NvcmUuYXBpLnYxLkZsZWV0V2luZG93IscBCgtGbGVldFdpbmRvdxISCgpzZXJ2ZXJfaWRzGAEgAygJEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgNEkIKDXN0YXR1c19jb3VudHMYBCADKAsyKy5vY29yZS5hcGkudjEuRmxlZXRXaW5kb3cuU3RhdHVzQ291bnRzRW50cnkaMwoRU3RhdHVzQ291bnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASKwAQoLRmxlZXRTZXJ2ZXISJAoGc2VydmVyGAEgASgLMhQub2NvcmUuYXBpLnYxLlNlcnZlchIpCgZsYXRlc3QYAiABKAsyGS5vY29yZS5hcGkudjEuTWV0cmljUG9pbnQSFgoOaW5zdGFuY2VfY291bnQYAyABKA0SOAoUaW5zdGFuY2VzX2NoYW5nZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp0BChZHZXREZXZpY2VTZXJpZXNSZXF1ZXN0EhEKCXNlcnZlcl9pZBgBIAEoCRIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbWF4X3BvaW50cxgEIAEoDSJEChdHZXREZXZpY2VTZXJpZXNSZXNwb25zZRIpCgZwb2ludHMYASADKAsyGS5vY29yZS5hcGkudjEuRGV2aWNlUG9pbnQi1wIKC0RldmljZVBvaW50EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmNvcmVfdXNhZ2VfcGVyY2VudBgCIAMoARIZChFtZW1vcnlfdXNlZF9ieXRlcxgDIAEoBBIbChNtZW1vcnlfYWN0aXZlX2J5dGVzGAQgASgEEhcKD3N3YXBfdXNlZF9ieXRlcxgFIAEoBBIyCgtmaWxlc3lzdGVtcxgGIAMoCzIdLm9jb3JlLmFwaS52MS5GaWxlc3lzdGVtVXNhZ2USIwoFZGlza3MYByADKAsyFC5vY29yZS5hcGkudjEuRGlza0lvEiYKBG5pY3MYCCADKAsyGC5vY29yZS5hcGkudjEuTmljVHJhZmZpYxIwCgpjb250YWluZXJzGAkgAygLMhwub2NvcmUuYXBpLnYxLkNvbnRhaW5lclVzYWdlImoKD0ZpbGVzeXN0ZW1Vc2FnZRINCgVtb3VudBgBIAEoCRIOCgZkZXZpY2UYAiABKAkSDwoHZnNfdHlwZRgDIAEoCRITCgt0b3RhbF9ieXRlcxgEIAEoBBISCgp1c2VkX2J5dGVzGAUgASgEIlcKBkRpc2tJbxIOCgZkZXZpY2UYASABKAkSHQoVcmVhZF9ieXRlc19wZXJfc2Vjb25kGAIgASgBEh4KFndyaXRlX2J5dGVzX3Blcl9zZWNvbmQYAyABKAEiVAoKTmljVHJhZmZpYxIMCgRuYW1lGAEgASgJEhsKE3J4X2J5dGVzX3Blcl9zZWNvbmQYAiABKAESGwoTdHhfYnl0ZXNfcGVyX3NlY29uZBgDIAEoASKAAQoOQ29udGFpbmVyVXNhZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVzdGF0ZRgDIAEoCRITCgtjcHVfcGVyY2VudBgEIAEoARIUCgxtZW1vcnlfYnl0ZXMYBSABKAQSGgoSbWVtb3J5X2xpbWl0X2J5dGVzGAYgASgEMssBCgxGbGVldFNlcnZpY2USVgoKV2F0Y2hGbGVldBIfLm9jb3JlLmFwaS52MS5XYXRjaEZsZWV0UmVxdWVzdBogLm9jb3JlLmFwaS52MS5XYXRjaEZsZWV0UmVzcG9uc2UiA5ACATABEmMKD0dldERldmljZVNlcmllcxIkLm9jb3JlLmFwaS52MS5HZXREZXZpY2VTZXJpZXNSZXF1ZXN0GiUub2NvcmUuYXBpLnYxLkdldERldmljZVNlcmllc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp, file_ocore_api_v1_metrics_service, file_ocore_api_v1_server_service]);
+  fileDesc("CiBvY29yZS9hcGkvdjEvZmxlZXRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxIiUKFkdldEZsZWV0U3VtbWFyeVJlcXVlc3QSCwoDdG9wGAEgASgFIjoKDUZsZWV0VGFnQ291bnQSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJEg0KBWNvdW50GAMgASgNImUKEEZsZWV0U2VydmVyVXNhZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZzdGF0dXMYAyABKAkSDwoHcGVyY2VudBgEIAEoAhIWCg5zdGF0dXNfbWVzc2FnZRgFIAEoCSKrAwoXR2V0RmxlZXRTdW1tYXJ5UmVzcG9uc2USDQoFdG90YWwYASABKA0STgoNc3RhdHVzX2NvdW50cxgCIAMoCzI3Lm9jb3JlLmFwaS52MS5HZXRGbGVldFN1bW1hcnlSZXNwb25zZS5TdGF0dXNDb3VudHNFbnRyeRIpCgR0YWdzGAMgAygLMhsub2NvcmUuYXBpLnYxLkZsZWV0VGFnQ291bnQSMwoLYnVzaWVzdF9jcHUYBCADKAsyHi5vY29yZS5hcGkudjEuRmxlZXRTZXJ2ZXJVc2FnZRI2Cg5idXNpZXN0X21lbW9yeRgFIAMoCzIeLm9jb3JlLmFwaS52MS5GbGVldFNlcnZlclVzYWdlEjQKDGJ1c2llc3RfZGlzaxgGIAMoCzIeLm9jb3JlLmFwaS52MS5GbGVldFNlcnZlclVzYWdlEi4KBmZhaWxlZBgHIAMoCzIeLm9jb3JlLmFwaS52MS5GbGVldFNlcnZlclVzYWdlGjMKEVN0YXR1c0NvdW50c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDToCOAEiawoRV2F0Y2hGbGVldFJlcXVlc3QSEgoKc2VydmVyX2lkcxgBIAMoCRIQCghzZWxlY3RvchgCIAEoCRIwCgZ3aW5kb3cYAyABKAsyIC5vY29yZS5hcGkudjEuTGlzdFNlcnZlcnNSZXF1ZXN0IpgBChJXYXRjaEZsZWV0UmVzcG9uc2USDwoHaW5pdGlhbBgBIAEoCBIqCgdzZXJ2ZXJzGAIgAygLMhkub2NvcmUuYXBpLnYxLkZsZWV0U2VydmVyEhoKEnJlbW92ZWRfc2VydmVyX2lkcxgDIAMoCRIpCgZ3aW5kb3cYBCABKAsyGS5vY29yZS5hcGkudjEuRmxlZXRXaW5kb3cixwEKC0ZsZWV0V2luZG93EhIKCnNlcnZlcl9pZHMYASADKAkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKA0SQgoNc3RhdHVzX2NvdW50cxgEIAMoCzIrLm9jb3JlLmFwaS52MS5GbGVldFdpbmRvdy5TdGF0dXNDb3VudHNFbnRyeRozChFTdGF0dXNDb3VudHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBIrABCgtGbGVldFNlcnZlchIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyEikKBmxhdGVzdBgCIAEoCzIZLm9jb3JlLmFwaS52MS5NZXRyaWNQb2ludBIWCg5pbnN0YW5jZV9jb3VudBgDIAEoDRI4ChRpbnN0YW5jZXNfY2hhbmdlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinQEKFkdldERldmljZVNlcmllc1JlcXVlc3QSEQoJc2VydmVyX2lkGAEgASgJEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgptYXhfcG9pbnRzGAQgASgNIkQKF0dldERldmljZVNlcmllc1Jlc3BvbnNlEikKBnBvaW50cxgBIAMoCzIZLm9jb3JlLmFwaS52MS5EZXZpY2VQb2ludCLXAgoLRGV2aWNlUG9pbnQSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSY29yZV91c2FnZV9wZXJjZW50GAIgAygBEhkKEW1lbW9yeV91c2VkX2J5dGVzGAMgASgEEhsKE21lbW9yeV9hY3RpdmVfYnl0ZXMYBCABKAQSFwoPc3dhcF91c2VkX2J5dGVzGAUgASgEEjIKC2ZpbGVzeXN0ZW1zGAYgAygLMh0ub2NvcmUuYXBpLnYxLkZpbGVzeXN0ZW1Vc2FnZRIjCgVkaXNrcxgHIAMoCzIULm9jb3JlLmFwaS52MS5EaXNrSW8SJgoEbmljcxgIIAMoCzIYLm9jb3JlLmFwaS52MS5OaWNUcmFmZmljEjAKCmNvbnRhaW5lcnMYCSADKAsyHC5vY29yZS5hcGkudjEuQ29udGFpbmVyVXNhZ2UiagoPRmlsZXN5c3RlbVVzYWdlEg0KBW1vdW50GAEgASgJEg4KBmRldmljZRgCIAEoCRIPCgdmc190eXBlGAMgASgJEhMKC3RvdGFsX2J5dGVzGAQgASgEEhIKCnVzZWRfYnl0ZXMYBSABKAQiVwoGRGlza0lvEg4KBmRldmljZRgBIAEoCRIdChVyZWFkX2J5dGVzX3Blcl9zZWNvbmQYAiABKAESHgoWd3JpdGVfYnl0ZXNfcGVyX3NlY29uZBgDIAEoASJUCgpOaWNUcmFmZmljEgwKBG5hbWUYASABKAkSGwoTcnhfYnl0ZXNfcGVyX3NlY29uZBgCIAEoARIbChN0eF9ieXRlc19wZXJfc2Vjb25kGAMgASgBIoABCg5Db250YWluZXJVc2FnZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBXN0YXRlGAMgASgJEhMKC2NwdV9wZXJjZW50GAQgASgBEhQKDG1lbW9yeV9ieXRlcxgFIAEoBBIaChJtZW1vcnlfbGltaXRfYnl0ZXMYBiABKAQysAIKDEZsZWV0U2VydmljZRJWCgpXYXRjaEZsZWV0Eh8ub2NvcmUuYXBpLnYxLldhdGNoRmxlZXRSZXF1ZXN0GiAub2NvcmUuYXBpLnYxLldhdGNoRmxlZXRSZXNwb25zZSIDkAIBMAESYwoPR2V0RGV2aWNlU2VyaWVzEiQub2NvcmUuYXBpLnYxLkdldERldmljZVNlcmllc1JlcXVlc3QaJS5vY29yZS5hcGkudjEuR2V0RGV2aWNlU2VyaWVzUmVzcG9uc2UiA5ACARJjCg9HZXRGbGVldFN1bW1hcnkSJC5vY29yZS5hcGkudjEuR2V0RmxlZXRTdW1tYXJ5UmVxdWVzdBolLm9jb3JlLmFwaS52MS5HZXRGbGVldFN1bW1hcnlSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_ocore_api_v1_metrics_service, file_ocore_api_v1_server_service]);
+
+/**
+ * GetFleetSummaryRequest says how long the rankings are.
+ *
+ * @generated from message ocore.api.v1.GetFleetSummaryRequest
+ */
+export type GetFleetSummaryRequest = Message<"ocore.api.v1.GetFleetSummaryRequest"> & {
+  /**
+   * top is how many servers each ranking holds and how many tags are counted: 1 to 20; 0 means 5.
+   *
+   * @generated from field: int32 top = 1;
+   */
+  top: number;
+};
+
+/**
+ * Describes the message ocore.api.v1.GetFleetSummaryRequest.
+ * Use `create(GetFleetSummaryRequestSchema)` to create a new message.
+ */
+export const GetFleetSummaryRequestSchema: GenMessage<GetFleetSummaryRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_fleet_service, 0);
+
+/**
+ * FleetTagCount is how many servers carry one tag.
+ *
+ * @generated from message ocore.api.v1.FleetTagCount
+ */
+export type FleetTagCount = Message<"ocore.api.v1.FleetTagCount"> & {
+  /**
+   * key is the tag key.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * value is the tag value.
+   *
+   * @generated from field: string value = 2;
+   */
+  value: string;
+
+  /**
+   * count is the number of servers with key=value.
+   *
+   * @generated from field: uint32 count = 3;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message ocore.api.v1.FleetTagCount.
+ * Use `create(FleetTagCountSchema)` to create a new message.
+ */
+export const FleetTagCountSchema: GenMessage<FleetTagCount> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_fleet_service, 1);
+
+/**
+ * FleetServerUsage is one server in a ranking.
+ *
+ * @generated from message ocore.api.v1.FleetServerUsage
+ */
+export type FleetServerUsage = Message<"ocore.api.v1.FleetServerUsage"> & {
+  /**
+   * id is the server id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * name is the server name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * status is the server's status.
+   *
+   * @generated from field: string status = 3;
+   */
+  status: string;
+
+  /**
+   * percent is the ranked usage (CPU, memory or disk) in percent; 0 in the failed list.
+   *
+   * @generated from field: float percent = 4;
+   */
+  percent: number;
+
+  /**
+   * status_message says why, for a failed server.
+   *
+   * @generated from field: string status_message = 5;
+   */
+  statusMessage: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.FleetServerUsage.
+ * Use `create(FleetServerUsageSchema)` to create a new message.
+ */
+export const FleetServerUsageSchema: GenMessage<FleetServerUsage> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_fleet_service, 2);
+
+/**
+ * GetFleetSummaryResponse is the summary.
+ *
+ * @generated from message ocore.api.v1.GetFleetSummaryResponse
+ */
+export type GetFleetSummaryResponse = Message<"ocore.api.v1.GetFleetSummaryResponse"> & {
+  /**
+   * total is the number of servers the caller may see.
+   *
+   * @generated from field: uint32 total = 1;
+   */
+  total: number;
+
+  /**
+   * status_counts counts the servers per status, every status listed.
+   *
+   * @generated from field: map<string, uint32> status_counts = 2;
+   */
+  statusCounts: { [key: string]: number };
+
+  /**
+   * tags are the most common tags (key=value), most servers first.
+   *
+   * @generated from field: repeated ocore.api.v1.FleetTagCount tags = 3;
+   */
+  tags: FleetTagCount[];
+
+  /**
+   * busiest_cpu ranks servers by their newest CPU usage, highest first.
+   *
+   * @generated from field: repeated ocore.api.v1.FleetServerUsage busiest_cpu = 4;
+   */
+  busiestCpu: FleetServerUsage[];
+
+  /**
+   * busiest_memory ranks servers by their newest memory usage, highest first.
+   *
+   * @generated from field: repeated ocore.api.v1.FleetServerUsage busiest_memory = 5;
+   */
+  busiestMemory: FleetServerUsage[];
+
+  /**
+   * busiest_disk ranks servers by their fullest filesystem, highest first.
+   *
+   * @generated from field: repeated ocore.api.v1.FleetServerUsage busiest_disk = 6;
+   */
+  busiestDisk: FleetServerUsage[];
+
+  /**
+   * failed are failed servers, the most recently seen first.
+   *
+   * @generated from field: repeated ocore.api.v1.FleetServerUsage failed = 7;
+   */
+  failed: FleetServerUsage[];
+};
+
+/**
+ * Describes the message ocore.api.v1.GetFleetSummaryResponse.
+ * Use `create(GetFleetSummaryResponseSchema)` to create a new message.
+ */
+export const GetFleetSummaryResponseSchema: GenMessage<GetFleetSummaryResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_fleet_service, 3);
 
 /**
  * WatchFleetRequest selects what to watch.
@@ -56,7 +224,7 @@ export type WatchFleetRequest = Message<"ocore.api.v1.WatchFleetRequest"> & {
  * Use `create(WatchFleetRequestSchema)` to create a new message.
  */
 export const WatchFleetRequestSchema: GenMessage<WatchFleetRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 0);
+  messageDesc(file_ocore_api_v1_fleet_service, 4);
 
 /**
  * WatchFleetResponse is one batch of changes.
@@ -101,7 +269,7 @@ export type WatchFleetResponse = Message<"ocore.api.v1.WatchFleetResponse"> & {
  * Use `create(WatchFleetResponseSchema)` to create a new message.
  */
 export const WatchFleetResponseSchema: GenMessage<WatchFleetResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 1);
+  messageDesc(file_ocore_api_v1_fleet_service, 5);
 
 /**
  * FleetWindow is a watched page as ListServers would return it now, without the servers' data.
@@ -144,7 +312,7 @@ export type FleetWindow = Message<"ocore.api.v1.FleetWindow"> & {
  * Use `create(FleetWindowSchema)` to create a new message.
  */
 export const FleetWindowSchema: GenMessage<FleetWindow> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 2);
+  messageDesc(file_ocore_api_v1_fleet_service, 6);
 
 /**
  * FleetServer is a server with its newest sample.
@@ -187,7 +355,7 @@ export type FleetServer = Message<"ocore.api.v1.FleetServer"> & {
  * Use `create(FleetServerSchema)` to create a new message.
  */
 export const FleetServerSchema: GenMessage<FleetServer> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 3);
+  messageDesc(file_ocore_api_v1_fleet_service, 7);
 
 /**
  * GetDeviceSeriesRequest names a server and a time range.
@@ -229,7 +397,7 @@ export type GetDeviceSeriesRequest = Message<"ocore.api.v1.GetDeviceSeriesReques
  * Use `create(GetDeviceSeriesRequestSchema)` to create a new message.
  */
 export const GetDeviceSeriesRequestSchema: GenMessage<GetDeviceSeriesRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 4);
+  messageDesc(file_ocore_api_v1_fleet_service, 8);
 
 /**
  * GetDeviceSeriesResponse is the series, oldest point first.
@@ -250,7 +418,7 @@ export type GetDeviceSeriesResponse = Message<"ocore.api.v1.GetDeviceSeriesRespo
  * Use `create(GetDeviceSeriesResponseSchema)` to create a new message.
  */
 export const GetDeviceSeriesResponseSchema: GenMessage<GetDeviceSeriesResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 5);
+  messageDesc(file_ocore_api_v1_fleet_service, 9);
 
 /**
  * DevicePoint is a server's per-device values in one raw sample.
@@ -327,7 +495,7 @@ export type DevicePoint = Message<"ocore.api.v1.DevicePoint"> & {
  * Use `create(DevicePointSchema)` to create a new message.
  */
 export const DevicePointSchema: GenMessage<DevicePoint> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 6);
+  messageDesc(file_ocore_api_v1_fleet_service, 10);
 
 /**
  * FilesystemUsage is one mounted filesystem.
@@ -376,7 +544,7 @@ export type FilesystemUsage = Message<"ocore.api.v1.FilesystemUsage"> & {
  * Use `create(FilesystemUsageSchema)` to create a new message.
  */
 export const FilesystemUsageSchema: GenMessage<FilesystemUsage> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 7);
+  messageDesc(file_ocore_api_v1_fleet_service, 11);
 
 /**
  * DiskIo is one block device's I/O rates.
@@ -411,7 +579,7 @@ export type DiskIo = Message<"ocore.api.v1.DiskIo"> & {
  * Use `create(DiskIoSchema)` to create a new message.
  */
 export const DiskIoSchema: GenMessage<DiskIo> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 8);
+  messageDesc(file_ocore_api_v1_fleet_service, 12);
 
 /**
  * NicTraffic is one network interface's rates.
@@ -446,7 +614,7 @@ export type NicTraffic = Message<"ocore.api.v1.NicTraffic"> & {
  * Use `create(NicTrafficSchema)` to create a new message.
  */
 export const NicTrafficSchema: GenMessage<NicTraffic> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 9);
+  messageDesc(file_ocore_api_v1_fleet_service, 13);
 
 /**
  * ContainerUsage is one Docker container.
@@ -502,7 +670,7 @@ export type ContainerUsage = Message<"ocore.api.v1.ContainerUsage"> & {
  * Use `create(ContainerUsageSchema)` to create a new message.
  */
 export const ContainerUsageSchema: GenMessage<ContainerUsage> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_fleet_service, 10);
+  messageDesc(file_ocore_api_v1_fleet_service, 14);
 
 /**
  * FleetService feeds the console's live views: the fleet as it changes, and the per-device
@@ -536,6 +704,18 @@ export const FleetService: GenService<{
     methodKind: "unary";
     input: typeof GetDeviceSeriesRequestSchema;
     output: typeof GetDeviceSeriesResponseSchema;
+  },
+  /**
+   * GetFleetSummary summarises the servers the caller may see with aggregate queries, whatever the
+   * fleet's size: counts per status and per tag, the busiest servers by CPU, memory and disk (from
+   * the usage indexes), and the failed servers seen most recently.
+   *
+   * @generated from rpc ocore.api.v1.FleetService.GetFleetSummary
+   */
+  getFleetSummary: {
+    methodKind: "unary";
+    input: typeof GetFleetSummaryRequestSchema;
+    output: typeof GetFleetSummaryResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ocore_api_v1_fleet_service, 0);
