@@ -149,3 +149,25 @@ export function persistentAnomalies(
   if (start >= 0) close(lastMember);
   return windows;
 }
+
+/** A baseline that expects `value` at every hour with no spread: scores say "above value". */
+export function constantBaseline(value: number): Baseline {
+  const bucket = { median: value, mad: 0, n: 0 };
+  return {
+    buckets: Array.from({ length: HOURS_PER_WEEK }, () => bucket),
+    overall: bucket,
+    ewma: value,
+    from: undefined,
+    to: undefined,
+  };
+}
+
+/** Windows where at least k of n consecutive points are at or above `threshold` (absolute). */
+export function sustainedAbove(
+  points: readonly MetricPoint[],
+  threshold: number,
+  k: number,
+  n: number,
+): AnomalyWindow[] {
+  return persistentAnomalies(constantBaseline(threshold), points, { k, n, threshold: 0, minSpread: 1 });
+}
