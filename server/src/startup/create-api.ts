@@ -8,6 +8,7 @@ import { createLoginLimiter, type LoginLimiter } from "../domain/auth/login-limi
 import { createAuthenticator } from "../domain/authentication/authenticate.js";
 import type { BackupDeps } from "../domain/backups/backup-deps.js";
 import type { CommandService } from "../domain/commands/command-service.js";
+import type { ReportExplainer } from "../domain/diagnosis/report-explainer.js";
 import { createFleetFeed } from "../domain/fleet/fleet-feed.js";
 import type { JoinDeps } from "../domain/joining/join-deps.js";
 import type { MetricsRetention } from "../domain/metrics/rollups.js";
@@ -27,6 +28,7 @@ import { createAuthInterceptor } from "../transports/api/auth-interceptor.js";
 import { createAuthService } from "../transports/api/auth-service.js";
 import { createBackupService } from "../transports/api/backup-service.js";
 import { createCommandApi } from "../transports/api/command-service.js";
+import { createDiagnosisService } from "../transports/api/diagnosis-service.js";
 import { createDockerService } from "../transports/api/docker-service.js";
 import { createEnrollmentTokenService } from "../transports/api/enrollment-token-service.js";
 import { createErrorInterceptor } from "../transports/api/error-interceptor.js";
@@ -77,6 +79,8 @@ export interface ApiDeps {
   readonly liveSessions?: LiveSessions;
   /** Joining hosts from the host itself (JoinService); without it those RPCs are refused. */
   readonly joins?: JoinDeps;
+  /** Diagnosis (issue 18): the optional language model that explains reports, and whether names are hidden from it. */
+  readonly diagnosis?: { readonly explainer?: ReportExplainer; readonly anonymize: boolean };
 }
 
 export interface Api {
@@ -136,6 +140,13 @@ export function createApi(deps: ApiDeps): Api {
       templates: createTemplateService(deps.templates),
       runs: createRunService(deps.templates),
       sshSessions: createSshSessionService({ db, liveSessions: deps.liveSessions ?? createLiveSessions() }),
+      diagnosis: createDiagnosisService({
+        db,
+        retention: deps.metricsRetention,
+        now,
+        anonymize: deps.diagnosis?.anonymize ?? true,
+        ...(deps.diagnosis?.explainer ? { explainer: deps.diagnosis.explainer } : {}),
+      }),
     },
     interceptors: [
       createRequestLogInterceptor(logger),
