@@ -224,6 +224,7 @@ export async function startServer({
       liveSessions: sshRecordings.liveSessions,
       diagnosis: {
         anonymize: config.ai.anonymize,
+        publicUrl: config.publicUrl,
         ...(config.ai.endpoint
           ? {
               explainer: createChatCompletionsExplainer({
