@@ -80,7 +80,7 @@ export async function diagnose(
     input.targets.instanceId !== "" ||
     input.targets.alertId !== "";
   const targets = named || !previous ? input.targets : { ...input.targets, serverIds: previous.serverIds };
-  const resolved = await resolveDiagnosisTargets(deps.db, { targets, scope });
+  const resolved = await resolveDiagnosisTargets(deps.db, { targets: { ...targets, question }, scope });
   const window = chooseWindow(input, previous, resolved.alertStartedAt, now);
   const evidence = await Promise.all(
     resolved.servers.map((server) =>

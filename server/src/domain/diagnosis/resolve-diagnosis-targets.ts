@@ -17,6 +17,8 @@ export interface DiagnosisTargets {
   readonly selector: string;
   readonly instanceId: string;
   readonly alertId: string;
+  /** When nothing else names a server: servers (in scope) whose name appears as a word in it. */
+  readonly question?: string;
 }
 
 /**
@@ -88,6 +90,17 @@ export async function resolveDiagnosisTargets(
       .limit(MAX_DIAGNOSED_SERVERS + 1);
     for (const row of rows) if (!ids.has(row.id)) found.push(row);
   }
+  const named = ids.size > 0 || targets.selector.trim() !== "";
+  if (!named && targets.question) {
+    const text = targets.question.toLowerCase();
+    const rows = await db
+      .select(columns)
+      .from(servers)
+      .where(and(sql`position(lower(${servers.name}) in ${text}) > 0`, visible))
+      .orderBy(asc(servers.name))
+      .limit(MAX_DIAGNOSED_SERVERS + 1);
+    found.push(...rows.filter((row) => mentions(text, row.name.toLowerCase())));
+  }
   if (found.length === 0) {
     throw AppError.invalid(
       "server_ids",
@@ -98,4 +111,13 @@ export async function resolveDiagnosisTargets(
     throw AppError.invalid("selector", `matches more than ${MAX_DIAGNOSED_SERVERS} servers; narrow it`);
   }
   return { servers: found, ...(alertStartedAt ? { alertStartedAt } : {}) };
+}
+
+/** Whether `name` appears in `text` as a whole word (not inside a longer name like web-10). */
+function mentions(text: string, name: string): boolean {
+  const isNameChar = (c: string | undefined) => c !== undefined && /[a-z0-9_-]/.test(c);
+  for (let at = text.indexOf(name); at >= 0; at = text.indexOf(name, at + 1)) {
+    if (!isNameChar(text[at - 1]) && !isNameChar(text[at + name.length])) return true;
+  }
+  return false;
 }

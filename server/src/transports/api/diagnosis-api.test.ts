@@ -142,6 +142,13 @@ describe("DiagnosisService without a language model", () => {
     expect(audited[0]?.targetId).toBe(conversationId);
   });
 
+  it("finds the server named in the question when no other target is given", async () => {
+    const client = h.client(DiagnosisService, await h.ownerToken());
+    const { turn } = await client.diagnose({ question: "why is web-1 slow?" });
+    expect(turn?.report?.baselines.map((b) => b.serverName)).toEqual(["web-1"]);
+    expect(turn?.report?.findings[0]?.analyzer).toBe("disk_full");
+  });
+
   it("diagnoses an alert's server around the time it started", async () => {
     const client = h.client(DiagnosisService, await h.ownerToken());
     const { turn } = await client.diagnose({ question: "diagnose this alert", alertId: ids.alertId });

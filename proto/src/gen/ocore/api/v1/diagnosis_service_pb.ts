@@ -16,7 +16,8 @@ export const file_ocore_api_v1_diagnosis_service: GenFile = /*@__PURE__*/
 
 /**
  * DiagnoseRequest: a question and what it is about. With conversation_id, servers and window
- * default to those of the conversation's previous turn.
+ * default to those of the conversation's previous turn; with no target at all, the servers (that
+ * the caller may see) whose names appear as words in the question.
  *
  * @generated from message ocore.api.v1.DiagnoseRequest
  */
