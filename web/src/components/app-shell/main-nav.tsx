@@ -14,6 +14,7 @@ const NAV_ITEMS: readonly NavItem[] = [
   { href: "/servers", label: "Servers" },
   { href: "/instances", label: "Instances" },
   { href: "/alerts", label: "Alerts" },
+  { href: "/diagnose", label: "Diagnose" },
   { href: "/sessions", label: "Sessions" },
   { href: "/admin/users", label: "Administration", short: "Admin" },
 ];
