@@ -1,6 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ApiTokenService } from "@ocore/proto/gen/ocore/api/v1/api_token_service_pb.js";
 import { and, eq, like } from "drizzle-orm";
@@ -172,4 +174,28 @@ describe("the MCP endpoint (Streamable HTTP, the SDK's own client)", () => {
     ]);
     await client.close();
   });
+
+  it("serves the same tools over stdio through `ocore admin mcp-stdio`, under the token's role", async () => {
+    const client = new Client({ name: "ocore-stdio-test", version: "1.0.0" });
+    await client.connect(
+      new StdioClientTransport({
+        command: fileURLToPath(new URL("../../../../node_modules/.bin/tsx", import.meta.url)),
+        args: [fileURLToPath(new URL("../../cli/admin.ts", import.meta.url)), "mcp-stdio", url.origin],
+        env: { PATH: process.env.PATH ?? "", OCORE_MCP_TOKEN: viewerToken },
+        stderr: "pipe",
+      }),
+    );
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain("diagnose");
+    const listed = JSON.parse(textOf(await client.callTool({ name: "list_servers", arguments: {} }))) as {
+      servers: { name: string }[];
+    };
+    expect(listed.servers.map((s) => s.name)).toEqual(["web-1"]);
+    const refused = (await client.callTool({
+      name: "start_template_run",
+      arguments: { template_id: diskUsageId, server_ids: [webId] },
+    })) as ToolResult;
+    expect(refused.isError).toBe(true);
+    await client.close();
+  }, 120_000);
 });
