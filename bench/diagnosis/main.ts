@@ -12,6 +12,7 @@ import {
   healthyEvidence,
   persistentAnomalies,
 } from "@ocore/server/testing";
+import { timeDiagnosisWithDatabase } from "./with-database.ts";
 
 const servers = Number(process.argv[2] ?? 10_000);
 const now = new Date("2026-12-07T12:00:00Z");
@@ -75,6 +76,10 @@ console.log(
 );
 console.log(
   `fault table top-1: ${correct}/${FAULT_CASES.length} (${Math.round((100 * correct) / FAULT_CASES.length)} %)`,
+);
+const withDb = await timeDiagnosisWithDatabase();
+console.log(
+  `one diagnosis with its reads (PGlite, 30 days hourly + 720 raw samples): median ${withDb.medianMs.toFixed(0)} ms, max ${withDb.maxMs.toFixed(0)} ms, top finding: ${withDb.top}`,
 );
 console.log("| case | expected | top finding | top-1 |\n|---|---|---|---|");
 for (const row of rows) console.log(row);

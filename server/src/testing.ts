@@ -24,3 +24,4 @@ export { x509 } from "./platform/pki/x509.js";
 export { importSigningKey } from "./platform/pki/x509-keys.js";
 export { createAgentGateway } from "./startup/create-agent-gateway.js";
 export { SessionRegistry } from "./transports/agent-gateway/session-registry.js";
+export { gatherEvidence } from "./domain/diagnosis/gather-evidence.js";
