@@ -13,6 +13,7 @@ export { createCommandRunner } from "./domain/commands/create-command-runner.js"
 export { buildBaseline, persistentAnomalies } from "./domain/diagnosis/baseline.js";
 export { buildReport } from "./domain/diagnosis/build-report.js";
 export { FAULT_CASES, healthyEvidence } from "./domain/diagnosis/fault-scenarios.js";
+export { gatherEvidence } from "./domain/diagnosis/gather-evidence.js";
 export { toSampleRow } from "./domain/metrics/metric-sample.js";
 export { createMetricWriter } from "./domain/metrics/metric-writer.js";
 export { createDatabase } from "./platform/db/database.js";
@@ -24,4 +25,3 @@ export { x509 } from "./platform/pki/x509.js";
 export { importSigningKey } from "./platform/pki/x509-keys.js";
 export { createAgentGateway } from "./startup/create-agent-gateway.js";
 export { SessionRegistry } from "./transports/agent-gateway/session-registry.js";
-export { gatherEvidence } from "./domain/diagnosis/gather-evidence.js";
