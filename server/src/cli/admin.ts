@@ -8,8 +8,13 @@ import { ConfigError } from "../platform/config/config-error.js";
 import { createDatabase } from "../platform/db/database.js";
 import { users } from "../platform/db/schema/users.js";
 import { prepareDataDir } from "../startup/data-dir.js";
+import { runMcpStdioBridge } from "./mcp-stdio-bridge.js";
 
 const usage = `Usage: npm run admin -- reset-password [username]
+       npm run admin -- mcp-stdio <server URL>
+
+  mcp-stdio        serve MCP on stdin/stdout for AI clients that start a process, relayed to
+                   <server URL>/mcp with the API token in OCORE_MCP_TOKEN (its role applies).
 
   reset-password   give a user (default: admin) a new one-time password and print it;
                    the user must change it at next sign-in, and all its sessions end.
@@ -34,6 +39,24 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const [command, username = "admin"] = parsed.positionals;
+  if (command === "mcp-stdio") {
+    const base = parsed.positionals[1];
+    const token = process.env.OCORE_MCP_TOKEN;
+    if (!base || !token) {
+      process.stderr.write(
+        "ocore admin mcp-stdio: give the server URL and set OCORE_MCP_TOKEN to an API token\n",
+      );
+      return 2;
+    }
+    await runMcpStdioBridge({
+      url: `${base.replace(/\/+$/, "")}/mcp`,
+      token,
+      stdin: process.stdin,
+      stdout: process.stdout,
+      onError: (error) => process.stderr.write(`ocore admin mcp-stdio: ${error.message}\n`),
+    });
+    return 0;
+  }
   if (parsed.values.help || command !== "reset-password") {
     process.stdout.write(usage);
     return parsed.values.help || command === undefined || command === "help" ? 0 : 2;

@@ -8,6 +8,8 @@ import { createLoginLimiter, type LoginLimiter } from "../domain/auth/login-limi
 import { type Authenticator, createAuthenticator } from "../domain/authentication/authenticate.js";
 import type { BackupDeps } from "../domain/backups/backup-deps.js";
 import type { CommandService } from "../domain/commands/command-service.js";
+import type { DiagnosisDeps } from "../domain/diagnosis/diagnose.js";
+import type { ReportExplainer } from "../domain/diagnosis/report-explainer.js";
 import { createFleetFeed } from "../domain/fleet/fleet-feed.js";
 import type { JoinDeps } from "../domain/joining/join-deps.js";
 import type { MetricsRetention } from "../domain/metrics/rollups.js";
@@ -27,6 +29,7 @@ import { createAuthInterceptor } from "../transports/api/auth-interceptor.js";
 import { createAuthService } from "../transports/api/auth-service.js";
 import { createBackupService } from "../transports/api/backup-service.js";
 import { createCommandApi } from "../transports/api/command-service.js";
+import { createDiagnosisService } from "../transports/api/diagnosis-service.js";
 import { createDockerService } from "../transports/api/docker-service.js";
 import { createEnrollmentTokenService } from "../transports/api/enrollment-token-service.js";
 import { createErrorInterceptor } from "../transports/api/error-interceptor.js";
@@ -47,6 +50,7 @@ import { createSystemService } from "../transports/api/system-service.js";
 import { createTemplateService } from "../transports/api/template-service.js";
 import { createUserService } from "../transports/api/user-service.js";
 import type { RequestHandler } from "../transports/http/http-server.js";
+import { createMcpHandler, MCP_PATH, PROTECTED_RESOURCE_PATH } from "../transports/mcp/mcp-http.js";
 
 export interface ApiDeps {
   readonly db: Db;
@@ -77,6 +81,13 @@ export interface ApiDeps {
   readonly liveSessions?: LiveSessions;
   /** Joining hosts from the host itself (JoinService); without it those RPCs are refused. */
   readonly joins?: JoinDeps;
+  /** Diagnosis (issue 18): the optional language model that explains reports, and whether names are hidden from it. */
+  readonly diagnosis?: {
+    readonly explainer?: ReportExplainer;
+    readonly anonymize: boolean;
+    /** OCORE_PUBLIC_URL: the MCP protected-resource metadata names the endpoint under it. */
+    readonly publicUrl?: string | undefined;
+  };
 }
 
 export interface Api {
@@ -105,6 +116,20 @@ export function createApi(deps: ApiDeps): Api {
   const accessTokens = createAccessTokens(deps.accessTokenKey);
   const authenticator = createAuthenticator({ db, accessTokens, now });
   const denials = createDenialAggregator({ db, logger, now, overflowAction: "access.denied" });
+  const diagnosis: DiagnosisDeps = {
+    db,
+    retention: deps.metricsRetention,
+    now,
+    anonymize: deps.diagnosis?.anonymize ?? true,
+    ...(deps.diagnosis?.explainer ? { explainer: deps.diagnosis.explainer } : {}),
+  };
+  const mcp = createMcpHandler({
+    diagnosis,
+    ...(deps.templates ? { templates: deps.templates } : {}),
+    authenticator,
+    logger,
+    ...(deps.diagnosis?.publicUrl ? { publicUrl: deps.diagnosis.publicUrl } : {}),
+  });
   return {
     services: {
       system: createSystemService({ getSystemInfo: deps.getSystemInfo }),
@@ -138,6 +163,7 @@ export function createApi(deps: ApiDeps): Api {
       templates: createTemplateService(deps.templates),
       runs: createRunService(deps.templates),
       sshSessions: createSshSessionService({ db, liveSessions: deps.liveSessions ?? createLiveSessions() }),
+      diagnosis: createDiagnosisService(diagnosis),
     },
     interceptors: [
       createRequestLogInterceptor(logger),
@@ -149,7 +175,11 @@ export function createApi(deps: ApiDeps): Api {
     feed,
     authenticator,
     denials,
-    prefixRoutes: [[RECORDING_PATH_PREFIX, createRecordingDownload({ db, authenticator, denials, logger })]],
+    prefixRoutes: [
+      [RECORDING_PATH_PREFIX, createRecordingDownload({ db, authenticator, denials, logger })],
+      [MCP_PATH, mcp],
+      [PROTECTED_RESOURCE_PATH, mcp],
+    ],
     close: () => denials.close(),
     contextValues: (request) =>
       requestContextValues({

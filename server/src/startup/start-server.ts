@@ -14,6 +14,7 @@ import { getSystemInfo } from "../domain/system/system-info.js";
 import { createServerTelemetry } from "../domain/telemetry/server-telemetry.js";
 import { ensureFirstAdmin } from "../domain/users/ensure-first-admin.js";
 import { ensureBuiltinRoles } from "../domain/users/roles.js";
+import { createChatCompletionsExplainer } from "../platform/ai/chat-completions-explainer.js";
 import type { Config } from "../platform/config/config.js";
 import { createDatabase } from "../platform/db/database.js";
 import { prepareEmbeddedDatabase } from "../platform/db/embedded-database.js";
@@ -229,6 +230,20 @@ export async function startServer({
       alerts: alerts.deps,
       templates: templates.deps,
       liveSessions: sshRecordings.liveSessions,
+      diagnosis: {
+        anonymize: config.ai.anonymize,
+        publicUrl: config.publicUrl,
+        ...(config.ai.endpoint
+          ? {
+              explainer: createChatCompletionsExplainer({
+                endpoint: config.ai.endpoint,
+                model: config.ai.model,
+                apiKey: config.ai.apiKey,
+                timeoutMs: config.ai.timeoutMs,
+              }),
+            }
+          : {}),
+      },
       db: database.db,
       logger,
       now,

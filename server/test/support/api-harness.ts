@@ -50,7 +50,10 @@ export interface ApiHarness {
 /** The API on a fresh database of the given kind, served in memory (no sockets). */
 export async function createApiHarness(
   kind: DatabaseKind,
-  options: { readonly instances?: (db: Db) => BackupDeps } = {},
+  options: {
+    readonly instances?: (db: Db) => BackupDeps;
+    readonly diagnosis?: NonNullable<Parameters<typeof createApi>[0]["diagnosis"]>;
+  } = {},
 ): Promise<ApiHarness> {
   const database = await createTestDatabase(kind);
   await ensureBuiltinRoles(database.db);
@@ -100,6 +103,7 @@ export async function createApiHarness(
     templates: { db: database.db, now: clock.now, commands, dispatcher },
     liveSessions,
     instances: options.instances?.(database.db),
+    ...(options.diagnosis ? { diagnosis: options.diagnosis } : {}),
     commands,
     db: database.db,
     logger: pino({ level: "silent" }),

@@ -88,4 +88,14 @@ describe("the alert console", () => {
     await page.getByTestId("silences-empty").waitFor();
     expect(pageErrors).toEqual([]);
   });
+
+  it("asks the diagnosis page a question and shows why it cannot answer without a server", async () => {
+    await page.getByRole("link", { name: "Diagnose" }).click();
+    await page.getByTestId("diagnose-question").fill("why is web-1 slow?");
+    await page.getByTestId("diagnose-submit").click();
+    expect(await page.getByTestId("action-error").innerText()).toMatch(
+      /Could not diagnose: server_ids: name the servers/,
+    );
+    expect(pageErrors).toEqual([]);
+  });
 });

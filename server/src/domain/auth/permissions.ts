@@ -25,6 +25,7 @@ export const permissions = [
   "templates.approve",
   "sessions.read",
   "sessions.manage",
+  "diagnosis.run",
 ] as const;
 
 export type Permission = (typeof permissions)[number];
@@ -46,6 +47,7 @@ const readOnly: Permission[] = [
   "metrics.read",
   "alerts.read",
   "templates.read",
+  "diagnosis.run",
 ];
 
 /** The built-in roles, kept in the database by `ensureBuiltinRoles` so bindings can reference them. */

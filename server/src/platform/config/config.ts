@@ -66,6 +66,14 @@ export interface Config {
     readonly maxBytes: number;
     readonly retentionDays: number;
   };
+  /** The optional language model for diagnosis reports (OCORE_AI_*); undefined endpoint: none. */
+  readonly ai: {
+    readonly endpoint: string | undefined;
+    readonly model: string;
+    readonly apiKey: string | undefined;
+    readonly anonymize: boolean;
+    readonly timeoutMs: number;
+  };
 }
 
 /** Limits of SSH gateway sessions; 0 seconds means no limit. */
@@ -257,6 +265,13 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       recordInput: values.OCORE_SSH_RECORD_INPUT === "on",
       maxBytes: values.OCORE_SSH_RECORDING_MAX_MB * 1024 * 1024,
       retentionDays: values.OCORE_SSH_RECORDING_RETENTION_DAYS,
+    },
+    ai: {
+      endpoint: values.OCORE_AI_ENDPOINT,
+      model: values.OCORE_AI_MODEL,
+      apiKey: values.OCORE_AI_API_KEY,
+      anonymize: values.OCORE_AI_ANONYMIZE === "on",
+      timeoutMs: values.OCORE_AI_TIMEOUT_SECONDS * 1000,
     },
   };
 }

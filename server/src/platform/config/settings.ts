@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { aiSettings } from "./ai-settings.js";
 import { alertSettings } from "./alert-settings.js";
 import {
   hostList,
@@ -320,6 +321,7 @@ export const settings = {
     schema: wholeNumber(0, 5000),
   },
   ...sshSettings,
+  ...aiSettings,
   OCORE_JOIN_TTL_SECONDS: {
     env: "OCORE_JOIN_TTL_SECONDS",
     description:

@@ -7,6 +7,7 @@ import { AuditService } from "@ocore/proto/gen/ocore/api/v1/audit_service_pb.js"
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
 import { CommandService } from "@ocore/proto/gen/ocore/api/v1/command_service_pb.js";
+import { DiagnosisService } from "@ocore/proto/gen/ocore/api/v1/diagnosis_service_pb.js";
 import { DockerService } from "@ocore/proto/gen/ocore/api/v1/docker_service_pb.js";
 import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment_token_service_pb.js";
 import { InstanceService } from "@ocore/proto/gen/ocore/api/v1/instance_service_pb.js";
@@ -51,6 +52,15 @@ const newServer = async (h: ApiHarness, name: string) =>
   (await h.database.db.insert(servers).values({ name }).returning())[0]?.id ?? "";
 
 const examples: Record<string, Example> = {
+  "ocore.api.v1.DiagnosisService/Diagnose": {
+    prepare: async (h) => [await owner(h), await newServer(h, "diagnosed")] as const,
+    run: (h, p) => {
+      const [token, serverId] = p as readonly [string, string];
+      return h
+        .client(DiagnosisService, token)
+        .diagnose({ question: "why is it slow?", serverIds: [serverId] });
+    },
+  },
   "ocore.api.v1.SshSessionService/EndSession": {
     prepare: async (h) => {
       const token = await h.ownerToken();

@@ -6,6 +6,7 @@ import { AuditService } from "@ocore/proto/gen/ocore/api/v1/audit_service_pb.js"
 import { AuthService } from "@ocore/proto/gen/ocore/api/v1/auth_service_pb.js";
 import { BackupService } from "@ocore/proto/gen/ocore/api/v1/backup_service_pb.js";
 import { CommandService } from "@ocore/proto/gen/ocore/api/v1/command_service_pb.js";
+import { DiagnosisService } from "@ocore/proto/gen/ocore/api/v1/diagnosis_service_pb.js";
 import { DockerService } from "@ocore/proto/gen/ocore/api/v1/docker_service_pb.js";
 import { EnrollmentTokenService } from "@ocore/proto/gen/ocore/api/v1/enrollment_token_service_pb.js";
 import { FleetService } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
@@ -42,6 +43,7 @@ export interface ApiServices {
   readonly templates: ServiceImpl<typeof TemplateService>;
   readonly runs: ServiceImpl<typeof RunService>;
   readonly sshSessions: ServiceImpl<typeof SshSessionService>;
+  readonly diagnosis: ServiceImpl<typeof DiagnosisService>;
 }
 
 /**
@@ -78,6 +80,7 @@ export function createApiRoutes(
     router.service(CommandService, services.commands);
     router.service(AgentReleaseService, services.agentRelease);
     router.service(DockerService, services.docker);
+    router.service(DiagnosisService, services.diagnosis);
     router.service(InstanceService, services.instances);
     router.service(BackupService, services.backups);
     router.service(AlertService, services.alerts);

@@ -258,6 +258,14 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
 
   // Alerts (issue 16): alerts are listed per the caller's servers; rules and channels are global.
   "ocore.api.v1.AlertService/ListAlerts": { access: "alerts.read", scope: "server" },
+  // The handler limits the servers read to the caller's diagnosis.run scope; conversations are the caller's own.
+  "ocore.api.v1.DiagnosisService/Diagnose": {
+    access: "diagnosis.run",
+    scope: "server",
+    action: "diagnosis.run",
+  },
+  "ocore.api.v1.DiagnosisService/GetConversation": { access: "diagnosis.run", scope: "server" },
+  "ocore.api.v1.DiagnosisService/ListConversations": { access: "diagnosis.run", scope: "server" },
   "ocore.api.v1.AlertService/ListRules": global("alerts.read"),
   "ocore.api.v1.AlertService/CreateRule": global("alerts.manage", "alert.rule.create"),
   "ocore.api.v1.AlertService/DeleteRule": global("alerts.manage", "alert.rule.delete"),

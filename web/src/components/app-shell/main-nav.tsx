@@ -15,6 +15,7 @@ const NAV_ITEMS: readonly NavItem[] = [
   { href: "/instances", label: "Instances" },
   { href: "/alerts", label: "Alerts" },
   { href: "/templates", label: "Commands", short: "Cmds" },
+  { href: "/diagnose", label: "Diagnose" },
   { href: "/sessions", label: "Sessions" },
   { href: "/admin/users", label: "Administration", short: "Admin" },
 ];
