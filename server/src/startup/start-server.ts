@@ -189,7 +189,7 @@ export async function startServer({
         listen: config.sshGateway.listen,
         publicHost: config.publicUrl ? new URL(config.publicUrl).hostname : os.hostname(),
         limits: config.sshGateway.limits,
-        tunnels: agentChannel.gateway.sshTunnels,
+        tunnels: agentChannel.sshTunnels,
         recording: {
           start: (db, start) => startSessionRecording(db, start, sshRecordings.settings),
           live: sshRecordings.liveSessions,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { alertSettings } from "./alert-settings.js";
+import { replicaSettings } from "./replica-settings.js";
 import {
   hostList,
   httpUrl,
@@ -320,6 +321,7 @@ export const settings = {
     schema: wholeNumber(0, 5000),
   },
   ...sshSettings,
+  ...replicaSettings,
   OCORE_JOIN_TTL_SECONDS: {
     env: "OCORE_JOIN_TTL_SECONDS",
     description:
