@@ -81,7 +81,7 @@ export async function startServer({
 
   try {
     const startedAt = now();
-    const lock = prepareDataDir(config.dataDir);
+    const lock = prepareDataDir(config.dataDir, { embedded: config.database.kind === "pglite" });
     stack.push(() => lock.release());
 
     try {

@@ -19,4 +19,3 @@ export const replicaSettings = {
     schema: listenAddress,
   },
 } as const;
-
