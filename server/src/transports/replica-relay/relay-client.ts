@@ -6,6 +6,8 @@ import {
   type SshTunnelRequest,
   SshTunnelRequestSchema,
   type SshTunnelResponse,
+  type WatchCommandFeedRequest,
+  WatchCommandFeedRequestSchema,
   type WatchCommandFeedResponse,
 } from "@ocore/proto/gen/ocore/relay/v1/relay_service_pb.js";
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
@@ -21,7 +23,7 @@ const definition = createGrpcServiceDefinition(RelayService);
 const RelayClient = grpc.makeGenericClientConstructor(definition, "RelayService");
 type Client = InstanceType<typeof RelayClient> & {
   sshTunnel(): TunnelCall;
-  watchCommandFeed(request: { commandId: string }): grpc.ClientReadableStream<WatchCommandFeedResponse>;
+  watchCommandFeed(request: WatchCommandFeedRequest): grpc.ClientReadableStream<WatchCommandFeedResponse>;
 };
 type TunnelCall = grpc.ClientDuplexStream<SshTunnelRequest, SshTunnelResponse>;
 
@@ -103,7 +105,7 @@ export function createRelayClient(
       });
     },
     watchCommandFeed(target, commandId, onEvent, onEnd) {
-      const call = clientFor(target).watchCommandFeed({ commandId });
+      const call = clientFor(target).watchCommandFeed(create(WatchCommandFeedRequestSchema, { commandId }));
       let ended = false;
       const end = (error?: Error) => {
         if (ended) return;
