@@ -11,7 +11,14 @@ export function toRelayConfig(values: SettingValues, hostname: string): RelayCon
   const listen = values.OCORE_RELAY_ADDR === "off" ? undefined : values.OCORE_RELAY_ADDR;
   return {
     listen,
+    // A specific listen address is the one to dial; a wildcard one is reached by host name.
     publicAddress:
-      values.OCORE_RELAY_PUBLIC_ADDR ?? (listen ? { host: hostname, port: listen.port } : undefined),
+      values.OCORE_RELAY_PUBLIC_ADDR ??
+      (listen
+        ? {
+            host: listen.host === "0.0.0.0" || listen.host === "::" ? hostname : listen.host,
+            port: listen.port,
+          }
+        : undefined),
   };
 }

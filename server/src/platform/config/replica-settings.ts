@@ -14,7 +14,7 @@ export const replicaSettings = {
   OCORE_RELAY_PUBLIC_ADDR: {
     env: "OCORE_RELAY_PUBLIC_ADDR",
     description:
-      "host:port the other replicas dial for this one's relay (default: this machine's host name and the OCORE_RELAY_ADDR port).",
+      "host:port the other replicas dial for this one's relay (default: OCORE_RELAY_ADDR, with this machine's host name when it listens on all addresses).",
     secret: false,
     schema: listenAddress,
   },
