@@ -21,6 +21,9 @@ const agentMain = new URL("../../../agent/dist/main.js", import.meta.url).pathna
 const STRONG = "a long and strong passphrase 9";
 /** The issue's bound for an agent to be back on a survivor after its replica is killed. */
 const FAILOVER_BOUND_MS = 30_000;
+/** The agent's Docker test image (a registry-free busybox), from the agent's test support. */
+const testImageModule = new URL("../../../agent/src/test/docker-test-image.ts", import.meta.url).pathname;
+const container = `h19-replicas-e2e-${randomBytes(3).toString("hex")}`;
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -158,6 +161,22 @@ describe("replicas on one PostgreSQL behind HAProxy", () => {
       env: agentEnv(),
       stdio: ["ignore", "ignore", "inherit"],
     });
+    const { ensureTestImage, DEFAULT_TEST_IMAGE } = (await import(testImageModule)) as {
+      ensureTestImage(): Promise<string>;
+      DEFAULT_TEST_IMAGE: string;
+    };
+    await ensureTestImage();
+    // Prints its line only after the log stream is being followed, so the line must come live.
+    await run("docker", [
+      "run",
+      "-d",
+      "--name",
+      container,
+      DEFAULT_TEST_IMAGE,
+      "sh",
+      "-c",
+      "sleep 4; echo relayed-line; sleep 600",
+    ]);
   }, 300_000);
 
   afterAll(async () => {
@@ -166,6 +185,7 @@ describe("replicas on one PostgreSQL behind HAProxy", () => {
       agent.kill("SIGTERM");
       await exited;
     }
+    await run("docker", ["rm", "-f", container]).catch(() => undefined);
     await replicas.a?.stop();
     await replicas.b?.stop();
     haproxy?.kill("SIGTERM");
@@ -186,6 +206,19 @@ describe("replicas on one PostgreSQL behind HAProxy", () => {
     const ran = await sql`select id, state from commands where server_id = ${serverId}`;
     expect(ran.map((row) => row.state)).toEqual(["succeeded"]);
 
+    // A followed log on A, stored by B as the agent sends it: the line reaches A over the relay.
+    const following = new AbortController();
+    let logText = "";
+    for await (const message of docker.streamContainerLogs(
+      { serverId, options: { container, follow: true } },
+      { headers, signal: following.signal, timeoutMs: 90_000 },
+    )) {
+      if (message.event.case === "output") logText += new TextDecoder().decode(message.event.value.data);
+      if (logText.includes("relayed-line")) break;
+    }
+    following.abort();
+    expect(logText).toContain("relayed-line");
+
     // kill -9 the agent's replica: HAProxy sends the reconnect to A.
     const before = (await sequences()).at(-1) ?? 0;
     const killedAt = Date.now();
@@ -204,8 +237,8 @@ describe("replicas on one PostgreSQL behind HAProxy", () => {
     const firstSeq = stored[0] ?? 0;
     expect(stored).toEqual(Array.from({ length: stored.length }, (_, i) => firstSeq + i));
     // Still run once after the failover: nothing re-ran the finished command.
-    const after = await sql`select state from commands where server_id = ${serverId}`;
-    expect(after.map((row) => row.state)).toEqual(["succeeded"]);
+    const [listed] = await sql`select state from commands where id = ${ran[0]?.id}`;
+    expect(listed?.state).toBe("succeeded");
     await docker.listContainers({ serverId }, { headers, timeoutMs: 60_000 });
   }, 300_000);
 });
