@@ -6,12 +6,13 @@
 # busybox-static (the Docker operation tests import a one-binary image: no registry needed), and
 # the shell linter `npm run lint` runs on deploy/ and scripts/ (package shellcheck), promtool (package
 # prometheus: the /metrics test checks the exposition), docker-compose (v1: the compose file's test)
-# and asciinema (SSH session recordings must be files stock `asciinema cat` and `play` accept).
+# asciinema (SSH session recordings must be files stock `asciinema cat` and `play` accept) and
+# haproxy (the replicas test puts an L4 balancer in front of several server processes).
 # Idempotent: installs only what is missing. Debian 12 / Ubuntu.
 # `--check` installs nothing: it prints the missing packages, one a line, and exits 1 when any is.
 set -euo pipefail
 
-packages=(postgresql chromium docker.io openssh-server sudo debootstrap busybox-static shellcheck prometheus docker-compose asciinema)
+packages=(postgresql chromium docker.io openssh-server sudo debootstrap busybox-static shellcheck prometheus docker-compose asciinema haproxy)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -19,7 +19,7 @@ export interface DataDirLock {
  * Makes sure the data directory exists and is writable, and takes its lock: two server
  * processes on one data directory would corrupt the embedded database.
  */
-export function prepareDataDir(dir: string): DataDirLock {
+export function prepareDataDir(dir: string, options: { readonly embedded?: boolean } = {}): DataDirLock {
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
@@ -32,11 +32,11 @@ export function prepareDataDir(dir: string): DataDirLock {
     );
   }
   const lockFile = path.join(dir, "server.lock");
-  takeLock(lockFile, dir);
+  takeLock(lockFile, dir, options.embedded ?? true);
   return { release: () => rmSync(lockFile, { force: true }) };
 }
 
-function takeLock(lockFile: string, dir: string): void {
+function takeLock(lockFile: string, dir: string, embedded: boolean): void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockFile, "wx", 0o600);
@@ -49,8 +49,12 @@ function takeLock(lockFile: string, dir: string): void {
       if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
         throw new ConfigError(
           "OCORE_DATA_DIR",
-          `another oCore server (pid ${holder}) is using ${dir}`,
-          "Stop it first, or give this server its own data directory.",
+          embedded
+            ? `another oCore server (pid ${holder}) is using ${dir}; its embedded PGlite database is single-node`
+            : `another oCore server (pid ${holder}) is using ${dir}`,
+          embedded
+            ? "Stop it first; to run several replicas, set DATABASE_URL to one PostgreSQL database and give each replica its own data directory."
+            : "Stop it first, or give this replica its own data directory.",
         );
       }
       rmSync(lockFile, { force: true }); // left behind by a process that is gone

@@ -11,8 +11,10 @@ import { componentLogger, type Logger } from "../platform/logging/logger.js";
 import { type AgentPki, ensureAgentPki } from "../platform/pki/agent-pki.js";
 import type { MasterKeyring } from "../platform/pki/master-key.js";
 import { SessionRegistry } from "../transports/agent-gateway/session-registry.js";
+import type { SshTunnels } from "../transports/agent-gateway/ssh-tunnels.js";
 import { type AgentGateway, createAgentGateway } from "./create-agent-gateway.js";
 import { describeListenFailure } from "./listen-errors.js";
+import { prepareReplica } from "./start-replica.js";
 
 export interface AgentChannel {
   readonly pki: AgentPki;
@@ -24,6 +26,10 @@ export interface AgentChannel {
   readonly port: number;
   /** Where instance backups are stored (agents upload and download through the gateway). */
   readonly backupStore: BackupStore;
+  /** SSH tunnels to any agent: held here, or over the relay through the replica that holds it. */
+  readonly sshTunnels: SshTunnels;
+  /** This process's id among the replicas (the `replicas` table). */
+  readonly replicaId: string;
   /** Agent streams this process holds now. */
   agentsConnected(): number;
   close(): Promise<void>;
@@ -58,9 +64,12 @@ export async function startAgentChannel(options: {
   const plainWriter = createMetricWriter(db, { logger, now });
   const writer = options.telemetry ? options.telemetry.instrumentWriter(plainWriter) : plainWriter;
   const maintenance = startMetricsMaintenance({ db, logger, retention: config.metricsRetention, now });
-  const registry = new SessionRegistry();
+  const replica = await prepareReplica({ config, db, pki, logger, now });
+  const registry = new SessionRegistry((serverId) => replica.onRegister(serverId));
   const commands = createCommandRunner({
     db,
+    feed: replica.feed,
+    replicaId: replica.replicaId,
     links: registry,
     logger: componentLogger(logger, "commands"),
     now,
@@ -80,6 +89,7 @@ export async function startAgentChannel(options: {
     now,
   });
   const close = async () => {
+    await replica.close();
     await gateway.close();
     await commands.close();
     await maintenance.stop();
@@ -98,11 +108,22 @@ export async function startAgentChannel(options: {
     { address: `${host}:${bound}`, publicAddress: config.agent.publicAddress },
     "agent gateway listening",
   );
+  let sshTunnels: SshTunnels;
+  try {
+    sshTunnels = await replica.start({ registry, localTunnels: gateway.sshTunnels });
+  } catch (error) {
+    await close();
+    const relay = config.relay.listen;
+    if (!relay) throw error;
+    throw describeListenFailure(relay.host, relay.port, withErrnoCode(error), "OCORE_RELAY_ADDR");
+  }
   return {
     pki,
     gateway,
     commands,
     registry,
+    sshTunnels,
+    replicaId: replica.replicaId,
     port: bound,
     backupStore,
     agentsConnected: () => registry.size,

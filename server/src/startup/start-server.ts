@@ -83,7 +83,7 @@ export async function startServer({
 
   try {
     const startedAt = now();
-    const lock = prepareDataDir(config.dataDir);
+    const lock = prepareDataDir(config.dataDir, { embedded: config.database.kind === "pglite" });
     stack.push(() => lock.release());
 
     try {
@@ -188,7 +188,7 @@ export async function startServer({
       accessTokens: createAccessTokens(accessTokenKey),
       limiter: loginLimiter,
       limits: config.sshGateway.limits,
-      tunnels: agentChannel.gateway.sshTunnels,
+      tunnels: agentChannel.sshTunnels,
       recording: {
         start: (db, start) => startSessionRecording(db, start, sshRecordings.settings),
         live: sshRecordings.liveSessions,

@@ -64,7 +64,12 @@ describe("a server that cannot start says why in one line and leaves nothing beh
     try {
       const result = await runFailingServer({ OCORE_DATA_DIR: running.dataDir });
       expect(result.code).toBe(1);
-      expectOneClearLine(result.stderr, "OCORE_DATA_DIR", /another oCore server \(pid \d+\) is using/);
+      expectOneClearLine(
+        result.stderr,
+        "OCORE_DATA_DIR",
+        /another oCore server \(pid \d+\) is using .*; its embedded PGlite database is single-node/,
+      );
+      expect(result.stderr).toContain("set DATABASE_URL to one PostgreSQL database");
       expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
     } finally {
       await running.stop();

@@ -32,6 +32,8 @@ export interface CommandRunnerOptions {
    * listen nor notify (a single process that holds every agent, e.g. the benchmark).
    */
   readonly replicaId?: string | null;
+  /** The live feed to publish to (default: a new in-process one; replicas pass a relayed one). */
+  readonly feed?: CommandFeed;
   /** Called when a command's end is stored (metrics, benchmarks). */
   readonly onEnded?: (commandId: string, state: FinalState) => void;
 }

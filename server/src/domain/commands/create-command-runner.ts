@@ -28,7 +28,7 @@ export function createCommandRunner(options: CommandRunnerOptions): CommandServi
   const { db, links, logger } = options;
   const now = options.now ?? (() => new Date());
   const graceMs = options.deadlineGraceMs ?? 10_000;
-  const feed = createCommandFeed();
+  const feed = options.feed ?? createCommandFeed();
   const waiters = createCommandWaiters(db, options.pollEveryMs ?? 5_000);
   let sweepTimer: NodeJS.Timeout | undefined;
 

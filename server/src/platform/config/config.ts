@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { type AlertConfig, toAlertConfig } from "./alert-config.js";
 import { ConfigError } from "./config-error.js";
+import { type RelayConfig, toRelayConfig } from "./replica-config.js";
 import { type SettingName, type SettingSpec, type SettingValues, settings } from "./settings.js";
 
 /** The control server's configuration, parsed once in `main` and passed down. */
@@ -53,6 +54,8 @@ export interface Config {
   };
   /** Alert evaluation: how often, and the built-in rules' thresholds (OCORE_ALERT_*). */
   readonly alerts: AlertConfig;
+  /** The relay between replicas (decision 0190). */
+  readonly relay: RelayConfig;
   /** GET /metrics: off unless a token is set (OCORE_METRICS_TOKEN); per-server series cap. */
   readonly metricsExport: { readonly token: string | undefined; readonly maxHostSeries: number };
   /** The SSH gateway (OCORE_SSH_*): where it listens (undefined: off) and its session limits. */
@@ -251,6 +254,7 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       backupStore: toBackupStoreConfig(values),
     },
     alerts: toAlertConfig(values),
+    relay: toRelayConfig(values, hostname),
     metricsExport: { token: values.OCORE_METRICS_TOKEN, maxHostSeries: values.OCORE_METRICS_HOST_SERIES_MAX },
     sshGateway: {
       listen: values.OCORE_SSH_LISTEN_ADDR === "off" ? undefined : values.OCORE_SSH_LISTEN_ADDR,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { aiSettings } from "./ai-settings.js";
 import { alertSettings } from "./alert-settings.js";
+import { replicaSettings } from "./replica-settings.js";
 import {
   hostList,
   httpUrl,
@@ -322,6 +323,7 @@ export const settings = {
   },
   ...sshSettings,
   ...aiSettings,
+  ...replicaSettings,
   OCORE_JOIN_TTL_SECONDS: {
     env: "OCORE_JOIN_TTL_SECONDS",
     description:

@@ -124,3 +124,43 @@ export async function createClientCertificate(
     notAfter,
   };
 }
+
+/** Marks replica certificates (agent certificates say "oCore agent", the gateway's "oCore agent gateway"). */
+export const REPLICA_ORGANIZATION = "oCore replica";
+
+/**
+ * A control-server replica's relay certificate, client and server at once: subject CN = the
+ * replica id, O = REPLICA_ORGANIZATION. Issued in memory at each start from the installation's CA
+ * (every replica can sign: the CA key is sealed in the shared database); never stored.
+ */
+export async function createReplicaCertificate(
+  issuer: Issuer,
+  request: { readonly replicaId: string; readonly days: number; readonly now: Date },
+): Promise<CertificateWithKey> {
+  const keys = await generateKeyPair();
+  const notAfter = new Date(request.now.getTime() + request.days * DAY_MS);
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: `CN=${request.replicaId}, O=${REPLICA_ORGANIZATION}`,
+    issuer: issuer.certificate.subject,
+    notBefore: new Date(request.now.getTime() - BACKDATE_MS),
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: issuer.signingKey,
+    signingAlgorithm: ECDSA_SHA256,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([
+        x509.ExtendedKeyUsage.serverAuth,
+        x509.ExtendedKeyUsage.clientAuth,
+      ]),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate.publicKey),
+    ],
+  });
+  return {
+    certificatePem: certificate.toString("pem"),
+    privateKeyPem: await exportPrivateKeyPem(keys.privateKey),
+    notAfter,
+  };
+}

@@ -7,9 +7,13 @@ import type { AgentSession } from "./agent-session.js";
 export class SessionRegistry {
   private readonly live = new Map<string, AgentSession>();
 
+  /** `onRegister`: a stream became the server's current one here (the replica presence records it). */
+  constructor(private readonly onRegister?: (serverId: string) => void) {}
+
   register(session: AgentSession): void {
     const older = this.live.get(session.serverId);
     this.live.set(session.serverId, session);
+    this.onRegister?.(session.serverId);
     older?.close({ code: "aborted", message: "replaced by a newer stream from the same server" });
   }
 
@@ -22,6 +26,11 @@ export class SessionRegistry {
 
   get(serverId: string): AgentSession | undefined {
     return this.live.get(serverId);
+  }
+
+  /** The servers whose streams are held here. */
+  serverIds(): IterableIterator<string> {
+    return this.live.keys();
   }
 
   sessions(): IterableIterator<AgentSession> {
