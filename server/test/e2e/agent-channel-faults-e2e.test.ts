@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -71,8 +71,16 @@ describe("agent channel under injected faults", () => {
 
   afterAll(async () => {
     for (const agent of agents) agent.kill("SIGTERM");
+    await Promise.all(
+      agents.map((agent) =>
+        agent.exitCode === null && agent.signalCode === null
+          ? new Promise((resolve) => agent.once("exit", resolve))
+          : undefined,
+      ),
+    );
     await proxy?.close();
     await gateway?.close();
+    rmSync(workDir, { recursive: true, force: true });
   });
 
   const query = async <T>(statement: ReturnType<typeof sql>) =>
