@@ -11,6 +11,7 @@ describe("loadAgentConfig", () => {
       metricsIntervalMs: 10_000,
       spoolMaxBytes: 16 * 1024 * 1024,
       dockerSocket: "/var/run/docker.sock",
+      reconnectMaxMs: 60_000,
     });
   });
 
@@ -23,6 +24,7 @@ describe("loadAgentConfig", () => {
         OCORE_AGENT_METRICS_INTERVAL_SECONDS: "30",
         OCORE_AGENT_SPOOL_MAX_BYTES: "2097152",
         OCORE_AGENT_DOCKER_SOCKET: "off",
+        OCORE_AGENT_RECONNECT_MAX_SECONDS: "5",
       },
       "/opt",
     );
@@ -33,6 +35,7 @@ describe("loadAgentConfig", () => {
       metricsIntervalMs: 30_000,
       spoolMaxBytes: 2 * 1024 * 1024,
       dockerSocket: undefined,
+      reconnectMaxMs: 5_000,
     });
   });
 
@@ -42,6 +45,7 @@ describe("loadAgentConfig", () => {
     [{ OCORE_AGENT_LOG_LEVEL: "chatty" }, "OCORE_AGENT_LOG_LEVEL"],
     [{ OCORE_AGENT_SPOOL_MAX_BYTES: "1000" }, "OCORE_AGENT_SPOOL_MAX_BYTES"],
     [{ OCORE_AGENT_DOCKER_SOCKET: "docker.sock" }, "OCORE_AGENT_DOCKER_SOCKET"],
+    [{ OCORE_AGENT_RECONNECT_MAX_SECONDS: "0" }, "OCORE_AGENT_RECONNECT_MAX_SECONDS"],
     [{ OCORE_AGENT_SERVR: "x:1" }, "OCORE_AGENT_SERVR"],
   ])("refuses %j naming the setting", (env, setting) => {
     expect(() => loadAgentConfig(env)).toThrow(AgentConfigError);
@@ -57,6 +61,7 @@ describe("loadAgentConfig", () => {
       "OCORE_AGENT_METRICS_INTERVAL_SECONDS",
       "OCORE_AGENT_SPOOL_MAX_BYTES",
       "OCORE_AGENT_DOCKER_SOCKET",
+      "OCORE_AGENT_RECONNECT_MAX_SECONDS",
     ]) {
       expect(example).toMatch(new RegExp(`^(# )?${name}=`, "m"));
     }

@@ -45,6 +45,8 @@ const schema = z.object({
     z.string().check(z.regex(/^(\/.+|off)$/, 'expected an absolute socket path or "off"')),
     "/var/run/docker.sock",
   ),
+  // Full-jitter backoff: the n-th retry waits up to min(cap, 2^n s); a fleet spreads over the cap.
+  OCORE_AGENT_RECONNECT_MAX_SECONDS: z._default(wholeNumber(1, 3600, "from 1 to 3600"), 60),
 });
 
 export interface AgentConfig {
@@ -55,6 +57,8 @@ export interface AgentConfig {
   readonly spoolMaxBytes: number;
   /** undefined when Docker collection is off. */
   readonly dockerSocket: string | undefined;
+  /** The cap of the reconnect backoff. */
+  readonly reconnectMaxMs: number;
 }
 
 export class AgentConfigError extends Error {
@@ -95,5 +99,6 @@ export function loadAgentConfig(
     metricsIntervalMs: values.OCORE_AGENT_METRICS_INTERVAL_SECONDS * 1000,
     spoolMaxBytes: values.OCORE_AGENT_SPOOL_MAX_BYTES,
     dockerSocket: values.OCORE_AGENT_DOCKER_SOCKET === "off" ? undefined : values.OCORE_AGENT_DOCKER_SOCKET,
+    reconnectMaxMs: values.OCORE_AGENT_RECONNECT_MAX_SECONDS * 1000,
   };
 }

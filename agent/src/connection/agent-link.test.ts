@@ -27,6 +27,10 @@ class ScriptedStream extends EventEmitter implements LinkStream {
   write(message: ConnectRequest): boolean {
     this.written.push(message);
     if (message.payload.case === "hello") setImmediate(() => this.onHello(this));
+    // Like the real server, a live stream answers the agent's liveness probes.
+    const { payload } = message;
+    if (payload.case === "ping")
+      setImmediate(() => this.respond({ case: "pong", value: { nonce: payload.value.nonce } } as never));
     return true;
   }
   end(): void {}

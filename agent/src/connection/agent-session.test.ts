@@ -155,6 +155,30 @@ describe("agent session", () => {
     expect(detached).toEqual(attached);
   });
 
+  it("probes a silent server with a Ping after 4 s and gives the stream up after 12 s", async () => {
+    const { clock, stream, session } = await setUp(0);
+    let cancelled = 0;
+    stream.cancel = () => {
+      cancelled += 1;
+    };
+    const ended = session.run();
+    const pings = () => stream.writes.filter(({ message }) => message.payload.case === "ping");
+    await clock.advanceInSteps(3_500, 250);
+    expect(pings()).toHaveLength(0);
+    await clock.advanceInSteps(1_000, 250);
+    expect(pings()).toHaveLength(1);
+    // An answer (any message) counts as a sign of life: the silence starts again.
+    stream.respond({ case: "pong", value: { nonce: 1n } } as never);
+    await clock.advanceInSteps(11_000, 250);
+    expect(cancelled).toBe(0);
+    await clock.advanceInSteps(1_500, 250);
+    const end = await ended;
+    expect(end.reason).toBe("failed");
+    expect(end.reason === "failed" && (end.error as Error).name).toBe("ServerSilentError");
+    expect(cancelled).toBe(1);
+    expect(pings().length).toBeGreaterThanOrEqual(3);
+  });
+
   it("ends as failed when the server closes the stream", async () => {
     const { session, stream } = await setUp(0);
     const ended = session.run();

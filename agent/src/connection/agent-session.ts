@@ -35,6 +35,34 @@ export class HandshakeTimeoutError extends Error {
   }
 }
 
+/** Nothing came from the server for the silence limit: the path is dead though no FIN or RST came. */
+export class ServerSilentError extends Error {
+  override name = "ServerSilentError";
+  constructor(silentMs: number) {
+    super(`nothing from the server for ${Math.round(silentMs / 1000)} s (a Ping went unanswered)`);
+  }
+}
+
+/**
+ * How the agent finds a dead path on its own side (decision 0201): after `probeAfterMs` without a
+ * message from the server it sends a Ping (the server answers every Ping); after `silentForMs` it
+ * gives the stream up and reconnects. Checked every `checkEveryMs`; a check that ran much later
+ * than planned (the agent itself was stalled) does not give up that round, since the server's
+ * answer may be waiting unread.
+ */
+export interface LivenessTiming {
+  readonly probeAfterMs: number;
+  readonly silentForMs: number;
+  readonly checkEveryMs: number;
+}
+
+export const defaultLiveness: LivenessTiming = {
+  probeAfterMs: 4_000,
+  silentForMs: 12_000,
+  checkEveryMs: 1_000,
+};
+const LATE_CHECK_MS = 2_500;
+
 /** How a session ended: the link decides what comes next from this. */
 export type SessionEnd =
   | { readonly reason: "failed"; readonly error: unknown }
@@ -73,6 +101,8 @@ export interface SessionOptions {
   readonly openTunnel?: () => TunnelCall;
   /** Serves the server's OpenSshTunnel requests (ssh-tunnel/ssh-tunnel.ts). */
   readonly sshTunnels?: SshTunnels;
+  /** When a silent server is probed and given up (defaultLiveness). */
+  readonly liveness?: LivenessTiming;
 }
 
 export interface Session {
@@ -94,6 +124,7 @@ export function createSession(options: SessionOptions): Session {
   const halt = new AbortController();
   const inFlight = new Set<bigint>();
   let lastSent = 0n;
+  let lastHeardAt = clock.now();
   let renewing = false;
   let wake: (() => void) | undefined;
   let resolveWelcome: ((welcome: Welcome) => void) | undefined;
@@ -215,6 +246,7 @@ export function createSession(options: SessionOptions): Session {
   }
 
   stream.on("data", (message) => {
+    lastHeardAt = clock.now();
     handle(message).catch((error: unknown) => finish({ reason: "failed", error }));
   });
   stream.on("error", (error) => finish({ reason: "failed", error }));
@@ -241,6 +273,31 @@ export function createSession(options: SessionOptions): Session {
       lastBatchAt = clock.now();
       const writable = send({ case: "metricBatch", value: { samples, droppedSamples: spool.droppedCount } });
       if (!writable) await waitForDrain();
+    }
+  }
+
+  async function watchLiveness(): Promise<void> {
+    const timing = options.liveness ?? defaultLiveness;
+    let lastProbeAt = Number.NEGATIVE_INFINITY;
+    let nonce = 0n;
+    let plannedAt = clock.now() + timing.checkEveryMs;
+    while (!halt.signal.aborted) {
+      await sleep(clock, timing.checkEveryMs, halt.signal);
+      if (halt.signal.aborted) return;
+      const now = clock.now();
+      const late = now - plannedAt > LATE_CHECK_MS;
+      plannedAt = now + timing.checkEveryMs;
+      const silentMs = now - lastHeardAt;
+      if (silentMs >= timing.silentForMs && !late) {
+        finish({ reason: "failed", error: new ServerSilentError(silentMs) });
+        stream.cancel();
+        return;
+      }
+      if (silentMs >= timing.probeAfterMs && now - lastProbeAt >= timing.probeAfterMs) {
+        lastProbeAt = now;
+        nonce += 1n;
+        send({ case: "ping", value: { nonce } });
+      }
     }
   }
 
@@ -272,6 +329,8 @@ export function createSession(options: SessionOptions): Session {
         }
       };
       renewalTimer().catch(() => undefined);
+      lastHeardAt = clock.now();
+      watchLiveness().catch((error: unknown) => finish({ reason: "failed", error }));
       return ended;
     },
     notifySample() {

@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import type { Logger } from "../logging/logger.js";
-import { HandshakeTimeoutError } from "./agent-session.js";
+import { HandshakeTimeoutError, ServerSilentError } from "./agent-session.js";
 import type { Clock } from "./clock.js";
 
 /** Why the link went down, reduced to a kind that is the same for the same cause. */
@@ -18,6 +18,7 @@ export function classifyFailure(error: unknown): LinkFailure {
     return { kind: "identity refused", fatal: true, detail };
   }
   if (error instanceof HandshakeTimeoutError) return { kind: "no welcome", fatal: false, detail };
+  if (error instanceof ServerSilentError) return { kind: "server silent", fatal: false, detail };
   if (/ECONNREFUSED/.test(detail)) return { kind: "connection refused", fatal: false, detail };
   if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(detail)) {
     return { kind: "name resolution failed", fatal: false, detail };

@@ -59,6 +59,7 @@ async function setUp(options: { enrollLifetimeMs?: number } = {}): Promise<Setup
     metricsIntervalMs: 1000,
     spoolMaxBytes: 1024 * 1024,
     dockerSocket: undefined,
+    reconnectMaxMs: 60_000,
   };
   const { logger } = createCaptureLogger();
   const agent = await startAgent({

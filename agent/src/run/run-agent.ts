@@ -124,7 +124,7 @@ export async function startAgent(options: {
     spool,
     clock,
     logger: componentLogger(logger, "link", { server: address.text }),
-    backoff: createBackoff(),
+    backoff: createBackoff({ capMs: config.reconnectMaxMs }),
     renewal: await createCertificateRenewal({ store, now: clock.now, commonName: os.hostname() }),
     hello: async () =>
       create(HelloSchema, {

@@ -119,6 +119,9 @@ export async function startTestAgentServer(options: {
             case: "metricsAck",
             value: { sequences: payload.value.samples.map((sample) => sample.sequence) },
           } as never);
+        } else if (payload.case === "ping") {
+          // Like the real gateway: the agent probes a quiet stream and gives it up unanswered.
+          send(call, { case: "pong", value: { nonce: payload.value.nonce } } as never);
         } else if (payload.case === "renewCertificate") {
           signClientCsr(ca, payload.value.csrPem, { serverId: commonName }).then((certificatePem) =>
             send(call, {

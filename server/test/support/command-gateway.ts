@@ -36,10 +36,14 @@ export async function startCommandGateway(
   options: {
     journal?: { maxBufferedBytes?: number; maxBatchBytes?: number; copyFromBytes?: number };
     database?: TestDatabase;
+    /** Wall-clock time with the gateway's presence sweeps and the runner's timeouts running (fault tests). */
+    realTime?: boolean;
+    metricsIntervalSeconds?: number;
   } = {},
 ) {
   const database = options.database ?? (await createTestDatabase(kind));
-  const clock = createTestClock();
+  const testClock = createTestClock();
+  const clock = options.realTime ? { now: () => new Date(), advance: testClock.advance } : testClock;
   const pki = await ensureAgentPki(database.db, {
     keyring: createMasterKeyring(TEST_MASTER_KEY),
     hostnames: ["localhost", "127.0.0.1"],
@@ -52,7 +56,7 @@ export async function startCommandGateway(
     links: registry,
     logger: silentLogger,
     now: clock.now,
-    sweepEveryMs: 0,
+    sweepEveryMs: options.realTime ? 1_000 : 0,
     pollEveryMs: 200,
     journal: options.journal,
   });
@@ -63,10 +67,10 @@ export async function startCommandGateway(
     writer,
     logger: silentLogger,
     version: "0.0.0-test",
-    metricsIntervalSeconds: 10,
+    metricsIntervalSeconds: options.metricsIntervalSeconds ?? 10,
     certificateDays: 7,
     now: clock.now,
-    timing: { sweepEveryMs: 0 },
+    timing: options.realTime ? {} : { sweepEveryMs: 0 },
     registry,
     commands: runner.sink,
   });
@@ -77,6 +81,20 @@ export async function startCommandGateway(
     runner,
     gateway,
     port,
+    /** A new server and a token a real agent enrolls with (`ocore-agent enroll`). */
+    async serverWithToken() {
+      const [row] = await database.db
+        .insert(servers)
+        .values({ name: `host-${Math.random().toString(36).slice(2, 10)}` })
+        .returning({ id: servers.id });
+      const serverId = (row as { id: string }).id;
+      const { token } = await createEnrollmentToken(database.db, {
+        serverId,
+        caPin: pki.caPin,
+        now: clock.now(),
+      });
+      return { serverId, token };
+    },
     /** A new server with an enrolled agent identity. */
     async enrolledServer() {
       const [row] = await database.db

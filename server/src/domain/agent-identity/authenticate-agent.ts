@@ -1,10 +1,10 @@
+import { X509Certificate } from "node:crypto";
 import { eq } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
 import { agentCertificates } from "../../platform/db/schema/agent-identity.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import type { AgentPki } from "../../platform/pki/agent-pki.js";
-import { x509 } from "../../platform/pki/x509.js";
 import { sha256 } from "../../platform/pki/x509-keys.js";
 
 /** Who a connected agent is, decided by its client certificate alone. */
@@ -33,7 +33,7 @@ export async function authenticateAgent(
       "no valid client certificate: the agent must present the certificate this oCore server issued at enrollment (ocore-agent enroll)",
     );
   }
-  const commonName = new x509.X509Certificate(new Uint8Array(der)).subjectName.getField("CN")[0];
+  const commonName = commonNameOf(der);
   const [row] = await db
     .select({
       serial: agentCertificates.serial,
@@ -60,4 +60,13 @@ export async function authenticateAgent(
     throw new AppError("permission_denied", "this server is being removed from oCore");
   }
   return { serverId: row.serverId, serial: row.serial, notAfter: row.notAfter };
+}
+
+/** The subject's CN (node:crypto's parser: this runs on every agent connection). */
+function commonNameOf(der: Uint8Array): string | undefined {
+  const subject = new X509Certificate(der).subject;
+  return subject
+    .split("\n")
+    .find((part) => part.startsWith("CN="))
+    ?.slice(3);
 }

@@ -1,3 +1,4 @@
+import { X509Certificate as NativeX509Certificate } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import { pkiCertificates } from "../db/schema/pki.js";
@@ -62,6 +63,10 @@ export async function ensureAgentPki(db: Db, options: EnsureAgentPkiOptions): Pr
     createCaCertificate(now(), options.installationId),
   );
   const caCertificate = new x509.X509Certificate(ca.certificatePem);
+  // Checked on every agent connection: OpenSSL's parser and verifier (node:crypto) take ~0.5 ms
+  // where @peculiar/x509's asn1js parse and WebCrypto verify took ~6 ms under load, the largest
+  // per-handshake cost of a reconnect storm (bench/README.md, "Reconnect storm").
+  const caPublicKey = new NativeX509Certificate(ca.certificatePem).publicKey;
   const issuer: Issuer = { certificate: caCertificate, signingKey: await importSigningKey(ca.privateKeyPem) };
   if (ca.created) logger.info({ subject: caCertificate.subject }, "created the agent certificate authority");
   if (ca.resealed) logger.info({ keyId: keyring.current.id }, "re-encrypted under the current master key");
@@ -118,8 +123,7 @@ export async function ensureAgentPki(db: Db, options: EnsureAgentPkiOptions): Pr
     issuer,
     async isIssuedByCa(der) {
       try {
-        const certificate = new x509.X509Certificate(new Uint8Array(der));
-        return await certificate.verify({ publicKey: caCertificate.publicKey, signatureOnly: true });
+        return new NativeX509Certificate(der).verify(caPublicKey);
       } catch {
         return false;
       }
