@@ -11,6 +11,8 @@ describe("loadAgentConfig", () => {
       metricsIntervalMs: 10_000,
       spoolMaxBytes: 16 * 1024 * 1024,
       dockerSocket: "/var/run/docker.sock",
+      checkIntervalMs: 30_000,
+      startCheckEveryMs: 21_600_000,
     });
   });
 
@@ -33,6 +35,8 @@ describe("loadAgentConfig", () => {
       metricsIntervalMs: 30_000,
       spoolMaxBytes: 2 * 1024 * 1024,
       dockerSocket: undefined,
+      checkIntervalMs: 30_000,
+      startCheckEveryMs: 21_600_000,
     });
   });
 

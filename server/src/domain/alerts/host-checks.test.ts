@@ -53,6 +53,7 @@ function observation(overrides: {
       mounts: [["/", overrides.values?.disk_used_percent ?? 70]],
       restarting: overrides.restarting ?? [],
     },
+    checks: [],
     certificateNotAfter: overrides.certificateNotAfter ?? null,
     diskTrend: overrides.diskTrend,
   };

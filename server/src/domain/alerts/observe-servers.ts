@@ -26,6 +26,8 @@ export interface ServerObservation {
         readonly restarting: string[];
       }
     | undefined;
+  /** The newest result of each check the agent runs on the host, received after the sample cut-off. */
+  readonly checks: readonly ObservedCheck[];
   /** When the newest unrevoked agent certificate expires (null: none). */
   readonly certificateNotAfter: Date | null;
   /**
@@ -33,6 +35,15 @@ export interface ServerObservation {
    * percent per second), when it is at least TREND_FROM_PERCENT full; undefined otherwise.
    */
   readonly diskTrend: { readonly percentPerSecond: number; readonly points: number } | undefined;
+}
+
+/** One stored agent check result (host_check_results), as the evaluator judges it. */
+export interface ObservedCheck {
+  readonly key: string;
+  readonly subject: string;
+  readonly state: string;
+  readonly value: number | null;
+  readonly message: string;
 }
 
 /** Below this the fullest filesystem's trend is not computed (it would take days to fill). */
@@ -53,7 +64,10 @@ export async function observeServers(
   const result = await db.execute(sql`
     select s.id, s.name, s.tags, s.status, s.last_seen_at, m.*, t.slope, t.points,
       (select max(c.not_after) from agent_certificates c
-        where c.server_id = s.id and c.revoked_at is null) as certificate_not_after
+        where c.server_id = s.id and c.revoked_at is null) as certificate_not_after,
+      (select coalesce(jsonb_agg(jsonb_build_array(h.key, h.subject, h.state, h.value, h.message)), '[]'::jsonb)
+        from host_check_results h
+        where h.server_id = s.id and h.received_at >= ${since}::timestamptz) as checks
     from servers s
     left join lateral (
       select collected_at, cpu_percent, load1, load5, load15, cpu_cores, memory_total, memory_used,
@@ -89,6 +103,7 @@ export async function observeServers(
           restarting: namesOf(row.restarting),
         }
       : undefined,
+    checks: checksOf(row.checks),
     certificateNotAfter: row.certificate_not_after
       ? new Date(row.certificate_not_after as string | Date)
       : null,
@@ -140,5 +155,24 @@ function mountsOf(value: unknown): MountUse[] {
     return typeof mount === "string" && Number(total) > 0
       ? [[mount, (100 * Number(used)) / Number(total)]]
       : [];
+  });
+}
+
+/** checks rows are [key, subject, state, value, message]. */
+function checksOf(value: unknown): ObservedCheck[] {
+  const rows = (typeof value === "string" ? JSON.parse(value) : value) as unknown;
+  if (!Array.isArray(rows)) return [];
+  return rows.flatMap((entry): ObservedCheck[] => {
+    if (!Array.isArray(entry)) return [];
+    const [key, subject, state, checkValue, message] = entry as [string, string, string, unknown, string];
+    return [
+      {
+        key: String(key),
+        subject: String(subject),
+        state: String(state),
+        value: checkValue === null || checkValue === undefined ? null : Number(checkValue),
+        message: String(message),
+      },
+    ];
   });
 }

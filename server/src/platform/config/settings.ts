@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { alertSettings } from "./alert-settings.js";
+import { checkSettings } from "./check-settings.js";
 import {
   hostList,
   httpUrl,
@@ -301,6 +302,7 @@ export const settings = {
     schema: z.string().min(1, "must not be empty"),
   },
   ...alertSettings,
+  ...checkSettings,
   OCORE_METRICS_TOKEN: {
     env: "OCORE_METRICS_TOKEN",
     description:
