@@ -266,7 +266,9 @@ export function createAlertService(deps: AlertDeps | undefined): ServiceImpl<typ
       if (request.historyLimit > MAX_HISTORY_LIMIT) {
         throw AppError.invalid("history_limit", `must be at most ${MAX_HISTORY_LIMIT}`);
       }
-      const result = await listServerChecks(need().db, serverId, { historyLimit: request.historyLimit || 50 });
+      const result = await listServerChecks(need().db, serverId, {
+        historyLimit: request.historyLimit || 50,
+      });
       return {
         checks: result.checks.map((check) => ({
           ...check,
