@@ -10,12 +10,13 @@ import { alerts } from "../../platform/db/schema/alerts.js";
 import { hostCheckChanges } from "../../platform/db/schema/host-checks.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { evaluateAlerts } from "../alerts/evaluate-alerts.js";
-import { type HostCheckInput, validateHostChecks } from "./host-check-input.js";
+import { validateHostChecks } from "./host-check-input.js";
 import { listServerChecks } from "./list-server-checks.js";
 import { CHECK_HISTORY_PER_CHECK, recordHostChecks } from "./record-host-checks.js";
 import { createThresholdResolver } from "./server-thresholds.js";
 
-const message = (results: Array<Partial<HostCheckInput> & { key: string }>, at = new Date()) =>
+type RawResult = { key: string; subject?: string; state?: string; value?: number; message?: string };
+const message = (results: RawResult[], at = new Date()) =>
   create(HostChecksSchema, {
     checkedAt: timestampFromDate(at),
     results: results.map((result) => ({ subject: "", state: "ok", message: "fine", ...result })),
@@ -119,7 +120,7 @@ describe.each(databaseKinds)("stored check results and their alerts on %s", (kin
     ],
   };
   const thresholdsFor = createThresholdResolver(tagged);
-  const record = (serverId: string, results: Array<Partial<HostCheckInput> & { key: string }>) =>
+  const record = (serverId: string, results: RawResult[]) =>
     recordHostChecks(t.db, serverId, validateHostChecks(message(results, t.clock.now())), {
       now: t.clock.now(),
       thresholdsFor,
