@@ -12,7 +12,7 @@ export const AGENT_CHECK_RULES: Readonly<Record<CheckKey, string>> = {
   inodes: "builtin:inodes_used",
 };
 
-/** A daemon that is down for this long fires (two agent check cycles and some). */
+/** A daemon down this long fires (two agent check cycles and some), or sooner if OCORE_ALERT_HOST_CHECK_FOR_SECONDS is shorter. */
 const DAEMON_FOR_MS = 60_000;
 
 /**
@@ -48,7 +48,10 @@ export function agentCheckSignals(server: ServerObservation, settings: BuiltinRu
           action: checkAction(key, check.subject, server.name),
         }),
         timing: {
-          forMs: key === "inodes" ? settings.hostCheckForSeconds * 1000 : DAEMON_FOR_MS,
+          forMs:
+            key === "inodes"
+              ? settings.hostCheckForSeconds * 1000
+              : Math.min(DAEMON_FOR_MS, settings.hostCheckForSeconds * 1000),
           keepFiringForMs: 0,
         },
       },
