@@ -7,6 +7,7 @@ import { agentCheckSignals } from "./agent-check-signals.js";
 import { type AlertEvent, type AlertRow, nextAlertState } from "./alert-transition.js";
 import type { AlertSignal, BuiltinRuleSettings } from "./alert-types.js";
 import { unchanged, writeAlertChanges } from "./alert-writes.js";
+import { BACKUP_FRESHNESS_RULE, backupFreshnessSignals } from "./backup-freshness-signals.js";
 import { AGENT_OFFLINE_RULE, agentOfflineSignal, DISK_USED_RULE, diskSignals } from "./builtin-signals.js";
 import { dispatchNotifications } from "./grouping/dispatch-notifications.js";
 import { immediateNotificationPolicy, type NotificationPolicy } from "./grouping/notification-policy.js";
@@ -101,6 +102,7 @@ function builtinSignals(
   const settings = thresholdsFor(server.tags);
   return [
     ...agentCheckSignals(server, settings),
+    ...backupFreshnessSignals(server, settings, now),
     agentOfflineSignal(server, settings),
     ...diskSignals(server, settings),
     ...hostCheckSignals(server, settings, now),
@@ -112,6 +114,7 @@ const VANISHED_NOTE: Readonly<Record<string, string>> = {
   [DISK_USED_RULE]: " (mount no longer reported)",
   [RESTART_LOOP_RULE]: " (no longer restarting)",
   "builtin:inodes_used": " (mount no longer reported)",
+  [BACKUP_FRESHNESS_RULE]: " (no longer scheduled)",
 };
 
 /**

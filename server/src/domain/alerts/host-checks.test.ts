@@ -54,6 +54,7 @@ function observation(overrides: {
       restarting: overrides.restarting ?? [],
     },
     checks: [],
+    backupSchedules: [],
     certificateNotAfter: overrides.certificateNotAfter ?? null,
     diskTrend: overrides.diskTrend,
   };
