@@ -167,6 +167,7 @@ function deliveryMessage(entry: DeliveryRow) {
   return {
     id: BigInt(entry.id),
     notificationId: entry.notificationId ?? "",
+    channelId: entry.channelId,
     attempt: entry.attempt,
     outcome: entry.outcome,
     summary: entry.summary,

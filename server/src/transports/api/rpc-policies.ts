@@ -275,7 +275,8 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   "ocore.api.v1.AlertService/CreateSilence": global("alerts.manage", "alert.silence.create"),
   "ocore.api.v1.AlertService/EndSilence": global("alerts.manage", "alert.silence.end"),
   "ocore.api.v1.AlertService/AcknowledgeAlert": {
-    access: "alerts.manage",
+    // Whoever is on call (operators, scoped to their servers) takes an alert; decision 0122.
+    access: "alerts.acknowledge",
     scope: "server",
     target: serverOfAlert,
     action: "alert.acknowledge",
