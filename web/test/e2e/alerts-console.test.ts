@@ -97,7 +97,10 @@ describe("the alert console", () => {
       .toMatch(/^Failed: /);
 
     // The delivery log shows both attempts with their channel and outcome.
-    await page.getByRole("link", { name: "Delivery log" }).click();
+    await page
+      .getByRole("navigation", { name: "Alerts" })
+      .getByRole("link", { name: "Delivery log" })
+      .click();
     await page.getByTestId("delivery-log").waitFor();
     const rows = page.getByTestId("delivery-row");
     await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
