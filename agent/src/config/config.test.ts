@@ -12,6 +12,8 @@ describe("loadAgentConfig", () => {
       spoolMaxBytes: 16 * 1024 * 1024,
       dockerSocket: "/var/run/docker.sock",
       reconnectMaxMs: 60_000,
+      checkIntervalMs: 30_000,
+      startCheckEveryMs: 21_600_000,
     });
   });
 
@@ -36,6 +38,8 @@ describe("loadAgentConfig", () => {
       spoolMaxBytes: 2 * 1024 * 1024,
       dockerSocket: undefined,
       reconnectMaxMs: 5_000,
+      checkIntervalMs: 30_000,
+      startCheckEveryMs: 21_600_000,
     });
   });
 

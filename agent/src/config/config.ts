@@ -41,6 +41,8 @@ const schema = z.object({
     wholeNumber(1024 * 1024, 1024 * 1024 * 1024, "from 1048576 (1 MiB) to 1073741824 (1 GiB)"),
     16 * 1024 * 1024,
   ),
+  OCORE_AGENT_CHECK_INTERVAL_SECONDS: z._default(wholeNumber(1, 3600, "from 1 to 3600"), 30),
+  OCORE_AGENT_START_CHECK_MINUTES: z._default(wholeNumber(0, 10080, "from 0 (off) to 10080"), 360),
   OCORE_AGENT_DOCKER_SOCKET: z._default(
     z.string().check(z.regex(/^(\/.+|off)$/, 'expected an absolute socket path or "off"')),
     "/var/run/docker.sock",
@@ -59,6 +61,10 @@ export interface AgentConfig {
   readonly dockerSocket: string | undefined;
   /** The cap of the reconnect backoff. */
   readonly reconnectMaxMs: number;
+  /** The host checks' cycle (Docker ping, sshd, inodes). */
+  readonly checkIntervalMs: number;
+  /** How often the "Docker can start a container" check runs; 0: never. */
+  readonly startCheckEveryMs: number;
 }
 
 export class AgentConfigError extends Error {
@@ -100,5 +106,7 @@ export function loadAgentConfig(
     spoolMaxBytes: values.OCORE_AGENT_SPOOL_MAX_BYTES,
     dockerSocket: values.OCORE_AGENT_DOCKER_SOCKET === "off" ? undefined : values.OCORE_AGENT_DOCKER_SOCKET,
     reconnectMaxMs: values.OCORE_AGENT_RECONNECT_MAX_SECONDS * 1000,
+    checkIntervalMs: values.OCORE_AGENT_CHECK_INTERVAL_SECONDS * 1000,
+    startCheckEveryMs: values.OCORE_AGENT_START_CHECK_MINUTES * 60_000,
   };
 }

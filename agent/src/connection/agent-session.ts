@@ -6,6 +6,7 @@ import {
   type Hello,
   type Welcome,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import type { HostChecks, HostChecksWriter } from "../checks/host-checks.js";
 import type { CommandExecutor } from "../commands/command-executor.js";
 import { type CommandOutbox, type OutboxWriter, streamOutboxWriter } from "../commands/command-outbox.js";
 import type { InstanceStatesWriter, InstanceWatch } from "../instances/instance-watch.js";
@@ -97,6 +98,8 @@ export interface SessionOptions {
   readonly commands?: { readonly executor: CommandExecutor; readonly outbox: CommandOutbox };
   /** Pushes the host's instance states (a snapshot, then changes) while this stream is live. */
   readonly instanceStates?: Pick<InstanceWatch, "attach" | "detach">;
+  /** Sends the host checks' results (the newest at once, then every cycle) while this stream is live. */
+  readonly hostChecks?: Pick<HostChecks, "attach" | "detach">;
   /** Opens a Tunnel call on this stream's channel (absent: SSH tunnels are not offered). */
   readonly openTunnel?: () => TunnelCall;
   /** Serves the server's OpenSshTunnel requests (ssh-tunnel/ssh-tunnel.ts). */
@@ -131,11 +134,13 @@ export function createSession(options: SessionOptions): Session {
   let finish!: (end: SessionEnd) => void;
   let commandWriter: OutboxWriter | undefined;
   let statesWriter: InstanceStatesWriter | undefined;
+  let checksWriter: HostChecksWriter | undefined;
   const ended = new Promise<SessionEnd>((resolve) => {
     finish = (end) => {
       if (halt.signal.aborted) return;
       if (commandWriter) options.commands?.outbox.detach(commandWriter);
       if (statesWriter) options.instanceStates?.detach(statesWriter);
+      if (checksWriter) options.hostChecks?.detach(checksWriter);
       halt.abort();
       wake?.();
       resolve(end);
@@ -191,6 +196,10 @@ export function createSession(options: SessionOptions): Session {
             drained: waitForDrain,
           };
           options.instanceStates.attach(statesWriter);
+        }
+        if (options.hostChecks && !halt.signal.aborted) {
+          checksWriter = { write: (checks) => send({ case: "hostChecks", value: checks }) };
+          options.hostChecks.attach(checksWriter);
         }
         return;
       case "command":

@@ -60,6 +60,8 @@ async function setUp(options: { enrollLifetimeMs?: number } = {}): Promise<Setup
     spoolMaxBytes: 1024 * 1024,
     dockerSocket: undefined,
     reconnectMaxMs: 60_000,
+    checkIntervalMs: 30_000,
+    startCheckEveryMs: 0,
   };
   const { logger } = createCaptureLogger();
   const agent = await startAgent({
@@ -101,7 +103,10 @@ describe("ocore-agent run against a loopback mTLS server", { timeout: 30_000 }, 
       kernel: string;
     };
     expect(hello).toMatchObject({ agentVersion: "0.0.1", cpuCores: os.cpus().length, kernel: os.release() });
-    expect(first?.received.slice(1).every((message) => message.payload.case === "metricBatch")).toBe(true);
+    // After Hello: metric batches, and the host checks' results once per check cycle.
+    const cases = new Set(first?.received.slice(1).map((message) => message.payload.case));
+    expect([...cases].every((name) => name === "metricBatch" || name === "hostChecks")).toBe(true);
+    expect(cases.has("metricBatch")).toBe(true);
     const sequences = sequencesOf(store);
     expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, index) => index + 1));
     const sample = store.samples.get(2n);

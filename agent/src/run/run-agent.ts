@@ -3,6 +3,7 @@ import path from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { HelloSchema } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import { createHostChecks, type HostChecksOptions } from "../checks/host-checks.js";
 import { createCpuCollector } from "../collectors/cpu-collector.js";
 import { createDiskIoCollector } from "../collectors/disk-io-collector.js";
 import { createDockerCollector, createDockerEngine } from "../collectors/docker-collector.js";
@@ -53,6 +54,8 @@ export async function startAgent(options: {
   link?: Partial<Parameters<typeof createAgentLink>[0]>;
   /** The command handlers (the production registry unless a test brings its own). */
   handlers?: readonly CommandHandler[];
+  /** Test hooks: the host checks' cycle and how often the container start check runs. */
+  checks?: Pick<HostChecksOptions, "intervalMs" | "startCheckEveryMs" | "firstStartCheckAfterMs">;
 }): Promise<RunningAgent> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
@@ -118,6 +121,19 @@ export async function startAgent(options: {
       })
     : undefined;
 
+  // Docker, sshd and inodes, judged from inside the host; results ride the stream.
+  const hostChecks = createHostChecks({
+    dockerSocket: config.dockerSocket,
+    procRoot,
+    logger: componentLogger(logger, "checks"),
+    clock,
+    intervalMs: config.checkIntervalMs,
+    startCheckEveryMs: config.startCheckEveryMs,
+    // The first start check waits one period (at most 10 minutes): a restart storm starts nothing.
+    firstStartCheckAfterMs: Math.min(config.startCheckEveryMs, 600_000),
+    ...options.checks,
+  });
+
   let sampling: SamplingLoop | undefined;
   const link = createAgentLink({
     dialer: createGrpcDialer({ address, store }),
@@ -140,6 +156,7 @@ export async function startAgent(options: {
       ...options.link?.session,
       commands: { executor, outbox },
       instanceStates: instanceWatch,
+      hostChecks,
       sshTunnels: createSshTunnels({ logger: componentLogger(logger, "ssh-tunnel") }),
     },
   });
@@ -153,6 +170,7 @@ export async function startAgent(options: {
   });
   const loop = sampling;
   instanceWatch?.start();
+  hostChecks.start();
   link.start();
   loop.start();
   logger.info({ server: address.text, spooled: spool.size, dropped: spool.droppedCount }, "agent running");
@@ -168,6 +186,7 @@ export async function startAgent(options: {
       await loop.stop();
       await link.stop();
       await instanceWatch?.stop();
+      await hostChecks.stop();
       await spool.close();
     },
   };

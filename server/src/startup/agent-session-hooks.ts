@@ -1,5 +1,9 @@
 import { renewAgentCertificate } from "../domain/agent-identity/renew-agent-certificate.js";
+import { defaultBuiltinRuleSettings } from "../domain/alerts/alert-types.js";
 import type { CommandEventSink } from "../domain/commands/command-transport.js";
+import { validateHostChecks } from "../domain/host-checks/host-check-input.js";
+import { recordHostChecks } from "../domain/host-checks/record-host-checks.js";
+import type { ThresholdResolver } from "../domain/host-checks/server-thresholds.js";
 import {
   recordObservedInstanceStates,
   validateInstanceStates,
@@ -27,6 +31,8 @@ export interface AgentSessionHooksDeps {
   readonly certificateDays: number;
   /** Usage waiting for the presence sweep to write it onto the server's row. */
   readonly pendingUsage: PendingUsage;
+  /** The built-in thresholds for a server's tags (judges inodes); default: the settings' defaults. */
+  readonly thresholdsFor?: ThresholdResolver;
 }
 
 /**
@@ -60,6 +66,14 @@ export function createAgentSessionHooks(deps: AgentSessionHooksDeps): SessionHoo
       const valid = validateInstanceStates(states);
       if (registry.get(session.serverId) !== session) return; // a replaced stream's news is stale
       await recordObservedInstanceStates(db, session.serverId, valid, now());
+    },
+    async onHostChecks(session, checks) {
+      const valid = validateHostChecks(checks);
+      if (registry.get(session.serverId) !== session) return; // a replaced stream's news is stale
+      await recordHostChecks(db, session.serverId, valid, {
+        now: now(),
+        thresholdsFor: deps.thresholdsFor ?? (() => defaultBuiltinRuleSettings),
+      });
     },
     renewCertificate: (identity, csrPem) =>
       renewAgentCertificate(db, deps.pki, {

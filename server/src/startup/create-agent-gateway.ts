@@ -2,6 +2,7 @@ import { defaultAgentExecutable } from "../domain/agent-release/agent-release.js
 import { createDenialAggregator } from "../domain/audit/denial-aggregator.js";
 import type { BackupStore } from "../domain/backups/backup-store.js";
 import type { CommandEventSink } from "../domain/commands/command-transport.js";
+import type { ThresholdResolver } from "../domain/host-checks/server-thresholds.js";
 import type { MetricWriter } from "../domain/metrics/metric-writer.js";
 import {
   PING_QUIET_AFTER_MS,
@@ -42,6 +43,8 @@ export interface AgentGatewayOptions {
   readonly registry?: SessionRegistry;
   /** Where instance backups are stored; serves BackupTransferService when given. */
   readonly backupStore?: BackupStore;
+  /** The built-in thresholds for a server's tags (judges the agents' inode results). */
+  readonly thresholdsFor?: ThresholdResolver;
 }
 
 export interface GatewayTiming extends SweepTiming {
@@ -101,6 +104,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     logger,
     now,
     certificateDays: options.certificateDays,
+    thresholdsFor: options.thresholdsFor,
   });
 
   const sshTunnels = createSshTunnels({ db, pki, registry, logger, now });

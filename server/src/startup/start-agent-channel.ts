@@ -2,6 +2,7 @@ import type { BackupStore } from "../domain/backups/backup-store.js";
 import { openBackupStore } from "../domain/backups/open-backup-store.js";
 import type { CommandService } from "../domain/commands/command-service.js";
 import { createCommandRunner } from "../domain/commands/create-command-runner.js";
+import { createThresholdResolver } from "../domain/host-checks/server-thresholds.js";
 import { createMetricWriter } from "../domain/metrics/metric-writer.js";
 import { startMetricsMaintenance } from "../domain/metrics/metrics-maintenance.js";
 import type { ServerTelemetry } from "../domain/telemetry/server-telemetry.js";
@@ -86,6 +87,7 @@ export async function startAgentChannel(options: {
     metricsIntervalSeconds: config.agent.metricsIntervalSeconds,
     certificateDays: config.agent.certificateDays,
     agentExecutable: config.agent.executable,
+    thresholdsFor: createThresholdResolver(config.alerts.builtin),
     now,
   });
   const close = async () => {

@@ -31,7 +31,24 @@ export const HEALTH_CHECKS: ReadonlyArray<readonly [ruleKey: string, name: strin
   ["builtin:container_restart_loop", "Containers"],
   ["builtin:clock_skew", "Clock"],
   ["builtin:agent_certificate", "Agent certificate"],
+  ["builtin:backup_freshness", "Backups"],
 ];
+
+/** The checks the agent runs on the host, as people read them (the panel's second list). */
+export function agentCheckTitle(key: string, subject: string): string {
+  switch (key) {
+    case "docker":
+      return "Docker daemon";
+    case "docker_start":
+      return "Docker starts containers";
+    case "sshd":
+      return "sshd";
+    case "inodes":
+      return `Inodes ${subject}`;
+    default:
+      return subject ? `${key} ${subject}` : key;
+  }
+}
 
 const RANK: Record<HealthState, number> = { ok: 0, pending: 1, unreachable: 2, warning: 3, critical: 4 };
 

@@ -72,6 +72,44 @@ describe("the alert console", () => {
     expect(received.map((r) => r.event)).toEqual(["test"]);
     // The secret is never shown again.
     expect(await page.content()).not.toContain("a-signing-secret-of-some-length");
+
+    // An e-mail channel from the form, to an SMTP port where nothing listens: its test fails, said so.
+    await page.getByTestId("channel-kind").selectOption("email");
+    await page.getByTestId("channel-name").fill("ops mail");
+    await page.getByTestId("channel-url").fill("127.0.0.1");
+    await page.getByTestId("channel-smtp-port").fill("1");
+    await page.getByTestId("channel-smtp-security").selectOption("none");
+    await page.getByTestId("channel-smtp-from").fill("ocore@example.com");
+    await page.getByTestId("channel-extra").fill("ops@example.com");
+    await page.getByTestId("create-channel").click();
+    const mail = page.getByTestId("channel-row").filter({ hasText: "ops mail" });
+    await mail.waitFor();
+    await mail.getByTestId("channel-test").click();
+    await expect
+      .poll(
+        () =>
+          mail
+            .getByTestId("channel-test-result")
+            .textContent()
+            .catch(() => ""),
+        { timeout: 30_000 },
+      )
+      .toMatch(/^Failed: /);
+
+    // The delivery log shows both attempts with their channel and outcome.
+    await page
+      .getByRole("navigation", { name: "Alerts" })
+      .getByRole("link", { name: "Delivery log" })
+      .click();
+    await page.getByTestId("delivery-log").waitFor();
+    const rows = page.getByTestId("delivery-row");
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
+    expect(await rows.filter({ hasText: "ops hook" }).getByTestId("delivery-outcome").textContent()).toBe(
+      "delivered",
+    );
+    expect(await rows.filter({ hasText: "ops mail" }).getByTestId("delivery-outcome").textContent()).toBe(
+      "failed",
+    );
   });
 
   it("schedules a maintenance window and ends it", async () => {

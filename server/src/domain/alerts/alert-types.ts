@@ -62,6 +62,9 @@ export const defaultBuiltinRuleSettings: BuiltinRuleSettings = {
   certificateDays: { warn: 14, critical: 3 },
   diskFullHours: { warn: 48, critical: 12 },
   hostCheckForSeconds: 300,
+  inodesPercent: { warn: 85, critical: 95 },
+  tagOverrides: [],
+  backupGraceSeconds: 3600,
 };
 
 export function compare(value: number, comparison: Comparison, threshold: number): boolean {

@@ -2,9 +2,12 @@ import { eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
 import { alertRules, alerts } from "../../platform/db/schema/alerts.js";
 import { servers } from "../../platform/db/schema/servers.js";
+import { createThresholdResolver, type ThresholdResolver } from "../host-checks/server-thresholds.js";
+import { agentCheckSignals } from "./agent-check-signals.js";
 import { type AlertEvent, type AlertRow, nextAlertState } from "./alert-transition.js";
 import type { AlertSignal, BuiltinRuleSettings } from "./alert-types.js";
 import { unchanged, writeAlertChanges } from "./alert-writes.js";
+import { BACKUP_FRESHNESS_RULE, backupFreshnessSignals } from "./backup-freshness-signals.js";
 import { AGENT_OFFLINE_RULE, agentOfflineSignal, DISK_USED_RULE, diskSignals } from "./builtin-signals.js";
 import { dispatchNotifications } from "./grouping/dispatch-notifications.js";
 import { immediateNotificationPolicy, type NotificationPolicy } from "./grouping/notification-policy.js";
@@ -42,8 +45,9 @@ export async function evaluateAlerts(
     await tx.execute(sql`select pg_advisory_xact_lock(${EVALUATION_LOCK})`);
     const observed = await observeServers(tx, { now, maxSampleAgeMs: input.maxSampleAgeMs });
     const rules = await tx.select().from(alertRules);
+    const thresholdsFor = createThresholdResolver(input.settings);
     const signals = [
-      ...observed.flatMap((server) => builtinSignals(server, input.settings, now)),
+      ...observed.flatMap((server) => builtinSignals(server, thresholdsFor, now)),
       ...rules.flatMap((rule) => userRuleSignals(rule, observed)),
     ];
     // Every alert of a watched server (resolved ones too: they carry the episode count).
@@ -89,8 +93,16 @@ export async function evaluateAlerts(
   });
 }
 
-function builtinSignals(server: ServerObservation, settings: BuiltinRuleSettings, now: Date): AlertSignal[] {
+/** The built-in rules' signals for one server, with the thresholds its tags select. */
+function builtinSignals(
+  server: ServerObservation,
+  thresholdsFor: ThresholdResolver,
+  now: Date,
+): AlertSignal[] {
+  const settings = thresholdsFor(server.tags);
   return [
+    ...agentCheckSignals(server, settings),
+    ...backupFreshnessSignals(server, settings, now),
     agentOfflineSignal(server, settings),
     ...diskSignals(server, settings),
     ...hostCheckSignals(server, settings, now),
@@ -101,6 +113,8 @@ function builtinSignals(server: ServerObservation, settings: BuiltinRuleSettings
 const VANISHED_NOTE: Readonly<Record<string, string>> = {
   [DISK_USED_RULE]: " (mount no longer reported)",
   [RESTART_LOOP_RULE]: " (no longer restarting)",
+  "builtin:inodes_used": " (mount no longer reported)",
+  [BACKUP_FRESHNESS_RULE]: " (no longer scheduled)",
 };
 
 /**

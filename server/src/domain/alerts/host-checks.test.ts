@@ -53,6 +53,8 @@ function observation(overrides: {
       mounts: [["/", overrides.values?.disk_used_percent ?? 70]],
       restarting: overrides.restarting ?? [],
     },
+    checks: [],
+    backupSchedules: [],
     certificateNotAfter: overrides.certificateNotAfter ?? null,
     diskTrend: overrides.diskTrend,
   };

@@ -5,18 +5,21 @@ import { AppError } from "../../platform/errors/app-error.js";
 
 export type DeliveryRow = typeof alertDeliveries.$inferSelect;
 
-/** A channel's delivery log, newest first, paged by id (`beforeId` = the last id of the previous page). */
+/**
+ * A channel's delivery log (empty `channelId`: every channel's), newest first, paged by id
+ * (`beforeId` = the last id of the previous page).
+ */
 export async function listDeliveries(
   db: Db,
   input: { readonly channelId: string; readonly beforeId: number | undefined; readonly limit: number },
 ): Promise<DeliveryRow[]> {
-  AppError.requireId(input.channelId, "channel_id");
+  if (input.channelId !== "") AppError.requireId(input.channelId, "channel_id");
   return db
     .select()
     .from(alertDeliveries)
     .where(
       and(
-        eq(alertDeliveries.channelId, input.channelId),
+        input.channelId ? eq(alertDeliveries.channelId, input.channelId) : undefined,
         input.beforeId ? lt(alertDeliveries.id, input.beforeId) : undefined,
       ),
     )

@@ -26,6 +26,10 @@ export interface ServerObservation {
         readonly restarting: string[];
       }
     | undefined;
+  /** The newest result of each check the agent runs on the host, received after the sample cut-off. */
+  readonly checks: readonly ObservedCheck[];
+  /** The server's instances with an enabled backup schedule, and their last successful backup. */
+  readonly backupSchedules: readonly ObservedBackupSchedule[];
   /** When the newest unrevoked agent certificate expires (null: none). */
   readonly certificateNotAfter: Date | null;
   /**
@@ -33,6 +37,26 @@ export interface ServerObservation {
    * percent per second), when it is at least TREND_FROM_PERCENT full; undefined otherwise.
    */
   readonly diskTrend: { readonly percentPerSecond: number; readonly points: number } | undefined;
+}
+
+/** One stored agent check result (host_check_results), as the evaluator judges it. */
+export interface ObservedCheck {
+  readonly key: string;
+  readonly subject: string;
+  readonly state: string;
+  readonly value: number | null;
+  readonly message: string;
+}
+
+/** An instance's backup schedule, as the backup-freshness rule judges it. */
+export interface ObservedBackupSchedule {
+  readonly instanceName: string;
+  /** The schedule's period: 24 h for a daily one, else its every-N-hours. */
+  readonly periodSeconds: number;
+  /** The newest completed backup of the instance (null: none yet). */
+  readonly lastSuccessAt: Date | null;
+  /** When the schedule was set up (the reference while no backup has completed yet). */
+  readonly scheduledSince: Date;
 }
 
 /** Below this the fullest filesystem's trend is not computed (it would take days to fill). */
@@ -53,7 +77,15 @@ export async function observeServers(
   const result = await db.execute(sql`
     select s.id, s.name, s.tags, s.status, s.last_seen_at, m.*, t.slope, t.points,
       (select max(c.not_after) from agent_certificates c
-        where c.server_id = s.id and c.revoked_at is null) as certificate_not_after
+        where c.server_id = s.id and c.revoked_at is null) as certificate_not_after,
+      (select coalesce(jsonb_agg(jsonb_build_array(h.key, h.subject, h.state, h.value, h.message)), '[]'::jsonb)
+        from host_check_results h
+        where h.server_id = s.id and h.received_at >= ${since}::timestamptz) as checks,
+      (select coalesce(jsonb_agg(jsonb_build_array(i.name, coalesce(bs.every_hours * 3600, 86400),
+          (select max(b.completed_at) from backups b where b.instance_id = i.id and b.state = 'completed'),
+          bs.created_at)), '[]'::jsonb)
+        from backup_schedules bs join instances i on i.id = bs.instance_id
+        where i.server_id = s.id and bs.enabled) as backup_schedules
     from servers s
     left join lateral (
       select collected_at, cpu_percent, load1, load5, load15, cpu_cores, memory_total, memory_used,
@@ -89,6 +121,8 @@ export async function observeServers(
           restarting: namesOf(row.restarting),
         }
       : undefined,
+    checks: checksOf(row.checks),
+    backupSchedules: schedulesOf(row.backup_schedules),
     certificateNotAfter: row.certificate_not_after
       ? new Date(row.certificate_not_after as string | Date)
       : null,
@@ -140,5 +174,42 @@ function mountsOf(value: unknown): MountUse[] {
     return typeof mount === "string" && Number(total) > 0
       ? [[mount, (100 * Number(used)) / Number(total)]]
       : [];
+  });
+}
+
+/** checks rows are [key, subject, state, value, message]. */
+function checksOf(value: unknown): ObservedCheck[] {
+  const rows = (typeof value === "string" ? JSON.parse(value) : value) as unknown;
+  if (!Array.isArray(rows)) return [];
+  return rows.flatMap((entry): ObservedCheck[] => {
+    if (!Array.isArray(entry)) return [];
+    const [key, subject, state, checkValue, message] = entry as [string, string, string, unknown, string];
+    return [
+      {
+        key: String(key),
+        subject: String(subject),
+        state: String(state),
+        value: checkValue === null || checkValue === undefined ? null : Number(checkValue),
+        message: String(message),
+      },
+    ];
+  });
+}
+
+/** backup_schedules rows are [instance name, period seconds, last success, scheduled since]. */
+function schedulesOf(value: unknown): ObservedBackupSchedule[] {
+  const rows = (typeof value === "string" ? JSON.parse(value) : value) as unknown;
+  if (!Array.isArray(rows)) return [];
+  return rows.flatMap((entry): ObservedBackupSchedule[] => {
+    if (!Array.isArray(entry)) return [];
+    const [name, period, last, since] = entry as [string, number, string | null, string];
+    return [
+      {
+        instanceName: String(name),
+        periodSeconds: Number(period),
+        lastSuccessAt: last ? new Date(last) : null,
+        scheduledSince: new Date(since),
+      },
+    ];
   });
 }

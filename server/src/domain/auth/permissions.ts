@@ -20,6 +20,7 @@ export const permissions = [
   "tokens.manage",
   "alerts.read",
   "alerts.manage",
+  "alerts.acknowledge",
   "templates.read",
   "templates.write",
   "templates.approve",
@@ -61,9 +62,10 @@ export const builtinRoles: readonly BuiltinRole[] = [
   {
     name: "operator",
     description:
-      "Operates servers and instances: commands, terminals and the SSH gateway, no user management.",
+      "Operates servers and instances: commands, terminals and the SSH gateway, acknowledges alerts; no user management.",
     permissions: [
       ...readOnly,
+      "alerts.acknowledge",
       "servers.write",
       "instances.write",
       "commands.run",

@@ -1,3 +1,4 @@
+import type { TagThresholdOverride } from "./check-settings.js";
 import { ConfigError } from "./config-error.js";
 import type { SettingValues } from "./settings.js";
 
@@ -26,6 +27,12 @@ export interface BuiltinRuleSettings {
   readonly diskFullHours: Thresholds;
   /** The `for` of memory, swap, load, clock skew, restart loops and disk time-to-full. */
   readonly hostCheckForSeconds: number;
+  /** Inodes in use per filesystem (judged when the agent's check results arrive). */
+  readonly inodesPercent: Thresholds;
+  /** Per-tag threshold overrides, first match wins (OCORE_ALERT_TAG_THRESHOLDS). */
+  readonly tagOverrides: readonly TagThresholdOverride[];
+  /** A scheduled backup may be this late before its freshness alert fires. */
+  readonly backupGraceSeconds: number;
 }
 
 /** A check's two thresholds. */
@@ -68,6 +75,9 @@ export function toAlertConfig(values: SettingValues): AlertConfig {
       certificateDays: values.OCORE_ALERT_CERTIFICATE_DAYS,
       diskFullHours: values.OCORE_ALERT_DISK_FULL_HOURS,
       hostCheckForSeconds: values.OCORE_ALERT_HOST_CHECK_FOR_SECONDS,
+      inodesPercent: values.OCORE_ALERT_INODES_PERCENT,
+      tagOverrides: values.OCORE_ALERT_TAG_THRESHOLDS,
+      backupGraceSeconds: values.OCORE_ALERT_BACKUP_GRACE_MINUTES * 60,
     },
     notify: {
       groupWaitSeconds: values.OCORE_ALERT_GROUP_WAIT_SECONDS,

@@ -114,6 +114,31 @@ describe("loadConfig", () => {
     expect(single.message).toContain("WARN,CRITICAL");
   });
 
+  it("reads per-tag thresholds and refuses a bad entry naming the key", () => {
+    const config = loadConfig(
+      { OCORE_ALERT_TAG_THRESHOLDS: '[{"selector": "env=staging", "disk": "90,95", "inodes": "90,98"}]' },
+      { cwd },
+    );
+    expect(config.alerts.builtin.tagOverrides).toEqual([
+      {
+        selector: "env=staging",
+        thresholds: { disk: { warn: 90, critical: 95 }, inodes: { warn: 90, critical: 98 } },
+      },
+    ]);
+    expect(loadConfig({}, { cwd }).alerts.builtin.tagOverrides).toEqual([]);
+    const notJson = configError(() => loadConfig({ OCORE_ALERT_TAG_THRESHOLDS: "env=staging" }, { cwd }));
+    expect(notJson.message).toContain("OCORE_ALERT_TAG_THRESHOLDS");
+    expect(notJson.message).toContain("is not JSON");
+    const reversed = configError(() =>
+      loadConfig({ OCORE_ALERT_TAG_THRESHOLDS: '[{"selector": "a", "disk": "95,90"}]' }, { cwd }),
+    );
+    expect(reversed.message).toContain("0.disk");
+    const unknown = configError(() =>
+      loadConfig({ OCORE_ALERT_TAG_THRESHOLDS: '[{"selector": "a", "cpu": "1,2"}]' }, { cwd }),
+    );
+    expect(unknown.message).toContain("keys: selector, disk, inodes");
+  });
+
   it("never shows a secret's value in its error", () => {
     const error = configError(() => loadConfig({ DATABASE_URL: "mysql://user:hunter2@db/x" }, { cwd }));
     expect(error.message).not.toContain("hunter2");

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { aiSettings } from "./ai-settings.js";
 import { alertSettings } from "./alert-settings.js";
+import { checkSettings } from "./check-settings.js";
 import { replicaSettings } from "./replica-settings.js";
 import {
   hostList,
@@ -303,6 +304,7 @@ export const settings = {
     schema: z.string().min(1, "must not be empty"),
   },
   ...alertSettings,
+  ...checkSettings,
   OCORE_METRICS_TOKEN: {
     env: "OCORE_METRICS_TOKEN",
     description:

@@ -8,6 +8,7 @@ import {
   ConnectResponseSchema,
   type InstanceStates,
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
+import type { HostChecks } from "@ocore/proto/gen/ocore/agent/v1/host_checks_pb.js";
 import type { AgentIdentity } from "../../domain/agent-identity/authenticate-agent.js";
 import type { CommandLink } from "../../domain/commands/command-transport.js";
 import type { MetricSampleInput } from "../../domain/metrics/metric-sample.js";
@@ -37,6 +38,8 @@ export interface SessionHooks {
   onCommandEvent?(session: AgentSession, event: CommandEvent): Promise<void>;
   /** The agent's observed instance states (a snapshot part or changes); read pauses until it resolves. */
   onInstanceStates?(session: AgentSession, states: InstanceStates): Promise<void>;
+  /** The agent's host check results (validated by the hook); read pauses until it resolves. */
+  onHostChecks?(session: AgentSession, checks: HostChecks): Promise<void>;
   /** Called once, whatever closed the stream. `wasLive` tells whether a Hello was accepted. */
   onClosed(session: AgentSession, end: End, wasLive: boolean): void;
 }
@@ -220,6 +223,10 @@ export class AgentSession implements CommandLink {
         // Observations only: a server that does not record them ignores them.
         await this.options.hooks.onInstanceStates?.(this, payload.value);
         if (payload.value.snapshotEnd) this.instanceStatesSynced = true;
+        return;
+      case "hostChecks":
+        // Observations only: a server that does not record them ignores them.
+        await this.options.hooks.onHostChecks?.(this, payload.value);
         return;
       default:
         throw new AppError("invalid_argument", "the message carries no known payload");

@@ -354,13 +354,40 @@ describe("AlertService", () => {
       ["resizing", "admin"],
     ]);
 
-    await owner.acknowledgeAlert({ id: alert?.id, comment: "on it" });
-    expect((await next()).map((a: Alert) => a.acknowledgedBy)).toEqual(["admin"]);
+    // Operators acknowledge the alerts of their own servers (alerts.acknowledge), no others.
+    const stagingOperator = AlertServiceClient(
+      await h.userToken("staging-operator", [{ role: "operator", selector: "env=staging" }]),
+    );
+    expect((await refusal(stagingOperator.acknowledgeAlert({ id: alert?.id }))).code).toBe(
+      Code.PermissionDenied,
+    );
+    const operator = AlertServiceClient(
+      await h.userToken("prod-operator", [{ role: "operator", selector: "env=prod" }]),
+    );
+    expect(
+      (await refusal(operator.createSilence({ selector: "env=prod", endsAt: later(60_000), comment: "x" })))
+        .code,
+    ).toBe(Code.PermissionDenied);
+    await operator.acknowledgeAlert({ id: alert?.id, comment: "on it" });
+    expect((await next()).map((a: Alert) => a.acknowledgedBy)).toEqual(["prod-operator"]);
     h.clock.advance(1_000);
     await owner.endSilence({ id: silence?.id });
-    expect((await next()).map((a: Alert) => [a.silenced, a.acknowledgedBy])).toEqual([[false, "admin"]]);
+    expect((await next()).map((a: Alert) => [a.silenced, a.acknowledgedBy])).toEqual([
+      [false, "prod-operator"],
+    ]);
     expect((await refusal(owner.endSilence({ id: silence?.id }))).code).toBe(Code.FailedPrecondition);
     abort.abort();
+
+    // The agent's host checks of a server: per the caller's servers, bad ids named.
+    expect(await viewer.listServerChecks({ serverId: prod?.id })).toMatchObject({ checks: [], changes: [] });
+    expect((await refusal(stagingOperator.listServerChecks({ serverId: prod?.id }))).code).toBe(
+      Code.PermissionDenied,
+    );
+    const badId = await refusal(owner.listServerChecks({ serverId: "nope" }));
+    expect([badId.code, badId.message]).toEqual([Code.InvalidArgument, "server_id: is not a valid id"]);
+    expect(
+      (await refusal(owner.listServerChecks({ serverId: prod?.id, historyLimit: 501 }))).message,
+    ).toContain("history_limit");
 
     const actions = rowsOf<{ action: string }>(
       await h.database.db.execute(sql`select action from audit_log where action like 'alert.%' order by id`),

@@ -20,6 +20,7 @@ import { testChannel } from "../../domain/alerts/test-channel.js";
 import type { AlertRuleRow } from "../../domain/alerts/user-rule-signals.js";
 import { watchAlerts } from "../../domain/alerts/watch-alerts.js";
 import { scopeOf } from "../../domain/auth/principal.js";
+import { listServerChecks, MAX_HISTORY_LIMIT } from "../../domain/host-checks/list-server-checks.js";
 import type { AlertState } from "../../platform/db/schema/alerts.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { auditContextOf, principalOf } from "./request-context.js";
@@ -166,6 +167,7 @@ function deliveryMessage(entry: DeliveryRow) {
   return {
     id: BigInt(entry.id),
     notificationId: entry.notificationId ?? "",
+    channelId: entry.channelId,
     attempt: entry.attempt,
     outcome: entry.outcome,
     summary: entry.summary,
@@ -259,6 +261,24 @@ export function createAlertService(deps: AlertDeps | undefined): ServiceImpl<typ
         now,
       });
       return { ...result, error: result.error ?? "" };
+    },
+    async listServerChecks(request) {
+      const serverId = AppError.requireId(request.serverId, "server_id");
+      if (request.historyLimit > MAX_HISTORY_LIMIT) {
+        throw AppError.invalid("history_limit", `must be at most ${MAX_HISTORY_LIMIT}`);
+      }
+      const result = await listServerChecks(need().db, serverId, {
+        historyLimit: request.historyLimit || 50,
+      });
+      return {
+        checks: result.checks.map((check) => ({
+          ...check,
+          value: check.value ?? undefined,
+          since: timestampFromDate(check.since),
+          checkedAt: timestampFromDate(check.checkedAt),
+        })),
+        changes: result.changes.map((change) => ({ ...change, at: timestampFromDate(change.at) })),
+      };
     },
     async listDeliveries(request) {
       if (request.limit > 500) throw AppError.invalid("limit", "must be at most 500");

@@ -276,11 +276,17 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   "ocore.api.v1.AlertService/TestChannel": global("alerts.manage", "alert.channel.test"),
   "ocore.api.v1.AlertService/ListDeliveries": global("alerts.manage"),
   "ocore.api.v1.AlertService/WatchAlerts": { access: "alerts.read", scope: "server" },
+  "ocore.api.v1.AlertService/ListServerChecks": {
+    access: "alerts.read",
+    scope: "server",
+    target: serverByServerId,
+  },
   "ocore.api.v1.AlertService/ListSilences": global("alerts.read"),
   "ocore.api.v1.AlertService/CreateSilence": global("alerts.manage", "alert.silence.create"),
   "ocore.api.v1.AlertService/EndSilence": global("alerts.manage", "alert.silence.end"),
   "ocore.api.v1.AlertService/AcknowledgeAlert": {
-    access: "alerts.manage",
+    // Whoever is on call (operators, scoped to their servers) takes an alert; decision 0122.
+    access: "alerts.acknowledge",
     scope: "server",
     target: serverOfAlert,
     action: "alert.acknowledge",

@@ -5,6 +5,7 @@ const TABS: readonly Tab[] = [
   { href: "/alerts", label: "Alerts" },
   { href: "/alerts/rules" as Route, label: "Rules" },
   { href: "/alerts/channels" as Route, label: "Channels" },
+  { href: "/alerts/deliveries" as Route, label: "Delivery log" },
   { href: "/alerts/silences" as Route, label: "Silences and maintenance" },
 ];
 

@@ -21,7 +21,7 @@ const BADGE: Record<string, string> = {
   resolved: "bg-success/10 text-success",
 };
 
-/** Acknowledge: the alert is not repeated (its resolution still is). Needs alerts.manage. */
+/** Acknowledge: the alert is not repeated (its resolution still is). Needs alerts.acknowledge (operators and up). */
 function AckButton({ alert }: { alert: Alert }) {
   const ack = useMutation(AlertService.method.acknowledgeAlert);
   if (alert.acknowledgedBy) {

@@ -8,17 +8,20 @@ import {
   type Channel,
   type CreateChannelRequest,
 } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
+import type { Route } from "next";
+import Link from "next/link";
 import { type FormEvent, useState } from "react";
 import { ListError, ListSkeleton } from "@/components/admin/query-state";
 import { ActionError } from "@/components/ui/action-error";
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/text-field";
 
-const KINDS = ["webhook", "slack", "discord", "teams", "telegram", "ntfy", "pagerduty"] as const;
+const KINDS = ["email", "webhook", "slack", "discord", "teams", "telegram", "ntfy", "pagerduty"] as const;
 type Kind = (typeof KINDS)[number];
 
 /** What each kind asks for: a URL, a secret, and a chat id or topic. */
 const FIELDS: Record<Kind, { url: string; secret?: string; extra?: string }> = {
+  email: { url: "SMTP host", secret: "SMTP password (optional)", extra: "To (comma-separated)" },
   webhook: { url: "Receiver URL", secret: "Signing secret (16+ characters)" },
   slack: { url: "Incoming-webhook URL (kept secret)" },
   discord: { url: "Webhook URL (kept secret)" },
@@ -28,13 +31,38 @@ const FIELDS: Record<Kind, { url: string; secret?: string; extra?: string }> = {
   pagerduty: { url: "Events API URL (empty: PagerDuty's)", secret: "Routing key" },
 };
 
+/** The e-mail channel's other fields: port, security, user name and sender. */
+interface EmailExtra {
+  port: string;
+  security: string;
+  username: string;
+  from: string;
+}
+
 function settingsOf(
   kind: Kind,
   url: string,
   secret: string,
   extra: string,
+  email: EmailExtra,
 ): CreateChannelRequest["settings"] {
   switch (kind) {
+    case "email":
+      return {
+        case: "email",
+        value: {
+          smtpHost: url,
+          smtpPort: Number(email.port) || 0,
+          security: email.security,
+          username: email.username.trim(),
+          password: secret,
+          from: email.from.trim(),
+          to: extra
+            .split(",")
+            .map((address) => address.trim())
+            .filter((address) => address !== ""),
+        },
+      } as CreateChannelRequest["settings"];
     case "webhook":
       return { case: "webhook", value: { url, secret } } as CreateChannelRequest["settings"];
     case "slack":
@@ -62,6 +90,12 @@ function settingsOf(
 function CreateChannelForm({ onCreated }: { onCreated: () => void }) {
   const [name, setName] = useState("");
   const [kind, setKind] = useState<Kind>("webhook");
+  const [email, setEmail] = useState<EmailExtra>({
+    port: "587",
+    security: "starttls",
+    username: "",
+    from: "",
+  });
   const [url, setUrl] = useState("");
   const [secret, setSecret] = useState("");
   const [extra, setExtra] = useState("");
@@ -81,7 +115,7 @@ function CreateChannelForm({ onCreated }: { onCreated: () => void }) {
     event.preventDefault();
     const request: MessageInitShape<typeof CreateChannelRequestSchema> = {
       name: name.trim(),
-      settings: settingsOf(kind, url.trim(), secret, extra.trim()),
+      settings: settingsOf(kind, url.trim(), secret, extra.trim(), email),
       routeSelector: routeSelector.trim(),
       minSeverity,
     };
@@ -138,6 +172,43 @@ function CreateChannelForm({ onCreated }: { onCreated: () => void }) {
           onChange={(e) => setExtra(e.target.value)}
           data-testid="channel-extra"
         />
+      ) : null}
+      {kind === "email" ? (
+        <>
+          <TextField
+            label="SMTP port"
+            inputMode="numeric"
+            value={email.port}
+            onChange={(e) => setEmail({ ...email, port: e.target.value })}
+            data-testid="channel-smtp-port"
+          />
+          <label className="block text-sm font-medium">
+            Security
+            <select
+              className="mt-1 block w-full rounded-md border border-line bg-surface px-2 py-1.5"
+              value={email.security}
+              onChange={(e) => setEmail({ ...email, security: e.target.value })}
+              data-testid="channel-smtp-security"
+            >
+              <option value="starttls">STARTTLS (port 587)</option>
+              <option value="tls">TLS (port 465)</option>
+              <option value="none">none (trusted networks only)</option>
+            </select>
+          </label>
+          <TextField
+            label="SMTP user name (optional)"
+            autoComplete="off"
+            value={email.username}
+            onChange={(e) => setEmail({ ...email, username: e.target.value })}
+          />
+          <TextField
+            label="From"
+            value={email.from}
+            onChange={(e) => setEmail({ ...email, from: e.target.value })}
+            placeholder="ocore@example.com"
+            data-testid="channel-smtp-from"
+          />
+        </>
       ) : null}
       <TextField
         label="Only servers matching (selector, empty: all)"
@@ -225,8 +296,11 @@ export function ChannelsPage() {
     <div className="space-y-4">
       <p className="text-ink-muted">
         Where notifications go: one grouped message per server. Secrets (tokens, keys, webhook URLs) are
-        stored sealed and never shown again. E-mail channels are added through the API
-        (AlertService/CreateChannel).
+        stored sealed and never shown again. Each attempt is in the{" "}
+        <Link href={"/alerts/deliveries" as Route} className="underline">
+          delivery log
+        </Link>
+        .
       </p>
       <CreateChannelForm onCreated={refetch} />
       {channels.error ? (

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/alert_service.proto.
  */
 export const file_ocore_api_v1_alert_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBvY29yZS9hcGkvdjEvYWxlcnRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxIoEFCgVBbGVydBIKCgJpZBgBIAEoCRITCgtmaW5nZXJwcmludBgCIAEoCRIQCghydWxlX2tleRgDIAEoCRIRCglydWxlX25hbWUYBCABKAkSEQoJc2VydmVyX2lkGAUgASgJEhMKC3NlcnZlcl9uYW1lGAYgASgJEi8KBmxhYmVscxgHIAMoCzIfLm9jb3JlLmFwaS52MS5BbGVydC5MYWJlbHNFbnRyeRINCgVzdGF0ZRgIIAEoCRIQCghzZXZlcml0eRgJIAEoCRISCgV2YWx1ZRgKIAEoAUgAiAEBEhYKCXRocmVzaG9sZBgLIAEoAUgBiAEBEg8KB3N1bW1hcnkYDCABKAkSDgoGYWN0aW9uGA0gASgJEjEKDXBlbmRpbmdfc2luY2UYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGZpcmluZ19zaW5jZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2Fja25vd2xlZGdlZF9ieRhaIAEoCRIzCg9hY2tub3dsZWRnZWRfYXQYWyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHNpbGVuY2VkGFwgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCAoGX3ZhbHVlQgwKCl90aHJlc2hvbGQiTAoRTGlzdEFsZXJ0c1JlcXVlc3QSGAoQaW5jbHVkZV9yZXNvbHZlZBgBIAEoCBIOCgZzdGF0ZXMYAiADKAkSDQoFbGltaXQYAyABKA0iOQoSTGlzdEFsZXJ0c1Jlc3BvbnNlEiMKBmFsZXJ0cxgBIAMoCzITLm9jb3JlLmFwaS52MS5BbGVydCLCAgoEUnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBm1ldHJpYxgDIAEoCRIQCghzZWxlY3RvchgEIAEoCRISCgpjb21wYXJpc29uGAUgASgJEhEKCXRocmVzaG9sZBgGIAEoARIfChJyZWNvdmVyeV90aHJlc2hvbGQYByABKAFIAIgBARITCgtmb3Jfc2Vjb25kcxgIIAEoDRIfChdrZWVwX2ZpcmluZ19mb3Jfc2Vjb25kcxgJIAEoDRIQCghzZXZlcml0eRgKIAEoCRITCgtkZXNjcmlwdGlvbhgLIAEoCRISCgpjcmVhdGVkX2J5GAwgASgJEi4KCmNyZWF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQhUKE19yZWNvdmVyeV90aHJlc2hvbGQiEgoQTGlzdFJ1bGVzUmVxdWVzdCJHChFMaXN0UnVsZXNSZXNwb25zZRIhCgVydWxlcxgBIAMoCzISLm9jb3JlLmFwaS52MS5SdWxlEg8KB21ldHJpY3MYAiADKAki/wEKEUNyZWF0ZVJ1bGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGbWV0cmljGAIgASgJEhAKCHNlbGVjdG9yGAMgASgJEhIKCmNvbXBhcmlzb24YBCABKAkSEQoJdGhyZXNob2xkGAUgASgBEh8KEnJlY292ZXJ5X3RocmVzaG9sZBgGIAEoAUgAiAEBEhMKC2Zvcl9zZWNvbmRzGAcgASgNEh8KF2tlZXBfZmlyaW5nX2Zvcl9zZWNvbmRzGAggASgNEhAKCHNldmVyaXR5GAkgASgJEhMKC2Rlc2NyaXB0aW9uGAogASgJQhUKE19yZWNvdmVyeV90aHJlc2hvbGQiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5vY29yZS5hcGkudjEuUnVsZSIfChFEZWxldGVSdWxlUmVxdWVzdBIKCgJpZBgBIAEoCSIUChJEZWxldGVSdWxlUmVzcG9uc2UihAEKDEVtYWlsQ2hhbm5lbBIRCglzbXRwX2hvc3QYASABKAkSEQoJc210cF9wb3J0GAIgASgNEhAKCHNlY3VyaXR5GAMgASgJEhAKCHVzZXJuYW1lGAQgASgJEhAKCHBhc3N3b3JkGAUgASgJEgwKBGZyb20YBiABKAkSCgoCdG8YByADKAkiLQoOV2ViaG9va0NoYW5uZWwSCwoDdXJsGAEgASgJEg4KBnNlY3JldBgCIAEoCSI3ChZJbmNvbWluZ1dlYmhvb2tDaGFubmVsEgsKA3VybBgBIAEoCRIQCgh1cmxfaGludBgCIAEoCSJGCg9UZWxlZ3JhbUNoYW5uZWwSEQoJYm90X3Rva2VuGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSDwoHYXBpX3VybBgDIAEoCSI/CgtOdGZ5Q2hhbm5lbBISCgpzZXJ2ZXJfdXJsGAEgASgJEg0KBXRvcGljGAIgASgJEg0KBXRva2VuGAMgASgJIjgKEFBhZ2VyRHV0eUNoYW5uZWwSEwoLcm91dGluZ19rZXkYASABKAkSDwoHYXBpX3VybBgCIAEoCSLYBAoHQ2hhbm5lbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBGtpbmQYAyABKAkSKwoFZW1haWwYBCABKAsyGi5vY29yZS5hcGkudjEuRW1haWxDaGFubmVsSAASLwoHd2ViaG9vaxgFIAEoCzIcLm9jb3JlLmFwaS52MS5XZWJob29rQ2hhbm5lbEgAEjUKBXNsYWNrGFogASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI3CgdkaXNjb3JkGFsgASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI1CgV0ZWFtcxhcIAEoCzIkLm9jb3JlLmFwaS52MS5JbmNvbWluZ1dlYmhvb2tDaGFubmVsSAASMQoIdGVsZWdyYW0YXSABKAsyHS5vY29yZS5hcGkudjEuVGVsZWdyYW1DaGFubmVsSAASKQoEbnRmeRheIAEoCzIZLm9jb3JlLmFwaS52MS5OdGZ5Q2hhbm5lbEgAEjMKCXBhZ2VyZHV0eRhfIAEoCzIeLm9jb3JlLmFwaS52MS5QYWdlckR1dHlDaGFubmVsSAASEgoKaGFzX3NlY3JldBgGIAEoCBIPCgdlbmFibGVkGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnJvdXRlX3NlbGVjdG9yGGAgASgJEhQKDG1pbl9zZXZlcml0eRhhIAEoCUIKCghzZXR0aW5ncyIVChNMaXN0Q2hhbm5lbHNSZXF1ZXN0Ij8KFExpc3RDaGFubmVsc1Jlc3BvbnNlEicKCGNoYW5uZWxzGAEgAygLMhUub2NvcmUuYXBpLnYxLkNoYW5uZWwi9gMKFENyZWF0ZUNoYW5uZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSKwoFZW1haWwYAiABKAsyGi5vY29yZS5hcGkudjEuRW1haWxDaGFubmVsSAASLwoHd2ViaG9vaxgDIAEoCzIcLm9jb3JlLmFwaS52MS5XZWJob29rQ2hhbm5lbEgAEjUKBXNsYWNrGFogASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI3CgdkaXNjb3JkGFsgASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI1CgV0ZWFtcxhcIAEoCzIkLm9jb3JlLmFwaS52MS5JbmNvbWluZ1dlYmhvb2tDaGFubmVsSAASMQoIdGVsZWdyYW0YXSABKAsyHS5vY29yZS5hcGkudjEuVGVsZWdyYW1DaGFubmVsSAASKQoEbnRmeRheIAEoCzIZLm9jb3JlLmFwaS52MS5OdGZ5Q2hhbm5lbEgAEjMKCXBhZ2VyZHV0eRhfIAEoCzIeLm9jb3JlLmFwaS52MS5QYWdlckR1dHlDaGFubmVsSAASFgoOcm91dGVfc2VsZWN0b3IYYCABKAkSFAoMbWluX3NldmVyaXR5GGEgASgJQgoKCHNldHRpbmdzIj8KFUNyZWF0ZUNoYW5uZWxSZXNwb25zZRImCgdjaGFubmVsGAEgASgLMhUub2NvcmUuYXBpLnYxLkNoYW5uZWwiIgoURGVsZXRlQ2hhbm5lbFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlQ2hhbm5lbFJlc3BvbnNlIiAKElRlc3RDaGFubmVsUmVxdWVzdBIKCgJpZBgBIAEoCSJdChNUZXN0Q2hhbm5lbFJlc3BvbnNlEhEKCWRlbGl2ZXJlZBgBIAEoCBIPCgdzdW1tYXJ5GAIgASgJEg0KBWVycm9yGAMgASgJEhMKC2R1cmF0aW9uX21zGAQgASgNIq4BCghEZWxpdmVyeRIKCgJpZBgBIAEoBBIXCg9ub3RpZmljYXRpb25faWQYAiABKAkSDwoHYXR0ZW1wdBgDIAEoDRIPCgdvdXRjb21lGAQgASgJEg8KB3N1bW1hcnkYBSABKAkSDQoFZXJyb3IYBiABKAkSEwoLZHVyYXRpb25fbXMYByABKA0SJgoCYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KFUxpc3REZWxpdmVyaWVzUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEhEKCWJlZm9yZV9pZBgCIAEoBBINCgVsaW1pdBgDIAEoDSJEChZMaXN0RGVsaXZlcmllc1Jlc3BvbnNlEioKCmRlbGl2ZXJpZXMYASADKAsyFi5vY29yZS5hcGkudjEuRGVsaXZlcnkiPQoSV2F0Y2hBbGVydHNSZXF1ZXN0EhgKEGluY2x1ZGVfcmVzb2x2ZWQYASABKAgSDQoFbGltaXQYAiABKA0iOgoTV2F0Y2hBbGVydHNSZXNwb25zZRIjCgZhbGVydHMYASADKAsyEy5vY29yZS5hcGkudjEuQWxlcnQinQIKB1NpbGVuY2USCgoCaWQYASABKAkSDAoEa2luZBgCIAEoCRIQCghydWxlX2tleRgDIAEoCRIRCglzZXJ2ZXJfaWQYBCABKAkSEAoIc2VsZWN0b3IYBSABKAkSLQoJc3RhcnRzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdlbmRzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjb21tZW50GAggASgJEhIKCmNyZWF0ZWRfYnkYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZW5kZWRfYnkYCyABKAkiLAoTTGlzdFNpbGVuY2VzUmVxdWVzdBIVCg1pbmNsdWRlX2VuZGVkGAEgASgIIj8KFExpc3RTaWxlbmNlc1Jlc3BvbnNlEicKCHNpbGVuY2VzGAEgAygLMhUub2NvcmUuYXBpLnYxLlNpbGVuY2UiyAEKFENyZWF0ZVNpbGVuY2VSZXF1ZXN0EgwKBGtpbmQYASABKAkSEAoIcnVsZV9rZXkYAiABKAkSEQoJc2VydmVyX2lkGAMgASgJEhAKCHNlbGVjdG9yGAQgASgJEi0KCXN0YXJ0c19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHZW5kc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHY29tbWVudBgHIAEoCSI/ChVDcmVhdGVTaWxlbmNlUmVzcG9uc2USJgoHc2lsZW5jZRgBIAEoCzIVLm9jb3JlLmFwaS52MS5TaWxlbmNlIh8KEUVuZFNpbGVuY2VSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkVuZFNpbGVuY2VSZXNwb25zZSI2ChdBY2tub3dsZWRnZUFsZXJ0UmVxdWVzdBIKCgJpZBgBIAEoCRIPCgdjb21tZW50GAIgASgJIhoKGEFja25vd2xlZGdlQWxlcnRSZXNwb25zZTLkCQoMQWxlcnRTZXJ2aWNlElQKCkxpc3RBbGVydHMSHy5vY29yZS5hcGkudjEuTGlzdEFsZXJ0c1JlcXVlc3QaIC5vY29yZS5hcGkudjEuTGlzdEFsZXJ0c1Jlc3BvbnNlIgOQAgESUQoJTGlzdFJ1bGVzEh4ub2NvcmUuYXBpLnYxLkxpc3RSdWxlc1JlcXVlc3QaHy5vY29yZS5hcGkudjEuTGlzdFJ1bGVzUmVzcG9uc2UiA5ACARJPCgpDcmVhdGVSdWxlEh8ub2NvcmUuYXBpLnYxLkNyZWF0ZVJ1bGVSZXF1ZXN0GiAub2NvcmUuYXBpLnYxLkNyZWF0ZVJ1bGVSZXNwb25zZRJPCgpEZWxldGVSdWxlEh8ub2NvcmUuYXBpLnYxLkRlbGV0ZVJ1bGVSZXF1ZXN0GiAub2NvcmUuYXBpLnYxLkRlbGV0ZVJ1bGVSZXNwb25zZRJaCgxMaXN0Q2hhbm5lbHMSIS5vY29yZS5hcGkudjEuTGlzdENoYW5uZWxzUmVxdWVzdBoiLm9jb3JlLmFwaS52MS5MaXN0Q2hhbm5lbHNSZXNwb25zZSIDkAIBElgKDUNyZWF0ZUNoYW5uZWwSIi5vY29yZS5hcGkudjEuQ3JlYXRlQ2hhbm5lbFJlcXVlc3QaIy5vY29yZS5hcGkudjEuQ3JlYXRlQ2hhbm5lbFJlc3BvbnNlElgKDURlbGV0ZUNoYW5uZWwSIi5vY29yZS5hcGkudjEuRGVsZXRlQ2hhbm5lbFJlcXVlc3QaIy5vY29yZS5hcGkudjEuRGVsZXRlQ2hhbm5lbFJlc3BvbnNlElIKC1Rlc3RDaGFubmVsEiAub2NvcmUuYXBpLnYxLlRlc3RDaGFubmVsUmVxdWVzdBohLm9jb3JlLmFwaS52MS5UZXN0Q2hhbm5lbFJlc3BvbnNlEmAKDkxpc3REZWxpdmVyaWVzEiMub2NvcmUuYXBpLnYxLkxpc3REZWxpdmVyaWVzUmVxdWVzdBokLm9jb3JlLmFwaS52MS5MaXN0RGVsaXZlcmllc1Jlc3BvbnNlIgOQAgESWQoLV2F0Y2hBbGVydHMSIC5vY29yZS5hcGkudjEuV2F0Y2hBbGVydHNSZXF1ZXN0GiEub2NvcmUuYXBpLnYxLldhdGNoQWxlcnRzUmVzcG9uc2UiA5ACATABEloKDExpc3RTaWxlbmNlcxIhLm9jb3JlLmFwaS52MS5MaXN0U2lsZW5jZXNSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLkxpc3RTaWxlbmNlc1Jlc3BvbnNlIgOQAgESWAoNQ3JlYXRlU2lsZW5jZRIiLm9jb3JlLmFwaS52MS5DcmVhdGVTaWxlbmNlUmVxdWVzdBojLm9jb3JlLmFwaS52MS5DcmVhdGVTaWxlbmNlUmVzcG9uc2USTwoKRW5kU2lsZW5jZRIfLm9jb3JlLmFwaS52MS5FbmRTaWxlbmNlUmVxdWVzdBogLm9jb3JlLmFwaS52MS5FbmRTaWxlbmNlUmVzcG9uc2USYQoQQWNrbm93bGVkZ2VBbGVydBIlLm9jb3JlLmFwaS52MS5BY2tub3dsZWRnZUFsZXJ0UmVxdWVzdBomLm9jb3JlLmFwaS52MS5BY2tub3dsZWRnZUFsZXJ0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiBvY29yZS9hcGkvdjEvYWxlcnRfc2VydmljZS5wcm90bxIMb2NvcmUuYXBpLnYxIoEFCgVBbGVydBIKCgJpZBgBIAEoCRITCgtmaW5nZXJwcmludBgCIAEoCRIQCghydWxlX2tleRgDIAEoCRIRCglydWxlX25hbWUYBCABKAkSEQoJc2VydmVyX2lkGAUgASgJEhMKC3NlcnZlcl9uYW1lGAYgASgJEi8KBmxhYmVscxgHIAMoCzIfLm9jb3JlLmFwaS52MS5BbGVydC5MYWJlbHNFbnRyeRINCgVzdGF0ZRgIIAEoCRIQCghzZXZlcml0eRgJIAEoCRISCgV2YWx1ZRgKIAEoAUgAiAEBEhYKCXRocmVzaG9sZBgLIAEoAUgBiAEBEg8KB3N1bW1hcnkYDCABKAkSDgoGYWN0aW9uGA0gASgJEjEKDXBlbmRpbmdfc2luY2UYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGZpcmluZ19zaW5jZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2Fja25vd2xlZGdlZF9ieRhaIAEoCRIzCg9hY2tub3dsZWRnZWRfYXQYWyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHNpbGVuY2VkGFwgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCAoGX3ZhbHVlQgwKCl90aHJlc2hvbGQiTAoRTGlzdEFsZXJ0c1JlcXVlc3QSGAoQaW5jbHVkZV9yZXNvbHZlZBgBIAEoCBIOCgZzdGF0ZXMYAiADKAkSDQoFbGltaXQYAyABKA0iOQoSTGlzdEFsZXJ0c1Jlc3BvbnNlEiMKBmFsZXJ0cxgBIAMoCzITLm9jb3JlLmFwaS52MS5BbGVydCLCAgoEUnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBm1ldHJpYxgDIAEoCRIQCghzZWxlY3RvchgEIAEoCRISCgpjb21wYXJpc29uGAUgASgJEhEKCXRocmVzaG9sZBgGIAEoARIfChJyZWNvdmVyeV90aHJlc2hvbGQYByABKAFIAIgBARITCgtmb3Jfc2Vjb25kcxgIIAEoDRIfChdrZWVwX2ZpcmluZ19mb3Jfc2Vjb25kcxgJIAEoDRIQCghzZXZlcml0eRgKIAEoCRITCgtkZXNjcmlwdGlvbhgLIAEoCRISCgpjcmVhdGVkX2J5GAwgASgJEi4KCmNyZWF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQhUKE19yZWNvdmVyeV90aHJlc2hvbGQiEgoQTGlzdFJ1bGVzUmVxdWVzdCJHChFMaXN0UnVsZXNSZXNwb25zZRIhCgVydWxlcxgBIAMoCzISLm9jb3JlLmFwaS52MS5SdWxlEg8KB21ldHJpY3MYAiADKAki/wEKEUNyZWF0ZVJ1bGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGbWV0cmljGAIgASgJEhAKCHNlbGVjdG9yGAMgASgJEhIKCmNvbXBhcmlzb24YBCABKAkSEQoJdGhyZXNob2xkGAUgASgBEh8KEnJlY292ZXJ5X3RocmVzaG9sZBgGIAEoAUgAiAEBEhMKC2Zvcl9zZWNvbmRzGAcgASgNEh8KF2tlZXBfZmlyaW5nX2Zvcl9zZWNvbmRzGAggASgNEhAKCHNldmVyaXR5GAkgASgJEhMKC2Rlc2NyaXB0aW9uGAogASgJQhUKE19yZWNvdmVyeV90aHJlc2hvbGQiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5vY29yZS5hcGkudjEuUnVsZSIfChFEZWxldGVSdWxlUmVxdWVzdBIKCgJpZBgBIAEoCSIUChJEZWxldGVSdWxlUmVzcG9uc2UihAEKDEVtYWlsQ2hhbm5lbBIRCglzbXRwX2hvc3QYASABKAkSEQoJc210cF9wb3J0GAIgASgNEhAKCHNlY3VyaXR5GAMgASgJEhAKCHVzZXJuYW1lGAQgASgJEhAKCHBhc3N3b3JkGAUgASgJEgwKBGZyb20YBiABKAkSCgoCdG8YByADKAkiLQoOV2ViaG9va0NoYW5uZWwSCwoDdXJsGAEgASgJEg4KBnNlY3JldBgCIAEoCSI3ChZJbmNvbWluZ1dlYmhvb2tDaGFubmVsEgsKA3VybBgBIAEoCRIQCgh1cmxfaGludBgCIAEoCSJGCg9UZWxlZ3JhbUNoYW5uZWwSEQoJYm90X3Rva2VuGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSDwoHYXBpX3VybBgDIAEoCSI/CgtOdGZ5Q2hhbm5lbBISCgpzZXJ2ZXJfdXJsGAEgASgJEg0KBXRvcGljGAIgASgJEg0KBXRva2VuGAMgASgJIjgKEFBhZ2VyRHV0eUNoYW5uZWwSEwoLcm91dGluZ19rZXkYASABKAkSDwoHYXBpX3VybBgCIAEoCSLYBAoHQ2hhbm5lbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBGtpbmQYAyABKAkSKwoFZW1haWwYBCABKAsyGi5vY29yZS5hcGkudjEuRW1haWxDaGFubmVsSAASLwoHd2ViaG9vaxgFIAEoCzIcLm9jb3JlLmFwaS52MS5XZWJob29rQ2hhbm5lbEgAEjUKBXNsYWNrGFogASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI3CgdkaXNjb3JkGFsgASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI1CgV0ZWFtcxhcIAEoCzIkLm9jb3JlLmFwaS52MS5JbmNvbWluZ1dlYmhvb2tDaGFubmVsSAASMQoIdGVsZWdyYW0YXSABKAsyHS5vY29yZS5hcGkudjEuVGVsZWdyYW1DaGFubmVsSAASKQoEbnRmeRheIAEoCzIZLm9jb3JlLmFwaS52MS5OdGZ5Q2hhbm5lbEgAEjMKCXBhZ2VyZHV0eRhfIAEoCzIeLm9jb3JlLmFwaS52MS5QYWdlckR1dHlDaGFubmVsSAASEgoKaGFzX3NlY3JldBgGIAEoCBIPCgdlbmFibGVkGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnJvdXRlX3NlbGVjdG9yGGAgASgJEhQKDG1pbl9zZXZlcml0eRhhIAEoCUIKCghzZXR0aW5ncyIVChNMaXN0Q2hhbm5lbHNSZXF1ZXN0Ij8KFExpc3RDaGFubmVsc1Jlc3BvbnNlEicKCGNoYW5uZWxzGAEgAygLMhUub2NvcmUuYXBpLnYxLkNoYW5uZWwi9gMKFENyZWF0ZUNoYW5uZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSKwoFZW1haWwYAiABKAsyGi5vY29yZS5hcGkudjEuRW1haWxDaGFubmVsSAASLwoHd2ViaG9vaxgDIAEoCzIcLm9jb3JlLmFwaS52MS5XZWJob29rQ2hhbm5lbEgAEjUKBXNsYWNrGFogASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI3CgdkaXNjb3JkGFsgASgLMiQub2NvcmUuYXBpLnYxLkluY29taW5nV2ViaG9va0NoYW5uZWxIABI1CgV0ZWFtcxhcIAEoCzIkLm9jb3JlLmFwaS52MS5JbmNvbWluZ1dlYmhvb2tDaGFubmVsSAASMQoIdGVsZWdyYW0YXSABKAsyHS5vY29yZS5hcGkudjEuVGVsZWdyYW1DaGFubmVsSAASKQoEbnRmeRheIAEoCzIZLm9jb3JlLmFwaS52MS5OdGZ5Q2hhbm5lbEgAEjMKCXBhZ2VyZHV0eRhfIAEoCzIeLm9jb3JlLmFwaS52MS5QYWdlckR1dHlDaGFubmVsSAASFgoOcm91dGVfc2VsZWN0b3IYYCABKAkSFAoMbWluX3NldmVyaXR5GGEgASgJQgoKCHNldHRpbmdzIj8KFUNyZWF0ZUNoYW5uZWxSZXNwb25zZRImCgdjaGFubmVsGAEgASgLMhUub2NvcmUuYXBpLnYxLkNoYW5uZWwiIgoURGVsZXRlQ2hhbm5lbFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlQ2hhbm5lbFJlc3BvbnNlIiAKElRlc3RDaGFubmVsUmVxdWVzdBIKCgJpZBgBIAEoCSJdChNUZXN0Q2hhbm5lbFJlc3BvbnNlEhEKCWRlbGl2ZXJlZBgBIAEoCBIPCgdzdW1tYXJ5GAIgASgJEg0KBWVycm9yGAMgASgJEhMKC2R1cmF0aW9uX21zGAQgASgNIsIBCghEZWxpdmVyeRIKCgJpZBgBIAEoBBIXCg9ub3RpZmljYXRpb25faWQYAiABKAkSDwoHYXR0ZW1wdBgDIAEoDRIPCgdvdXRjb21lGAQgASgJEg8KB3N1bW1hcnkYBSABKAkSDQoFZXJyb3IYBiABKAkSEwoLZHVyYXRpb25fbXMYByABKA0SJgoCYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNoYW5uZWxfaWQYCSABKAkiTQoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSEQoJYmVmb3JlX2lkGAIgASgEEg0KBWxpbWl0GAMgASgNIkQKFkxpc3REZWxpdmVyaWVzUmVzcG9uc2USKgoKZGVsaXZlcmllcxgBIAMoCzIWLm9jb3JlLmFwaS52MS5EZWxpdmVyeSI9ChJXYXRjaEFsZXJ0c1JlcXVlc3QSGAoQaW5jbHVkZV9yZXNvbHZlZBgBIAEoCBINCgVsaW1pdBgCIAEoDSI6ChNXYXRjaEFsZXJ0c1Jlc3BvbnNlEiMKBmFsZXJ0cxgBIAMoCzITLm9jb3JlLmFwaS52MS5BbGVydCKdAgoHU2lsZW5jZRIKCgJpZBgBIAEoCRIMCgRraW5kGAIgASgJEhAKCHJ1bGVfa2V5GAMgASgJEhEKCXNlcnZlcl9pZBgEIAEoCRIQCghzZWxlY3RvchgFIAEoCRItCglzdGFydHNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKB2VuZHNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2NvbW1lbnQYCCABKAkSEgoKY3JlYXRlZF9ieRgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghlbmRlZF9ieRgLIAEoCSIsChNMaXN0U2lsZW5jZXNSZXF1ZXN0EhUKDWluY2x1ZGVfZW5kZWQYASABKAgiPwoUTGlzdFNpbGVuY2VzUmVzcG9uc2USJwoIc2lsZW5jZXMYASADKAsyFS5vY29yZS5hcGkudjEuU2lsZW5jZSLIAQoUQ3JlYXRlU2lsZW5jZVJlcXVlc3QSDAoEa2luZBgBIAEoCRIQCghydWxlX2tleRgCIAEoCRIRCglzZXJ2ZXJfaWQYAyABKAkSEAoIc2VsZWN0b3IYBCABKAkSLQoJc3RhcnRzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdlbmRzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjb21tZW50GAcgASgJIj8KFUNyZWF0ZVNpbGVuY2VSZXNwb25zZRImCgdzaWxlbmNlGAEgASgLMhUub2NvcmUuYXBpLnYxLlNpbGVuY2UiHwoRRW5kU2lsZW5jZVJlcXVlc3QSCgoCaWQYASABKAkiFAoSRW5kU2lsZW5jZVJlc3BvbnNlIjYKF0Fja25vd2xlZGdlQWxlcnRSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB2NvbW1lbnQYAiABKAkiGgoYQWNrbm93bGVkZ2VBbGVydFJlc3BvbnNlIkMKF0xpc3RTZXJ2ZXJDaGVja3NSZXF1ZXN0EhEKCXNlcnZlcl9pZBgBIAEoCRIVCg1oaXN0b3J5X2xpbWl0GAIgASgNItQBCgtTZXJ2ZXJDaGVjaxILCgNrZXkYASABKAkSDwoHc3ViamVjdBgCIAEoCRINCgVzdGF0ZRgDIAEoCRISCgV2YWx1ZRgEIAEoAUgAiAEBEg8KB21lc3NhZ2UYBSABKAkSDgoGYWN0aW9uGAYgASgJEikKBXNpbmNlGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjaGVja2VkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIICgZfdmFsdWUikAEKEVNlcnZlckNoZWNrQ2hhbmdlEgsKA2tleRgBIAEoCRIPCgdzdWJqZWN0GAIgASgJEhIKCmZyb21fc3RhdGUYAyABKAkSEAoIdG9fc3RhdGUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCRImCgJhdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidwoYTGlzdFNlcnZlckNoZWNrc1Jlc3BvbnNlEikKBmNoZWNrcxgBIAMoCzIZLm9jb3JlLmFwaS52MS5TZXJ2ZXJDaGVjaxIwCgdjaGFuZ2VzGAIgAygLMh8ub2NvcmUuYXBpLnYxLlNlcnZlckNoZWNrQ2hhbmdlMswKCgxBbGVydFNlcnZpY2USVAoKTGlzdEFsZXJ0cxIfLm9jb3JlLmFwaS52MS5MaXN0QWxlcnRzUmVxdWVzdBogLm9jb3JlLmFwaS52MS5MaXN0QWxlcnRzUmVzcG9uc2UiA5ACARJRCglMaXN0UnVsZXMSHi5vY29yZS5hcGkudjEuTGlzdFJ1bGVzUmVxdWVzdBofLm9jb3JlLmFwaS52MS5MaXN0UnVsZXNSZXNwb25zZSIDkAIBEk8KCkNyZWF0ZVJ1bGUSHy5vY29yZS5hcGkudjEuQ3JlYXRlUnVsZVJlcXVlc3QaIC5vY29yZS5hcGkudjEuQ3JlYXRlUnVsZVJlc3BvbnNlEk8KCkRlbGV0ZVJ1bGUSHy5vY29yZS5hcGkudjEuRGVsZXRlUnVsZVJlcXVlc3QaIC5vY29yZS5hcGkudjEuRGVsZXRlUnVsZVJlc3BvbnNlEloKDExpc3RDaGFubmVscxIhLm9jb3JlLmFwaS52MS5MaXN0Q2hhbm5lbHNSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLkxpc3RDaGFubmVsc1Jlc3BvbnNlIgOQAgESWAoNQ3JlYXRlQ2hhbm5lbBIiLm9jb3JlLmFwaS52MS5DcmVhdGVDaGFubmVsUmVxdWVzdBojLm9jb3JlLmFwaS52MS5DcmVhdGVDaGFubmVsUmVzcG9uc2USWAoNRGVsZXRlQ2hhbm5lbBIiLm9jb3JlLmFwaS52MS5EZWxldGVDaGFubmVsUmVxdWVzdBojLm9jb3JlLmFwaS52MS5EZWxldGVDaGFubmVsUmVzcG9uc2USUgoLVGVzdENoYW5uZWwSIC5vY29yZS5hcGkudjEuVGVzdENoYW5uZWxSZXF1ZXN0GiEub2NvcmUuYXBpLnYxLlRlc3RDaGFubmVsUmVzcG9uc2USYAoOTGlzdERlbGl2ZXJpZXMSIy5vY29yZS5hcGkudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiQub2NvcmUuYXBpLnYxLkxpc3REZWxpdmVyaWVzUmVzcG9uc2UiA5ACARJZCgtXYXRjaEFsZXJ0cxIgLm9jb3JlLmFwaS52MS5XYXRjaEFsZXJ0c1JlcXVlc3QaIS5vY29yZS5hcGkudjEuV2F0Y2hBbGVydHNSZXNwb25zZSIDkAIBMAESWgoMTGlzdFNpbGVuY2VzEiEub2NvcmUuYXBpLnYxLkxpc3RTaWxlbmNlc1JlcXVlc3QaIi5vY29yZS5hcGkudjEuTGlzdFNpbGVuY2VzUmVzcG9uc2UiA5ACARJYCg1DcmVhdGVTaWxlbmNlEiIub2NvcmUuYXBpLnYxLkNyZWF0ZVNpbGVuY2VSZXF1ZXN0GiMub2NvcmUuYXBpLnYxLkNyZWF0ZVNpbGVuY2VSZXNwb25zZRJPCgpFbmRTaWxlbmNlEh8ub2NvcmUuYXBpLnYxLkVuZFNpbGVuY2VSZXF1ZXN0GiAub2NvcmUuYXBpLnYxLkVuZFNpbGVuY2VSZXNwb25zZRJhChBBY2tub3dsZWRnZUFsZXJ0EiUub2NvcmUuYXBpLnYxLkFja25vd2xlZGdlQWxlcnRSZXF1ZXN0GiYub2NvcmUuYXBpLnYxLkFja25vd2xlZGdlQWxlcnRSZXNwb25zZRJmChBMaXN0U2VydmVyQ2hlY2tzEiUub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJDaGVja3NSZXF1ZXN0GiYub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJDaGVja3NSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Alert is one alert: a rule's finding about one server (and label set, e.g. a mount).
@@ -1194,6 +1194,13 @@ export type Delivery = Message<"ocore.api.v1.Delivery"> & {
    * @generated from field: google.protobuf.Timestamp at = 8;
    */
   at?: Timestamp | undefined;
+
+  /**
+   * channel_id is the channel the attempt went to.
+   *
+   * @generated from field: string channel_id = 9;
+   */
+  channelId: string;
 };
 
 /**
@@ -1210,7 +1217,7 @@ export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
  */
 export type ListDeliveriesRequest = Message<"ocore.api.v1.ListDeliveriesRequest"> & {
   /**
-   * channel_id is the channel.
+   * channel_id is the channel; empty: every channel.
    *
    * @generated from field: string channel_id = 1;
    */
@@ -1605,6 +1612,188 @@ export const AcknowledgeAlertResponseSchema: GenMessage<AcknowledgeAlertResponse
   messageDesc(file_ocore_api_v1_alert_service, 38);
 
 /**
+ * ListServerChecksRequest names the server.
+ *
+ * @generated from message ocore.api.v1.ListServerChecksRequest
+ */
+export type ListServerChecksRequest = Message<"ocore.api.v1.ListServerChecksRequest"> & {
+  /**
+   * server_id is the server whose checks to list.
+   *
+   * @generated from field: string server_id = 1;
+   */
+  serverId: string;
+
+  /**
+   * history_limit bounds the state changes returned (default 50, at most 500).
+   *
+   * @generated from field: uint32 history_limit = 2;
+   */
+  historyLimit: number;
+};
+
+/**
+ * Describes the message ocore.api.v1.ListServerChecksRequest.
+ * Use `create(ListServerChecksRequestSchema)` to create a new message.
+ */
+export const ListServerChecksRequestSchema: GenMessage<ListServerChecksRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 39);
+
+/**
+ * ServerCheck is the newest result of one check on one server.
+ *
+ * @generated from message ocore.api.v1.ServerCheck
+ */
+export type ServerCheck = Message<"ocore.api.v1.ServerCheck"> & {
+  /**
+   * key names the check: docker, docker_start, sshd, inodes.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * subject is what it is about when there are several (the mount point for inodes).
+   *
+   * @generated from field: string subject = 2;
+   */
+  subject: string;
+
+  /**
+   * state is ok, warning, critical, unknown, or unreachable (the agent is offline).
+   *
+   * @generated from field: string state = 3;
+   */
+  state: string;
+
+  /**
+   * value is the measured number, when there is one.
+   *
+   * @generated from field: optional double value = 4;
+   */
+  value?: number | undefined;
+
+  /**
+   * message says what the agent found.
+   *
+   * @generated from field: string message = 5;
+   */
+  message: string;
+
+  /**
+   * action says what to do when the state is not ok.
+   *
+   * @generated from field: string action = 6;
+   */
+  action: string;
+
+  /**
+   * since is when the check entered its state.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 7;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * checked_at is when the agent last ran it.
+   *
+   * @generated from field: google.protobuf.Timestamp checked_at = 8;
+   */
+  checkedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.ServerCheck.
+ * Use `create(ServerCheckSchema)` to create a new message.
+ */
+export const ServerCheckSchema: GenMessage<ServerCheck> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 40);
+
+/**
+ * ServerCheckChange is one change of a check's state.
+ *
+ * @generated from message ocore.api.v1.ServerCheckChange
+ */
+export type ServerCheckChange = Message<"ocore.api.v1.ServerCheckChange"> & {
+  /**
+   * key names the check.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * subject is what it is about (the mount point for inodes).
+   *
+   * @generated from field: string subject = 2;
+   */
+  subject: string;
+
+  /**
+   * from_state is the state before (empty: the first result).
+   *
+   * @generated from field: string from_state = 3;
+   */
+  fromState: string;
+
+  /**
+   * to_state is the state after.
+   *
+   * @generated from field: string to_state = 4;
+   */
+  toState: string;
+
+  /**
+   * message says what the agent found at the change.
+   *
+   * @generated from field: string message = 5;
+   */
+  message: string;
+
+  /**
+   * at is when the change was recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp at = 6;
+   */
+  at?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.ServerCheckChange.
+ * Use `create(ServerCheckChangeSchema)` to create a new message.
+ */
+export const ServerCheckChangeSchema: GenMessage<ServerCheckChange> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 41);
+
+/**
+ * ListServerChecksResponse lists the checks and their recent changes.
+ *
+ * @generated from message ocore.api.v1.ListServerChecksResponse
+ */
+export type ListServerChecksResponse = Message<"ocore.api.v1.ListServerChecksResponse"> & {
+  /**
+   * checks are the newest results, by key then subject.
+   *
+   * @generated from field: repeated ocore.api.v1.ServerCheck checks = 1;
+   */
+  checks: ServerCheck[];
+
+  /**
+   * changes are the state changes, newest first.
+   *
+   * @generated from field: repeated ocore.api.v1.ServerCheckChange changes = 2;
+   */
+  changes: ServerCheckChange[];
+};
+
+/**
+ * Describes the message ocore.api.v1.ListServerChecksResponse.
+ * Use `create(ListServerChecksResponseSchema)` to create a new message.
+ */
+export const ListServerChecksResponseSchema: GenMessage<ListServerChecksResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_alert_service, 42);
+
+/**
  * AlertService shows alerts and manages alert rules and notification channels. Built-in rules
  * (agent offline, disk used per mount) are configured by settings; user rules watch a stored
  * metric. Notifications go through a durable outbox: see docs/decisions/0120-alert-notifications.md.
@@ -1693,7 +1882,7 @@ export const AlertService: GenService<{
     output: typeof TestChannelResponseSchema;
   },
   /**
-   * ListDeliveries returns a channel's delivery log, newest first.
+   * ListDeliveries returns a channel's (or every channel's) delivery log, newest first.
    *
    * @generated from rpc ocore.api.v1.AlertService.ListDeliveries
    */
@@ -1751,6 +1940,17 @@ export const AlertService: GenService<{
     methodKind: "unary";
     input: typeof AcknowledgeAlertRequestSchema;
     output: typeof AcknowledgeAlertResponseSchema;
+  },
+  /**
+   * ListServerChecks returns the newest result of each check the agent runs on one server
+   * (Docker, sshd, inodes per filesystem) and the recent changes of their states.
+   *
+   * @generated from rpc ocore.api.v1.AlertService.ListServerChecks
+   */
+  listServerChecks: {
+    methodKind: "unary";
+    input: typeof ListServerChecksRequestSchema;
+    output: typeof ListServerChecksResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ocore_api_v1_alert_service, 0);

@@ -1,0 +1,120 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { HostChecksSchema } from "@ocore/proto/gen/ocore/agent/v1/host_checks_pb.js";
+import { type Clock, sleep, systemClock } from "../connection/clock.js";
+import type { Logger } from "../logging/logger.js";
+import type { CheckResult } from "./check-result.js";
+import { checkContainerStart, checkDockerDaemon } from "./docker-checks.js";
+import { checkInodes } from "./inode-check.js";
+import { checkSshd } from "./sshd-check.js";
+
+export type HostChecksInit = MessageInitShape<typeof HostChecksSchema>;
+
+/** The live stream as the checks write to it (the session builds one per Welcome). */
+export interface HostChecksWriter {
+  write(checks: HostChecksInit): boolean;
+}
+
+export interface HostChecks {
+  /** A stream is live: the newest results go out at once, then every cycle. */
+  attach(writer: HostChecksWriter): void;
+  detach(writer: HostChecksWriter): void;
+  start(): void;
+  stop(): Promise<void>;
+  /** Runs one cycle now and returns its results (tests; the loop calls it too). */
+  runOnce(): Promise<CheckResult[]>;
+}
+
+export interface HostChecksOptions {
+  /** The Docker socket; none: the Docker checks are not run. */
+  readonly dockerSocket?: string;
+  readonly procRoot?: string;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** The cheap checks' cycle (default 30 s). */
+  readonly intervalMs?: number;
+  /** How often the container start check runs (default 6 h, 0: never); its last result rides every cycle. */
+  readonly startCheckEveryMs?: number;
+  /** When it first runs after the agent starts (default 10 min: a restart storm starts nothing). */
+  readonly firstStartCheckAfterMs?: number;
+}
+
+/**
+ * The checks the agent runs from inside its host, every `intervalMs`: the Docker daemon's ping and
+ * version, sshd running and listening, inodes per filesystem; and, every `startCheckEveryMs`, whether
+ * Docker can start a container. Each cycle's results go to the live stream, if there is one (a
+ * cycle without a stream is not kept: the next stream gets fresh results within one cycle).
+ */
+export function createHostChecks(options: HostChecksOptions): HostChecks {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const intervalMs = options.intervalMs ?? 30_000;
+  const startEveryMs = options.startCheckEveryMs ?? 6 * 3_600_000;
+  const halt = new AbortController();
+  let writer: HostChecksWriter | undefined;
+  let latest: HostChecksInit | undefined;
+  let lastStart: { at: number; result: CheckResult } | undefined;
+  let nextStartAt = clock.now() + (options.firstStartCheckAfterMs ?? 600_000);
+  let loop: Promise<void> | undefined;
+  let failing = false;
+
+  const toMessage = (results: readonly CheckResult[]): HostChecksInit => ({
+    checkedAt: timestampFromMs(clock.now()),
+    results: results.map((result) => ({ ...result })),
+  });
+
+  async function runOnce(): Promise<CheckResult[]> {
+    const results: CheckResult[] = [];
+    const [sshd, inodes] = await Promise.all([
+      checkSshd(options.procRoot),
+      checkInodes({ procRoot: options.procRoot }).catch((error: unknown) => {
+        if (!failing) logger.warn({ err: error }, "could not read the filesystems' inodes");
+        return [] as CheckResult[];
+      }),
+    ]);
+    if (options.dockerSocket) {
+      const docker = await checkDockerDaemon(options.dockerSocket);
+      results.push(docker);
+      if (docker.state === "ok" && startEveryMs > 0 && clock.now() >= nextStartAt) {
+        lastStart = { at: clock.now(), result: await checkContainerStart(options.dockerSocket) };
+        nextStartAt = clock.now() + startEveryMs;
+        if (lastStart.result.state !== "ok")
+          logger.warn({ check: lastStart.result }, "container start check failed");
+      }
+      if (lastStart) results.push(lastStart.result);
+    }
+    results.push(sshd, ...inodes);
+    latest = toMessage(results);
+    writer?.write(latest);
+    return results;
+  }
+
+  return {
+    attach(next) {
+      writer = next;
+      if (latest) next.write(latest);
+    },
+    detach(old) {
+      if (writer === old) writer = undefined;
+    },
+    start() {
+      loop = (async () => {
+        while (!halt.signal.aborted) {
+          try {
+            await runOnce();
+            failing = false;
+          } catch (error) {
+            if (!failing) logger.error({ err: error }, "host checks failed; retrying every cycle");
+            failing = true;
+          }
+          await sleep(clock, intervalMs, halt.signal);
+        }
+      })();
+    },
+    runOnce,
+    async stop() {
+      halt.abort();
+      await loop;
+    },
+  };
+}

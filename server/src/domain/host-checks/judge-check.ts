@@ -1,0 +1,54 @@
+import type { Thresholds } from "../../platform/config/alert-config.js";
+import type { CheckKey, CheckState, HostCheckInput } from "./host-check-input.js";
+
+/** A warning inode check is back to ok only this many points below the warn threshold. */
+const INODE_RECOVERY_POINTS = 5;
+
+/**
+ * The state the server keeps for one result: the agent's own state, except for inodes, which are
+ * judged here against the server's thresholds, with hysteresis (a check at warning or critical
+ * stays warning until the value is INODE_RECOVERY_POINTS below the warn threshold).
+ */
+export function judgeCheck(
+  check: HostCheckInput,
+  previous: CheckState | undefined,
+  inodes: Thresholds,
+): CheckState {
+  if (check.key !== "inodes") return check.state;
+  const value = check.value;
+  if (value === undefined) return "unknown";
+  if (value >= inodes.critical) return "critical";
+  if (value >= inodes.warn) return "warning";
+  if ((previous === "warning" || previous === "critical") && value > inodes.warn - INODE_RECOVERY_POINTS) {
+    return "warning";
+  }
+  return "ok";
+}
+
+/** What to do about a check that is not ok, in one sentence, for the health panel and alerts. */
+export function checkAction(key: CheckKey, subject: string, serverName: string): string {
+  switch (key) {
+    case "docker":
+      return `The Docker daemon on ${serverName} does not answer: run \`systemctl status docker\` and \`journalctl -u docker --since -1h\` on it, then \`systemctl restart docker\`. Instances cannot be started, stopped or backed up meanwhile.`;
+    case "docker_start":
+      return `Docker on ${serverName} answers but cannot start a container: look for a full disk (\`df -h /var/lib/docker\`), a broken runtime or cgroup setup (\`journalctl -u docker -u containerd\`), then restart Docker.`;
+    case "sshd":
+      return `sshd on ${serverName} is not running or not listening: run \`systemctl status ssh\` (or \`sshd\`) on it through the console's terminal and start it; the SSH gateway and onboarding need it.`;
+    case "inodes":
+      return `${subject} on ${serverName} is running out of inodes (many small files): find them with \`du --inodes -x ${subject} | sort -n | tail\` (session files, mail queues, caches) and delete them, or rebuild the filesystem with more inodes.`;
+  }
+}
+
+/** A check's name as people read it. */
+export function checkTitle(key: CheckKey, subject: string): string {
+  switch (key) {
+    case "docker":
+      return "Docker daemon";
+    case "docker_start":
+      return "Docker can start containers";
+    case "sshd":
+      return "sshd";
+    case "inodes":
+      return `Inodes ${subject}`;
+  }
+}
