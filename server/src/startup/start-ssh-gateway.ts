@@ -1,3 +1,4 @@
+import { createDenialAggregator } from "../domain/audit/denial-aggregator.js";
 import type { AccessTokens } from "../domain/auth/access-tokens.js";
 import type { LoginLimiter } from "../domain/auth/login-limiter.js";
 import { ensureGatewayHostKey, knownHostsLine } from "../domain/ssh-gateway/gateway-keys.js";
@@ -35,9 +36,18 @@ export async function startSshGateway(options: {
   readonly tunnels: GatewayDeps["tunnels"];
   readonly recording?: GatewayDeps["recording"];
   readonly revalidateEveryMs?: number;
+  /** The window in which identical login refusals are counted into one audit entry (default 60 s). */
+  readonly denialWindowMs?: number;
 }): Promise<SshGateway> {
   const { db, logger, now } = options;
   const hostKey = await ensureGatewayHostKey(db, options.keyring);
+  const denials = createDenialAggregator({
+    db,
+    logger,
+    now,
+    windowMs: options.denialWindowMs,
+    overflowAction: "ssh.login",
+  });
   const server = createSshGatewayServer(
     {
       db,
@@ -45,6 +55,7 @@ export async function startSshGateway(options: {
       now,
       keyring: options.keyring,
       identity: { db, limiter: options.limiter, now, accessTokens: options.accessTokens },
+      denials,
       limits: options.limits,
       counter: createSessionCounter(options.limits),
       tunnels: options.tunnels,
@@ -57,6 +68,7 @@ export async function startSshGateway(options: {
   try {
     port = await server.listen(options.listen.host, options.listen.port);
   } catch (error) {
+    await denials.close();
     throw describeListenFailure(options.listen.host, options.listen.port, error, "OCORE_SSH_LISTEN_ADDR");
   }
   const listenAddress = `${options.listen.host.includes(":") ? `[${options.listen.host}]` : options.listen.host}:${port}`;
@@ -69,6 +81,9 @@ export async function startSshGateway(options: {
       hostPublicKey: hostKey.publicKey,
       knownHostsLine: knownHostsLine(options.publicHost, port, hostKey.publicKey),
     },
-    close: () => server.close(),
+    async close() {
+      await server.close();
+      await denials.close();
+    },
   };
 }

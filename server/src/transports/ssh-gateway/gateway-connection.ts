@@ -105,6 +105,8 @@ export function serveConnection(deps: GatewayDeps, client: ssh2.Connection, info
         serverName: server.name,
       });
       upstream.on("close", () => client.end());
+      // The idle clock measures the user, not the time the tunnel and the host took to open.
+      state.meter.touch();
       await recordSshEvent(
         db,
         context,
@@ -134,7 +136,7 @@ export function serveConnection(deps: GatewayDeps, client: ssh2.Connection, info
 
   client.on("authentication", (ctx) => {
     state.target = parseSshTarget(ctx.username);
-    authenticateRequest({ ...deps.identity, logger }, context, ctx, (identity) => {
+    authenticateRequest({ ...deps.identity, logger, denials: deps.denials }, context, ctx, (identity) => {
       state.identity = identity;
       const principal = identity.principal;
       context = { ...base, actor: { type: principal.kind, id: principal.id, name: principal.name } };

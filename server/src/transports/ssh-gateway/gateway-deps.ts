@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import type { DenialAggregator } from "../../domain/audit/denial-aggregator.js";
 import type { SessionCounter } from "../../domain/ssh-gateway/session-limits.js";
 import type { SshIdentityDeps } from "../../domain/ssh-gateway/ssh-identity.js";
 import type { LiveSessions } from "../../domain/ssh-sessions/live-sessions.js";
@@ -15,6 +16,8 @@ export interface GatewayDeps {
   readonly now: () => Date;
   readonly keyring: MasterKeyring;
   readonly identity: SshIdentityDeps;
+  /** Refused logins (keys, tokens) are audited through it, aggregated per address and user. */
+  readonly denials: DenialAggregator;
   readonly limits: SshSessionLimits;
   readonly counter: SessionCounter;
   /** Opens a byte stream to a server's sshd through its agent (agent-gateway/ssh-tunnels.ts). */

@@ -106,7 +106,9 @@ export function handleSession(state: ConnectionState, session: ssh2.Session): vo
         });
       const channelIn = state.meter.bytesIn;
       const channelOut = state.meter.bytesOut;
-      relayChannel(down, up, state.meter, recorder, (exitStatus) => {
+      // sftp is a binary protocol: its session row and byte counts are kept, not its stream
+      // (nothing to replay or search, and a large download would hit the recording's size limit).
+      relayChannel(down, up, state.meter, kind === "sftp" ? undefined : recorder, (exitStatus) => {
         state.lastExitStatus = exitStatus;
         unregister?.();
         recorder
