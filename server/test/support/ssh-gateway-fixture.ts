@@ -51,6 +51,8 @@ export interface SshGatewayFixture {
   readonly serverId: string;
   readonly serverName: string;
   readonly work: string;
+  /** The private key file that logs in to the host's sshd directly (the login the gateway uses). */
+  readonly hostUserKey: string;
   /** Users by name → private key file. */
   readonly keys: Record<string, string>;
   readonly userIds: Record<string, string>;
@@ -98,6 +100,8 @@ export async function startSshGatewayFixture(): Promise<SshGatewayFixture> {
   const knownHosts = path.join(work, "known_hosts");
   const askpass = path.join(work, "askpass.sh");
   const hostKey = generateUserKey();
+  const hostUserKey = path.join(work, "host-user");
+  writeFileSync(hostUserKey, hostKey.privateKey, { mode: 0o600 });
   const sshd = await startSshdHost([{ publicKey: hostKey.publicKey, sudo: true }]);
   const harness = await startOnboarding("pglite", {
     requirements: { ...productRequirements, minDocker: [20, 10] as const },
@@ -151,8 +155,8 @@ export async function startSshGatewayFixture(): Promise<SshGatewayFixture> {
   const generous: SshSessionLimits = {
     idleTimeoutSeconds: 600,
     maxSessionSeconds: 600,
-    maxSessionsPerUser: 10,
-    maxSessionsPerHost: 20,
+    maxSessionsPerUser: 100,
+    maxSessionsPerHost: 100,
   };
   const gateways = {
     normal: await startGateway(generous),
@@ -243,6 +247,7 @@ export async function startSshGatewayFixture(): Promise<SshGatewayFixture> {
     serverId,
     serverName,
     work,
+    hostUserKey,
     keys,
     userIds,
     gateways,

@@ -219,6 +219,23 @@ export function serveConnection(deps: GatewayDeps, client: ssh2.Connection, info
     reject: () => void,
     request: ssh2.TcpipRequestInfo,
   ): Promise<void> {
+    const target = state.target;
+    if (!("error" in target) && target.server === undefined) {
+      // `ssh -J user@gateway host` asks for a channel to the host's sshd with no server named:
+      // refused (ssh2 cannot give OpenSSH a reason here), and audited with the way that works.
+      await recordSshEvent(
+        db,
+        context,
+        {
+          action: "ssh.refused",
+          serverId: request.destIP.slice(0, 64),
+          result: "denied",
+          detail: `forwarding to ${request.destIP.slice(0, 64)}:${request.destPort} with no server in the username (ssh -J?): ProxyJump is not offered; connect with ssh -p <port> ${target.user}+${request.destIP.slice(0, 64)}@gateway`,
+        },
+        now(),
+      );
+      return reject();
+    }
     let upstream: Upstream;
     try {
       upstream = await state.upstream();
