@@ -67,14 +67,26 @@ function setupOnce(fx: SshGatewayFixture, route: Route): Promise<number> {
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    child.once("exit", (code) => (code === 0 && first > 0 ? resolve(first) : reject(new Error(stderr))));
+    child.once("exit", (code) =>
+      code === 0 && first > 0 ? resolve(first) : reject(new Error(`ssh exited with ${code}: ${stderr}`)),
+    );
   });
 }
 
 async function setupLatency(fx: SshGatewayFixture, route: Route) {
+  const failures: string[] = [];
+  const attempt = (): Promise<number[]> =>
+    setupOnce(fx, route).then(
+      (value) => [value],
+      (error: unknown) => {
+        failures.push(String(error).slice(0, 200));
+        return [];
+      },
+    );
   const sequential: number[] = [];
-  for (let i = 0; i < sessions; i++) sequential.push(await setupOnce(fx, route));
-  const concurrent = await Promise.all(Array.from({ length: sessions }, () => setupOnce(fx, route)));
+  for (let i = 0; i < sessions; i++) sequential.push(...(await attempt()));
+  const concurrent = (await Promise.all(Array.from({ length: sessions }, attempt))).flat();
+  if (failures.length > 0) console.log(`${route}: ${failures.length} failed setups, e.g. ${failures[0]}`);
   return { sequential, concurrent };
 }
 

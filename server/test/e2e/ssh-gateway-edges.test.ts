@@ -1,5 +1,7 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import net from "node:net";
+import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { revokeApiToken } from "../../src/domain/api-tokens/api-tokens.js";
@@ -218,6 +220,60 @@ describe("SSH gateway edges with stock OpenSSH", () => {
       );
       expect(mallory[0]?.sourceIp).toBe("127.0.0.1");
       expect(entries.filter((entry) => entry.actorName === "alice")).toHaveLength(1);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    "jumps with ssh -J to a named server, terminated and authorized at the gateway; the nested username is the login",
+    async () => {
+      const gateway = fx.gateways.normal;
+      const knownHosts = path.join(fx.work, "jump_known_hosts");
+      writeFileSync(
+        knownHosts,
+        `${gateway.info.knownHostsLine}\n${fx.serverName},e2e-nowhere ${gateway.info.hostPublicKey}\n`,
+      );
+      const config = path.join(fx.work, "jump_config");
+      writeFileSync(
+        config,
+        [
+          "Host *",
+          `  UserKnownHostsFile ${knownHosts}`,
+          "  GlobalKnownHostsFile /dev/null",
+          "  StrictHostKeyChecking yes",
+          "  BatchMode yes",
+          `  IdentityFile ${fx.keys.alice}`,
+          "  IdentitiesOnly yes",
+          "Host gw",
+          "  HostName 127.0.0.1",
+          `  Port ${gateway.port}`,
+          "  User alice",
+          `Host ${fx.serverName} e2e-nowhere`,
+          "  ProxyJump gw",
+          "",
+        ].join("\n"),
+      );
+      const jump = (target: string, command: string) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          execFile("ssh", ["-F", config, target, command], { timeout: 90_000 }, (error, stdout, stderr) =>
+            resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+          );
+        });
+      const login = fx.sshd.users[0]?.username ?? "";
+      const byDefault = await jump(`alice@${fx.serverName}`, "echo jumped; whoami");
+      expect(byDefault.stdout, byDefault.stderr).toBe(`jumped\n${login}\n`);
+      const named = await jump(`${login}@${fx.serverName}`, "echo named");
+      expect(named.stdout, named.stderr).toBe("named\n");
+      const root = await jump(`root@${fx.serverName}`, "true");
+      expect(root.code).toBe(255);
+      expect(root.stderr).toMatch(/oCore: you may not log in to e2e-edge as "root"/);
+      const unknown = await jump("alice@e2e-nowhere", "true");
+      expect(unknown.code).toBe(255);
+      expect(unknown.stderr).toMatch(/oCore: no server "e2e-nowhere" that you may reach over SSH/);
+      const starts = (await audits("ssh.session.start")).filter((entry) =>
+        entry.detail.startsWith(`${login}@${fx.serverName}`),
+      );
+      expect(starts.length).toBeGreaterThanOrEqual(2);
     },
     E2E_TIMEOUT_MS,
   );

@@ -6,20 +6,28 @@ import type { SessionSlot } from "../../domain/ssh-gateway/session-limits.js";
 import { assertStillAllowed, mayForward, resolveSshTarget } from "../../domain/ssh-gateway/ssh-access.js";
 import { recordSshEvent } from "../../domain/ssh-gateway/ssh-audit.js";
 import { reloadSshPrincipal, revalidateSshIdentity } from "../../domain/ssh-gateway/ssh-identity.js";
-import { parseSshTarget } from "../../domain/ssh-gateway/ssh-target.js";
+import { LOGIN, parseSshTarget } from "../../domain/ssh-gateway/ssh-target.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { authenticateRequest } from "./authenticate.js";
 import type { ConnectionState, Upstream } from "./connection-state.js";
-import type { GatewayDeps } from "./gateway-deps.js";
+import type { GatewayDeps, JumpRequest } from "./gateway-deps.js";
 import { handleSession } from "./session-channel.js";
 import { connectUpstream } from "./upstream.js";
 
-/** Serves one client connection of the SSH gateway, from authentication to its audited end. */
-export function serveConnection(deps: GatewayDeps, client: ssh2.Connection, info: ssh2.ClientInfo): void {
+/**
+ * Serves one client connection of the SSH gateway, from authentication to its audited end. A
+ * nested ProxyJump connection (`jump`) is already authenticated by its outer connection.
+ */
+export function serveConnection(
+  deps: GatewayDeps,
+  client: ssh2.Connection,
+  info: ssh2.ClientInfo,
+  jump?: JumpRequest,
+): void {
   const { db, logger, now } = deps;
   const startedAt = now();
   const base = { sourceIp: info.ip, userAgent: `ssh ${info.header?.versions?.software ?? ""}`.trim() };
-  let context: AuditContext = { actor: { type: "system", id: "", name: "ssh" }, ...base };
+  let context: AuditContext = jump?.context ?? { actor: { type: "system", id: "", name: "ssh" }, ...base };
   let slot: SessionSlot | undefined;
   let opening: Promise<Upstream> | undefined;
   let opened: Upstream | undefined;
@@ -135,6 +143,17 @@ export function serveConnection(deps: GatewayDeps, client: ssh2.Connection, info
   }
 
   client.on("authentication", (ctx) => {
+    if (jump) {
+      // The nested username is the host login; the oCore username itself means the default one.
+      const login = ctx.username === jump.user ? undefined : ctx.username;
+      state.target =
+        login === undefined || LOGIN.test(login)
+          ? { user: jump.user, server: jump.server, login }
+          : { error: `"${login.slice(0, 40)}" is not a host login name` };
+      state.identity = jump.identity;
+      ctx.accept();
+      return;
+    }
     state.target = parseSshTarget(ctx.username);
     authenticateRequest({ ...deps.identity, logger, denials: deps.denials }, context, ctx, (identity) => {
       state.identity = identity;
@@ -220,21 +239,17 @@ export function serveConnection(deps: GatewayDeps, client: ssh2.Connection, info
     request: ssh2.TcpipRequestInfo,
   ): Promise<void> {
     const target = state.target;
-    if (!("error" in target) && target.server === undefined) {
-      // `ssh -J user@gateway host` asks for a channel to the host's sshd with no server named:
-      // refused (ssh2 cannot give OpenSSH a reason here), and audited with the way that works.
-      await recordSshEvent(
-        db,
+    if (!("error" in target) && target.server === undefined && state.identity && deps.jump && !jump) {
+      // `ssh -J user@gateway server`: no server in the username, the channel names it. The
+      // nested connection is served here like any other (RBAC, audit, recording).
+      deps.jump(accept(), {
+        identity: state.identity,
         context,
-        {
-          action: "ssh.refused",
-          serverId: request.destIP.slice(0, 64),
-          result: "denied",
-          detail: `forwarding to ${request.destIP.slice(0, 64)}:${request.destPort} with no server in the username (ssh -J?): ProxyJump is not offered; connect with ssh -p <port> ${target.user}+${request.destIP.slice(0, 64)}@gateway`,
-        },
-        now(),
-      );
-      return reject();
+        clientAddress: state.clientAddress,
+        user: target.user,
+        server: request.destIP,
+      });
+      return;
     }
     let upstream: Upstream;
     try {
