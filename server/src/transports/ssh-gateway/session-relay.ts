@@ -73,7 +73,18 @@ export function relayChannel(
     down.end();
     onClose(exit.code ?? null);
   };
-  up.on("close", finish);
+  // ssh2 emits "close" as soon as the host closes the channel, while output may still wait in
+  // the readable buffers (paused, or not yet emitted): end the client's side after that output.
+  const drained = (stream: NodeJS.ReadableStream & { readableEnded: boolean }) =>
+    stream.readableEnded
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          stream.once("end", resolve);
+          down.once("close", resolve);
+        });
+  up.on("close", () => {
+    void Promise.all([drained(up), drained(up.stderr)]).then(finish);
+  });
   down.on("close", () => {
     up.close();
     if (!closed) {
