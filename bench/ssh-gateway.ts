@@ -162,13 +162,23 @@ async function memoryPerSession(fx: SshGatewayFixture, count: number) {
   const children = Array.from({ length: count }, () =>
     spawn("ssh", argsFor(fx, "gateway", ["echo open; sleep 600"]), { stdio: ["ignore", "pipe", "ignore"] }),
   );
-  await Promise.all(
-    children.map((child) => new Promise<void>((resolve) => child.stdout.once("data", () => resolve()))),
+  // A session that fails to open (its exit) or is slow (60 s) is not counted.
+  const opened = await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 60_000);
+          child.stdout.once("data", () => resolve(true));
+          child.once("exit", () => resolve(false));
+          child.once("exit", () => clearTimeout(timer));
+        }),
+    ),
   );
+  const open = opened.filter(Boolean).length;
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const after = measure();
   for (const child of children) child.kill("SIGTERM");
-  return { rss: (after.rss - before.rss) / count, live: (after.live - before.live) / count };
+  return { open, rss: (after.rss - before.rss) / open, live: (after.live - before.live) / open };
 }
 
 async function main() {
@@ -189,7 +199,7 @@ async function main() {
       "| route | setup p50 / p99 sequential | setup p50 / p99 concurrent | echo p50 / p99 | cat 100 MB |",
     );
     console.log("| --- | --- | --- | --- | --- |");
-    for (const route of routes) {
+    for (const route of process.env.BENCH_ONLY === "memory" ? [] : routes) {
       const setup = await setupLatency(fx, route);
       const echo = await echoLatency(fx, route);
       const rate = await throughput(fx, route);
@@ -199,7 +209,7 @@ async function main() {
     }
     const memory = await memoryPerSession(fx, sessions);
     console.log(
-      `gateway memory per open session (${sessions} idle shells, after GC): ${(memory.live / 1024).toFixed(0)} KB live heap + external, ${(memory.rss / 1024).toFixed(0)} KB RSS`,
+      `gateway memory per open session (${memory.open} of ${sessions} open, idle, after GC): ${(memory.live / 1024).toFixed(0)} KB live heap + external, ${(memory.rss / 1024).toFixed(0)} KB RSS`,
     );
     console.log(load());
   } finally {
