@@ -1,3 +1,4 @@
+import { createDenialAggregator } from "../domain/audit/denial-aggregator.js";
 import type { AccessTokens } from "../domain/auth/access-tokens.js";
 import type { LoginLimiter } from "../domain/auth/login-limiter.js";
 import { ensureGatewayHostKey, knownHostsLine } from "../domain/ssh-gateway/gateway-keys.js";
@@ -28,6 +29,8 @@ export interface SshGatewayDepsOptions {
   readonly tunnels: GatewayDeps["tunnels"];
   readonly recording?: GatewayDeps["recording"];
   readonly revalidateEveryMs?: number;
+  /** The window in which identical login refusals are counted into one audit entry (default 60 s). */
+  readonly denialWindowMs?: number;
 }
 
 /**
@@ -42,6 +45,13 @@ export function createSshGatewayDeps(options: SshGatewayDepsOptions): GatewayDep
     now,
     keyring: options.keyring,
     identity: { db, limiter: options.limiter, now, accessTokens: options.accessTokens },
+    denials: createDenialAggregator({
+      db,
+      logger: options.logger,
+      now,
+      windowMs: options.denialWindowMs,
+      overflowAction: "ssh.login",
+    }),
     limits: options.limits,
     counter: createSessionCounter(options.limits),
     tunnels: options.tunnels,
@@ -65,11 +75,13 @@ export async function startSshGateway(
 ): Promise<SshGateway> {
   const { db, logger } = options;
   const hostKey = await ensureGatewayHostKey(db, options.keyring);
-  const server = createSshGatewayServer(options.deps ?? createSshGatewayDeps(options), hostKey.privateKey);
+  const deps = options.deps ?? createSshGatewayDeps(options);
+  const server = createSshGatewayServer(deps, hostKey.privateKey);
   let port: number;
   try {
     port = await server.listen(options.listen.host, options.listen.port);
   } catch (error) {
+    await deps.denials.close();
     throw describeListenFailure(options.listen.host, options.listen.port, error, "OCORE_SSH_LISTEN_ADDR");
   }
   const listenAddress = `${options.listen.host.includes(":") ? `[${options.listen.host}]` : options.listen.host}:${port}`;
@@ -82,6 +94,9 @@ export async function startSshGateway(
       hostPublicKey: hostKey.publicKey,
       knownHostsLine: knownHostsLine(options.publicHost, port, hostKey.publicKey),
     },
-    close: () => server.close(),
+    async close() {
+      await server.close();
+      await deps.denials.close();
+    },
   };
 }

@@ -44,6 +44,10 @@ export interface SshdHost {
   readonly users: readonly TestUser[];
   /** Generates new host keys and restarts sshd on the same port (a reinstalled host). */
   replaceHostKey(): Promise<void>;
+  /** Stops sshd (the host stays, its users too) until startSshd(). */
+  stopSshd(): Promise<void>;
+  /** Starts sshd again on the same port with the same keys. */
+  startSshd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -160,6 +164,8 @@ export async function startSshdHost(users: readonly TestUserSpec[]): Promise<Ssh
       makeHostKey();
       await start();
     },
+    stopSshd: () => stopDaemon(),
+    startSshd: () => start(),
     async stop() {
       await stopDaemon();
       removeUsers(created, sudoers);

@@ -58,6 +58,13 @@ export async function identifyByKey(
   };
 }
 
+const ACCESS_TOKEN = /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/;
+
+/** True when a secret typed as the password is an API token or an access token, not a password. */
+export function isTokenSecret(secret: string): boolean {
+  return secret.startsWith(API_TOKEN_PREFIX) || ACCESS_TOKEN.test(secret);
+}
+
 /**
  * A user by a secret typed as the password: an API token (`ocp_…`), an access token (a JWT),
  * or the console password (with the web sign-in's rate limit and lockout).
@@ -91,7 +98,7 @@ export async function identifyBySecret(
       },
     };
   }
-  if (/^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(secret)) {
+  if (ACCESS_TOKEN.test(secret)) {
     const claims = await deps.accessTokens.verify(secret, now);
     const live = claims ? await isSessionLive(deps.db, claims.sessionId, now) : false;
     const [user] =

@@ -17,7 +17,11 @@ const serverOptions: grpc.ServerOptions = {
   "grpc.keepalive_time_ms": 20_000,
   "grpc.keepalive_timeout_ms": 10_000,
   "grpc.max_receive_message_length": 4 * 1024 * 1024,
-  "grpc.max_concurrent_streams": 8,
+  // The Connect stream plus one Tunnel call per SSH gateway session on the host: at 8, the 8th
+  // concurrent session waited for a stream and failed after 15 s ("the agent did not open the
+  // tunnel"), far below OCORE_SSH_MAX_SESSIONS_PER_HOST (default 50, at most 1000). A Tunnel call
+  // without a pending tunnel id is refused at once, so an agent cannot hold streams for nothing.
+  "grpc.max_concurrent_streams": 1024 + 8,
 };
 
 export interface AgentGrpcServer {

@@ -34,12 +34,18 @@ export interface GatewayConnection {
  */
 export function createGatewayConnection(
   deps: GatewayDeps,
-  input: { clientAddress: string; userAgent: string; end: () => void },
+  input: {
+    clientAddress: string;
+    userAgent: string;
+    end: () => void;
+    /** Who the audit entries name until an identity is set (a ProxyJump: its outer connection). */
+    context?: AuditContext;
+  },
 ): GatewayConnection {
   const { db, logger, now } = deps;
   const startedAt = now();
   const base = { sourceIp: input.clientAddress, userAgent: input.userAgent };
-  let context: AuditContext = { actor: { type: "system", id: "", name: "ssh" }, ...base };
+  let context: AuditContext = input.context ?? { actor: { type: "system", id: "", name: "ssh" }, ...base };
   let slot: SessionSlot | undefined;
   let opening: Promise<Upstream> | undefined;
   let opened: Upstream | undefined;
@@ -125,6 +131,8 @@ export function createGatewayConnection(
         serverName: server.name,
       });
       upstream.on("close", () => input.end());
+      // The idle clock measures the user, not the time the tunnel and the host took to open.
+      state.meter.touch();
       await recordSshEvent(
         db,
         context,

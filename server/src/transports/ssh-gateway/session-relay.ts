@@ -17,8 +17,11 @@ export interface DownChannel extends Duplex {
 }
 
 /**
- * Relays one session channel to its upstream channel, both ways with back-pressure (pipe),
- * stderr too; the exit status (or signal) is passed on when the upstream channel closes.
+ * Relays one session channel to its upstream channel, both ways with back-pressure, stderr too;
+ * the exit status (or signal) is passed on when the upstream channel closes. The host's output
+ * pauses while the client's channel is full (a client that stops reading stops the host through
+ * the SSH windows, instead of the gateway buffering what the host keeps sending) and while the
+ * recorder asks for it (so fast output is recorded, not ended for a backlog).
  */
 export function relayChannel(
   down: DownChannel,
@@ -33,19 +36,38 @@ export function relayChannel(
     meter.touch();
     recorder?.input(chunk);
   });
-  up.on("data", (chunk: Buffer) => {
-    meter.bytesOut += chunk.length;
-    meter.touch();
-    recorder?.output(chunk);
-  });
-  up.stderr.on("data", (chunk: Buffer) => {
-    meter.bytesOut += chunk.length;
-    meter.touch();
-    recorder?.output(chunk);
-    down.stderr.write(chunk);
-  });
   down.pipe(up);
-  up.pipe(down, { end: false });
+
+  const full = { stdout: false, stderr: false, recorder: false };
+  const update = () => {
+    if (full.stdout || full.stderr || full.recorder) {
+      up.pause();
+      up.stderr.pause();
+    } else {
+      up.resume();
+      up.stderr.resume();
+    }
+  };
+  const relayOutput = (target: Writable, which: "stdout" | "stderr") => (chunk: Buffer) => {
+    meter.bytesOut += chunk.length;
+    meter.touch();
+    if (recorder && !recorder.output(chunk)) full.recorder = true;
+    if (down.destroyed || target.writableEnded) return; // the client left; the upstream closes
+    if (!target.write(chunk) && !full[which]) {
+      full[which] = true;
+      target.once("drain", () => {
+        full[which] = false;
+        update();
+      });
+    }
+    update();
+  };
+  recorder?.onDrain(() => {
+    full.recorder = false;
+    update();
+  });
+  up.on("data", relayOutput(down, "stdout"));
+  up.stderr.on("data", relayOutput(down.stderr, "stderr"));
   up.on("exit", (code: number | null, signal?: string) => {
     exit = { code, signal: signal ?? undefined };
   });
@@ -58,7 +80,18 @@ export function relayChannel(
     down.end();
     onClose(exit.code ?? null);
   };
-  up.on("close", finish);
+  // ssh2 emits "close" as soon as the host closes the channel, while output may still wait in
+  // the readable buffers (paused, or not yet emitted): end the client's side after that output.
+  const drained = (stream: NodeJS.ReadableStream & { readableEnded: boolean }) =>
+    stream.readableEnded
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          stream.once("end", resolve);
+          down.once("close", resolve);
+        });
+  up.on("close", () => {
+    void Promise.all([drained(up), drained(up.stderr)]).then(finish);
+  });
   down.on("close", () => {
     up.close();
     if (!closed) {

@@ -74,7 +74,9 @@ export async function startSession(
     const channelIn = state.meter.bytesIn;
     const channelOut = state.meter.bytesOut;
     const started = recorder;
-    relayChannel(down, channel, state.meter, started, (exitStatus) => {
+    // sftp is a binary protocol: its session row and byte counts are kept, not its stream
+    // (nothing to replay or search, and a large download would hit the recording's size limit).
+    relayChannel(down, channel, state.meter, input.kind === "sftp" ? undefined : started, (exitStatus) => {
       state.lastExitStatus = exitStatus;
       unregister?.();
       started

@@ -1,7 +1,10 @@
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import ssh2 from "ssh2";
 import { serveConnection } from "./gateway-connection.js";
-import type { GatewayDeps } from "./gateway-deps.js";
+import type { GatewayDeps, JumpRequest } from "./gateway-deps.js";
+import { JumpSocket } from "./jump-socket.js";
+
+const JUMP = "ocore-proxyjump";
 
 export interface SshGatewayServer {
   listen(host: string, port: number): Promise<number>;
@@ -12,14 +15,33 @@ export interface SshGatewayServer {
  * The SSH gateway's listener: stock OpenSSH clients connect with `user+server[+login]`; each
  * connection is served by gateway-connection.ts. Agent and X11 forwarding and -R are refused.
  */
-export function createSshGatewayServer(deps: GatewayDeps, hostPrivateKey: string): SshGatewayServer {
+export function createSshGatewayServer(base: GatewayDeps, hostPrivateKey: string): SshGatewayServer {
   const connections = new Set<ssh2.Connection>();
+  // Nested ProxyJump connections are injected as sockets; their family marks them and their
+  // port is the key of what the outer connection established.
+  const jumps = new Map<number, JumpRequest>();
+  let nextJump = 1;
+  const deps: GatewayDeps = {
+    ...base,
+    jump(channel, request) {
+      const id = nextJump++;
+      jumps.set(id, request);
+      const socket = new JumpSocket(channel, {
+        remoteAddress: request.clientAddress,
+        remotePort: id,
+        remoteFamily: JUMP,
+      });
+      server.injectSocket(socket as unknown as Socket);
+    },
+  };
   const server = new ssh2.Server(
     { hostKeys: [hostPrivateKey], ident: "oCore-gateway", keepaliveInterval: 30_000 } as ssh2.ServerConfig,
     (client, info) => {
       connections.add(client);
       client.on("close", () => connections.delete(client));
-      serveConnection(deps, client, info);
+      const jump = info.family === JUMP ? jumps.get(info.port) : undefined;
+      if (jump) jumps.delete(info.port);
+      serveConnection(deps, client, info, jump);
     },
   );
   // A client that never finishes its handshake must not hold a socket for ever.
