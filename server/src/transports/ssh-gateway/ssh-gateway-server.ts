@@ -38,8 +38,6 @@ export function createSshGatewayServer(base: GatewayDeps, hostPrivateKey: string
     { hostKeys: [hostPrivateKey], ident: "oCore-gateway", keepaliveInterval: 30_000 } as ssh2.ServerConfig,
     (client, info) => {
       connections.add(client);
-      // Interactive sessions are small writes: no Nagle delay on the client's socket.
-      client.setNoDelay(true);
       client.on("close", () => connections.delete(client));
       const jump = info.family === JUMP ? jumps.get(info.port) : undefined;
       if (jump) jumps.delete(info.port);
