@@ -1,8 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { checkParameterValue, checkRate, parameterInput, runProgress } from "./template-runs";
 import {
-  checkParameterValue,
-  checkRate,
   definitionToDraft,
   draftToDefinition,
   emptyDraft,
@@ -10,9 +9,7 @@ import {
   errorFor,
   fieldErrorOf,
   lineDiff,
-  parameterInput,
   reviewBlock,
-  runProgress,
 } from "./templates";
 
 const param = (over: Partial<Parameters<typeof checkParameterValue>[0]> = {}) => ({

@@ -11,7 +11,8 @@ import { ListError, ListSkeleton } from "@/components/admin/query-state";
 import { ActionError } from "@/components/ui/action-error";
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/text-field";
-import { checkParameterValue, checkRate, errorFor, fieldErrorOf, parameterInput } from "@/lib/templates";
+import { checkParameterValue, checkRate, parameterInput } from "@/lib/template-runs";
+import { errorFor, fieldErrorOf } from "@/lib/templates";
 
 const INPUT =
   "mt-1 block w-full rounded-md border border-line bg-surface px-2 py-1.5 aria-invalid:border-danger";

@@ -10,7 +10,7 @@ import { ListError, ListSkeleton } from "@/components/admin/query-state";
 import { ActionError } from "@/components/ui/action-error";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
-import { runProgress } from "@/lib/templates";
+import { runProgress } from "@/lib/template-runs";
 import { StateBadge } from "./state-badge";
 import { useLiveRun } from "./use-live-run";
 

@@ -5,7 +5,7 @@ import { useQuery } from "@connectrpc/connect-query";
 import { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
 import Link from "next/link";
 import { ListError, ListSkeleton } from "@/components/admin/query-state";
-import { runProgress } from "@/lib/templates";
+import { runProgress } from "@/lib/template-runs";
 import { StateBadge } from "./state-badge";
 
 /** The run history, newest first; refreshed while a run in it is still going. */

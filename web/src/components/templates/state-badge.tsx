@@ -1,4 +1,4 @@
-import { stateTone } from "@/lib/templates";
+import { stateTone } from "@/lib/template-runs";
 
 const DOT = {
   ok: "bg-success",
