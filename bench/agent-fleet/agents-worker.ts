@@ -15,7 +15,7 @@ import {
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import type { AgentIdentity } from "./identities.ts";
-import { type BenchSample, benchSample } from "./samples.ts";
+import { type BenchSample, benchHello, benchSample } from "./samples.ts";
 
 export interface WorkerPlan {
   address: string;
@@ -143,20 +143,7 @@ function connectOne(agent: Agent): Promise<void> {
     });
     call.write(
       create(ConnectRequestSchema, {
-        payload: {
-          case: "hello",
-          value: {
-            agentVersion: "0.1.0-bench",
-            hostname: `bench-${identity.serverId.slice(0, 8)}`,
-            osId: "debian",
-            osVersion: "12",
-            kernel: "6.1.0",
-            architecture: "x86_64",
-            bootedAt: timestampFromDate(new Date(Date.now() - 86_400_000)),
-            cpuCores: 4,
-            memoryTotalBytes: 8n << 30n,
-          },
-        },
+        payload: { case: "hello", value: benchHello(`bench-${identity.serverId.slice(0, 8)}`) },
       }),
     );
   });

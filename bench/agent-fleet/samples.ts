@@ -1,6 +1,23 @@
 // Realistic host samples for the benchmarks: a 4-core host with two filesystems, two block devices,
 // two NICs and a handful of Docker containers (an Odoo stack), as the agent's collectors report them.
 
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+
+/** The Hello a simulated agent sends first: the host facts of the benchmark's 4-core host (the gateway refuses one without). */
+export function benchHello(hostname: string) {
+  return {
+    agentVersion: "0.1.0-bench",
+    hostname,
+    osId: "debian",
+    osVersion: "12",
+    kernel: "6.1.0",
+    architecture: "x86_64",
+    bootedAt: timestampFromDate(new Date(Date.now() - 86_400_000)),
+    cpuCores: 4,
+    memoryTotalBytes: 8n << 30n,
+  };
+}
+
 export interface BenchSample {
   sequence: number;
   collectedAt: Date;

@@ -5,7 +5,6 @@
 // 60 s; agent/src/connection/backoff.ts and agent-link.ts).
 
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import {
   AgentService,
@@ -15,6 +14,7 @@ import {
 } from "@ocore/proto/gen/ocore/agent/v1/agent_service_pb.js";
 import { createGrpcServiceDefinition } from "@ocore/proto/grpc/service-definition.js";
 import type { AgentIdentity } from "./identities.ts";
+import { benchHello } from "./samples.ts";
 
 export interface StormWorkerPlan {
   address: string;
@@ -102,20 +102,7 @@ function connectOne(agent: Agent): Promise<boolean> {
     // The Hello the fleet benchmark's agents send (the gateway refuses one without host facts).
     call.write(
       create(ConnectRequestSchema, {
-        payload: {
-          case: "hello",
-          value: {
-            agentVersion: "0.1.0-bench",
-            hostname: `storm-${identity.serverId.slice(0, 8)}`,
-            osId: "debian",
-            osVersion: "12",
-            kernel: "6.1.0",
-            architecture: "x86_64",
-            bootedAt: timestampFromDate(new Date(Date.now() - 86_400_000)),
-            cpuCores: 4,
-            memoryTotalBytes: 8n << 30n,
-          },
-        },
+        payload: { case: "hello", value: benchHello(`storm-${identity.serverId.slice(0, 8)}`) },
       }),
     );
   });
