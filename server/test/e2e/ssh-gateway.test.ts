@@ -25,7 +25,7 @@ import { sshSessions } from "../../src/platform/db/schema/ssh-sessions.js";
 import { users } from "../../src/platform/db/schema/users.js";
 import { createMasterKeyring } from "../../src/platform/pki/master-key.js";
 import { type SshGateway, startSshGateway } from "../../src/startup/start-ssh-gateway.js";
-import { type OnboardingHarness, startOnboarding } from "../support/onboarding-harness.js";
+import { type OnboardingHarness, startOnboarding, waitUntilActive } from "../support/onboarding-harness.js";
 import { generateUserKey, type SshdHost, startSshdHost } from "../support/sshd-host.js";
 
 const thisMachine = { ...productRequirements, minDocker: [20, 10] as const };
@@ -122,14 +122,7 @@ describe("SSH gateway with stock OpenSSH, through the agent", () => {
       tags: { env: "test" },
     });
     serverId = created.server?.id ?? "";
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const server = (await harness.servers.getServer({ id: serverId })).server;
-      if (server?.status === "active") break;
-      if (server?.status === "failed" || Date.now() > deadline)
-        throw new Error(`server ${server?.status}: ${server?.statusMessage}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+    await waitUntilActive(harness, serverId);
 
     const db = harness.database.db;
     const accessKey = randomBytes(32);

@@ -72,6 +72,18 @@ export interface OnboardingHarness {
   close(): Promise<void>;
 }
 
+/** Waits until an onboarded server is `active`; throws with its status message when it fails (or after 120 s). */
+export async function waitUntilActive(harness: OnboardingHarness, serverId: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const server = (await harness.servers.getServer({ id: serverId })).server;
+    if (server?.status === "active") return;
+    if (server?.status === "failed" || Date.now() > deadline)
+      throw new Error(`server ${server?.status}: ${server?.statusMessage}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
 /**
  * The parts of a control server that onboarding touches, in this process: a database, the real
  * agent channel (PKI, mTLS gateway, command runner) on a loopback port, the API with its

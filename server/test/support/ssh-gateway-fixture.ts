@@ -21,7 +21,7 @@ import type { SshSessionLimits } from "../../src/platform/config/config.js";
 import { users } from "../../src/platform/db/schema/users.js";
 import { createMasterKeyring } from "../../src/platform/pki/master-key.js";
 import { type SshGateway, startSshGateway } from "../../src/startup/start-ssh-gateway.js";
-import { type OnboardingHarness, startOnboarding } from "./onboarding-harness.js";
+import { type OnboardingHarness, startOnboarding, waitUntilActive } from "./onboarding-harness.js";
 import { generateUserKey, type SshdHost, startSshdHost } from "./sshd-host.js";
 
 type Gateway = "normal" | "tight" | "unrecorded";
@@ -117,14 +117,7 @@ export async function startSshGatewayFixture(): Promise<SshGatewayFixture> {
     tags: { env: "test" },
   });
   const serverId = created.server?.id ?? "";
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const server = (await harness.servers.getServer({ id: serverId })).server;
-    if (server?.status === "active") break;
-    if (server?.status === "failed" || Date.now() > deadline)
-      throw new Error(`server ${server?.status}: ${server?.statusMessage}`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
+  await waitUntilActive(harness, serverId);
 
   const db = harness.database.db;
   const keyring = createMasterKeyring(randomBytes(32).toString("base64"));
