@@ -73,7 +73,7 @@ describe("alerts across a server crash", () => {
     );
     const headers = { authorization: `Bearer ${changed.tokens?.accessToken}` };
     const alerts = createClient(AlertService, transport);
-    await alerts.createChannel(
+    const mail = await alerts.createChannel(
       {
         name: "ops mail",
         settings: {
@@ -149,6 +149,23 @@ describe("alerts across a server crash", () => {
     await until("the e-mail", () => smtp.mails.length === 1);
     await until("a failed webhook attempt", () => webhook.received.length === 1);
     const mailLatencyMs = Date.now() - crossedAt;
+    // The crash comes after the e-mail's delivery is recorded: killed between the SMTP answer
+    // and that record, the process would leave the row leased, and the next one would send it
+    // again once the lease ran out (at least once: SMTP has no idempotency key).
+    await until("the e-mail recorded as delivered", async () => {
+      const [row] = await db
+        .select({ status: alertNotifications.status })
+        .from(alertNotifications)
+        .where(eq(alertNotifications.channelId, mail.channel?.id as string));
+      return row?.status === "delivered";
+    });
+    await until("the failed webhook attempt recorded", async () => {
+      const [row] = await db
+        .select({ status: alertNotifications.status })
+        .from(alertNotifications)
+        .where(eq(alertNotifications.channelId, hook.channel?.id as string));
+      return row?.status === "pending";
+    });
     expect(smtp.mails[0]?.subject).toBe("[FIRING] disk / on db-1 is 94% full (critical at 90%)");
 
     server.child.kill("SIGKILL");
