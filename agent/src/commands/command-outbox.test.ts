@@ -137,4 +137,69 @@ describe("the command outbox", () => {
     ]);
     expect(outbox.queuedBytes).toBe(0);
   });
+
+  it("writes again, ahead of newer events, what went to a stream that died (the server stores each step once)", async () => {
+    const outbox = createCommandOutbox();
+    const first = recorder();
+    outbox.attach(first.writer);
+    await outbox.send(started("a"));
+    await outbox.send(output("a", 1, 10));
+    await tick();
+    expect(first.messages.flat()).toHaveLength(2);
+    expect(outbox.replayBytes).toBeGreaterThan(10);
+    outbox.detach(first.writer); // the stream died with both in a socket buffer
+    await outbox.send(output("a", 2, 10)); // made while no stream was live
+    const second = recorder();
+    outbox.attach(second.writer);
+    await tick();
+    expect(second.messages.flat().map((e) => `${e.event?.case}:${sequenceOf(e)}`)).toEqual([
+      "started:0",
+      "output:1",
+      "output:2",
+    ]);
+    expect(outbox.queuedBytes).toBe(0);
+    // Only a different stream replays: the events now belong to the second one's replay set.
+    const third = recorder();
+    outbox.detach(second.writer);
+    outbox.attach(third.writer);
+    await tick();
+    expect(third.messages.flat().map((e) => sequenceOf(e))).toEqual([0, 1, 2]);
+  });
+
+  it("keeps for a replay only what is recent enough and fits its byte bound, oldest dropped first", async () => {
+    let clock = 0;
+    const outbox = createCommandOutbox({
+      replay: { maxBytes: 3 * (64 + 100), maxAgeMs: 1_000 },
+      now: () => clock,
+    });
+    const first = recorder();
+    outbox.attach(first.writer);
+    for (let i = 1; i <= 5; i++) await outbox.send(output("a", i, 100));
+    await tick();
+    clock = 500;
+    await outbox.send(output("b", 1, 100));
+    await tick();
+    const second = recorder();
+    outbox.attach(second.writer);
+    await tick();
+    // The byte bound kept the last three written: a's 4 and 5, then b's 1.
+    expect(second.messages.flat().map((e) => `${e.commandId}${sequenceOf(e)}`)).toEqual(["a4", "a5", "b1"]);
+    clock = 2_000; // older than the age bound: nothing is replayed
+    const third = recorder();
+    outbox.attach(third.writer);
+    await tick();
+    expect(third.messages).toEqual([]);
+    expect(outbox.replayBytes).toBe(0);
+  });
+
+  it("keeps nothing for a replay when told so", async () => {
+    const outbox = createCommandOutbox({ replay: { maxBytes: 0 } });
+    const first = recorder();
+    outbox.attach(first.writer);
+    await outbox.send(output("a", 1, 10));
+    await tick();
+    outbox.attach(recorder().writer);
+    expect(outbox.replayBytes).toBe(0);
+    expect(outbox.queuedBytes).toBe(0);
+  });
 });

@@ -53,6 +53,8 @@ export interface CommandOutbox {
   send(event: CommandEventInit, signal?: AbortSignal): Promise<void>;
   /** Bytes of output accepted but not yet written (for tests). */
   readonly queuedBytes: number;
+  /** Bytes of output written and kept for a replay on the next stream (for tests). */
+  readonly replayBytes: number;
 }
 
 export interface CommandOutboxOptions {
@@ -62,6 +64,12 @@ export interface CommandOutboxOptions {
   readonly maxBatchEvents?: number;
   /** Output bytes per written message at most (default 128 KiB; one event may exceed it). */
   readonly maxBatchBytes?: number;
+  /**
+   * What was written is kept for a new stream to replay: at most this many output bytes (default
+   * 4 MiB; the oldest go first) and for this long (default 120 s). 0 bytes keeps nothing.
+   */
+  readonly replay?: { readonly maxBytes?: number; readonly maxAgeMs?: number };
+  readonly now?: () => number;
 }
 
 /** What an event costs in the queue: its output bytes, and a little for the rest. */
@@ -73,12 +81,26 @@ const sizeOf = (event: CommandEventInit) =>
  * macrotask is done, so whatever the commands reported meanwhile (a short command's started,
  * output and finished; many commands received in one read) leaves as one message. A full stream
  * stops the writing until it drains, and a full queue makes every sender wait.
+ *
+ * A write only hands the events to the transport: when the stream dies they may still sit in a
+ * socket buffer, or be on a path that went dark. So the outbox keeps what it wrote (bounded by
+ * bytes and age) and, when the next stream attaches, writes it again before anything newer
+ * (decision 0250). The server stores each step once (chunks by sequence, one start, one end), so
+ * a replay costs bytes, never a duplicate, and a chunk lost in flight no longer leaves a gap.
  */
 export function createCommandOutbox(options: CommandOutboxOptions = {}): CommandOutbox {
   const maxQueued = options.maxQueuedBytes ?? 256 * 1024;
   const maxEvents = options.maxBatchEvents ?? 256;
   const maxBytes = options.maxBatchBytes ?? 128 * 1024;
+  const replayBytes = options.replay?.maxBytes ?? 4 * 1024 * 1024;
+  const replayAgeMs = options.replay?.maxAgeMs ?? 120_000;
+  const clock = options.now ?? Date.now;
   let current: OutboxWriter | undefined;
+  /** The writer the last batch went to; a different one attaching gets `written` again. */
+  let lastWritten: OutboxWriter | undefined;
+  /** Events written to `lastWritten`, oldest first, with when; bounded by replayBytes and replayAgeMs. */
+  let written: Array<{ readonly event: CommandEventInit; readonly at: number; readonly size: number }> = [];
+  let writtenBytes = 0;
   const queue: CommandEventInit[] = [];
   let queued = 0;
   let scheduled = false;
@@ -86,6 +108,29 @@ export function createCommandOutbox(options: CommandOutboxOptions = {}): Command
   /** A writer whose write threw; nothing more is written to it. */
   let broken: OutboxWriter | undefined;
   const roomWaiters: Array<() => void> = [];
+
+  /** Forgets what is older than the replay age, then the oldest until the bytes fit. */
+  const trimWritten = () => {
+    const oldest = clock() - replayAgeMs;
+    let drop = 0;
+    while (drop < written.length && ((written[drop]?.at ?? 0) < oldest || writtenBytes > replayBytes)) {
+      writtenBytes -= written[drop]?.size ?? 0;
+      drop += 1;
+    }
+    if (drop > 0) written = written.slice(drop);
+  };
+
+  const remember = (writer: OutboxWriter, batch: readonly CommandEventInit[]) => {
+    if (replayBytes <= 0) return;
+    const at = clock();
+    for (const event of batch) {
+      const size = sizeOf(event);
+      written.push({ event, at, size });
+      writtenBytes += size;
+    }
+    lastWritten = writer;
+    trimWritten();
+  };
 
   const wakeSenders = () => {
     while (roomWaiters.length > 0 && queued < maxQueued) roomWaiters.shift()?.();
@@ -127,6 +172,7 @@ export function createCommandOutbox(options: CommandOutboxOptions = {}): Command
           return;
         }
         queued -= bytes;
+        remember(writer, batch);
         wakeSenders();
         if (!room) await writer.drained();
       }
@@ -155,8 +201,20 @@ export function createCommandOutbox(options: CommandOutboxOptions = {}): Command
     get queuedBytes() {
       return queued;
     },
+    get replayBytes() {
+      return writtenBytes;
+    },
     attach(writer) {
       current = writer;
+      if (lastWritten !== undefined && lastWritten !== writer) {
+        trimWritten();
+        // Ahead of whatever waited meanwhile: a command's steps stay in their order.
+        queue.unshift(...written.map((entry) => entry.event));
+        queued += writtenBytes;
+        written = [];
+        writtenBytes = 0;
+        lastWritten = undefined;
+      }
       schedule();
     },
     detach(writer) {

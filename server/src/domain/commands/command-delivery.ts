@@ -14,6 +14,8 @@ import {
 import type { CommandLink } from "./command-transport.js";
 
 const TYPE_URL_PREFIX = "type.googleapis.com/";
+/** Ended commands remembered to ignore replayed steps cheaply (about 100 bytes each). */
+const RECENTLY_ENDED = 50_000;
 
 /** The protobuf type name of an Any's type URL ("type.googleapis.com/ocore.agent.v1.X" → "ocore.agent.v1.X"). */
 export function typeNameOf(typeUrl: string): string {
@@ -75,6 +77,11 @@ export function createCommandDelivery(deps: {
 }): CommandDelivery {
   const { db, journal, now } = deps;
   const tracked = new Map<string, Tracked>();
+  /**
+   * Commands that ended here lately, with their server: an agent replays what it wrote to a stream
+   * that died (decision 0250), and those late steps are ignored without a database read each.
+   */
+  const recentlyEnded = new Map<string, string>();
 
   const unknownCommand = (commandId: string) =>
     new AppError(
@@ -88,6 +95,11 @@ export function createCommandDelivery(deps: {
     if (known) {
       if (known.serverId !== link.serverId) throw unknownCommand(commandId);
       return known;
+    }
+    const endedOn = recentlyEnded.get(commandId);
+    if (endedOn !== undefined) {
+      if (endedOn !== link.serverId) throw unknownCommand(commandId);
+      return undefined;
     }
     const row = await findCommand(db, commandId);
     if (!row || row.serverId !== link.serverId) throw unknownCommand(commandId);
@@ -188,6 +200,11 @@ export function createCommandDelivery(deps: {
           const state = outcomes[finished.outcome];
           if (!state) throw AppError.invalid("commandEvent.finished.outcome", "is not set");
           entry.ended = true;
+          if (finished.outputChunks > BigInt(entry.lastSequence))
+            deps.logger.warn(
+              { commandId, received: entry.lastSequence, produced: Number(finished.outputChunks) },
+              "a command ended with output chunks that never reached the server",
+            );
           await journal.append({
             kind: "finished",
             commandId,
@@ -207,7 +224,14 @@ export function createCommandDelivery(deps: {
       }
     },
     forget(commandId) {
+      const entry = tracked.get(commandId);
       tracked.delete(commandId);
+      if (!entry) return;
+      recentlyEnded.set(commandId, entry.serverId);
+      if (recentlyEnded.size > RECENTLY_ENDED) {
+        const oldest = recentlyEnded.keys().next().value;
+        if (oldest !== undefined) recentlyEnded.delete(oldest);
+      }
     },
     openOnLiveStreams() {
       const open: Array<{ commandId: string; link: CommandLink }> = [];

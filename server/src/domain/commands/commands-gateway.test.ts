@@ -166,6 +166,37 @@ describe.each(databaseKinds)("commands over the real agent stream on %s", (kind)
     expect((await row(commandId))?.state).toBe("succeeded");
   });
 
+  it("ignores a replay of an ended command's steps from its own agent, and refuses it from another", async () => {
+    t = await startCommandGateway(kind);
+    const server = await t.enrolledServer();
+    const other = await t.enrolledServer();
+    const first = await agent(server);
+    const { commandId } = await submit(server.serverId, "short");
+    await nextCommand(first);
+    started(first, commandId);
+    output(first, commandId, 1, "a");
+    finished(first, commandId, CommandOutcome.SUCCEEDED, { chunks: 1 });
+    expect((await t.runner.wait(commandId, StringValueSchema)).state).toBe("succeeded");
+    first.close();
+
+    // The agent writes again what went to the dead stream (decision 0250): stored once, still succeeded.
+    const second = await agent(server);
+    started(second, commandId);
+    output(second, commandId, 1, "a");
+    finished(second, commandId, CommandOutcome.FAILED, { errorCode: "late_duplicate", chunks: 1 });
+    const probe = await submit(server.serverId, "after the replay");
+    expect((await nextCommand(second)).commandId).toBe(probe.commandId); // the stream is still open
+    await t.runner.journal.flushed();
+    expect(await chunks(commandId)).toEqual([[1, "a"]]);
+    expect((await row(commandId))?.state).toBe("succeeded");
+
+    const stranger = await agent(other);
+    output(stranger, commandId, 1, "a");
+    const end = await stranger.ended;
+    expect(end.code).toBe(status.INVALID_ARGUMENT);
+    expect(end.details).toMatch(/is not a command of this server/);
+  });
+
   it("cancels a queued command at once and a running one through its agent, and audits both", async () => {
     t = await startCommandGateway(kind);
     const server = await t.enrolledServer();
