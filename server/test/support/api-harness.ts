@@ -106,7 +106,7 @@ export async function createApiHarness(
     ...(options.diagnosis ? { diagnosis: options.diagnosis } : {}),
     commands,
     db: database.db,
-    logger: pino({ level: "silent" }),
+    logger: pino({ level: process.env.HARNESS_LOG ?? "silent" }),
     now: clock.now,
     accessTokenKey: randomBytes(32),
     secureCookies: false,

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
 import { rowsOf } from "../../platform/db/rows-of.js";
+import { AppError } from "../../platform/errors/app-error.js";
 import type { Scope } from "../auth/principal.js";
 import { readOutput } from "../commands/command-output.js";
 import { RUN_OUTPUT_BYTES } from "./record-outcomes.js";
@@ -75,6 +76,7 @@ export async function* watchRun(
   signal: AbortSignal,
   pollMs = 500,
 ): AsyncGenerator<Awaited<ReturnType<typeof runSnapshot>>> {
+  AppError.requireId(runId);
   let last = "";
   for (;;) {
     const signature = await runSignature(db, runId);

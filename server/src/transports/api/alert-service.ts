@@ -1,4 +1,4 @@
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AlertService, CreateChannelRequest } from "@ocore/proto/gen/ocore/api/v1/alert_service_pb.js";
 import type { AlertDeps } from "../../domain/alerts/alert-deps.js";
@@ -24,6 +24,7 @@ import { listServerChecks, MAX_HISTORY_LIMIT } from "../../domain/host-checks/li
 import type { AlertState } from "../../platform/db/schema/alerts.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { auditContextOf, principalOf } from "./request-context.js";
+import { optionalRequestDate, requestRowId } from "./request-values.js";
 
 const alertStates: readonly string[] = ["pending", "firing", "unreachable", "resolved"];
 const optionalTime = (date: Date | null) => (date ? timestampFromDate(date) : undefined);
@@ -284,7 +285,7 @@ export function createAlertService(deps: AlertDeps | undefined): ServiceImpl<typ
       if (request.limit > 500) throw AppError.invalid("limit", "must be at most 500");
       const entries = await listDeliveries(need().db, {
         channelId: request.channelId,
-        beforeId: request.beforeId > 0n ? Number(request.beforeId) : undefined,
+        beforeId: requestRowId(request.beforeId, "beforeId", "a delivery"),
         limit: request.limit || 100,
       });
       return { deliveries: entries.map(deliveryMessage) };
@@ -318,8 +319,8 @@ export function createAlertService(deps: AlertDeps | undefined): ServiceImpl<typ
           ruleKey: request.ruleKey,
           serverId: request.serverId,
           selector: request.selector,
-          startsAt: request.startsAt ? timestampDate(request.startsAt) : undefined,
-          endsAt: request.endsAt ? timestampDate(request.endsAt) : undefined,
+          startsAt: optionalRequestDate(request.startsAt, "startsAt"),
+          endsAt: optionalRequestDate(request.endsAt, "endsAt"),
           comment: request.comment,
         },
         now(),

@@ -1,4 +1,4 @@
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   type AuditFilter as AuditFilterMessage,
@@ -17,6 +17,7 @@ import type { AuditRow } from "../../domain/audit/record-audit.js";
 import { verifyAuditChain } from "../../domain/audit/verify-audit-chain.js";
 import type { Db } from "../../platform/db/database.js";
 import { AppError } from "../../platform/errors/app-error.js";
+import { optionalRequestDate, requestRowId } from "./request-values.js";
 
 function entryMessage(row: AuditRow) {
   return { ...row, id: BigInt(row.id), at: timestampFromDate(row.at) };
@@ -27,22 +28,9 @@ function filterOf(message: AuditFilterMessage | undefined): AuditFilter {
     actor: message?.actor || undefined,
     action: message?.action || undefined,
     target: message?.target || undefined,
-    since: message?.since ? timestampDate(message.since) : undefined,
-    until: message?.until ? timestampDate(message.until) : undefined,
+    since: optionalRequestDate(message?.since, "filter.since"),
+    until: optionalRequestDate(message?.until, "filter.until"),
   };
-}
-
-/**
- * An entry id from a request (0: none). Ids are counted from 1 and stay far below 2^53, so a
- * larger value is a client's mistake, refused while it is still exact (a bigint) rather than
- * rounded, or passed on to PostgreSQL beyond its bigint.
- */
-function auditIdOf(value: bigint, field: string): number | undefined {
-  if (value === 0n) return undefined;
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw AppError.invalid(field, `must be an audit entry id, at most ${Number.MAX_SAFE_INTEGER}`);
-  }
-  return Number(value);
 }
 
 export function createAuditService({
@@ -61,7 +49,7 @@ export function createAuditService({
       const latestId = await latestAuditId(db);
       const rows = await listAuditEntries(db, filterOf(request.filter), {
         limit,
-        beforeId: auditIdOf(request.beforeId, "beforeId"),
+        beforeId: requestRowId(request.beforeId, "beforeId", "an audit entry"),
       });
       return { entries: rows.map(entryMessage), latestId: BigInt(latestId) };
     },
@@ -88,7 +76,7 @@ export function createAuditService({
       if (buffer) yield { chunk: encoder.encode(buffer) };
     },
     async *followAuditLog(request, context) {
-      const after = auditIdOf(request.afterId, "afterId");
+      const after = requestRowId(request.afterId, "afterId", "an audit entry");
       for await (const event of feed.follow(filterOf(request.filter), after, context.signal)) {
         yield event.kind === "entry" ? { entry: entryMessage(event.row) } : { caughtUp: true };
       }

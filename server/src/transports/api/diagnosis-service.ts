@@ -1,4 +1,4 @@
-import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DiagnosisService } from "@ocore/proto/gen/ocore/api/v1/diagnosis_service_pb.js";
 import { scopeOf } from "../../domain/auth/principal.js";
@@ -12,6 +12,7 @@ import {
 } from "../../domain/diagnosis/diagnose.js";
 import { reportMarkdown } from "../../domain/diagnosis/report-markdown.js";
 import { auditContextOf, principalOf } from "./request-context.js";
+import { requestDate } from "./request-values.js";
 
 const ts = (value: Date | string | undefined): Timestamp | undefined =>
   value === undefined ? undefined : timestampFromDate(new Date(value));
@@ -97,8 +98,8 @@ export function createDiagnosisService(deps: DiagnosisDeps): ServiceImpl<typeof 
             instanceId: request.instanceId,
             alertId: request.alertId,
           },
-          ...(request.startTime ? { from: timestampDate(request.startTime) } : {}),
-          ...(request.endTime ? { to: timestampDate(request.endTime) } : {}),
+          ...(request.startTime ? { from: requestDate(request.startTime, "startTime") } : {}),
+          ...(request.endTime ? { to: requestDate(request.endTime, "endTime") } : {}),
           conversationId: request.conversationId,
         },
       );

@@ -1,4 +1,4 @@
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { FleetService, WatchFleetRequest } from "@ocore/proto/gen/ocore/api/v1/fleet_service_pb.js";
 import { scopeOf } from "../../domain/auth/principal.js";
@@ -12,6 +12,7 @@ import type { Db } from "../../platform/db/database.js";
 import { isUuid } from "../../platform/db/is-uuid.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { principalOf } from "./request-context.js";
+import { optionalRequestDate, requestDate } from "./request-values.js";
 import { bytes, metricPointMessage, serverMessage } from "./server-messages.js";
 
 export interface FleetServiceDeps {
@@ -40,8 +41,8 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
       if (!request.startTime) throw AppError.invalid("startTime", "is required");
       const points = await getDeviceSeries(deps.db, {
         serverId: request.serverId,
-        from: timestampDate(request.startTime),
-        to: request.endTime ? timestampDate(request.endTime) : deps.now(),
+        from: requestDate(request.startTime, "startTime"),
+        to: optionalRequestDate(request.endTime, "endTime") ?? deps.now(),
         maxPoints: request.maxPoints,
       });
       return { points: points.map(devicePointMessage) };

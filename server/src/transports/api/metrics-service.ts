@@ -1,4 +1,4 @@
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { type MetricsService, Resolution } from "@ocore/proto/gen/ocore/api/v1/metrics_service_pb.js";
 import { scopeOf } from "../../domain/auth/principal.js";
@@ -8,6 +8,7 @@ import type { MetricsRetention } from "../../domain/metrics/rollups.js";
 import type { Db } from "../../platform/db/database.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { principalOf } from "./request-context.js";
+import { optionalRequestDate, requestDate } from "./request-values.js";
 import { metricPointMessage } from "./server-messages.js";
 
 export interface MetricsServiceDeps {
@@ -35,8 +36,8 @@ export function createMetricsService(deps: MetricsServiceDeps): ServiceImpl<type
       const now = deps.now();
       const series = await getSeries(deps.db, {
         serverId: request.serverId,
-        from: timestampDate(request.startTime),
-        to: request.endTime ? timestampDate(request.endTime) : now,
+        from: requestDate(request.startTime, "startTime"),
+        to: optionalRequestDate(request.endTime, "endTime") ?? now,
         resolution: fromResolution[request.resolution],
         now,
         retention: deps.retention,

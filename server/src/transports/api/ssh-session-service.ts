@@ -1,4 +1,4 @@
-import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { SshSessionService } from "@ocore/proto/gen/ocore/api/v1/ssh_session_service_pb.js";
 import { scopeOf } from "../../domain/auth/principal.js";
@@ -11,6 +11,7 @@ import { searchRecordings } from "../../domain/ssh-sessions/search-recordings.js
 import type { SessionView } from "../../domain/ssh-sessions/session-view.js";
 import type { Db } from "../../platform/db/database.js";
 import { auditContextOf, principalOf } from "./request-context.js";
+import { optionalRequestDate } from "./request-values.js";
 
 export function sessionMessage(session: SessionView) {
   return {
@@ -39,8 +40,6 @@ export function sessionMessage(session: SessionView) {
   };
 }
 
-const dateOf = (value: Timestamp | undefined) => (value ? timestampDate(value) : undefined);
-
 /** SshSessionService: thin translation between the contract and the session use cases. */
 export function createSshSessionService(deps: {
   readonly db: Db;
@@ -53,8 +52,8 @@ export function createSshSessionService(deps: {
         scope: scopeOf(principalOf(context), "sessions.read"),
         userId: request.userId || undefined,
         serverId: request.serverId || undefined,
-        startedAfter: dateOf(request.startedAfter),
-        startedBefore: dateOf(request.startedBefore),
+        startedAfter: optionalRequestDate(request.startedAfter, "startedAfter"),
+        startedBefore: optionalRequestDate(request.startedBefore, "startedBefore"),
         liveOnly: request.liveOnly,
         pageSize: request.pageSize,
         pageToken: request.pageToken || undefined,
@@ -82,8 +81,8 @@ export function createSshSessionService(deps: {
         query: request.query,
         userId: request.userId || undefined,
         serverId: request.serverId || undefined,
-        startedAfter: dateOf(request.startedAfter),
-        startedBefore: dateOf(request.startedBefore),
+        startedAfter: optionalRequestDate(request.startedAfter, "startedAfter"),
+        startedBefore: optionalRequestDate(request.startedBefore, "startedBefore"),
         limit: request.limit,
       });
       return { hits: hits.map((hit) => ({ session: sessionMessage(hit.session), snippet: hit.snippet })) };
