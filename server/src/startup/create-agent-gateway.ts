@@ -54,6 +54,8 @@ export interface GatewayTiming extends SweepTiming {
    * renewal adopted) when it expires within 30 days; new connections get the new one.
    */
   readonly certificateCheckEveryMs: number;
+  /** A connection's TLS handshake must finish within this (OCORE_CONNECT_TIMEOUT_SECONDS). */
+  readonly handshakeTimeoutMs: number;
 }
 
 const defaultTiming: GatewayTiming = {
@@ -62,6 +64,7 @@ const defaultTiming: GatewayTiming = {
   sweepEveryMs: PRESENCE_SWEEP_EVERY_MS,
   helloTimeoutMs: 15_000,
   certificateCheckEveryMs: 3_600_000,
+  handshakeTimeoutMs: 10_000,
 };
 
 export interface AgentGateway {
@@ -91,6 +94,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     pki,
     logger,
     certificateCheckEveryMs: timing.certificateCheckEveryMs,
+    handshakeTimeoutMs: timing.handshakeTimeoutMs,
   });
   const pendingUsage = createPendingUsage();
   const sweeps = createPresenceSweeps({ db, registry, logger, now, timing, pendingUsage });

@@ -88,6 +88,7 @@ export async function startAgentChannel(options: {
     certificateDays: config.agent.certificateDays,
     agentExecutable: config.agent.executable,
     thresholdsFor: createThresholdResolver(config.alerts.builtin),
+    timing: { handshakeTimeoutMs: config.connectTimeoutMs },
     now,
   });
   const close = async () => {

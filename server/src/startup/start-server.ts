@@ -274,6 +274,7 @@ export async function startServer({
       routes: createApiRoutes(api.services, { readMaxBytes: config.apiMaxRequestBytes }),
       interceptors: api.interceptors,
       readMaxBytes: config.apiMaxRequestBytes,
+      connectTimeoutMs: config.connectTimeoutMs,
       requestGate: api.requestGate,
       contextValues: api.contextValues,
       prefixRoutes: api.prefixRoutes,

@@ -11,6 +11,8 @@ export interface Config {
   readonly http: { readonly host: string; readonly port: number };
   /** The largest API request message read (OCORE_API_MAX_REQUEST_BYTES). */
   readonly apiMaxRequestBytes: number;
+  /** First bytes on the HTTP port, TLS on the agent port (OCORE_CONNECT_TIMEOUT_SECONDS). */
+  readonly connectTimeoutMs: number;
   readonly publicUrl: string | undefined;
   readonly dataDir: string;
   readonly database:
@@ -82,6 +84,8 @@ export interface Config {
 /** Limits of SSH gateway sessions; 0 seconds means no limit. */
 export interface SshSessionLimits {
   readonly idleTimeoutSeconds: number;
+  /** Handshake and authentication of a new connection, at most (OCORE_SSH_LOGIN_GRACE_SECONDS; default 60). */
+  readonly loginGraceSeconds?: number;
   readonly maxSessionSeconds: number;
   readonly maxSessionsPerUser: number;
   readonly maxSessionsPerHost: number;
@@ -206,6 +210,7 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
   return {
     http: values.OCORE_HTTP_ADDR,
     apiMaxRequestBytes: values.OCORE_API_MAX_REQUEST_BYTES,
+    connectTimeoutMs: values.OCORE_CONNECT_TIMEOUT_SECONDS * 1000,
     publicUrl: values.OCORE_PUBLIC_URL,
     dataDir,
     database: values.DATABASE_URL
@@ -260,6 +265,7 @@ function toConfig(values: SettingValues, cwd: string, hostname: string): Config 
       listen: values.OCORE_SSH_LISTEN_ADDR === "off" ? undefined : values.OCORE_SSH_LISTEN_ADDR,
       limits: {
         idleTimeoutSeconds: values.OCORE_SSH_IDLE_TIMEOUT_SECONDS,
+        loginGraceSeconds: values.OCORE_SSH_LOGIN_GRACE_SECONDS,
         maxSessionSeconds: values.OCORE_SSH_MAX_SESSION_SECONDS,
         maxSessionsPerUser: values.OCORE_SSH_MAX_SESSIONS_PER_USER,
         maxSessionsPerHost: values.OCORE_SSH_MAX_SESSIONS_PER_HOST,

@@ -64,6 +64,14 @@ export const settings = {
     secret: false,
     schema: z.coerce.number().int("must be a whole number").min(65_536).max(67_108_864),
   },
+  OCORE_CONNECT_TIMEOUT_SECONDS: {
+    env: "OCORE_CONNECT_TIMEOUT_SECONDS",
+    description:
+      "A new connection to the HTTP port must send its first bytes, and one to the agent port must finish its TLS handshake, within this many seconds (1 to 300); an HTTP/1.1 request's headers (or an HTTP/2 client's settings) must then be complete within twice that. Slow or silent clients cannot hold sockets.",
+    defaultValue: "10",
+    secret: false,
+    schema: z.coerce.number().int("must be a whole number").min(1).max(300),
+  },
   OCORE_DB_POOL_SIZE: {
     env: "OCORE_DB_POOL_SIZE",
     description: "Maximum PostgreSQL connections this server process opens (ignored with PGlite).",

@@ -11,6 +11,14 @@ export const sshSettings = {
     secret: false,
     schema: z.union([z.literal("off"), listenAddress]),
   },
+  OCORE_SSH_LOGIN_GRACE_SECONDS: {
+    env: "OCORE_SSH_LOGIN_GRACE_SECONDS",
+    description:
+      "An SSH gateway connection that has not finished its handshake and authentication within this many seconds is closed (like OpenSSH's LoginGraceTime; 1 to 600).",
+    defaultValue: "60",
+    secret: false,
+    schema: wholeNumber(1, 600),
+  },
   OCORE_SSH_IDLE_TIMEOUT_SECONDS: {
     env: "OCORE_SSH_IDLE_TIMEOUT_SECONDS",
     description:

@@ -14,15 +14,26 @@ type CertificateProvider = grpc.experimental.CertificateProvider;
  * certificate in `getAuthContext()` when that verification passed (`socket.authorized`).
  * AgentService/Connect then insists on it (see connect-handler.ts).
  */
-export function createGatewayCredentials(pki: AgentPki): grpc.ServerCredentials {
+export function createGatewayCredentials(
+  pki: AgentPki,
+  options: { readonly handshakeTimeoutMs?: number } = {},
+): grpc.ServerCredentials {
   const ca = staticProvider({ ca: { caCertificate: Buffer.from(pki.caCertificatePem) } });
   // grpc-js names the first parameter caCertificateProvider, but passes it on as the identity
   // provider (server-credentials.js); the call below follows what the code does.
-  return grpc.experimental.createCertificateProviderServerCredentials(
+  const credentials = grpc.experimental.createCertificateProviderServerCredentials(
     gatewayIdentityProvider(pki),
     ca,
     false,
   );
+  // grpc-js builds its TLS server from these options and has no setting of its own for the
+  // handshake: Node's default lets a client that stops mid-handshake hold a socket for 120 s.
+  const constructorOptions = credentials._getConstructorOptions.bind(credentials);
+  credentials._getConstructorOptions = () => ({
+    ...constructorOptions(),
+    handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+  });
+  return credentials;
 }
 
 const identityOf = (pki: AgentPki): grpc.experimental.IdentityCertificateUpdate => ({

@@ -44,6 +44,8 @@ export function createAgentGrpcServer(options: {
   readonly logger: Logger;
   /** How often the gateway's certificate is checked (0: never, tests). */
   readonly certificateCheckEveryMs: number;
+  /** A connection's TLS handshake must finish within this (OCORE_CONNECT_TIMEOUT_SECONDS). */
+  readonly handshakeTimeoutMs?: number;
 }): AgentGrpcServer {
   const { pki, logger } = options;
   const server = new grpc.Server(serverOptions);
@@ -54,7 +56,7 @@ export function createAgentGrpcServer(options: {
       const bound = await new Promise<number>((resolve, reject) =>
         server.bindAsync(
           `${host.includes(":") ? `[${host}]` : host}:${port}`,
-          createGatewayCredentials(pki),
+          createGatewayCredentials(pki, { handshakeTimeoutMs: options.handshakeTimeoutMs }),
           (error, p) => (error ? reject(error) : resolve(p)),
         ),
       );

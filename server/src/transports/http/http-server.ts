@@ -30,6 +30,8 @@ export interface HttpServerOptions {
   readonly contextValues?: (request: Parameters<RequestHandler>[0]) => ContextValues;
   /** GET /metrics (Prometheus); undefined: the endpoint is off and answers 404. */
   readonly metrics?: RequestHandler;
+  /** A new connection's first bytes must arrive within this (OCORE_CONNECT_TIMEOUT_SECONDS; default 10 s). */
+  readonly connectTimeoutMs?: number;
   /** HTTP/1.1 upgrade requests (the console terminal's WebSocket): true when it took the request. */
   readonly upgrade?: (request: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
@@ -38,6 +40,9 @@ export interface HttpServer {
   listen(host: string, port: number): Promise<net.AddressInfo>;
   close(): Promise<void>;
 }
+
+/** A whole HTTP/1.1 request (an upload, say) must be received within this. */
+const REQUEST_TIMEOUT_MS = 300_000;
 
 /** HTTP/2's connection preface starts with a method HTTP/1.x does not have. */
 const HTTP2_PREFACE_START = Buffer.from("PRI ");
@@ -79,17 +84,40 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     api(request, response);
   };
 
-  const http1 = http.createServer(handle);
+  // Node enforces these only for servers it saw listening (its connection checker starts on
+  // 'listening'); connections are handed to `http1` by the front below, so it is told it listens.
+  const http1 = http.createServer(
+    {
+      // A request's headers must be complete this long after its first byte (20 s by default).
+      headersTimeout: 2 * (options.connectTimeoutMs ?? 10_000),
+      requestTimeout: Math.max(REQUEST_TIMEOUT_MS, 2 * (options.connectTimeoutMs ?? 10_000)),
+      connectionsCheckingInterval: Math.min(2_000, options.connectTimeoutMs ?? 10_000),
+    },
+    handle,
+  );
+  http1.emit("listening");
   http1.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (options.upgrade?.(request, socket, head)) return;
     socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
   });
   const h2c = http2.createServer(handle);
+  // A client that sends the HTTP/2 preface but never its SETTINGS frame holds a session that
+  // nghttp2 would keep for ever: it has as long as an HTTP/1.1 request head has.
+  h2c.on("session", (session) => {
+    const silent = setTimeout(() => session.destroy(), 2 * (options.connectTimeoutMs ?? 10_000));
+    session.once("remoteSettings", () => clearTimeout(silent));
+    session.once("close", () => clearTimeout(silent));
+  });
   const sockets = new Set<net.Socket>();
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const front = net.createServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
+    // A client that connects and sends nothing (slowloris) is dropped.
+    const silent = setTimeout(() => socket.destroy(), connectTimeoutMs);
+    socket.once("close", () => clearTimeout(silent));
     socket.once("data", (chunk: Buffer) => {
+      clearTimeout(silent);
       socket.pause();
       if (chunk.subarray(0, HTTP2_PREFACE_START.length).equals(HTTP2_PREFACE_START)) {
         // nghttp2 reads a net.Socket's native handle directly and would never see the bytes we
@@ -117,7 +145,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       new Promise((resolve) => {
         if (!front.listening) return resolve();
         front.close(() => resolve());
-        http1.closeIdleConnections();
+        http1.close(() => undefined); // stops Node's connection checker; idle connections go
+
         // In-flight requests get a moment to finish; then the remaining connections go.
         setTimeout(() => {
           for (const socket of sockets) socket.destroy();

@@ -1,4 +1,4 @@
-import type { AddressInfo, Socket } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import ssh2 from "ssh2";
 import { serveConnection } from "./gateway-connection.js";
 import type { GatewayDeps, JumpRequest } from "./gateway-deps.js";
@@ -38,27 +38,48 @@ export function createSshGatewayServer(base: GatewayDeps, hostPrivateKey: string
     { hostKeys: [hostPrivateKey], ident: "oCore-gateway", keepaliveInterval: 30_000 } as ssh2.ServerConfig,
     (client, info) => {
       connections.add(client);
+      const key = `${info.ip}|${info.port}`;
+      client.once("ready", () => {
+        clearTimeout(unauthenticated.get(key));
+        unauthenticated.delete(key);
+      });
       client.on("close", () => connections.delete(client));
       const jump = info.family === JUMP ? jumps.get(info.port) : undefined;
       if (jump) jumps.delete(info.port);
       serveConnection(deps, client, info, jump);
     },
   );
-  // A client that never finishes its handshake must not hold a socket for ever.
-  server.on("connection", () => {});
+  // Sockets arrive here first: one that has not finished its handshake and authentication
+  // within the login grace time (like OpenSSH's LoginGraceTime) is destroyed, so clients that
+  // send nothing, or only an ident, cannot hold sockets (slowloris). Keyed by address and port,
+  // as ssh2 reports them to the connection callback.
+  const graceMs = (base.limits.loginGraceSeconds ?? 60) * 1000;
+  const unauthenticated = new Map<string, NodeJS.Timeout>();
+  const front = net.createServer((socket) => {
+    const key = `${socket.remoteAddress}|${socket.remotePort}`;
+    unauthenticated.set(
+      key,
+      setTimeout(() => socket.destroy(), graceMs),
+    );
+    socket.once("close", () => {
+      clearTimeout(unauthenticated.get(key));
+      unauthenticated.delete(key);
+    });
+    server.injectSocket(socket);
+  });
   return {
     listen(host, port) {
       return new Promise<number>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.removeListener("error", reject);
-          resolve((server.address() as AddressInfo).port);
+        front.once("error", reject);
+        front.listen(port, host, () => {
+          front.removeListener("error", reject);
+          resolve((front.address() as AddressInfo).port);
         });
       });
     },
     close() {
       for (const client of connections) client.end();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
+      return new Promise<void>((resolve) => front.close(() => resolve()));
     },
   };
 }
