@@ -3,6 +3,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
 import { scopeOf } from "../../domain/auth/principal.js";
 import { cancelRun } from "../../domain/runs/cancel-run.js";
+import { resumeRun } from "../../domain/runs/resume-run.js";
 import {
   failedHostsOf,
   getRun,
@@ -43,6 +44,10 @@ function runMessage(run: RunSummary) {
     skipped: (c.skipped ?? 0) + (c.cancelled ?? 0),
     dispatchedAfterBudget: run.dispatchedAfterBudget,
     rerunOf: run.rerunOf ?? "",
+    canary: run.canary,
+    canaryPause: run.canaryPause,
+    wave: run.wave + 1,
+    waveCount: Math.max(1, run.waveSizes.length),
   };
 }
 
@@ -67,9 +72,10 @@ function hostMessage(host: RunHostRow) {
 /** Where the caller may read servers: runs show only those hosts (and counts of them). */
 const readScope = (context: HandlerContext) => scopeOf(principalOf(context), "servers.read");
 
-function responseOf({ run, hosts, groups }: Awaited<ReturnType<typeof getRun>>) {
+function responseOf({ run, hosts, groups, waves }: Awaited<ReturnType<typeof getRun>>) {
   return {
     run: runMessage(run),
+    waves: waves.map((w) => ({ ...w })),
     hosts: hosts.map(hostMessage),
     groups: groups.map((g) => ({ ...g, serverNames: [...g.serverNames], count: g.serverNames.length })),
   };
@@ -98,6 +104,9 @@ export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<ty
           targets: { serverIds: request.targets?.serverIds ?? [], selector: request.targets?.selector ?? "" },
           maxConcurrency: request.maxConcurrency,
           maxErrors: request.maxErrors,
+          canary: request.canary,
+          canaryPause: request.canaryPause,
+          waves: request.waves,
           mayRunOn: mayRunOn(context),
         },
         d.now(),
@@ -141,6 +150,14 @@ export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<ty
         { runId: request.id, reason: request.reason },
         d.now(),
       );
+      d.dispatcher.kick(request.id);
+      return { run: (await runResponse(d, request.id, context)).run };
+    },
+    async resumeRun(request, context) {
+      const d = need();
+      // Like cancel: only a run with a host the caller may run commands on is theirs to resume.
+      await getRun(d.db, request.id, scopeOf(principalOf(context), "commands.run"));
+      await resumeRun(d.db, auditContextOf(context), { runId: request.id, note: request.note }, d.now());
       d.dispatcher.kick(request.id);
       return { run: (await runResponse(d, request.id, context)).run };
     },
