@@ -11,8 +11,9 @@ import { ListError, ListSkeleton } from "@/components/admin/query-state";
 import { ActionError } from "@/components/ui/action-error";
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/text-field";
-import { checkParameterValue, checkRate, parameterInput } from "@/lib/template-runs";
+import { checkParameterValue, parameterInput } from "@/lib/template-runs";
 import { errorFor, fieldErrorOf } from "@/lib/templates";
+import { DEFAULT_ROLLOUT, type Rollout, RolloutFields, rolloutErrors } from "./rollout-fields";
 
 const INPUT =
   "mt-1 block w-full rounded-md border border-line bg-surface px-2 py-1.5 aria-invalid:border-danger";
@@ -20,7 +21,7 @@ const INPUT =
 /**
  * Running an approved template: typed parameters, targets (servers picked from the fleet and/or a
  * selector), a preview of exactly what each host will run (argv and environment), then the start
- * with its concurrency and error budget.
+ * with its concurrency, error budget, canary and waves.
  */
 export function RunForm({ templateId }: { templateId: string }) {
   const router = useRouter();
@@ -29,8 +30,7 @@ export function RunForm({ templateId }: { templateId: string }) {
   const [values, setValues] = useState<Record<string, string>>({});
   const [selector, setSelector] = useState("");
   const [picked, setPicked] = useState<string[]>([]);
-  const [concurrency, setConcurrency] = useState("10%");
-  const [maxErrors, setMaxErrors] = useState("0");
+  const [rollout, setRollout] = useState<Rollout>(DEFAULT_ROLLOUT);
   const preview = useMutation(TemplateService.method.previewRun);
   const start = useMutation(RunService.method.startRun, {
     onSuccess: (r) => router.push(`/runs/${r.run?.id ?? ""}`),
@@ -71,11 +71,8 @@ export function RunForm({ templateId }: { templateId: string }) {
     parameters.map((p) => [p.name, checkParameterValue(p, currentValue(p.name))]),
   );
   const serverError = fieldErrorOf(preview.error ?? start.error);
-  const rateErrors = {
-    concurrency: checkRate(concurrency, "concurrency"),
-    errors: checkRate(maxErrors, "errors"),
-  };
   const runnable = (preview.data?.hosts ?? []).filter((h) => !h.refusedReason).length;
+  const rolloutInvalid = Object.values(rolloutErrors(rollout, runnable)).some(Boolean);
   const doPreview = (event?: FormEvent) => {
     event?.preventDefault();
     preview.mutate(request);
@@ -273,27 +270,21 @@ export function RunForm({ templateId }: { templateId: string }) {
               </li>
             ))}
           </ul>
-          <div className="flex flex-wrap items-end gap-3 rounded-lg border border-line bg-surface p-4">
-            <TextField
-              label="Max concurrency (N or N%)"
-              value={concurrency}
-              onChange={(e) => setConcurrency(e.target.value)}
-              error={rateErrors.concurrency ?? errorFor(serverError, "maxConcurrency")}
-              data-testid="run-concurrency"
-            />
-            <TextField
-              label="Max errors (N or N%)"
-              value={maxErrors}
-              onChange={(e) => setMaxErrors(e.target.value)}
-              error={rateErrors.errors ?? errorFor(serverError, "maxErrors")}
-              data-testid="run-max-errors"
-            />
+          <div className="space-y-3 rounded-lg border border-line bg-surface p-4">
+            <RolloutFields value={rollout} onChange={setRollout} total={runnable} serverError={serverError} />
             <Button
               variant="primary"
               aria-disabled={start.isPending || runnable === 0}
               onClick={() => {
-                if (runnable === 0 || rateErrors.concurrency || rateErrors.errors) return;
-                start.mutate({ ...request, maxConcurrency: concurrency.trim(), maxErrors: maxErrors.trim() });
+                if (runnable === 0 || rolloutInvalid) return;
+                start.mutate({
+                  ...request,
+                  maxConcurrency: rollout.maxConcurrency.trim(),
+                  maxErrors: rollout.maxErrors.trim(),
+                  canary: rollout.canary.trim(),
+                  canaryPause: rollout.canaryPause,
+                  waves: rollout.waves.trim(),
+                });
               }}
               data-testid="start-run"
             >
