@@ -1,11 +1,12 @@
 import type { Db } from "../../platform/db/database.js";
 import { commandRunHosts, commandRuns } from "../../platform/db/schema/templates.js";
+import { AppError } from "../../platform/errors/app-error.js";
 import type { AuditContext } from "../audit/audit-context.js";
 import { recordAudit } from "../audit/record-audit.js";
 import type { Tags } from "../auth/selector.js";
 import { planHosts, type Targets } from "../templates/resolve-targets.js";
 import { resolveParameters } from "../templates/template-definition.js";
-import { pickVersion } from "../templates/template-store.js";
+import { getTemplateRow, pickVersion } from "../templates/template-store.js";
 import { parseRateLimits } from "./rate-limits.js";
 import { parseWaves, wavesInOrder } from "./waves.js";
 
@@ -24,6 +25,8 @@ export interface StartRunInput {
   readonly waves?: string;
   readonly mayRunOn: (tags: Tags) => boolean;
   readonly rerunOf?: string;
+  /** Set for an ad-hoc command (its whole script): audited `run.adhoc` with the script. */
+  readonly adhocScript?: string;
 }
 
 /** Rows inserted per statement (well under PostgreSQL's 65,535 bind parameters). */
@@ -43,6 +46,14 @@ export async function startRun(
   now: Date,
 ): Promise<string> {
   const version = await pickVersion(db, input.templateId, input.versionId, true);
+  const template = await getTemplateRow(db, input.templateId, "template_id");
+  if (template.adhoc && input.adhocScript === undefined) {
+    // Its version was approved by the ad-hoc policy, not by a second person: only commands.adhoc runs it.
+    throw new AppError(
+      "failed_precondition",
+      `template ${input.templateId} holds an ad-hoc command: run it with StartAdhocRun (commands.adhoc)`,
+    );
+  }
   const parameters = resolveParameters(version.definition, input.parameters);
   const planned = await planHosts(db, {
     definition: version.definition,
@@ -96,7 +107,7 @@ export async function startRun(
       tx,
       context,
       {
-        action: "run.start",
+        action: input.adhocScript === undefined ? "run.start" : "run.adhoc",
         targetType: "run",
         targetId: runId,
         after: {
@@ -113,6 +124,7 @@ export async function startRun(
           canaryPause: plan.canaryPause,
           waves: plan.sizes.length,
           rerunOf: input.rerunOf,
+          ...(input.adhocScript === undefined ? {} : { script: input.adhocScript }),
         },
       },
       now,

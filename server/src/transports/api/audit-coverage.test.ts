@@ -615,6 +615,21 @@ function templateExamples(): Record<string, Example> {
         await h.dispatcher.idle();
       },
     },
+    "ocore.api.v1.RunService/StartAdhocRun": {
+      prepare: async (h) => {
+        const server = await h.database.db
+          .insert(servers)
+          .values({ name: `adhoc-${++n}`, status: "active" })
+          .returning();
+        return [await h.ownerToken(), server[0]?.id ?? ""];
+      },
+      run: async (h, p) => {
+        await h
+          .client(RunService, pair(p)[0])
+          .startAdhocRun({ script: "uptime", targets: { serverIds: [pair(p)[1]] } });
+        await h.dispatcher.idle();
+      },
+    },
     "ocore.api.v1.RunService/ResumeRun": {
       // A run paused after its canary: no agent is live here, so the canary host's success is
       // written as the dispatcher would record it, then the dispatcher pauses the run.

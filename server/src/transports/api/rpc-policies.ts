@@ -252,6 +252,8 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   "ocore.api.v1.RunService/StartRun": { access: "commands.run", scope: "server", action: "run.start" },
   "ocore.api.v1.RunService/RerunFailed": { access: "commands.run", scope: "server", action: "run.start" },
   "ocore.api.v1.RunService/CancelRun": { access: "commands.run", scope: "server", action: "run.cancel" },
+  "ocore.api.v1.RunService/StartAdhocRun": { access: "commands.adhoc", scope: "server", action: "run.adhoc" },
+  "ocore.api.v1.RunService/CheckAdhocCommand": { access: "commands.adhoc", scope: "server" },
   "ocore.api.v1.RunService/ResumeRun": { access: "commands.run", scope: "server", action: "run.resume" },
   "ocore.api.v1.RunService/GetRun": { access: "servers.read", scope: "server" },
   "ocore.api.v1.RunService/ListRuns": { access: "servers.read", scope: "server" },

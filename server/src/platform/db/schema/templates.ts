@@ -23,6 +23,8 @@ export const commandTemplates = pgTable("command_templates", {
   id: uuid("id").primaryKey().defaultRandom(),
   key: text("key").notNull().unique(),
   builtin: boolean("builtin").notNull().default(false),
+  /** An ad-hoc command's holder (decision 0231): not listed, its one version approved by policy. */
+  adhoc: boolean("adhoc").notNull().default(false),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/run_service.proto.
  */
 export const file_ocore_api_v1_run_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vY29yZS9hcGkvdjEvcnVuX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSK9AgoPU3RhcnRSdW5SZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJEhIKCnZlcnNpb25faWQYAiABKAkSQQoKcGFyYW1ldGVycxgDIAMoCzItLm9jb3JlLmFwaS52MS5TdGFydFJ1blJlcXVlc3QuUGFyYW1ldGVyc0VudHJ5EikKB3RhcmdldHMYBCABKAsyGC5vY29yZS5hcGkudjEuUnVuVGFyZ2V0cxIXCg9tYXhfY29uY3VycmVuY3kYBSABKAkSEgoKbWF4X2Vycm9ycxgGIAEoCRIOCgZjYW5hcnkYByABKAkSFAoMY2FuYXJ5X3BhdXNlGAggASgIEg0KBXdhdmVzGAkgASgJGjEKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjIKEFN0YXJ0UnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEub2NvcmUuYXBpLnYxLlJ1biLSAQoHUnVuSG9zdBIRCglzZXJ2ZXJfaWQYASABKAkSEwoLc2VydmVyX25hbWUYAiABKAkSDQoFc3RhdGUYAyABKAkSDgoGcmVhc29uGAQgASgJEhEKCWV4aXRfY29kZRgFIAEoBRIPCgdzYW5kYm94GAYgASgJEhIKCmNvbW1hbmRfaWQYByABKAkSDgoGb3V0cHV0GAggASgJEhQKDG91dHB1dF9ieXRlcxgJIAEoBBITCgtkdXJhdGlvbl9tcxgKIAEoDRINCgVvcmRlchgLIAEoDSJkCgtPdXRwdXRHcm91cBINCgVzdGF0ZRgBIAEoCRIRCglleGl0X2NvZGUYAiABKAUSDgoGb3V0cHV0GAMgASgJEhQKDHNlcnZlcl9uYW1lcxgEIAMoCRINCgVjb3VudBgFIAEoDSKQBQoDUnVuEgoKAmlkGAEgASgJEhMKC3RlbXBsYXRlX2lkGAIgASgJEhIKCnZlcnNpb25faWQYAyABKAkSDwoHdmVyc2lvbhgEIAEoDRIVCg10ZW1wbGF0ZV9uYW1lGAUgASgJEhQKDHZlcnNpb25faGFzaBgGIAEoCRINCgVzdGF0ZRgHIAEoCRITCgtzdG9wX3JlYXNvbhgIIAEoCRINCgVhY3RvchgJIAEoCRI1CgpwYXJhbWV0ZXJzGAogAygLMiEub2NvcmUuYXBpLnYxLlJ1bi5QYXJhbWV0ZXJzRW50cnkSEwoLY29uY3VycmVuY3kYCyABKA0SEgoKbWF4X2Vycm9ycxgMIAEoDRIuCgpjcmVhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdG90YWwYDyABKA0SEQoJc3VjY2VlZGVkGBAgASgNEg4KBmZhaWxlZBgRIAEoDRIPCgdwZW5kaW5nGBIgASgNEg8KB3J1bm5pbmcYEyABKA0SDwoHcmVmdXNlZBgUIAEoDRIPCgdza2lwcGVkGBUgASgNEh8KF2Rpc3BhdGNoZWRfYWZ0ZXJfYnVkZ2V0GBYgASgNEhAKCHJlcnVuX29mGBcgASgJEg4KBmNhbmFyeRgYIAEoDRIUCgxjYW5hcnlfcGF1c2UYGSABKAgSDAoEd2F2ZRgaIAEoDRISCgp3YXZlX2NvdW50GBsgASgNGjEKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpwBCgdSdW5XYXZlEg4KBm51bWJlchgBIAEoDRIOCgZjYW5hcnkYAiABKAgSDAoEc2l6ZRgDIAEoDRINCgVzdGF0ZRgEIAEoCRIRCglzdWNjZWVkZWQYBSABKA0SDgoGZmFpbGVkGAYgASgNEg8KB3J1bm5pbmcYByABKA0SDwoHcGVuZGluZxgIIAEoDRIPCgdza2lwcGVkGAkgASgNIhsKDUdldFJ1blJlcXVlc3QSCgoCaWQYASABKAkipwEKDkdldFJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4SJAoFaG9zdHMYAiADKAsyFS5vY29yZS5hcGkudjEuUnVuSG9zdBIpCgZncm91cHMYAyADKAsyGS5vY29yZS5hcGkudjEuT3V0cHV0R3JvdXASJAoFd2F2ZXMYBCADKAsyFS5vY29yZS5hcGkudjEuUnVuV2F2ZSIgCg9MaXN0UnVuc1JlcXVlc3QSDQoFbGltaXQYASABKA0iMwoQTGlzdFJ1bnNSZXNwb25zZRIfCgRydW5zGAEgAygLMhEub2NvcmUuYXBpLnYxLlJ1biIuChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIzChFDYW5jZWxSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5vY29yZS5hcGkudjEuUnVuIiwKEFJlc3VtZVJ1blJlcXVlc3QSCgoCaWQYASABKAkSDAoEbm90ZRgCIAEoCSIzChFSZXN1bWVSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5vY29yZS5hcGkudjEuUnVuIk0KElJlcnVuRmFpbGVkUmVxdWVzdBIKCgJpZBgBIAEoCRIXCg9tYXhfY29uY3VycmVuY3kYAiABKAkSEgoKbWF4X2Vycm9ycxgDIAEoCSI1ChNSZXJ1bkZhaWxlZFJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIqkBChBXYXRjaFJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4SJAoFaG9zdHMYAiADKAsyFS5vY29yZS5hcGkudjEuUnVuSG9zdBIpCgZncm91cHMYAyADKAsyGS5vY29yZS5hcGkudjEuT3V0cHV0R3JvdXASJAoFd2F2ZXMYBCADKAsyFS5vY29yZS5hcGkudjEuUnVuV2F2ZTKzBAoKUnVuU2VydmljZRJJCghTdGFydFJ1bhIdLm9jb3JlLmFwaS52MS5TdGFydFJ1blJlcXVlc3QaHi5vY29yZS5hcGkudjEuU3RhcnRSdW5SZXNwb25zZRJICgZHZXRSdW4SGy5vY29yZS5hcGkudjEuR2V0UnVuUmVxdWVzdBocLm9jb3JlLmFwaS52MS5HZXRSdW5SZXNwb25zZSIDkAIBEk4KCExpc3RSdW5zEh0ub2NvcmUuYXBpLnYxLkxpc3RSdW5zUmVxdWVzdBoeLm9jb3JlLmFwaS52MS5MaXN0UnVuc1Jlc3BvbnNlIgOQAgESTAoJQ2FuY2VsUnVuEh4ub2NvcmUuYXBpLnYxLkNhbmNlbFJ1blJlcXVlc3QaHy5vY29yZS5hcGkudjEuQ2FuY2VsUnVuUmVzcG9uc2USTAoJUmVzdW1lUnVuEh4ub2NvcmUuYXBpLnYxLlJlc3VtZVJ1blJlcXVlc3QaHy5vY29yZS5hcGkudjEuUmVzdW1lUnVuUmVzcG9uc2USUgoLUmVydW5GYWlsZWQSIC5vY29yZS5hcGkudjEuUmVydW5GYWlsZWRSZXF1ZXN0GiEub2NvcmUuYXBpLnYxLlJlcnVuRmFpbGVkUmVzcG9uc2USUAoIV2F0Y2hSdW4SHS5vY29yZS5hcGkudjEuV2F0Y2hSdW5SZXF1ZXN0Gh4ub2NvcmUuYXBpLnYxLldhdGNoUnVuUmVzcG9uc2UiA5ACATABYgZwcm90bzM", [file_google_protobuf_timestamp, file_ocore_api_v1_template_service]);
+  fileDesc("Ch5vY29yZS9hcGkvdjEvcnVuX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSK9AgoPU3RhcnRSdW5SZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJEhIKCnZlcnNpb25faWQYAiABKAkSQQoKcGFyYW1ldGVycxgDIAMoCzItLm9jb3JlLmFwaS52MS5TdGFydFJ1blJlcXVlc3QuUGFyYW1ldGVyc0VudHJ5EikKB3RhcmdldHMYBCABKAsyGC5vY29yZS5hcGkudjEuUnVuVGFyZ2V0cxIXCg9tYXhfY29uY3VycmVuY3kYBSABKAkSEgoKbWF4X2Vycm9ycxgGIAEoCRIOCgZjYW5hcnkYByABKAkSFAoMY2FuYXJ5X3BhdXNlGAggASgIEg0KBXdhdmVzGAkgASgJGjEKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjIKEFN0YXJ0UnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEub2NvcmUuYXBpLnYxLlJ1biLSAQoHUnVuSG9zdBIRCglzZXJ2ZXJfaWQYASABKAkSEwoLc2VydmVyX25hbWUYAiABKAkSDQoFc3RhdGUYAyABKAkSDgoGcmVhc29uGAQgASgJEhEKCWV4aXRfY29kZRgFIAEoBRIPCgdzYW5kYm94GAYgASgJEhIKCmNvbW1hbmRfaWQYByABKAkSDgoGb3V0cHV0GAggASgJEhQKDG91dHB1dF9ieXRlcxgJIAEoBBITCgtkdXJhdGlvbl9tcxgKIAEoDRINCgVvcmRlchgLIAEoDSJkCgtPdXRwdXRHcm91cBINCgVzdGF0ZRgBIAEoCRIRCglleGl0X2NvZGUYAiABKAUSDgoGb3V0cHV0GAMgASgJEhQKDHNlcnZlcl9uYW1lcxgEIAMoCRINCgVjb3VudBgFIAEoDSKQBQoDUnVuEgoKAmlkGAEgASgJEhMKC3RlbXBsYXRlX2lkGAIgASgJEhIKCnZlcnNpb25faWQYAyABKAkSDwoHdmVyc2lvbhgEIAEoDRIVCg10ZW1wbGF0ZV9uYW1lGAUgASgJEhQKDHZlcnNpb25faGFzaBgGIAEoCRINCgVzdGF0ZRgHIAEoCRITCgtzdG9wX3JlYXNvbhgIIAEoCRINCgVhY3RvchgJIAEoCRI1CgpwYXJhbWV0ZXJzGAogAygLMiEub2NvcmUuYXBpLnYxLlJ1bi5QYXJhbWV0ZXJzRW50cnkSEwoLY29uY3VycmVuY3kYCyABKA0SEgoKbWF4X2Vycm9ycxgMIAEoDRIuCgpjcmVhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdG90YWwYDyABKA0SEQoJc3VjY2VlZGVkGBAgASgNEg4KBmZhaWxlZBgRIAEoDRIPCgdwZW5kaW5nGBIgASgNEg8KB3J1bm5pbmcYEyABKA0SDwoHcmVmdXNlZBgUIAEoDRIPCgdza2lwcGVkGBUgASgNEh8KF2Rpc3BhdGNoZWRfYWZ0ZXJfYnVkZ2V0GBYgASgNEhAKCHJlcnVuX29mGBcgASgJEg4KBmNhbmFyeRgYIAEoDRIUCgxjYW5hcnlfcGF1c2UYGSABKAgSDAoEd2F2ZRgaIAEoDRISCgp3YXZlX2NvdW50GBsgASgNGjEKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpwBCgdSdW5XYXZlEg4KBm51bWJlchgBIAEoDRIOCgZjYW5hcnkYAiABKAgSDAoEc2l6ZRgDIAEoDRINCgVzdGF0ZRgEIAEoCRIRCglzdWNjZWVkZWQYBSABKA0SDgoGZmFpbGVkGAYgASgNEg8KB3J1bm5pbmcYByABKA0SDwoHcGVuZGluZxgIIAEoDRIPCgdza2lwcGVkGAkgASgNIhsKDUdldFJ1blJlcXVlc3QSCgoCaWQYASABKAkipwEKDkdldFJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4SJAoFaG9zdHMYAiADKAsyFS5vY29yZS5hcGkudjEuUnVuSG9zdBIpCgZncm91cHMYAyADKAsyGS5vY29yZS5hcGkudjEuT3V0cHV0R3JvdXASJAoFd2F2ZXMYBCADKAsyFS5vY29yZS5hcGkudjEuUnVuV2F2ZSIgCg9MaXN0UnVuc1JlcXVlc3QSDQoFbGltaXQYASABKA0iMwoQTGlzdFJ1bnNSZXNwb25zZRIfCgRydW5zGAEgAygLMhEub2NvcmUuYXBpLnYxLlJ1biIuChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIzChFDYW5jZWxSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5vY29yZS5hcGkudjEuUnVuIiwKEFJlc3VtZVJ1blJlcXVlc3QSCgoCaWQYASABKAkSDAoEbm90ZRgCIAEoCSIzChFSZXN1bWVSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5vY29yZS5hcGkudjEuUnVuIk0KElJlcnVuRmFpbGVkUmVxdWVzdBIKCgJpZBgBIAEoCRIXCg9tYXhfY29uY3VycmVuY3kYAiABKAkSEgoKbWF4X2Vycm9ycxgDIAEoCSI1ChNSZXJ1bkZhaWxlZFJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIqkBChBXYXRjaFJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4SJAoFaG9zdHMYAiADKAsyFS5vY29yZS5hcGkudjEuUnVuSG9zdBIpCgZncm91cHMYAyADKAsyGS5vY29yZS5hcGkudjEuT3V0cHV0R3JvdXASJAoFd2F2ZXMYBCADKAsyFS5vY29yZS5hcGkudjEuUnVuV2F2ZSLxAQoUU3RhcnRBZGhvY1J1blJlcXVlc3QSEwoLaW50ZXJwcmV0ZXIYASABKAkSDgoGc2NyaXB0GAIgASgJEg4KBnJ1bl9hcxgDIAEoCRIXCg90aW1lb3V0X3NlY29uZHMYBCABKA0SKQoHdGFyZ2V0cxgFIAEoCzIYLm9jb3JlLmFwaS52MS5SdW5UYXJnZXRzEhcKD21heF9jb25jdXJyZW5jeRgGIAEoCRISCgptYXhfZXJyb3JzGAcgASgJEg4KBmNhbmFyeRgIIAEoCRIUCgxjYW5hcnlfcGF1c2UYCSABKAgSDQoFd2F2ZXMYCiABKAkiNwoVU3RhcnRBZGhvY1J1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4iKgoYQ2hlY2tBZGhvY0NvbW1hbmRSZXF1ZXN0Eg4KBnNjcmlwdBgBIAEoCSI0CghEZW55UnVsZRIKCgJpZBgBIAEoCRILCgN3aHkYAiABKAkSDwoHaW5zdGVhZBgDIAEoCSJGCg1EZW55VmlvbGF0aW9uEiQKBHJ1bGUYASABKAsyFi5vY29yZS5hcGkudjEuRGVueVJ1bGUSDwoHZXhjZXJwdBgCIAEoCSJzChlDaGVja0FkaG9jQ29tbWFuZFJlc3BvbnNlEi8KCnZpb2xhdGlvbnMYASADKAsyGy5vY29yZS5hcGkudjEuRGVueVZpb2xhdGlvbhIlCgVydWxlcxgCIAMoCzIWLm9jb3JlLmFwaS52MS5EZW55UnVsZTL4BQoKUnVuU2VydmljZRJJCghTdGFydFJ1bhIdLm9jb3JlLmFwaS52MS5TdGFydFJ1blJlcXVlc3QaHi5vY29yZS5hcGkudjEuU3RhcnRSdW5SZXNwb25zZRJICgZHZXRSdW4SGy5vY29yZS5hcGkudjEuR2V0UnVuUmVxdWVzdBocLm9jb3JlLmFwaS52MS5HZXRSdW5SZXNwb25zZSIDkAIBEk4KCExpc3RSdW5zEh0ub2NvcmUuYXBpLnYxLkxpc3RSdW5zUmVxdWVzdBoeLm9jb3JlLmFwaS52MS5MaXN0UnVuc1Jlc3BvbnNlIgOQAgESTAoJQ2FuY2VsUnVuEh4ub2NvcmUuYXBpLnYxLkNhbmNlbFJ1blJlcXVlc3QaHy5vY29yZS5hcGkudjEuQ2FuY2VsUnVuUmVzcG9uc2USTAoJUmVzdW1lUnVuEh4ub2NvcmUuYXBpLnYxLlJlc3VtZVJ1blJlcXVlc3QaHy5vY29yZS5hcGkudjEuUmVzdW1lUnVuUmVzcG9uc2USWAoNU3RhcnRBZGhvY1J1bhIiLm9jb3JlLmFwaS52MS5TdGFydEFkaG9jUnVuUmVxdWVzdBojLm9jb3JlLmFwaS52MS5TdGFydEFkaG9jUnVuUmVzcG9uc2USaQoRQ2hlY2tBZGhvY0NvbW1hbmQSJi5vY29yZS5hcGkudjEuQ2hlY2tBZGhvY0NvbW1hbmRSZXF1ZXN0Gicub2NvcmUuYXBpLnYxLkNoZWNrQWRob2NDb21tYW5kUmVzcG9uc2UiA5ACARJSCgtSZXJ1bkZhaWxlZBIgLm9jb3JlLmFwaS52MS5SZXJ1bkZhaWxlZFJlcXVlc3QaIS5vY29yZS5hcGkudjEuUmVydW5GYWlsZWRSZXNwb25zZRJQCghXYXRjaFJ1bhIdLm9jb3JlLmFwaS52MS5XYXRjaFJ1blJlcXVlc3QaHi5vY29yZS5hcGkudjEuV2F0Y2hSdW5SZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_ocore_api_v1_template_service]);
 
 /**
  * StartRunRequest: see the RPC that uses it.
@@ -866,6 +866,223 @@ export const WatchRunResponseSchema: GenMessage<WatchRunResponse> = /*@__PURE__*
   messageDesc(file_ocore_api_v1_run_service, 17);
 
 /**
+ * StartAdhocRunRequest is a one-off script and how to run it.
+ *
+ * @generated from message ocore.api.v1.StartAdhocRunRequest
+ */
+export type StartAdhocRunRequest = Message<"ocore.api.v1.StartAdhocRunRequest"> & {
+  /**
+   * interpreter: "bash" (default), "sh" or "python3".
+   *
+   * @generated from field: string interpreter = 1;
+   */
+  interpreter: string;
+
+  /**
+   * script is the script (at most 16 KiB, no NUL); values never get spliced into it.
+   *
+   * @generated from field: string script = 2;
+   */
+  script: string;
+
+  /**
+   * run_as is the host user it runs as ("" = nobody); "root" needs an agent running as root.
+   *
+   * @generated from field: string run_as = 3;
+   */
+  runAs: string;
+
+  /**
+   * timeout_seconds: 1 to 86400 (0 = 300).
+   *
+   * @generated from field: uint32 timeout_seconds = 4;
+   */
+  timeoutSeconds: number;
+
+  /**
+   * targets are the servers picked and/or a selector; each needs commands.adhoc.
+   *
+   * @generated from field: ocore.api.v1.RunTargets targets = 5;
+   */
+  targets?: RunTargets | undefined;
+
+  /**
+   * max_concurrency: as in StartRunRequest.
+   *
+   * @generated from field: string max_concurrency = 6;
+   */
+  maxConcurrency: string;
+
+  /**
+   * max_errors: as in StartRunRequest.
+   *
+   * @generated from field: string max_errors = 7;
+   */
+  maxErrors: string;
+
+  /**
+   * canary: as in StartRunRequest.
+   *
+   * @generated from field: string canary = 8;
+   */
+  canary: string;
+
+  /**
+   * canary_pause: as in StartRunRequest.
+   *
+   * @generated from field: bool canary_pause = 9;
+   */
+  canaryPause: boolean;
+
+  /**
+   * waves: as in StartRunRequest.
+   *
+   * @generated from field: string waves = 10;
+   */
+  waves: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.StartAdhocRunRequest.
+ * Use `create(StartAdhocRunRequestSchema)` to create a new message.
+ */
+export const StartAdhocRunRequestSchema: GenMessage<StartAdhocRunRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 18);
+
+/**
+ * StartAdhocRunResponse carries the new run.
+ *
+ * @generated from message ocore.api.v1.StartAdhocRunResponse
+ */
+export type StartAdhocRunResponse = Message<"ocore.api.v1.StartAdhocRunResponse"> & {
+  /**
+   * run is the run.
+   *
+   * @generated from field: ocore.api.v1.Run run = 1;
+   */
+  run?: Run | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.StartAdhocRunResponse.
+ * Use `create(StartAdhocRunResponseSchema)` to create a new message.
+ */
+export const StartAdhocRunResponseSchema: GenMessage<StartAdhocRunResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 19);
+
+/**
+ * CheckAdhocCommandRequest carries the script to check.
+ *
+ * @generated from message ocore.api.v1.CheckAdhocCommandRequest
+ */
+export type CheckAdhocCommandRequest = Message<"ocore.api.v1.CheckAdhocCommandRequest"> & {
+  /**
+   * script is the script (at most 16 KiB).
+   *
+   * @generated from field: string script = 1;
+   */
+  script: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.CheckAdhocCommandRequest.
+ * Use `create(CheckAdhocCommandRequestSchema)` to create a new message.
+ */
+export const CheckAdhocCommandRequestSchema: GenMessage<CheckAdhocCommandRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 20);
+
+/**
+ * DenyRule is one pattern ad-hoc commands may not contain.
+ *
+ * @generated from message ocore.api.v1.DenyRule
+ */
+export type DenyRule = Message<"ocore.api.v1.DenyRule"> & {
+  /**
+   * id is the rule's stable name.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * why it is refused.
+   *
+   * @generated from field: string why = 2;
+   */
+  why: string;
+
+  /**
+   * instead says what to do instead.
+   *
+   * @generated from field: string instead = 3;
+   */
+  instead: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.DenyRule.
+ * Use `create(DenyRuleSchema)` to create a new message.
+ */
+export const DenyRuleSchema: GenMessage<DenyRule> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 21);
+
+/**
+ * DenyViolation is one rule a script breaks.
+ *
+ * @generated from message ocore.api.v1.DenyViolation
+ */
+export type DenyViolation = Message<"ocore.api.v1.DenyViolation"> & {
+  /**
+   * rule is the rule broken.
+   *
+   * @generated from field: ocore.api.v1.DenyRule rule = 1;
+   */
+  rule?: DenyRule | undefined;
+
+  /**
+   * excerpt is the line that matched (at most 120 characters).
+   *
+   * @generated from field: string excerpt = 2;
+   */
+  excerpt: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.DenyViolation.
+ * Use `create(DenyViolationSchema)` to create a new message.
+ */
+export const DenyViolationSchema: GenMessage<DenyViolation> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 22);
+
+/**
+ * CheckAdhocCommandResponse says what the deny list finds.
+ *
+ * @generated from message ocore.api.v1.CheckAdhocCommandResponse
+ */
+export type CheckAdhocCommandResponse = Message<"ocore.api.v1.CheckAdhocCommandResponse"> & {
+  /**
+   * violations are the rules the script breaks (empty: it may run).
+   *
+   * @generated from field: repeated ocore.api.v1.DenyViolation violations = 1;
+   */
+  violations: DenyViolation[];
+
+  /**
+   * rules are all the deny rules, for showing them.
+   *
+   * @generated from field: repeated ocore.api.v1.DenyRule rules = 2;
+   */
+  rules: DenyRule[];
+};
+
+/**
+ * Describes the message ocore.api.v1.CheckAdhocCommandResponse.
+ * Use `create(CheckAdhocCommandResponseSchema)` to create a new message.
+ */
+export const CheckAdhocCommandResponseSchema: GenMessage<CheckAdhocCommandResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 23);
+
+/**
  * RunService runs an approved template version on many hosts with rate control (issue 17):
  * at most max_concurrency hosts at a time; once more than max_errors hosts failed (unreachable
  * and offline hosts count) no further host starts, so at most max_errors + max_concurrency hosts
@@ -926,6 +1143,28 @@ export const RunService: GenService<{
     methodKind: "unary";
     input: typeof ResumeRunRequestSchema;
     output: typeof ResumeRunResponseSchema;
+  },
+  /**
+   * StartAdhocRun runs a one-off script that is not a template (decision 0231): it needs
+   * commands.adhoc on every target, a deny list of dangerous patterns refuses it with the rule
+   * and why, and it runs in the same sandbox and with the same rate control as a template.
+   *
+   * @generated from rpc ocore.api.v1.RunService.StartAdhocRun
+   */
+  startAdhocRun: {
+    methodKind: "unary";
+    input: typeof StartAdhocRunRequestSchema;
+    output: typeof StartAdhocRunResponseSchema;
+  },
+  /**
+   * CheckAdhocCommand says which deny rules a script breaks, and lists every rule with why.
+   *
+   * @generated from rpc ocore.api.v1.RunService.CheckAdhocCommand
+   */
+  checkAdhocCommand: {
+    methodKind: "unary";
+    input: typeof CheckAdhocCommandRequestSchema;
+    output: typeof CheckAdhocCommandResponseSchema;
   },
   /**
    * RerunFailed starts a new run of the same version and parameters on the failed hosts only.
