@@ -22,9 +22,15 @@ export const DEFAULT_ROLLOUT: Rollout = {
   waves: "",
 };
 
-/** The client's objections to a rollout for `total` runnable hosts, by field (the server checks again). */
-export function rolloutErrors(r: Rollout, total: number): Partial<Record<keyof Rollout, string>> {
-  const plan = planWaves(r.canary, r.waves, Math.max(total, 1));
+/** Hosts assumed when the count is not known yet (a selector): only the sizes' spelling is checked. */
+const UNKNOWN_TOTAL = 100_000;
+
+/**
+ * The client's objections to a rollout for `total` runnable hosts (undefined: not known before the
+ * start), by field; the server checks again.
+ */
+export function rolloutErrors(r: Rollout, total: number | undefined): Partial<Record<keyof Rollout, string>> {
+  const plan = planWaves(r.canary, r.waves, total === undefined ? UNKNOWN_TOTAL : Math.max(total, 1));
   return {
     maxConcurrency: checkRate(r.maxConcurrency, "concurrency"),
     maxErrors: checkRate(r.maxErrors, "errors"),
@@ -45,12 +51,13 @@ export function RolloutFields({
 }: {
   value: Rollout;
   onChange: (next: Rollout) => void;
-  total: number;
+  /** Runnable hosts (undefined: not known before the start, so no plan is shown). */
+  total: number | undefined;
   serverError: { field: string; message: string } | undefined;
 }) {
   const errors = rolloutErrors(value, total);
   const set = (patch: Partial<Rollout>) => onChange({ ...value, ...patch });
-  const plan = planWaves(value.canary, value.waves, total);
+  const plan = total === undefined ? undefined : planWaves(value.canary, value.waves, total);
   return (
     <fieldset className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3" data-testid="run-rollout">
       <legend className="mb-2 text-sm font-medium">How the hosts are taken on</legend>
@@ -101,7 +108,7 @@ export function RolloutFields({
         ) : null}
       </div>
       <p className="text-sm text-ink-muted sm:col-span-3" data-testid="run-wave-plan">
-        {total > 0 && "sizes" in plan
+        {total && plan && "sizes" in plan
           ? `Plan for ${total} host${total === 1 ? "" : "s"}: ${wavePlanLine(plan)}`
           : ""}
       </p>

@@ -2,7 +2,6 @@
 
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
-import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { TemplateService } from "@ocore/proto/gen/ocore/api/v1/template_service_pb.js";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -14,6 +13,7 @@ import { TextField } from "@/components/ui/text-field";
 import { checkParameterValue, parameterInput } from "@/lib/template-runs";
 import { errorFor, fieldErrorOf } from "@/lib/templates";
 import { DEFAULT_ROLLOUT, type Rollout, RolloutFields, rolloutErrors } from "./rollout-fields";
+import { ServerPicker } from "./server-picker";
 
 const INPUT =
   "mt-1 block w-full rounded-md border border-line bg-surface px-2 py-1.5 aria-invalid:border-danger";
@@ -23,13 +23,19 @@ const INPUT =
  * selector), a preview of exactly what each host will run (argv and environment), then the start
  * with its concurrency, error budget, canary and waves.
  */
-export function RunForm({ templateId }: { templateId: string }) {
+export function RunForm({
+  templateId,
+  serverIds = [],
+}: {
+  templateId: string;
+  /** Servers picked beforehand (the fleet's "Run on these"). */
+  serverIds?: readonly string[];
+}) {
   const router = useRouter();
   const template = useQuery(TemplateService.method.getTemplate, { id: templateId });
-  const servers = useQuery(ServerService.method.listServers, { pageSize: 200 });
   const [values, setValues] = useState<Record<string, string>>({});
   const [selector, setSelector] = useState("");
-  const [picked, setPicked] = useState<string[]>([]);
+  const [picked, setPicked] = useState<string[]>([...serverIds]);
   const [rollout, setRollout] = useState<Rollout>(DEFAULT_ROLLOUT);
   const preview = useMutation(TemplateService.method.previewRun);
   const start = useMutation(RunService.method.startRun, {
@@ -177,35 +183,13 @@ export function RunForm({ templateId }: { templateId: string }) {
           error={errorFor(serverError, "targets")}
           data-testid="run-selector"
         />
-        <fieldset className="text-sm">
-          <legend className="font-medium">and/or these servers</legend>
-          {servers.data ? (
-            <ul
-              className="mt-1 max-h-40 space-y-1 overflow-auto rounded-md border border-line p-2"
-              data-testid="run-server-picker"
-            >
-              {servers.data.servers.map((s) => (
-                <li key={s.id}>
-                  <label className="flex items-center gap-2">
-                    <input
-                      type="checkbox"
-                      checked={picked.includes(s.id)}
-                      onChange={(e) => {
-                        preview.reset();
-                        setPicked((all) =>
-                          e.target.checked ? [...all, s.id] : all.filter((id) => id !== s.id),
-                        );
-                      }}
-                    />
-                    {s.name} <span className="text-xs text-ink-muted">{s.status}</span>
-                  </label>
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <p className="text-ink-muted">Loading servers…</p>
-          )}
-        </fieldset>
+        <ServerPicker
+          picked={picked}
+          onChange={(next) => {
+            preview.reset();
+            setPicked(next);
+          }}
+        />
         <div className="sm:col-span-2">
           <Button type="submit" aria-disabled={preview.isPending} data-testid="preview-run">
             Preview
