@@ -1,5 +1,6 @@
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import fc from "fast-check";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alice, createRunFleet, fail, ok, type RunFleet } from "../../../test/support/run-fleet.js";
 import { databaseKinds } from "../../../test/support/test-databases.js";
@@ -7,6 +8,7 @@ import { auditLog } from "../../platform/db/schema/audit.js";
 import type { AppError } from "../../platform/errors/app-error.js";
 import { cancelRun } from "./cancel-run.js";
 import { resumeRun } from "./resume-run.js";
+import { createRunDispatcher } from "./run-dispatcher.js";
 import type { RunHostRow } from "./run-queries.js";
 import { parseWaves } from "./waves.js";
 
@@ -195,6 +197,41 @@ describe.each(databaseKinds)("runs with a canary and waves on %s (scripted agent
     const cancelled = await f.finished(pausedId);
     expect(cancelled.run.state).toBe("cancelled");
     expect(cancelled.hosts.filter((h) => h.state === "cancelled")).toHaveLength(2);
+  });
+
+  it("goes on with its waves on another replica when the first one's lease lapsed (a crash)", async () => {
+    const ids = await f.fleet(Array.from({ length: 4 }, () => ({ online: true, reply: () => ok("fine\n") })));
+    const runId = await f.start(templateId, { serverIds: ids, canary: "1", canaryPause: true, waves: "1" });
+    for (let i = 0; i < 200 && (await f.settled(runId)).run.state !== "paused"; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await resumeRun(f.database.db, alice, { runId, note: "" }, new Date());
+    // The first replica is gone without a word: nobody kicks it, its lease lapses.
+    await f.database.db.execute(
+      sql`update command_runs set lease_until = now() - interval '1 minute' where id = ${runId}`,
+    );
+    const other = createRunDispatcher({
+      db: f.database.db,
+      commands: f.runner,
+      logger: pino({ level: "silent" }),
+      replicaId: "replica-b",
+      tickEveryMs: 0,
+      isLive: (id) => f.agents.has(id),
+    });
+    try {
+      await other.tick();
+      let view = await f.settled(runId);
+      for (let i = 0; i < 400 && !view.run.finishedAt; i++) {
+        await other.idle();
+        await new Promise((r) => setTimeout(r, 10));
+        view = await f.settled(runId);
+      }
+      expect(view.run.state).toBe("succeeded");
+      expect(view.waves.map((w) => w.state)).toEqual(["done", "done", "done", "done"]);
+      expectWavesInOrder(view.hosts);
+    } finally {
+      await other.close();
+    }
   });
 
   it("keeps one error budget across waves: nothing starts after it is spent, waves never overlap (property)", async () => {
