@@ -122,6 +122,9 @@ describe("a canary and waves in the console", () => {
     const waveStates = () =>
       page.getByTestId("run-wave").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-state")));
     expect(await waveStates()).toEqual(["paused", "waiting", "waiting"]);
+    await page.screenshot({
+      path: new URL("../../../docs/screenshots/run-canary-paused.png", import.meta.url).pathname,
+    });
     expect(await page.getByTestId("run-wave").first().innerText()).toContain("Canary");
     expect(await page.getByTestId("run-progress").innerText()).toContain("1 of 3 hosts done · 1 succeeded");
 
