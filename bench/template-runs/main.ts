@@ -7,6 +7,8 @@
 //      pending) and end to end (start → run finished, every result archived on its host row);
 //   3. run at 10 % concurrency with 5 % injected failures and max errors 1 %: hosts started after
 //      the error budget was spent (must be 0), failures against max errors + concurrency;
+//      the same in waves ("2%, 10%, rest", and a 1% canary then 10% waves): one budget across
+//      the waves, no host started after it or before the wave before it ended;
 //   4. WatchRun's cost on the finished N-host run: the full read (getRun) versus the one-query
 //      signature it now polls between changes.
 // Run with `npm run bench:runs -- [N ...]` (default 1000). Env: BENCH_WORKERS (2).
@@ -212,7 +214,11 @@ async function runBench(n: number) {
       new Date(),
     );
 
-    const timedRun = async (maxConcurrency: string, maxErrors: string) => {
+    const timedRun = async (
+      maxConcurrency: string,
+      maxErrors: string,
+      rollout: { readonly canary?: string; readonly waves?: string } = {},
+    ) => {
       const statementsBefore = statements;
       const t0 = performance.now();
       const runId = await startRun(
@@ -225,6 +231,7 @@ async function runBench(n: number) {
           targets: { serverIds: [], selector: "fail in (0,1)" },
           maxConcurrency,
           maxErrors,
+          ...rollout,
           mayRunOn: () => true,
         },
         new Date(),
@@ -287,6 +294,34 @@ async function runBench(n: number) {
     };
     log(`run at 10% with 5% failures: ${JSON.stringify(budgetResult)}`);
 
+    // 5. The same failures in waves (decision 0230): one budget across waves, nothing started
+    // after it is spent, no host of a wave started before the wave before it ended.
+    const inWaves = async (rollout: { canary?: string; waves?: string }) => {
+      const r = await timedRun("10%", "1%", rollout);
+      const ends = new Map<number, number>();
+      for (const h of r.hosts)
+        if (h.finishedAt) ends.set(h.wave, Math.max(ends.get(h.wave) ?? 0, h.finishedAt.getTime()));
+      const overlapping = r.hosts.filter(
+        (h) =>
+          h.startedAt && [...ends].some(([w, end]) => w < h.wave && end > (h.startedAt as Date).getTime()),
+      ).length;
+      const started = (w: number) => r.hosts.filter((h) => h.wave === w && h.commandId).length;
+      return {
+        rollout,
+        state: r.run.state,
+        stopReason: r.run.stopReason,
+        waveSizes: r.run.waveSizes,
+        startedPerWave: r.run.waveSizes.map((_, w) => started(w)),
+        failed: r.hosts.filter((h) => ["failed", "timed_out", "unreachable"].includes(h.state)).length,
+        maxErrors: r.run.maxErrors,
+        dispatchedAfterBudget: r.run.dispatchedAfterBudget,
+        startedBeforePreviousWaveEnded: overlapping,
+        endToEndMs: r.endToEndMs,
+      };
+    };
+    const waves = [await inWaves({ waves: "2%, 10%, rest" }), await inWaves({ canary: "1%", waves: "10%" })];
+    for (const w of waves) log(`run in waves: ${JSON.stringify(w)}`);
+
     const result = {
       at: new Date().toISOString(),
       n,
@@ -305,6 +340,7 @@ async function runBench(n: number) {
         ratioToRawFanout: Math.round((full.endToEndMs / rawFanoutMs) * 100) / 100,
       },
       budget: budgetResult,
+      waves,
       watch,
     };
     writeFileSync(path.join(resultsDir, `template-runs-${n}.json`), `${JSON.stringify(result, null, 2)}\n`);

@@ -10,6 +10,7 @@ export const permissions = [
   "instances.read",
   "instances.write",
   "commands.run",
+  "commands.adhoc",
   "terminal.open",
   "servers.ssh",
   "servers.ssh.forward",

@@ -8,7 +8,7 @@ import { commandActorOf } from "../commands/command-runner.js";
 import type { CommandService } from "../commands/command-service.js";
 
 /**
- * Cancels a run: pending hosts never start (`cancelled`), running ones are signalled through
+ * Cancels a running or paused run: pending hosts never start (`cancelled`), running ones are signalled through
  * their agents (their unit or process group is stopped); audited `run.cancel`. The dispatcher
  * ends the run once the running hosts reported.
  */
@@ -25,7 +25,7 @@ export async function cancelRun(
   const running = await db.transaction(async (tx) => {
     const [run] = await tx.select().from(commandRuns).where(eq(commandRuns.id, input.runId)).for("update");
     if (!run) throw AppError.notFound(`run ${input.runId}`);
-    if (run.finishedAt || run.state !== "running") {
+    if (run.finishedAt || (run.state !== "running" && run.state !== "paused")) {
       throw new AppError(
         "failed_precondition",
         `run ${input.runId} is ${run.state}; there is nothing to cancel`,

@@ -1,213 +1,37 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import {
-  ScriptRunResultSchema,
-  ScriptRunSchema,
-} from "@ocore/proto/gen/ocore/agent/v1/script_commands_pb.js";
+import { ScriptRunSchema } from "@ocore/proto/gen/ocore/agent/v1/script_commands_pb.js";
 import { asc, eq } from "drizzle-orm";
 import fc from "fast-check";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createScriptedAgent,
-  type ScriptedAgent,
-  type ScriptedReply,
-} from "../../../test/support/scripted-agent.js";
-import {
-  createTestDatabase,
-  databaseKinds,
-  type TestDatabase,
-} from "../../../test/support/test-databases.js";
+import { alice, createRunFleet, fail, ok, type RunFleet } from "../../../test/support/run-fleet.js";
+import type { ScriptedReply } from "../../../test/support/scripted-agent.js";
+import { databaseKinds } from "../../../test/support/test-databases.js";
 import { auditLog } from "../../platform/db/schema/audit.js";
-import { servers } from "../../platform/db/schema/servers.js";
-import type { AuditContext } from "../audit/audit-context.js";
-import type { CommandService } from "../commands/command-service.js";
-import type { CommandLink } from "../commands/command-transport.js";
-import { createCommandRunner } from "../commands/create-command-runner.js";
-import { reviewVersion } from "../templates/review-version.js";
-import { createTemplate } from "../templates/save-template.js";
 import { cancelRun } from "./cancel-run.js";
-import { createRunDispatcher, type RunDispatcher } from "./run-dispatcher.js";
-import { getRun } from "./run-queries.js";
-import { startRun } from "./start-run.js";
 import { runSignature, watchRun } from "./watch-run.js";
 
-const facts = {
-  hostname: "h",
-  osId: "debian",
-  osVersion: "12",
-  kernel: "6.1",
-  architecture: "amd64",
-  cpuCores: 2,
-  memoryTotalBytes: 2 ** 31,
-  bootedAt: null,
-};
-const user = (id: string, name: string): AuditContext => ({
-  actor: { type: "user", id, name },
-  sourceIp: "",
-  userAgent: "",
-});
-const alice = user("00000000-0000-4000-8000-0000000000a1", "alice");
-const bob = user("00000000-0000-4000-8000-0000000000b2", "bob");
-
 /**
- * The dispatcher with the real command runner on PGlite; each host's agent is a scripted live
- * stream (or none: an offline host). Rate control is checked as a property over random fleets,
- * failure sets and limits, plus the issue's "done when" scenario and cancel.
+ * The dispatcher with the real command runner on PGlite and PostgreSQL; each host's agent is a
+ * scripted live stream (or none: an offline host). Rate control is checked as a property over
+ * random fleets, failure sets and limits, plus the issue's "done when" scenario and cancel.
  */
 describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, cancel", (kind) => {
-  let database: TestDatabase;
-  let runner: CommandService;
-  let dispatcher: RunDispatcher;
-  const agents = new Map<string, ScriptedAgent>();
-  let inFlight = 0;
-  let maxInFlight = 0;
+  let f: RunFleet;
   let templateId = "";
   let slowTemplateId = "";
 
-  const ok = (output: string): ScriptedReply => ({
-    output: [
-      ["progress", "sandbox: process (test)\n"],
-      ["stdout", output],
-    ],
-    result: { schema: ScriptRunResultSchema, value: { sandbox: "process" } },
-  });
-  const fail = (output: string): ScriptedReply => ({
-    output: [
-      ["progress", "sandbox: process (test)\n"],
-      ["stderr", output],
-    ],
-    error: { code: "script_failed", message: "the script exited with 1 (sandbox: process)" },
-  });
-
-  async function fleet(
-    specs: ReadonlyArray<{ online: boolean; reply: () => ScriptedReply }>,
-  ): Promise<string[]> {
-    const rows = await database.db
-      .insert(servers)
-      .values(
-        specs.map((s, i) => ({
-          name: `h-${Math.random().toString(36).slice(2, 9)}-${i}`,
-          status: s.online ? ("active" as const) : ("offline" as const),
-          tags: { env: "prod" },
-          facts,
-        })),
-      )
-      .returning({ id: servers.id });
-    rows.forEach((row, i) => {
-      const spec = specs[i];
-      if (!spec?.online) return;
-      const agent = createScriptedAgent(row.id, () => runner.sink);
-      agent.script = () => spec.reply();
-      agents.set(row.id, agent);
-    });
-    return rows.map((r) => r.id);
-  }
-
-  async function finished(runId: string) {
-    for (let i = 0; i < 400; i++) {
-      await dispatcher.idle();
-      await Promise.all([...agents.values()].map((a) => a.idle()));
-      const view = await getRun(database.db, runId);
-      if (view.run.finishedAt) return view;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`run ${runId} did not finish`);
-  }
-
   const start = (serverIds: string[], maxConcurrency: string, maxErrors: string, id = templateId) =>
-    startRun(
-      database.db,
-      alice,
-      {
-        templateId: id,
-        versionId: "",
-        parameters: {},
-        targets: { serverIds, selector: "" },
-        maxConcurrency,
-        maxErrors,
-        mayRunOn: () => true,
-      },
-      new Date(),
-    );
-
-  async function approvedTemplate(key: string, script: string) {
-    const created = await createTemplate(
-      database.db,
-      alice,
-      {
-        key,
-        definition: {
-          name: "disk report for {arch}",
-          type: "diagnostic",
-          scope: "env=prod",
-          description: "",
-          examples: [],
-          interpreter: "bash",
-          script,
-          argv: [],
-          env: {},
-          runAs: "nobody",
-          timeoutSeconds: 30,
-          memoryMaxMb: 0,
-          cpuQuotaPercent: 0,
-          tasksMax: 0,
-          writePaths: [],
-          parameters: [],
-        },
-      },
-      new Date(),
-    );
-    await reviewVersion(
-      database.db,
-      bob,
-      { versionId: created.latest.id, hash: created.latest.hash, note: "", decision: "approved" },
-      new Date(),
-    );
-    return created.template.id;
-  }
+    f.start(id, { serverIds, maxConcurrency, maxErrors });
+  const fleet = (specs: Parameters<RunFleet["fleet"]>[0]) => f.fleet(specs);
+  const finished = (runId: string) => f.finished(runId);
 
   beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    const links = {
-      get(serverId: string): CommandLink | undefined {
-        const link = agents.get(serverId)?.links.get(serverId);
-        if (!link) return undefined;
-        return {
-          ...link,
-          sendCommand(command) {
-            inFlight += 1;
-            maxInFlight = Math.max(maxInFlight, inFlight);
-            link.sendCommand(command);
-          },
-        };
-      },
-    };
-    runner = createCommandRunner({
-      db: database.db,
-      links,
-      logger: pino({ level: "silent" }),
-      sweepEveryMs: 0,
-      pollEveryMs: 50,
-      replicaId: null,
-      onEnded: () => {
-        inFlight -= 1;
-      },
-    });
-    dispatcher = createRunDispatcher({
-      db: database.db,
-      commands: runner,
-      logger: pino({ level: "silent" }),
-      replicaId: "test",
-      tickEveryMs: 0,
-      isLive: (id) => agents.has(id),
-    });
-    templateId = await approvedTemplate("df", "df -h");
-    slowTemplateId = await approvedTemplate("slow", "sleep 600");
+    f = await createRunFleet(kind);
+    templateId = await f.approvedTemplate("df", "df -h");
+    slowTemplateId = await f.approvedTemplate("slow", "sleep 600");
   }, 60_000);
   afterAll(async () => {
-    await dispatcher?.close();
-    await runner?.close();
-    await database?.close();
+    await f?.close();
   });
 
   it("stops dispatching exactly at failure max-errors + 1 (concurrency 2, max errors 1, two failures) and groups outputs", async () => {
@@ -221,7 +45,6 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
       { online: true, reply: () => ok("Linux 6.1\n") },
     ]);
     const runId = await start(ids, "2", "1");
-    dispatcher.kick(runId);
     const { run, hosts, groups } = await finished(runId);
     expect(run.state).toBe("stopped");
     expect(run.stopReason).toContain("no host started after failure 2");
@@ -237,14 +60,14 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
     expect(groups.find((g) => g.state === "succeeded")?.output).toBe("Linux 6.1\n");
     expect(hosts.find((h) => h.state === "succeeded")?.sandbox).toBe("process");
     // What went to the host is the reviewed script, unchanged.
-    const sent = agents.get(ids[0] as string)?.received[0];
+    const sent = f.agents.get(ids[0] as string)?.received[0];
     expect(sent && fromBinary(ScriptRunSchema, sent.spec)).toMatchObject({
       script: "df -h",
       runAs: "nobody",
       timeoutSeconds: 30,
     });
     // Who started it, then how it ended: the budget exhausted, with the version's hash.
-    const entries = await database.db
+    const entries = await f.database.db
       .select()
       .from(auditLog)
       .where(eq(auditLog.targetId, runId))
@@ -264,7 +87,7 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 0, max: 4 }),
         async (kinds, concurrency, maxErrors) => {
-          maxInFlight = 0;
+          f.stats.maxInFlight = 0;
           const ids = await fleet(
             kinds.map((k) => ({
               online: k !== "offline",
@@ -272,12 +95,11 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
             })),
           );
           const runId = await start(ids, String(concurrency), String(maxErrors));
-          dispatcher.kick(runId);
           const { run, hosts } = await finished(runId);
           const errors = hosts.filter((h) => ["failed", "timed_out", "unreachable"].includes(h.state)).length;
           expect(run.dispatchedAfterBudget).toBe(0);
           expect(errors).toBeLessThanOrEqual(maxErrors + Math.min(concurrency, kinds.length));
-          expect(maxInFlight).toBeLessThanOrEqual(concurrency);
+          expect(f.stats.maxInFlight).toBeLessThanOrEqual(concurrency);
           for (const host of hosts) {
             // An offline host is an error at once (never silently waiting), or skipped once the budget is spent.
             if (kinds[ids.indexOf(host.serverId)] === "offline")
@@ -305,19 +127,17 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
       })),
     );
     const runId = await start(ids, "2", "0", slowTemplateId);
-    dispatcher.kick(runId);
-    await dispatcher.idle();
+    await f.dispatcher.idle();
     await new Promise((r) => setTimeout(r, 300)); // the scripted agents started their commands
-    await cancelRun(database.db, runner, alice, { runId, reason: "wrong window" }, new Date());
-    dispatcher.kick(runId);
+    await cancelRun(f.database.db, f.runner, alice, { runId, reason: "wrong window" }, new Date());
     const { run, hosts } = await finished(runId);
     expect(run.state).toBe("cancelled");
     expect(run.stopReason).toBe("cancelled by alice: wrong window");
     expect(hosts.every((h) => h.state === "cancelled")).toBe(true);
     expect(hosts.filter((h) => h.commandId)).toHaveLength(2);
-    const signalled = ids.flatMap((id) => agents.get(id)?.cancelled ?? []);
+    const signalled = ids.flatMap((id) => f.agents.get(id)?.cancelled ?? []);
     expect(signalled).toHaveLength(2);
-    const ends = await database.db.select().from(auditLog).where(eq(auditLog.targetId, runId));
+    const ends = await f.database.db.select().from(auditLog).where(eq(auditLog.targetId, runId));
     expect(ends.find((e) => e.action === "run.end")).toMatchObject({
       result: "success",
       detail: "cancelled by alice: wrong window",
@@ -332,12 +152,11 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
       },
     ]);
     const runId = await start(ids, "1", "0", slowTemplateId);
-    dispatcher.kick(runId);
-    await dispatcher.idle();
+    await f.dispatcher.idle();
     const abort = new AbortController();
     const seen: string[] = [];
     const watching = (async () => {
-      for await (const snapshot of watchRun(database.db, runId, { all: true }, abort.signal, 20)) {
+      for await (const snapshot of watchRun(f.database.db, runId, { all: true }, abort.signal, 20)) {
         const host = snapshot.hosts[0];
         seen.push(`${snapshot.run.state}:${host?.state}:${host?.output}`);
       }
@@ -351,18 +170,17 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
     try {
       await pause(150);
-      const quiet = await runSignature(database.db, runId);
+      const quiet = await runSignature(f.database.db, runId);
       await pause(100);
       const before = seen.length;
       await pause(200);
-      expect(await runSignature(database.db, runId)).toBe(quiet);
+      expect(await runSignature(f.database.db, runId)).toBe(quiet);
       expect(seen.length).toBe(before);
     } catch (error) {
       abort.abort();
       throw error;
     }
-    await cancelRun(database.db, runner, alice, { runId, reason: "" }, new Date());
-    dispatcher.kick(runId);
+    await cancelRun(f.database.db, f.runner, alice, { runId, reason: "" }, new Date());
     await finished(runId);
     await watching; // ends by itself with the run
     expect(seen.at(-1)).toMatch(/^cancelled:cancelled:/);
@@ -386,7 +204,6 @@ describe.each(databaseKinds)("run dispatcher on %s: rate control, error budget, 
       { online: true, reply: () => ok("small\n") },
     ]);
     const runId = await start(ids, "2", "5");
-    dispatcher.kick(runId);
     const { hosts } = await finished(runId);
     const large = hosts.find((h) => h.serverId === ids[0]);
     expect(large).toMatchObject({ state: "failed", sandbox: "process", outputBytes: 2 * big.length + 5 });

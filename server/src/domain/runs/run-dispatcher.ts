@@ -3,11 +3,12 @@ import {
   ScriptRunResultSchema,
   ScriptRunSchema,
 } from "@ocore/proto/gen/ocore/agent/v1/script_commands_pb.js";
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lte, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
 import { rowsOf } from "../../platform/db/rows-of.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { commandRunHosts, commandRuns, commandTemplateVersions } from "../../platform/db/schema/templates.js";
+import type { Queryable } from "../../platform/db/transaction.js";
 import type { Logger } from "../../platform/logging/logger.js";
 import { insertCommands, type NewCommand } from "../commands/command-records.js";
 import type { CommandService } from "../commands/command-service.js";
@@ -122,23 +123,22 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
       const [run] = await tx.select().from(commandRuns).where(eq(commandRuns.id, runId)).for("update");
       if (!run || run.finishedAt) return [];
       await storeOutcomes(tx, runId, outcomes);
-      const counts = new Map(
-        (
-          await tx
-            .select({ state: commandRunHosts.state, n: sql<number>`count(*)::int` })
-            .from(commandRunHosts)
-            .where(eq(commandRunHosts.runId, runId))
-            .groupBy(commandRunHosts.state)
-        ).map((row) => [row.state as string, Number(row.n)]),
-      );
+      const wave = run.wave;
+      const counts = await countHosts(tx, runId, wave);
       const state = {
         running: counts.get("running") ?? 0,
         errors: ERROR_STATES.reduce((sum, s) => sum + (counts.get(s) ?? 0), 0),
       };
-      let pending = counts.get("pending") ?? 0;
-      const limits: RateLimits = { concurrency: run.concurrency, maxErrors: run.maxErrors };
+      let pendingNow = counts.get("pending") ?? 0;
+      const pendingLater = counts.get("pending later") ?? 0;
+      const canaryWave = run.canary > 0 && wave === 0;
+      // The canary's budget is zero: its first failure stops every further start.
+      const limits: RateLimits = {
+        concurrency: run.concurrency,
+        maxErrors: canaryWave ? 0 : run.maxErrors,
+      };
       const stored: Awaited<ReturnType<typeof insertCommands>> = [];
-      if (run.state === "running" && pending > 0 && !budgetSpent(limits, state)) {
+      if (run.state === "running" && pendingNow > 0 && !budgetSpent(limits, state)) {
         const [version] = await tx
           .select({ definition: commandTemplateVersions.definition })
           .from(commandTemplateVersions)
@@ -155,7 +155,13 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
           })
           .from(commandRunHosts)
           .innerJoin(servers, eq(servers.id, commandRunHosts.serverId))
-          .where(and(eq(commandRunHosts.runId, runId), eq(commandRunHosts.state, "pending")))
+          .where(
+            and(
+              eq(commandRunHosts.runId, runId),
+              eq(commandRunHosts.state, "pending"),
+              lte(commandRunHosts.wave, wave),
+            ),
+          )
           .orderBy(asc(commandRunHosts.position))
           .limit(Math.max(0, limits.concurrency - state.running) + LOOKAHEAD);
         const at = now();
@@ -163,7 +169,7 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
         const starting: Array<{ host: (typeof candidates)[number]; errors: number }> = [];
         for (const host of candidates) {
           if (!mayStart(limits, state)) break;
-          pending -= 1;
+          pendingNow -= 1;
           if (!options.isLive(host.serverId) && agentIsOffline(host, at)) {
             const seen = host.lastSeenAt ? `last seen ${host.lastSeenAt.toISOString()}` : "never seen";
             unreachable.push({
@@ -208,36 +214,61 @@ export function createRunDispatcher(options: RunDispatcherOptions): RunDispatche
             where h.run_id = ${runId} and h.server_id = r.s`);
         }
       }
-      if (run.state === "running" && budgetSpent(limits, state) && pending > 0) {
+      let pending = pendingNow + pendingLater;
+      const halt =
+        run.state !== "running"
+          ? undefined
+          : canaryWave && state.errors > 0
+            ? {
+                skipped: `not started: the canary failed (${state.errors} of ${run.canary} canary hosts failed)`,
+                stop: `canary failed: ${state.errors} of ${run.canary} canary hosts failed; no host after the canary started`,
+              }
+            : budgetSpent(limits, state)
+              ? {
+                  skipped: `not started: the error budget was spent (${state.errors} failures, max errors ${limits.maxErrors})`,
+                  stop: `error budget spent: ${state.errors} failures with max errors ${limits.maxErrors}; no host started after failure ${limits.maxErrors + 1}`,
+                }
+              : undefined;
+      if (halt && pending > 0) {
         await tx
           .update(commandRunHosts)
-          .set({
-            state: "skipped",
-            reason: `not started: the error budget was spent (${state.errors} failures, max errors ${limits.maxErrors})`,
-          })
+          .set({ state: "skipped", reason: halt.skipped })
           .where(and(eq(commandRunHosts.runId, runId), eq(commandRunHosts.state, "pending")));
         pending = 0;
       }
-      if (state.running === 0 && (pending === 0 || run.state !== "running")) {
+      if (run.state === "running" && !halt && state.running === 0 && pendingNow === 0 && pendingLater > 0) {
+        // The wave ended within budget: open the next one, or wait for a human after the canary.
+        const waves = run.waveSizes.length;
+        if (canaryWave && run.canaryPause) {
+          await tx
+            .update(commandRuns)
+            .set({
+              state: "paused",
+              stopReason: `paused after the canary: all ${run.canary} canary hosts succeeded; resume to start wave 2 of ${waves}`,
+            })
+            .where(eq(commandRuns.id, runId));
+        } else {
+          await tx
+            .update(commandRuns)
+            .set({ wave: wave + 1 })
+            .where(eq(commandRuns.id, runId));
+          queueMicrotask(() => kick(runId));
+        }
+      } else if (
+        state.running === 0 &&
+        run.state !== "paused" &&
+        (pending === 0 || run.state !== "running")
+      ) {
         const final =
-          run.state !== "running"
-            ? run.state
-            : budgetSpent(limits, state)
-              ? "stopped"
-              : state.errors > 0
-                ? "failed"
-                : "succeeded";
-        const stopReason =
-          final === "stopped"
-            ? `error budget spent: ${state.errors} failures with max errors ${limits.maxErrors}; no host started after failure ${limits.maxErrors + 1}`
-            : run.stopReason;
+          run.state !== "running" ? run.state : halt ? "stopped" : state.errors > 0 ? "failed" : "succeeded";
+        const stopReason = final === "stopped" && halt ? halt.stop : run.stopReason;
         const finishedAt = now();
         await tx
           .update(commandRuns)
           .set({ state: final, stopReason, finishedAt, leaseOwner: null, leaseUntil: null })
           .where(eq(commandRuns.id, runId));
         await auditRunEnd(tx, run, final, stopReason, finishedAt);
-      } else if (run.state === "running" && pending > 0 && mayStart(limits, state) && stored.length > 0) {
+      } else if (run.state === "running" && pendingNow > 0 && mayStart(limits, state) && stored.length > 0) {
         queueMicrotask(() => kick(runId)); // more pending hosts than this pass read
       }
       return stored;
@@ -321,4 +352,20 @@ function scriptRunOf(
     writePaths: definition.writePaths,
     maxOutputBytes,
   });
+}
+
+/**
+ * Hosts per state; pending ones of waves after `wave` (not yet open) are counted as
+ * "pending later".
+ */
+async function countHosts(tx: Queryable, runId: string, wave: number): Promise<Map<string, number>> {
+  const rows = await tx
+    .select({
+      state: sql<string>`case when ${commandRunHosts.state} = 'pending' and ${commandRunHosts.wave} > ${wave} then 'pending later' else ${commandRunHosts.state} end`,
+      n: sql<number>`count(*)::int`,
+    })
+    .from(commandRunHosts)
+    .where(eq(commandRunHosts.runId, runId))
+    .groupBy(sql`1`);
+  return new Map(rows.map((row) => [row.state, Number(row.n)]));
 }

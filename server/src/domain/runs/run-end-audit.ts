@@ -29,7 +29,9 @@ export async function auditRunEnd(
   const hosts = Object.fromEntries(rows.map((row) => [row.state, Number(row.n)]));
   const detail =
     final === "stopped"
-      ? `error budget exhausted: ${stopReason}`
+      ? stopReason.startsWith("canary failed")
+        ? stopReason
+        : `error budget exhausted: ${stopReason}`
       : final === "cancelled"
         ? stopReason
         : `run ${final}`;

@@ -10,6 +10,7 @@ import {
 import { AppError } from "../../platform/errors/app-error.js";
 import type { Scope } from "../auth/principal.js";
 import { matchesSelector, type Tags } from "../auth/selector.js";
+import { waveProgress } from "./wave-progress.js";
 
 export type RunRow = typeof commandRuns.$inferSelect;
 export type RunHostRow = typeof commandRunHosts.$inferSelect;
@@ -105,8 +106,9 @@ export async function getRun(db: Db, runId: string, scope: Scope = ALL_HOSTS) {
     .where(eq(commandRunHosts.runId, runId))
     .orderBy(asc(commandRunHosts.position), asc(commandRunHosts.serverName));
   const hosts = rows.filter((row) => inScope(scope, row.tags)).map((row) => row.host);
+  const waves = waveProgress(summary, hosts);
   hosts.sort((a, b) => rank(a.state) - rank(b.state));
-  return { run: summary, hosts, groups: groupOutputs(hosts) };
+  return { run: summary, hosts, groups: groupOutputs(hosts), waves };
 }
 
 /** Ended hosts with the same state, exit code and output, grouped; failures first, then larger groups. */

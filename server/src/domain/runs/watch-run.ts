@@ -21,11 +21,12 @@ export async function runSignature(db: Db, runId: string): Promise<string> {
       from command_run_hosts h left join commands c on c.id = h.command_id
       where h.run_id = ${runId} group by h.state order by h.state`),
   );
-  const run = rowsOf<{ state: string; finished_at: unknown }>(
-    await db.execute(sql`select state, finished_at from command_runs where id = ${runId}`),
+  const run = rowsOf<{ state: string; finished_at: unknown; wave: number }>(
+    await db.execute(sql`select state, finished_at, wave from command_runs where id = ${runId}`),
   );
   return JSON.stringify([
     run[0]?.state,
+    run[0]?.wave,
     String(run[0]?.finished_at ?? ""),
     rows.map((r) => [r.state, r.n, String(r.bytes)]),
   ]);

@@ -20,6 +20,9 @@ export async function createTemplate(
   if (input.key.startsWith("builtin.") && !input.builtin) {
     throw AppError.invalid("key", 'must not start with "builtin." (reserved for the built-in library)');
   }
+  if (input.key.startsWith("adhoc.")) {
+    throw AppError.invalid("key", 'must not start with "adhoc." (reserved for ad-hoc commands)');
+  }
   const definition = parseDefinition(input.definition);
   const hash = definitionHash(definition);
   const templateId = await db.transaction(async (tx) => {

@@ -44,7 +44,12 @@ export async function listVersions(db: Db, templateId: string): Promise<VersionR
 
 /** Templates with their newest and newest approved versions; `query` filters name, type, description. */
 export async function listTemplates(db: Db, query = ""): Promise<TemplateView[]> {
-  const templates = await db.select().from(commandTemplates).orderBy(commandTemplates.key);
+  // Ad-hoc commands' holders are not templates anyone picks (decision 0231).
+  const templates = await db
+    .select()
+    .from(commandTemplates)
+    .where(eq(commandTemplates.adhoc, false))
+    .orderBy(commandTemplates.key);
   if (templates.length === 0) return [];
   const versions = (await db
     .select()

@@ -615,6 +615,54 @@ function templateExamples(): Record<string, Example> {
         await h.dispatcher.idle();
       },
     },
+    "ocore.api.v1.RunService/StartAdhocRun": {
+      prepare: async (h) => {
+        const server = await h.database.db
+          .insert(servers)
+          .values({ name: `adhoc-${++n}`, status: "active" })
+          .returning();
+        return [await h.ownerToken(), server[0]?.id ?? ""];
+      },
+      run: async (h, p) => {
+        await h
+          .client(RunService, pair(p)[0])
+          .startAdhocRun({ script: "uptime", targets: { serverIds: [pair(p)[1]] } });
+        await h.dispatcher.idle();
+      },
+    },
+    "ocore.api.v1.RunService/ResumeRun": {
+      // A run paused after its canary: no agent is live here, so the canary host's success is
+      // written as the dispatcher would record it, then the dispatcher pauses the run.
+      prepare: async (h) => {
+        const [token, templateId] = await approved(h);
+        const rows = await h.database.db
+          .insert(servers)
+          .values([
+            { name: `canary-${n}`, status: "active" },
+            { name: `after-${n}`, status: "active" },
+          ])
+          .returning();
+        const run = await h.client(RunService, token).startRun({
+          templateId,
+          targets: { serverIds: rows.map((r) => r.id) },
+          canary: "1",
+          canaryPause: true,
+        });
+        const runId = run.run?.id ?? "";
+        await h.dispatcher.idle();
+        await h.database.db.execute(
+          sql`update command_run_hosts set state = 'succeeded' where run_id = ${runId} and wave = 0`,
+        );
+        h.dispatcher.kick(runId);
+        await h.dispatcher.idle();
+        expect((await h.client(RunService, token).getRun({ id: runId })).run?.state).toBe("paused");
+        return [token, runId];
+      },
+      run: async (h, p) => {
+        await h.client(RunService, pair(p)[0]).resumeRun({ id: pair(p)[1], note: "canary looks fine" });
+        await h.dispatcher.idle();
+      },
+    },
     "ocore.api.v1.RunService/RerunFailed": {
       prepare: failedRun,
       run: async (h, p) => {

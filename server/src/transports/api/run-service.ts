@@ -1,8 +1,11 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
-import { scopeOf } from "../../domain/auth/principal.js";
+import { holdsOn, scopeOf } from "../../domain/auth/principal.js";
+import { DENY_RULES, deniedBy } from "../../domain/runs/adhoc/deny-list.js";
+import { MAX_ADHOC_SCRIPT_BYTES, startAdhocRun } from "../../domain/runs/adhoc/start-adhoc-run.js";
 import { cancelRun } from "../../domain/runs/cancel-run.js";
+import { resumeRun } from "../../domain/runs/resume-run.js";
 import {
   failedHostsOf,
   getRun,
@@ -13,6 +16,7 @@ import {
 import { startRun } from "../../domain/runs/start-run.js";
 import type { TemplateDeps } from "../../domain/runs/template-deps.js";
 import { runSnapshot, watchRun } from "../../domain/runs/watch-run.js";
+import { getTemplateRow, getVersion } from "../../domain/templates/template-store.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { auditContextOf, principalOf } from "./request-context.js";
 import { mayRunOn } from "./template-service.js";
@@ -43,6 +47,10 @@ function runMessage(run: RunSummary) {
     skipped: (c.skipped ?? 0) + (c.cancelled ?? 0),
     dispatchedAfterBudget: run.dispatchedAfterBudget,
     rerunOf: run.rerunOf ?? "",
+    canary: run.canary,
+    canaryPause: run.canaryPause,
+    wave: run.wave + 1,
+    waveCount: Math.max(1, run.waveSizes.length),
   };
 }
 
@@ -67,9 +75,10 @@ function hostMessage(host: RunHostRow) {
 /** Where the caller may read servers: runs show only those hosts (and counts of them). */
 const readScope = (context: HandlerContext) => scopeOf(principalOf(context), "servers.read");
 
-function responseOf({ run, hosts, groups }: Awaited<ReturnType<typeof getRun>>) {
+function responseOf({ run, hosts, groups, waves }: Awaited<ReturnType<typeof getRun>>) {
   return {
     run: runMessage(run),
+    waves: waves.map((w) => ({ ...w })),
     hosts: hosts.map(hostMessage),
     groups: groups.map((g) => ({ ...g, serverNames: [...g.serverNames], count: g.serverNames.length })),
   };
@@ -98,12 +107,49 @@ export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<ty
           targets: { serverIds: request.targets?.serverIds ?? [], selector: request.targets?.selector ?? "" },
           maxConcurrency: request.maxConcurrency,
           maxErrors: request.maxErrors,
+          canary: request.canary,
+          canaryPause: request.canaryPause,
+          waves: request.waves,
           mayRunOn: mayRunOn(context),
         },
         d.now(),
       );
       d.dispatcher.kick(id);
       return { run: (await runResponse(d, id, context)).run };
+    },
+    async startAdhocRun(request, context) {
+      const d = need();
+      const principal = principalOf(context);
+      const id = await startAdhocRun(
+        d.db,
+        auditContextOf(context),
+        {
+          interpreter: request.interpreter,
+          script: request.script,
+          runAs: request.runAs,
+          timeoutSeconds: request.timeoutSeconds,
+          targets: { serverIds: request.targets?.serverIds ?? [], selector: request.targets?.selector ?? "" },
+          maxConcurrency: request.maxConcurrency,
+          maxErrors: request.maxErrors,
+          canary: request.canary,
+          canaryPause: request.canaryPause,
+          waves: request.waves,
+          // Stricter than templates: every target needs commands.adhoc.
+          mayRunOn: (tags) => holdsOn(principal, "commands.adhoc", tags),
+        },
+        d.now(),
+      );
+      d.dispatcher.kick(id);
+      return { run: (await runResponse(d, id, context)).run };
+    },
+    async checkAdhocCommand(request) {
+      if (Buffer.byteLength(request.script) > MAX_ADHOC_SCRIPT_BYTES)
+        throw AppError.invalid("script", `must be at most ${MAX_ADHOC_SCRIPT_BYTES} bytes`);
+      const rule = (r: (typeof DENY_RULES)[number]) => ({ id: r.id, why: r.why, instead: r.instead });
+      return {
+        violations: deniedBy(request.script).map((v) => ({ rule: rule(v.rule), excerpt: v.excerpt })),
+        rules: DENY_RULES.map(rule),
+      };
     },
     async rerunFailed(request, context) {
       const d = need();
@@ -112,6 +158,9 @@ export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<ty
       const failed = await failedHostsOf(d.db, request.id, scope);
       if (failed.length === 0)
         throw new AppError("failed_precondition", `run ${request.id} has no failed host to re-run`);
+      // An ad-hoc command re-runs under the ad-hoc permission (and is audited with its script).
+      const adhoc = (await getTemplateRow(d.db, run.templateId)).adhoc;
+      const principal = principalOf(context);
       const id = await startRun(
         d.db,
         auditContextOf(context),
@@ -122,8 +171,9 @@ export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<ty
           targets: { serverIds: failed, selector: "" },
           maxConcurrency: request.maxConcurrency || String(run.concurrency),
           maxErrors: request.maxErrors || String(run.maxErrors),
-          mayRunOn: mayRunOn(context),
+          mayRunOn: adhoc ? (tags) => holdsOn(principal, "commands.adhoc", tags) : mayRunOn(context),
           rerunOf: run.id,
+          adhocScript: adhoc ? (await getVersion(d.db, run.versionId)).definition.script : undefined,
         },
         d.now(),
       );
@@ -141,6 +191,14 @@ export function createRunService(deps: TemplateDeps | undefined): ServiceImpl<ty
         { runId: request.id, reason: request.reason },
         d.now(),
       );
+      d.dispatcher.kick(request.id);
+      return { run: (await runResponse(d, request.id, context)).run };
+    },
+    async resumeRun(request, context) {
+      const d = need();
+      // Like cancel: only a run with a host the caller may run commands on is theirs to resume.
+      await getRun(d.db, request.id, scopeOf(principalOf(context), "commands.run"));
+      await resumeRun(d.db, auditContextOf(context), { runId: request.id, note: request.note }, d.now());
       d.dispatcher.kick(request.id);
       return { run: (await runResponse(d, request.id, context)).run };
     },

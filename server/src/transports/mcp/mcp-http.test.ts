@@ -121,12 +121,21 @@ describe("the MCP endpoint (Streamable HTTP, the SDK's own client)", () => {
       ),
     );
     expect(preview.hosts[0]).toMatchObject({ server: "web-1", refused: "" });
+    // A bad rollout is refused naming its field, as through the API.
+    const badWaves = (await client.callTool({
+      name: "start_template_run",
+      arguments: { template_id: diskUsageId, server_ids: [webId], waves: "rest, 1" },
+    })) as ToolResult;
+    expect(badWaves.isError).toBe(true);
+    expect(textOf(badWaves)).toContain('"rest" can only be the last size');
     const started = await client.callTool({
       name: "start_template_run",
-      arguments: { template_id: diskUsageId, server_ids: [webId] },
+      arguments: { template_id: diskUsageId, server_ids: [webId], max_concurrency: "1", waves: "1" },
     });
     expect((started as ToolResult).isError).toBeFalsy();
-    expect(await h.database.db.select().from(commandRuns)).toHaveLength(1);
+    const stored = await h.database.db.select().from(commandRuns);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ concurrency: 1, waveSizes: [1] });
     await client.close();
   });
 

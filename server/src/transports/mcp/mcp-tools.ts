@@ -266,6 +266,21 @@ export function createMcpToolServer(deps: McpDeps, principal: Principal, audit: 
     server_ids?: string[] | undefined;
     selector?: string | undefined;
   };
+  /** How a started run takes its hosts on (as RunService/StartRun; "" = its defaults). */
+  const rolloutInput = {
+    max_concurrency: z.string().max(20).optional(),
+    max_errors: z.string().max(20).optional(),
+    canary: z.string().max(20).optional(),
+    canary_pause: z.boolean().optional(),
+    waves: z.string().max(200).optional(),
+  };
+  type RolloutArgs = {
+    max_concurrency?: string | undefined;
+    max_errors?: string | undefined;
+    canary?: string | undefined;
+    canary_pause?: boolean | undefined;
+    waves?: string | undefined;
+  };
   const mayRunOn = (tags: Readonly<Record<string, string>>) => holdsOn(principal, "commands.run", tags);
 
   server.registerTool(
@@ -300,10 +315,10 @@ export function createMcpToolServer(deps: McpDeps, principal: Principal, audit: 
     "start_template_run",
     {
       description:
-        "Starts a batch run of a template's newest approved version on target servers (your commands.run scope only; refused servers are listed). Same rules as RunService/StartRun.",
-      inputSchema: runInput,
+        'Starts a batch run of a template\'s newest approved version on target servers (your commands.run scope only; refused servers are listed). Same rules as RunService/StartRun: max_concurrency and max_errors ("N" or "N%"), an optional canary ("N" or "N%", all must succeed; canary_pause waits for a resume) and waves ("1, 10%, rest").',
+      inputSchema: { ...runInput, ...rolloutInput },
     },
-    guarded("start_template_run", async (args: RunArgs) => {
+    guarded("start_template_run", async (args: RunArgs & RolloutArgs) => {
       const d = templates();
       const id = await startRun(
         d.db,
@@ -313,8 +328,11 @@ export function createMcpToolServer(deps: McpDeps, principal: Principal, audit: 
           versionId: "",
           parameters: args.parameters ?? {},
           targets: { serverIds: args.server_ids ?? [], selector: args.selector ?? "" },
-          maxConcurrency: "",
-          maxErrors: "",
+          maxConcurrency: args.max_concurrency ?? "",
+          maxErrors: args.max_errors ?? "",
+          canary: args.canary ?? "",
+          canaryPause: args.canary_pause ?? false,
+          waves: args.waves ?? "",
           mayRunOn,
         },
         d.now(),

@@ -12,6 +12,7 @@ import { FleetFilters } from "./fleet-filters";
 import { FleetSkeleton } from "./fleet-skeleton";
 import { FleetStatusCounts } from "./fleet-status-counts";
 import { LiveIndicator } from "./live-indicator";
+import { RunOnSelection } from "./run-on-selection";
 import { ServerTable } from "./server-table";
 import { useLiveFleet } from "./use-live-fleet";
 
@@ -28,6 +29,15 @@ export function ServerFleet() {
   const view = useMemo(() => parseFleetView(params), [params]);
   const [selectorDraft, setSelectorDraft] = useState(view.selector);
   useEffect(() => setSelectorDraft(view.selector), [view.selector]);
+  /** Servers ticked for "Run on these" (ids; kept across pages and filters until cleared). */
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (id: string, on: boolean) =>
+    setSelected((all) => {
+      const next = new Set(all);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
   /** Tokens of the pages before this one, for "Previous" (a shared link starts a new trail). */
   const [trail, setTrail] = useState<string[]>([]);
 
@@ -104,7 +114,8 @@ export function ServerFleet() {
               </p>
               <LiveIndicator live={!live.error} />
             </div>
-            <ServerTable entries={entries} now={live.receivedAt} />
+            <RunOnSelection selected={[...selected]} onClear={() => setSelected(new Set())} />
+            <ServerTable entries={entries} now={live.receivedAt} selected={selected} onToggle={toggle} />
             <nav className="flex items-center justify-end gap-2" aria-label="Pages">
               <Button
                 data-testid="page-previous"

@@ -2,7 +2,7 @@
 
 import { TabNav } from "@/components/ui/tab-nav";
 
-/** The command assistant's tabs: the template library and the run history. */
+/** The command assistant's tabs: the template library, the run history and an ad-hoc command. */
 export function CommandsNav() {
   return (
     <TabNav
@@ -10,6 +10,7 @@ export function CommandsNav() {
       tabs={[
         { href: "/templates", label: "Templates" },
         { href: "/runs", label: "Runs" },
+        { href: "/runs/adhoc", label: "Ad-hoc command" },
       ]}
     />
   );

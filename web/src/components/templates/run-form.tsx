@@ -2,7 +2,6 @@
 
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { RunService } from "@ocore/proto/gen/ocore/api/v1/run_service_pb.js";
-import { ServerService } from "@ocore/proto/gen/ocore/api/v1/server_service_pb.js";
 import { TemplateService } from "@ocore/proto/gen/ocore/api/v1/template_service_pb.js";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -11,8 +10,10 @@ import { ListError, ListSkeleton } from "@/components/admin/query-state";
 import { ActionError } from "@/components/ui/action-error";
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/text-field";
-import { checkParameterValue, checkRate, parameterInput } from "@/lib/template-runs";
+import { checkParameterValue, parameterInput } from "@/lib/template-runs";
 import { errorFor, fieldErrorOf } from "@/lib/templates";
+import { DEFAULT_ROLLOUT, type Rollout, RolloutFields, rolloutErrors } from "./rollout-fields";
+import { ServerPicker } from "./server-picker";
 
 const INPUT =
   "mt-1 block w-full rounded-md border border-line bg-surface px-2 py-1.5 aria-invalid:border-danger";
@@ -20,17 +21,22 @@ const INPUT =
 /**
  * Running an approved template: typed parameters, targets (servers picked from the fleet and/or a
  * selector), a preview of exactly what each host will run (argv and environment), then the start
- * with its concurrency and error budget.
+ * with its concurrency, error budget, canary and waves.
  */
-export function RunForm({ templateId }: { templateId: string }) {
+export function RunForm({
+  templateId,
+  serverIds = [],
+}: {
+  templateId: string;
+  /** Servers picked beforehand (the fleet's "Run on these"). */
+  serverIds?: readonly string[];
+}) {
   const router = useRouter();
   const template = useQuery(TemplateService.method.getTemplate, { id: templateId });
-  const servers = useQuery(ServerService.method.listServers, { pageSize: 200 });
   const [values, setValues] = useState<Record<string, string>>({});
   const [selector, setSelector] = useState("");
-  const [picked, setPicked] = useState<string[]>([]);
-  const [concurrency, setConcurrency] = useState("10%");
-  const [maxErrors, setMaxErrors] = useState("0");
+  const [picked, setPicked] = useState<string[]>([...serverIds]);
+  const [rollout, setRollout] = useState<Rollout>(DEFAULT_ROLLOUT);
   const preview = useMutation(TemplateService.method.previewRun);
   const start = useMutation(RunService.method.startRun, {
     onSuccess: (r) => router.push(`/runs/${r.run?.id ?? ""}`),
@@ -71,11 +77,8 @@ export function RunForm({ templateId }: { templateId: string }) {
     parameters.map((p) => [p.name, checkParameterValue(p, currentValue(p.name))]),
   );
   const serverError = fieldErrorOf(preview.error ?? start.error);
-  const rateErrors = {
-    concurrency: checkRate(concurrency, "concurrency"),
-    errors: checkRate(maxErrors, "errors"),
-  };
   const runnable = (preview.data?.hosts ?? []).filter((h) => !h.refusedReason).length;
+  const rolloutInvalid = Object.values(rolloutErrors(rollout, runnable)).some(Boolean);
   const doPreview = (event?: FormEvent) => {
     event?.preventDefault();
     preview.mutate(request);
@@ -180,35 +183,13 @@ export function RunForm({ templateId }: { templateId: string }) {
           error={errorFor(serverError, "targets")}
           data-testid="run-selector"
         />
-        <fieldset className="text-sm">
-          <legend className="font-medium">and/or these servers</legend>
-          {servers.data ? (
-            <ul
-              className="mt-1 max-h-40 space-y-1 overflow-auto rounded-md border border-line p-2"
-              data-testid="run-server-picker"
-            >
-              {servers.data.servers.map((s) => (
-                <li key={s.id}>
-                  <label className="flex items-center gap-2">
-                    <input
-                      type="checkbox"
-                      checked={picked.includes(s.id)}
-                      onChange={(e) => {
-                        preview.reset();
-                        setPicked((all) =>
-                          e.target.checked ? [...all, s.id] : all.filter((id) => id !== s.id),
-                        );
-                      }}
-                    />
-                    {s.name} <span className="text-xs text-ink-muted">{s.status}</span>
-                  </label>
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <p className="text-ink-muted">Loading servers…</p>
-          )}
-        </fieldset>
+        <ServerPicker
+          picked={picked}
+          onChange={(next) => {
+            preview.reset();
+            setPicked(next);
+          }}
+        />
         <div className="sm:col-span-2">
           <Button type="submit" aria-disabled={preview.isPending} data-testid="preview-run">
             Preview
@@ -273,27 +254,21 @@ export function RunForm({ templateId }: { templateId: string }) {
               </li>
             ))}
           </ul>
-          <div className="flex flex-wrap items-end gap-3 rounded-lg border border-line bg-surface p-4">
-            <TextField
-              label="Max concurrency (N or N%)"
-              value={concurrency}
-              onChange={(e) => setConcurrency(e.target.value)}
-              error={rateErrors.concurrency ?? errorFor(serverError, "maxConcurrency")}
-              data-testid="run-concurrency"
-            />
-            <TextField
-              label="Max errors (N or N%)"
-              value={maxErrors}
-              onChange={(e) => setMaxErrors(e.target.value)}
-              error={rateErrors.errors ?? errorFor(serverError, "maxErrors")}
-              data-testid="run-max-errors"
-            />
+          <div className="space-y-3 rounded-lg border border-line bg-surface p-4">
+            <RolloutFields value={rollout} onChange={setRollout} total={runnable} serverError={serverError} />
             <Button
               variant="primary"
               aria-disabled={start.isPending || runnable === 0}
               onClick={() => {
-                if (runnable === 0 || rateErrors.concurrency || rateErrors.errors) return;
-                start.mutate({ ...request, maxConcurrency: concurrency.trim(), maxErrors: maxErrors.trim() });
+                if (runnable === 0 || rolloutInvalid) return;
+                start.mutate({
+                  ...request,
+                  maxConcurrency: rollout.maxConcurrency.trim(),
+                  maxErrors: rollout.maxErrors.trim(),
+                  canary: rollout.canary.trim(),
+                  canaryPause: rollout.canaryPause,
+                  waves: rollout.waves.trim(),
+                });
               }}
               data-testid="start-run"
             >

@@ -11,10 +11,14 @@ import { ActionError } from "@/components/ui/action-error";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { runProgress } from "@/lib/template-runs";
+import { RunWavesPanel } from "./run-waves-panel";
 import { StateBadge } from "./state-badge";
 import { useLiveRun } from "./use-live-run";
 
-/** A run as it goes: counts, per-host state and output (live), grouped outputs, stop and re-run. */
+/**
+ * A run as it goes: counts, its canary and waves (resume after a paused canary), per-host state
+ * and output (live), grouped outputs, stop and re-run.
+ */
 export function RunView({ id }: { id: string }) {
   const router = useRouter();
   const live = useLiveRun(id);
@@ -35,7 +39,7 @@ export function RunView({ id }: { id: string }) {
       <ListSkeleton label="Loading the run…" />
     );
   }
-  const { run, hosts, groups } = live.snapshot;
+  const { run, hosts, groups, waves } = live.snapshot;
   if (!run) return null;
   const running = !run.finishedAt;
   return (
@@ -74,7 +78,8 @@ export function RunView({ id }: { id: string }) {
         <p className="text-xs text-ink-muted">
           by {run.actor}
           {run.createdAt ? ` · ${timestampDate(run.createdAt).toLocaleString()}` : ""} · concurrency{" "}
-          {run.concurrency} · max errors {run.maxErrors} · hash{" "}
+          {run.concurrency} · max errors {run.maxErrors}
+          {run.canary ? ` · canary ${run.canary}${run.canaryPause ? " then pause" : ""}` : ""} · hash{" "}
           <code className="font-mono">{run.versionHash.slice(0, 12)}</code>
           {Object.keys(run.parameters).length
             ? ` · ${Object.entries(run.parameters)
@@ -91,13 +96,18 @@ export function RunView({ id }: { id: string }) {
           ) : null}
         </p>
         {run.stopReason ? (
-          <p className="text-sm text-danger" data-testid="run-stop-reason">
+          <p
+            className={run.state === "paused" ? "text-sm" : "text-sm text-danger"}
+            data-testid="run-stop-reason"
+          >
             {run.stopReason}
           </p>
         ) : null}
         {cancel.error ? <ActionError error={cancel.error} action="stop the run" /> : null}
         {rerun.error ? <ActionError error={rerun.error} action="re-run the failed hosts" /> : null}
       </header>
+
+      <RunWavesPanel run={run} waves={waves} />
 
       {groups.length ? (
         <section className="space-y-2">

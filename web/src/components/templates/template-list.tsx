@@ -5,19 +5,32 @@ import { TemplateService } from "@ocore/proto/gen/ocore/api/v1/template_service_
 import Link from "next/link";
 import { useState } from "react";
 import { ListError, ListSkeleton } from "@/components/admin/query-state";
+import { withServers } from "@/lib/run-targets";
 import { TEMPLATE_TYPES } from "@/lib/templates";
 import { StateBadge } from "./state-badge";
 
 const SELECT = "mt-1 block w-full rounded-md border border-line bg-surface px-2 py-1.5";
 
-/** The template library as cards, searchable and filtered by type. */
-export function TemplateList() {
+/**
+ * The template library as cards, searchable and filtered by type. With `serverIds` (the fleet's
+ * "Run on these") each card's Run link keeps those servers picked.
+ */
+export function TemplateList({ serverIds = [] }: { serverIds?: readonly string[] }) {
   const [query, setQuery] = useState("");
   const [type, setType] = useState("");
   const list = useQuery(TemplateService.method.listTemplates, { query: query.trim() });
   const templates = (list.data?.templates ?? []).filter((t) => !type || t.latest?.definition?.type === type);
   return (
     <div className="space-y-4">
+      {serverIds.length ? (
+        <p
+          className="rounded-md border border-line bg-surface-muted px-3 py-2 text-sm"
+          data-testid="template-pick-for"
+        >
+          Pick a template to run on the {serverIds.length} server{serverIds.length === 1 ? "" : "s"} you
+          selected.
+        </p>
+      ) : null}
       <div className="flex flex-wrap items-end gap-3">
         <label className="block min-w-48 flex-1 text-sm font-medium">
           Search
@@ -117,7 +130,7 @@ export function TemplateList() {
                 ) : null}
                 {t.approved ? (
                   <Link
-                    href={`/templates/${t.id}/run`}
+                    href={withServers(`/templates/${t.id}/run`, serverIds) as `/templates/${string}/run`}
                     className="text-sm text-accent hover:underline"
                     data-testid="template-run-link"
                   >

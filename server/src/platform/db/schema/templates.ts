@@ -23,6 +23,8 @@ export const commandTemplates = pgTable("command_templates", {
   id: uuid("id").primaryKey().defaultRandom(),
   key: text("key").notNull().unique(),
   builtin: boolean("builtin").notNull().default(false),
+  /** An ad-hoc command's holder (decision 0231): not listed, its one version approved by policy. */
+  adhoc: boolean("adhoc").notNull().default(false),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -62,7 +64,7 @@ export const commandTemplateVersions = pgTable(
   ],
 );
 
-export type RunState = "running" | "succeeded" | "failed" | "stopped" | "cancelled";
+export type RunState = "running" | "paused" | "succeeded" | "failed" | "stopped" | "cancelled";
 
 /**
  * A batch run of one template version: its parameters, its rate control (concurrency and error
@@ -82,6 +84,14 @@ export const commandRuns = pgTable(
     parameters: jsonb("parameters").$type<Record<string, string>>().notNull(),
     concurrency: integer("concurrency").notNull(),
     maxErrors: integer("max_errors").notNull(),
+    /** Canary hosts (wave 0 when > 0): any failure among them stops the run (decision 0230). */
+    canary: integer("canary").notNull().default(0),
+    /** After a successful canary: wait for a human's resume (`paused`) instead of going on. */
+    canaryPause: boolean("canary_pause").notNull().default(false),
+    /** Hosts per wave, in order (the canary first when there is one); one wave of all when empty. */
+    waveSizes: jsonb("wave_sizes").$type<number[]>().notNull().default([]),
+    /** The wave whose hosts may start now (earlier waves have ended). */
+    wave: integer("wave").notNull().default(0),
     state: text("state").$type<RunState>().notNull().default("running"),
     stopReason: text("stop_reason").notNull().default(""),
     actorKind: text("actor_kind").notNull(),
@@ -96,7 +106,7 @@ export const commandRuns = pgTable(
   (table) => [
     check(
       "command_runs_state",
-      sql`${table.state} in ('running', 'succeeded', 'failed', 'stopped', 'cancelled')`,
+      sql`${table.state} in ('running', 'paused', 'succeeded', 'failed', 'stopped', 'cancelled')`,
     ),
     check("command_runs_rate", sql`${table.concurrency} >= 1 and ${table.maxErrors} >= 0`),
     index("command_runs_created").on(table.createdAt.desc()),
@@ -131,6 +141,8 @@ export const commandRunHosts = pgTable(
       .references(() => servers.id, { onDelete: "cascade" }),
     serverName: text("server_name").notNull(),
     position: integer("position").notNull(),
+    /** The wave the host belongs to (0: the canary, or the first wave). */
+    wave: integer("wave").notNull().default(0),
     state: text("state").$type<RunHostState>().notNull(),
     reason: text("reason").notNull().default(""),
     argv: jsonb("argv").$type<string[]>().notNull().default([]),

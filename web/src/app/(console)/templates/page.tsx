@@ -1,10 +1,16 @@
 import type { Metadata } from "next";
 import { CommandsNav } from "@/components/templates/commands-nav";
 import { TemplateList } from "@/components/templates/template-list";
+import { serverIdsParam } from "@/lib/run-targets";
 
 export const metadata: Metadata = { title: "Templates" };
 
-export default function Page() {
+export default async function Page({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const { servers } = await searchParams;
   return (
     <>
       <header className="space-y-3">
@@ -14,7 +20,7 @@ export default function Page() {
         </p>
         <CommandsNav />
       </header>
-      <TemplateList />
+      <TemplateList serverIds={serverIdsParam(servers)} />
     </>
   );
 }

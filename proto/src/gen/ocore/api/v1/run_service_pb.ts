@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/run_service.proto.
  */
 export const file_ocore_api_v1_run_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vY29yZS9hcGkvdjEvcnVuX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSKIAgoPU3RhcnRSdW5SZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJEhIKCnZlcnNpb25faWQYAiABKAkSQQoKcGFyYW1ldGVycxgDIAMoCzItLm9jb3JlLmFwaS52MS5TdGFydFJ1blJlcXVlc3QuUGFyYW1ldGVyc0VudHJ5EikKB3RhcmdldHMYBCABKAsyGC5vY29yZS5hcGkudjEuUnVuVGFyZ2V0cxIXCg9tYXhfY29uY3VycmVuY3kYBSABKAkSEgoKbWF4X2Vycm9ycxgGIAEoCRoxCg9QYXJhbWV0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIyChBTdGFydFJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4i0gEKB1J1bkhvc3QSEQoJc2VydmVyX2lkGAEgASgJEhMKC3NlcnZlcl9uYW1lGAIgASgJEg0KBXN0YXRlGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIRCglleGl0X2NvZGUYBSABKAUSDwoHc2FuZGJveBgGIAEoCRISCgpjb21tYW5kX2lkGAcgASgJEg4KBm91dHB1dBgIIAEoCRIUCgxvdXRwdXRfYnl0ZXMYCSABKAQSEwoLZHVyYXRpb25fbXMYCiABKA0SDQoFb3JkZXIYCyABKA0iZAoLT3V0cHV0R3JvdXASDQoFc3RhdGUYASABKAkSEQoJZXhpdF9jb2RlGAIgASgFEg4KBm91dHB1dBgDIAEoCRIUCgxzZXJ2ZXJfbmFtZXMYBCADKAkSDQoFY291bnQYBSABKA0iyAQKA1J1bhIKCgJpZBgBIAEoCRITCgt0ZW1wbGF0ZV9pZBgCIAEoCRISCgp2ZXJzaW9uX2lkGAMgASgJEg8KB3ZlcnNpb24YBCABKA0SFQoNdGVtcGxhdGVfbmFtZRgFIAEoCRIUCgx2ZXJzaW9uX2hhc2gYBiABKAkSDQoFc3RhdGUYByABKAkSEwoLc3RvcF9yZWFzb24YCCABKAkSDQoFYWN0b3IYCSABKAkSNQoKcGFyYW1ldGVycxgKIAMoCzIhLm9jb3JlLmFwaS52MS5SdW4uUGFyYW1ldGVyc0VudHJ5EhMKC2NvbmN1cnJlbmN5GAsgASgNEhIKCm1heF9lcnJvcnMYDCABKA0SLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXRvdGFsGA8gASgNEhEKCXN1Y2NlZWRlZBgQIAEoDRIOCgZmYWlsZWQYESABKA0SDwoHcGVuZGluZxgSIAEoDRIPCgdydW5uaW5nGBMgASgNEg8KB3JlZnVzZWQYFCABKA0SDwoHc2tpcHBlZBgVIAEoDRIfChdkaXNwYXRjaGVkX2FmdGVyX2J1ZGdldBgWIAEoDRIQCghyZXJ1bl9vZhgXIAEoCRoxCg9QYXJhbWV0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIbCg1HZXRSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIoEBCg5HZXRSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5vY29yZS5hcGkudjEuUnVuEiQKBWhvc3RzGAIgAygLMhUub2NvcmUuYXBpLnYxLlJ1bkhvc3QSKQoGZ3JvdXBzGAMgAygLMhkub2NvcmUuYXBpLnYxLk91dHB1dEdyb3VwIiAKD0xpc3RSdW5zUmVxdWVzdBINCgVsaW1pdBgBIAEoDSIzChBMaXN0UnVuc1Jlc3BvbnNlEh8KBHJ1bnMYASADKAsyES5vY29yZS5hcGkudjEuUnVuIi4KEENhbmNlbFJ1blJlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjMKEUNhbmNlbFJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4iTQoSUmVydW5GYWlsZWRSZXF1ZXN0EgoKAmlkGAEgASgJEhcKD21heF9jb25jdXJyZW5jeRgCIAEoCRISCgptYXhfZXJyb3JzGAMgASgJIjUKE1JlcnVuRmFpbGVkUmVzcG9uc2USHgoDcnVuGAEgASgLMhEub2NvcmUuYXBpLnYxLlJ1biIdCg9XYXRjaFJ1blJlcXVlc3QSCgoCaWQYASABKAkigwEKEFdhdGNoUnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEub2NvcmUuYXBpLnYxLlJ1bhIkCgVob3N0cxgCIAMoCzIVLm9jb3JlLmFwaS52MS5SdW5Ib3N0EikKBmdyb3VwcxgDIAMoCzIZLm9jb3JlLmFwaS52MS5PdXRwdXRHcm91cDLlAwoKUnVuU2VydmljZRJJCghTdGFydFJ1bhIdLm9jb3JlLmFwaS52MS5TdGFydFJ1blJlcXVlc3QaHi5vY29yZS5hcGkudjEuU3RhcnRSdW5SZXNwb25zZRJICgZHZXRSdW4SGy5vY29yZS5hcGkudjEuR2V0UnVuUmVxdWVzdBocLm9jb3JlLmFwaS52MS5HZXRSdW5SZXNwb25zZSIDkAIBEk4KCExpc3RSdW5zEh0ub2NvcmUuYXBpLnYxLkxpc3RSdW5zUmVxdWVzdBoeLm9jb3JlLmFwaS52MS5MaXN0UnVuc1Jlc3BvbnNlIgOQAgESTAoJQ2FuY2VsUnVuEh4ub2NvcmUuYXBpLnYxLkNhbmNlbFJ1blJlcXVlc3QaHy5vY29yZS5hcGkudjEuQ2FuY2VsUnVuUmVzcG9uc2USUgoLUmVydW5GYWlsZWQSIC5vY29yZS5hcGkudjEuUmVydW5GYWlsZWRSZXF1ZXN0GiEub2NvcmUuYXBpLnYxLlJlcnVuRmFpbGVkUmVzcG9uc2USUAoIV2F0Y2hSdW4SHS5vY29yZS5hcGkudjEuV2F0Y2hSdW5SZXF1ZXN0Gh4ub2NvcmUuYXBpLnYxLldhdGNoUnVuUmVzcG9uc2UiA5ACATABYgZwcm90bzM", [file_google_protobuf_timestamp, file_ocore_api_v1_template_service]);
+  fileDesc("Ch5vY29yZS9hcGkvdjEvcnVuX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSK9AgoPU3RhcnRSdW5SZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJEhIKCnZlcnNpb25faWQYAiABKAkSQQoKcGFyYW1ldGVycxgDIAMoCzItLm9jb3JlLmFwaS52MS5TdGFydFJ1blJlcXVlc3QuUGFyYW1ldGVyc0VudHJ5EikKB3RhcmdldHMYBCABKAsyGC5vY29yZS5hcGkudjEuUnVuVGFyZ2V0cxIXCg9tYXhfY29uY3VycmVuY3kYBSABKAkSEgoKbWF4X2Vycm9ycxgGIAEoCRIOCgZjYW5hcnkYByABKAkSFAoMY2FuYXJ5X3BhdXNlGAggASgIEg0KBXdhdmVzGAkgASgJGjEKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjIKEFN0YXJ0UnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEub2NvcmUuYXBpLnYxLlJ1biLSAQoHUnVuSG9zdBIRCglzZXJ2ZXJfaWQYASABKAkSEwoLc2VydmVyX25hbWUYAiABKAkSDQoFc3RhdGUYAyABKAkSDgoGcmVhc29uGAQgASgJEhEKCWV4aXRfY29kZRgFIAEoBRIPCgdzYW5kYm94GAYgASgJEhIKCmNvbW1hbmRfaWQYByABKAkSDgoGb3V0cHV0GAggASgJEhQKDG91dHB1dF9ieXRlcxgJIAEoBBITCgtkdXJhdGlvbl9tcxgKIAEoDRINCgVvcmRlchgLIAEoDSJkCgtPdXRwdXRHcm91cBINCgVzdGF0ZRgBIAEoCRIRCglleGl0X2NvZGUYAiABKAUSDgoGb3V0cHV0GAMgASgJEhQKDHNlcnZlcl9uYW1lcxgEIAMoCRINCgVjb3VudBgFIAEoDSKQBQoDUnVuEgoKAmlkGAEgASgJEhMKC3RlbXBsYXRlX2lkGAIgASgJEhIKCnZlcnNpb25faWQYAyABKAkSDwoHdmVyc2lvbhgEIAEoDRIVCg10ZW1wbGF0ZV9uYW1lGAUgASgJEhQKDHZlcnNpb25faGFzaBgGIAEoCRINCgVzdGF0ZRgHIAEoCRITCgtzdG9wX3JlYXNvbhgIIAEoCRINCgVhY3RvchgJIAEoCRI1CgpwYXJhbWV0ZXJzGAogAygLMiEub2NvcmUuYXBpLnYxLlJ1bi5QYXJhbWV0ZXJzRW50cnkSEwoLY29uY3VycmVuY3kYCyABKA0SEgoKbWF4X2Vycm9ycxgMIAEoDRIuCgpjcmVhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdG90YWwYDyABKA0SEQoJc3VjY2VlZGVkGBAgASgNEg4KBmZhaWxlZBgRIAEoDRIPCgdwZW5kaW5nGBIgASgNEg8KB3J1bm5pbmcYEyABKA0SDwoHcmVmdXNlZBgUIAEoDRIPCgdza2lwcGVkGBUgASgNEh8KF2Rpc3BhdGNoZWRfYWZ0ZXJfYnVkZ2V0GBYgASgNEhAKCHJlcnVuX29mGBcgASgJEg4KBmNhbmFyeRgYIAEoDRIUCgxjYW5hcnlfcGF1c2UYGSABKAgSDAoEd2F2ZRgaIAEoDRISCgp3YXZlX2NvdW50GBsgASgNGjEKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpwBCgdSdW5XYXZlEg4KBm51bWJlchgBIAEoDRIOCgZjYW5hcnkYAiABKAgSDAoEc2l6ZRgDIAEoDRINCgVzdGF0ZRgEIAEoCRIRCglzdWNjZWVkZWQYBSABKA0SDgoGZmFpbGVkGAYgASgNEg8KB3J1bm5pbmcYByABKA0SDwoHcGVuZGluZxgIIAEoDRIPCgdza2lwcGVkGAkgASgNIhsKDUdldFJ1blJlcXVlc3QSCgoCaWQYASABKAkipwEKDkdldFJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4SJAoFaG9zdHMYAiADKAsyFS5vY29yZS5hcGkudjEuUnVuSG9zdBIpCgZncm91cHMYAyADKAsyGS5vY29yZS5hcGkudjEuT3V0cHV0R3JvdXASJAoFd2F2ZXMYBCADKAsyFS5vY29yZS5hcGkudjEuUnVuV2F2ZSIgCg9MaXN0UnVuc1JlcXVlc3QSDQoFbGltaXQYASABKA0iMwoQTGlzdFJ1bnNSZXNwb25zZRIfCgRydW5zGAEgAygLMhEub2NvcmUuYXBpLnYxLlJ1biIuChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIzChFDYW5jZWxSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5vY29yZS5hcGkudjEuUnVuIiwKEFJlc3VtZVJ1blJlcXVlc3QSCgoCaWQYASABKAkSDAoEbm90ZRgCIAEoCSIzChFSZXN1bWVSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5vY29yZS5hcGkudjEuUnVuIk0KElJlcnVuRmFpbGVkUmVxdWVzdBIKCgJpZBgBIAEoCRIXCg9tYXhfY29uY3VycmVuY3kYAiABKAkSEgoKbWF4X2Vycm9ycxgDIAEoCSI1ChNSZXJ1bkZhaWxlZFJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIqkBChBXYXRjaFJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4SJAoFaG9zdHMYAiADKAsyFS5vY29yZS5hcGkudjEuUnVuSG9zdBIpCgZncm91cHMYAyADKAsyGS5vY29yZS5hcGkudjEuT3V0cHV0R3JvdXASJAoFd2F2ZXMYBCADKAsyFS5vY29yZS5hcGkudjEuUnVuV2F2ZSLxAQoUU3RhcnRBZGhvY1J1blJlcXVlc3QSEwoLaW50ZXJwcmV0ZXIYASABKAkSDgoGc2NyaXB0GAIgASgJEg4KBnJ1bl9hcxgDIAEoCRIXCg90aW1lb3V0X3NlY29uZHMYBCABKA0SKQoHdGFyZ2V0cxgFIAEoCzIYLm9jb3JlLmFwaS52MS5SdW5UYXJnZXRzEhcKD21heF9jb25jdXJyZW5jeRgGIAEoCRISCgptYXhfZXJyb3JzGAcgASgJEg4KBmNhbmFyeRgIIAEoCRIUCgxjYW5hcnlfcGF1c2UYCSABKAgSDQoFd2F2ZXMYCiABKAkiNwoVU3RhcnRBZGhvY1J1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm9jb3JlLmFwaS52MS5SdW4iKgoYQ2hlY2tBZGhvY0NvbW1hbmRSZXF1ZXN0Eg4KBnNjcmlwdBgBIAEoCSI0CghEZW55UnVsZRIKCgJpZBgBIAEoCRILCgN3aHkYAiABKAkSDwoHaW5zdGVhZBgDIAEoCSJGCg1EZW55VmlvbGF0aW9uEiQKBHJ1bGUYASABKAsyFi5vY29yZS5hcGkudjEuRGVueVJ1bGUSDwoHZXhjZXJwdBgCIAEoCSJzChlDaGVja0FkaG9jQ29tbWFuZFJlc3BvbnNlEi8KCnZpb2xhdGlvbnMYASADKAsyGy5vY29yZS5hcGkudjEuRGVueVZpb2xhdGlvbhIlCgVydWxlcxgCIAMoCzIWLm9jb3JlLmFwaS52MS5EZW55UnVsZTL4BQoKUnVuU2VydmljZRJJCghTdGFydFJ1bhIdLm9jb3JlLmFwaS52MS5TdGFydFJ1blJlcXVlc3QaHi5vY29yZS5hcGkudjEuU3RhcnRSdW5SZXNwb25zZRJICgZHZXRSdW4SGy5vY29yZS5hcGkudjEuR2V0UnVuUmVxdWVzdBocLm9jb3JlLmFwaS52MS5HZXRSdW5SZXNwb25zZSIDkAIBEk4KCExpc3RSdW5zEh0ub2NvcmUuYXBpLnYxLkxpc3RSdW5zUmVxdWVzdBoeLm9jb3JlLmFwaS52MS5MaXN0UnVuc1Jlc3BvbnNlIgOQAgESTAoJQ2FuY2VsUnVuEh4ub2NvcmUuYXBpLnYxLkNhbmNlbFJ1blJlcXVlc3QaHy5vY29yZS5hcGkudjEuQ2FuY2VsUnVuUmVzcG9uc2USTAoJUmVzdW1lUnVuEh4ub2NvcmUuYXBpLnYxLlJlc3VtZVJ1blJlcXVlc3QaHy5vY29yZS5hcGkudjEuUmVzdW1lUnVuUmVzcG9uc2USWAoNU3RhcnRBZGhvY1J1bhIiLm9jb3JlLmFwaS52MS5TdGFydEFkaG9jUnVuUmVxdWVzdBojLm9jb3JlLmFwaS52MS5TdGFydEFkaG9jUnVuUmVzcG9uc2USaQoRQ2hlY2tBZGhvY0NvbW1hbmQSJi5vY29yZS5hcGkudjEuQ2hlY2tBZGhvY0NvbW1hbmRSZXF1ZXN0Gicub2NvcmUuYXBpLnYxLkNoZWNrQWRob2NDb21tYW5kUmVzcG9uc2UiA5ACARJSCgtSZXJ1bkZhaWxlZBIgLm9jb3JlLmFwaS52MS5SZXJ1bkZhaWxlZFJlcXVlc3QaIS5vY29yZS5hcGkudjEuUmVydW5GYWlsZWRSZXNwb25zZRJQCghXYXRjaFJ1bhIdLm9jb3JlLmFwaS52MS5XYXRjaFJ1blJlcXVlc3QaHi5vY29yZS5hcGkudjEuV2F0Y2hSdW5SZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_ocore_api_v1_template_service]);
 
 /**
  * StartRunRequest: see the RPC that uses it.
@@ -58,11 +58,38 @@ export type StartRunRequest = Message<"ocore.api.v1.StartRunRequest"> & {
   maxConcurrency: string;
 
   /**
-   * max_errors: failures tolerated, "N" or "N%" ("" = 0).
+   * max_errors: failures tolerated, "N" or "N%" ("" = 0), counted across the canary and all waves.
    *
    * @generated from field: string max_errors = 6;
    */
   maxErrors: string;
+
+  /**
+   * canary: "" (none), "N" hosts or "N%" (1 % to 99 %, rounded up) of the runnable targets, the
+   * first in dispatch order; they run before any other host and must all succeed (their budget is
+   * 0: the first canary failure stops the run). It must leave hosts after it.
+   *
+   * @generated from field: string canary = 7;
+   */
+  canary: string;
+
+  /**
+   * canary_pause: after a successful canary the run waits ("paused") until ResumeRun; false = it
+   * goes on by itself. Needs a canary.
+   *
+   * @generated from field: bool canary_pause = 8;
+   */
+  canaryPause: boolean;
+
+  /**
+   * waves: comma-separated batch sizes after the canary, each "N", "N%" (of all runnable targets,
+   * rounded up) or "rest" (last only), e.g. "1, 10%, 50%, rest"; the last size repeats until every
+   * host is in a wave (Ansible serial), at most 20 sizes and 1,000 waves. "" = the rest in one wave.
+   * A wave starts only once the previous one ended within the error budget.
+   *
+   * @generated from field: string waves = 9;
+   */
+  waves: string;
 };
 
 /**
@@ -401,6 +428,34 @@ export type Run = Message<"ocore.api.v1.Run"> & {
    * @generated from field: string rerun_of = 23;
    */
   rerunOf: string;
+
+  /**
+   * canary is the number of canary hosts (0: no canary); they are wave 1.
+   *
+   * @generated from field: uint32 canary = 24;
+   */
+  canary: number;
+
+  /**
+   * canary_pause says the run pauses after a successful canary.
+   *
+   * @generated from field: bool canary_pause = 25;
+   */
+  canaryPause: boolean;
+
+  /**
+   * wave is the wave open now (from 1): earlier waves have ended.
+   *
+   * @generated from field: uint32 wave = 26;
+   */
+  wave: number;
+
+  /**
+   * wave_count is the number of waves (the canary included).
+   *
+   * @generated from field: uint32 wave_count = 27;
+   */
+  waveCount: number;
 };
 
 /**
@@ -409,6 +464,84 @@ export type Run = Message<"ocore.api.v1.Run"> & {
  */
 export const RunSchema: GenMessage<Run> = /*@__PURE__*/
   messageDesc(file_ocore_api_v1_run_service, 4);
+
+/**
+ * RunWave is one wave of a run and where it stands.
+ *
+ * @generated from message ocore.api.v1.RunWave
+ */
+export type RunWave = Message<"ocore.api.v1.RunWave"> & {
+  /**
+   * number is the wave's place, from 1.
+   *
+   * @generated from field: uint32 number = 1;
+   */
+  number: number;
+
+  /**
+   * canary says this wave is the canary.
+   *
+   * @generated from field: bool canary = 2;
+   */
+  canary: boolean;
+
+  /**
+   * size is the hosts planned in it (the caller may see fewer, per their scope).
+   *
+   * @generated from field: uint32 size = 3;
+   */
+  size: number;
+
+  /**
+   * state: "waiting" (not opened), "running", "paused" (canary done, waiting for ResumeRun),
+   * "done" (all its hosts ended), "skipped" (the run stopped or was cancelled before it).
+   *
+   * @generated from field: string state = 4;
+   */
+  state: string;
+
+  /**
+   * succeeded is the hosts that succeeded.
+   *
+   * @generated from field: uint32 succeeded = 5;
+   */
+  succeeded: number;
+
+  /**
+   * failed is the hosts that failed, timed out or were unreachable.
+   *
+   * @generated from field: uint32 failed = 6;
+   */
+  failed: number;
+
+  /**
+   * running is the hosts running now.
+   *
+   * @generated from field: uint32 running = 7;
+   */
+  running: number;
+
+  /**
+   * pending is the hosts not started yet.
+   *
+   * @generated from field: uint32 pending = 8;
+   */
+  pending: number;
+
+  /**
+   * skipped is the hosts skipped or cancelled before they started.
+   *
+   * @generated from field: uint32 skipped = 9;
+   */
+  skipped: number;
+};
+
+/**
+ * Describes the message ocore.api.v1.RunWave.
+ * Use `create(RunWaveSchema)` to create a new message.
+ */
+export const RunWaveSchema: GenMessage<RunWave> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 5);
 
 /**
  * GetRunRequest: see the RPC that uses it.
@@ -429,7 +562,7 @@ export type GetRunRequest = Message<"ocore.api.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 5);
+  messageDesc(file_ocore_api_v1_run_service, 6);
 
 /**
  * GetRunResponse: see the RPC that uses it.
@@ -457,6 +590,13 @@ export type GetRunResponse = Message<"ocore.api.v1.GetRunResponse"> & {
    * @generated from field: repeated ocore.api.v1.OutputGroup groups = 3;
    */
   groups: OutputGroup[];
+
+  /**
+   * waves: the canary and waves in order, with their progress.
+   *
+   * @generated from field: repeated ocore.api.v1.RunWave waves = 4;
+   */
+  waves: RunWave[];
 };
 
 /**
@@ -464,7 +604,7 @@ export type GetRunResponse = Message<"ocore.api.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 6);
+  messageDesc(file_ocore_api_v1_run_service, 7);
 
 /**
  * ListRunsRequest: see the RPC that uses it.
@@ -485,7 +625,7 @@ export type ListRunsRequest = Message<"ocore.api.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 7);
+  messageDesc(file_ocore_api_v1_run_service, 8);
 
 /**
  * ListRunsResponse: see the RPC that uses it.
@@ -506,7 +646,7 @@ export type ListRunsResponse = Message<"ocore.api.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 8);
+  messageDesc(file_ocore_api_v1_run_service, 9);
 
 /**
  * CancelRunRequest: see the RPC that uses it.
@@ -534,7 +674,7 @@ export type CancelRunRequest = Message<"ocore.api.v1.CancelRunRequest"> & {
  * Use `create(CancelRunRequestSchema)` to create a new message.
  */
 export const CancelRunRequestSchema: GenMessage<CancelRunRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 9);
+  messageDesc(file_ocore_api_v1_run_service, 10);
 
 /**
  * CancelRunResponse: see the RPC that uses it.
@@ -555,7 +695,56 @@ export type CancelRunResponse = Message<"ocore.api.v1.CancelRunResponse"> & {
  * Use `create(CancelRunResponseSchema)` to create a new message.
  */
 export const CancelRunResponseSchema: GenMessage<CancelRunResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 10);
+  messageDesc(file_ocore_api_v1_run_service, 11);
+
+/**
+ * ResumeRunRequest names a run paused after its canary.
+ *
+ * @generated from message ocore.api.v1.ResumeRunRequest
+ */
+export type ResumeRunRequest = Message<"ocore.api.v1.ResumeRunRequest"> & {
+  /**
+   * id is the run id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * note says why it may go on (kept in the audit log; at most 500 characters).
+   *
+   * @generated from field: string note = 2;
+   */
+  note: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.ResumeRunRequest.
+ * Use `create(ResumeRunRequestSchema)` to create a new message.
+ */
+export const ResumeRunRequestSchema: GenMessage<ResumeRunRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 12);
+
+/**
+ * ResumeRunResponse carries the resumed run.
+ *
+ * @generated from message ocore.api.v1.ResumeRunResponse
+ */
+export type ResumeRunResponse = Message<"ocore.api.v1.ResumeRunResponse"> & {
+  /**
+   * run is the run.
+   *
+   * @generated from field: ocore.api.v1.Run run = 1;
+   */
+  run?: Run | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.ResumeRunResponse.
+ * Use `create(ResumeRunResponseSchema)` to create a new message.
+ */
+export const ResumeRunResponseSchema: GenMessage<ResumeRunResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 13);
 
 /**
  * RerunFailedRequest: see the RPC that uses it.
@@ -590,7 +779,7 @@ export type RerunFailedRequest = Message<"ocore.api.v1.RerunFailedRequest"> & {
  * Use `create(RerunFailedRequestSchema)` to create a new message.
  */
 export const RerunFailedRequestSchema: GenMessage<RerunFailedRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 11);
+  messageDesc(file_ocore_api_v1_run_service, 14);
 
 /**
  * RerunFailedResponse carries the new run.
@@ -611,7 +800,7 @@ export type RerunFailedResponse = Message<"ocore.api.v1.RerunFailedResponse"> & 
  * Use `create(RerunFailedResponseSchema)` to create a new message.
  */
 export const RerunFailedResponseSchema: GenMessage<RerunFailedResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 12);
+  messageDesc(file_ocore_api_v1_run_service, 15);
 
 /**
  * WatchRunRequest names the run to watch.
@@ -632,7 +821,7 @@ export type WatchRunRequest = Message<"ocore.api.v1.WatchRunRequest"> & {
  * Use `create(WatchRunRequestSchema)` to create a new message.
  */
 export const WatchRunRequestSchema: GenMessage<WatchRunRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 13);
+  messageDesc(file_ocore_api_v1_run_service, 16);
 
 /**
  * WatchRunResponse is the run as it is now.
@@ -660,6 +849,13 @@ export type WatchRunResponse = Message<"ocore.api.v1.WatchRunResponse"> & {
    * @generated from field: repeated ocore.api.v1.OutputGroup groups = 3;
    */
   groups: OutputGroup[];
+
+  /**
+   * waves: the canary and waves in order, with their progress.
+   *
+   * @generated from field: repeated ocore.api.v1.RunWave waves = 4;
+   */
+  waves: RunWave[];
 };
 
 /**
@@ -667,13 +863,233 @@ export type WatchRunResponse = Message<"ocore.api.v1.WatchRunResponse"> & {
  * Use `create(WatchRunResponseSchema)` to create a new message.
  */
 export const WatchRunResponseSchema: GenMessage<WatchRunResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_run_service, 14);
+  messageDesc(file_ocore_api_v1_run_service, 17);
+
+/**
+ * StartAdhocRunRequest is a one-off script and how to run it.
+ *
+ * @generated from message ocore.api.v1.StartAdhocRunRequest
+ */
+export type StartAdhocRunRequest = Message<"ocore.api.v1.StartAdhocRunRequest"> & {
+  /**
+   * interpreter: "bash" (default), "sh" or "python3".
+   *
+   * @generated from field: string interpreter = 1;
+   */
+  interpreter: string;
+
+  /**
+   * script is the script (at most 16 KiB, no NUL); values never get spliced into it.
+   *
+   * @generated from field: string script = 2;
+   */
+  script: string;
+
+  /**
+   * run_as is the host user it runs as ("" = nobody); "root" needs an agent running as root.
+   *
+   * @generated from field: string run_as = 3;
+   */
+  runAs: string;
+
+  /**
+   * timeout_seconds: 1 to 86400 (0 = 300).
+   *
+   * @generated from field: uint32 timeout_seconds = 4;
+   */
+  timeoutSeconds: number;
+
+  /**
+   * targets are the servers picked and/or a selector; each needs commands.adhoc.
+   *
+   * @generated from field: ocore.api.v1.RunTargets targets = 5;
+   */
+  targets?: RunTargets | undefined;
+
+  /**
+   * max_concurrency: as in StartRunRequest.
+   *
+   * @generated from field: string max_concurrency = 6;
+   */
+  maxConcurrency: string;
+
+  /**
+   * max_errors: as in StartRunRequest.
+   *
+   * @generated from field: string max_errors = 7;
+   */
+  maxErrors: string;
+
+  /**
+   * canary: as in StartRunRequest.
+   *
+   * @generated from field: string canary = 8;
+   */
+  canary: string;
+
+  /**
+   * canary_pause: as in StartRunRequest.
+   *
+   * @generated from field: bool canary_pause = 9;
+   */
+  canaryPause: boolean;
+
+  /**
+   * waves: as in StartRunRequest.
+   *
+   * @generated from field: string waves = 10;
+   */
+  waves: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.StartAdhocRunRequest.
+ * Use `create(StartAdhocRunRequestSchema)` to create a new message.
+ */
+export const StartAdhocRunRequestSchema: GenMessage<StartAdhocRunRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 18);
+
+/**
+ * StartAdhocRunResponse carries the new run.
+ *
+ * @generated from message ocore.api.v1.StartAdhocRunResponse
+ */
+export type StartAdhocRunResponse = Message<"ocore.api.v1.StartAdhocRunResponse"> & {
+  /**
+   * run is the run.
+   *
+   * @generated from field: ocore.api.v1.Run run = 1;
+   */
+  run?: Run | undefined;
+};
+
+/**
+ * Describes the message ocore.api.v1.StartAdhocRunResponse.
+ * Use `create(StartAdhocRunResponseSchema)` to create a new message.
+ */
+export const StartAdhocRunResponseSchema: GenMessage<StartAdhocRunResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 19);
+
+/**
+ * CheckAdhocCommandRequest carries the script to check.
+ *
+ * @generated from message ocore.api.v1.CheckAdhocCommandRequest
+ */
+export type CheckAdhocCommandRequest = Message<"ocore.api.v1.CheckAdhocCommandRequest"> & {
+  /**
+   * script is the script (at most 16 KiB).
+   *
+   * @generated from field: string script = 1;
+   */
+  script: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.CheckAdhocCommandRequest.
+ * Use `create(CheckAdhocCommandRequestSchema)` to create a new message.
+ */
+export const CheckAdhocCommandRequestSchema: GenMessage<CheckAdhocCommandRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 20);
+
+/**
+ * DenyRule is one pattern ad-hoc commands may not contain.
+ *
+ * @generated from message ocore.api.v1.DenyRule
+ */
+export type DenyRule = Message<"ocore.api.v1.DenyRule"> & {
+  /**
+   * id is the rule's stable name.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * why it is refused.
+   *
+   * @generated from field: string why = 2;
+   */
+  why: string;
+
+  /**
+   * instead says what to do instead.
+   *
+   * @generated from field: string instead = 3;
+   */
+  instead: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.DenyRule.
+ * Use `create(DenyRuleSchema)` to create a new message.
+ */
+export const DenyRuleSchema: GenMessage<DenyRule> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 21);
+
+/**
+ * DenyViolation is one rule a script breaks.
+ *
+ * @generated from message ocore.api.v1.DenyViolation
+ */
+export type DenyViolation = Message<"ocore.api.v1.DenyViolation"> & {
+  /**
+   * rule is the rule broken.
+   *
+   * @generated from field: ocore.api.v1.DenyRule rule = 1;
+   */
+  rule?: DenyRule | undefined;
+
+  /**
+   * excerpt is the line that matched (at most 120 characters).
+   *
+   * @generated from field: string excerpt = 2;
+   */
+  excerpt: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.DenyViolation.
+ * Use `create(DenyViolationSchema)` to create a new message.
+ */
+export const DenyViolationSchema: GenMessage<DenyViolation> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 22);
+
+/**
+ * CheckAdhocCommandResponse says what the deny list finds.
+ *
+ * @generated from message ocore.api.v1.CheckAdhocCommandResponse
+ */
+export type CheckAdhocCommandResponse = Message<"ocore.api.v1.CheckAdhocCommandResponse"> & {
+  /**
+   * violations are the rules the script breaks (empty: it may run).
+   *
+   * @generated from field: repeated ocore.api.v1.DenyViolation violations = 1;
+   */
+  violations: DenyViolation[];
+
+  /**
+   * rules are all the deny rules, for showing them.
+   *
+   * @generated from field: repeated ocore.api.v1.DenyRule rules = 2;
+   */
+  rules: DenyRule[];
+};
+
+/**
+ * Describes the message ocore.api.v1.CheckAdhocCommandResponse.
+ * Use `create(CheckAdhocCommandResponseSchema)` to create a new message.
+ */
+export const CheckAdhocCommandResponseSchema: GenMessage<CheckAdhocCommandResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_run_service, 23);
 
 /**
  * RunService runs an approved template version on many hosts with rate control (issue 17):
  * at most max_concurrency hosts at a time; once more than max_errors hosts failed (unreachable
  * and offline hosts count) no further host starts, so at most max_errors + max_concurrency hosts
  * ever fail. Runs are durable: they continue after a server restart and on any replica.
+ * A run may start with a canary and go on in waves (decision 0230): a wave's hosts start only
+ * once the wave before ended; the canary's first failure stops the run (no later host starts);
+ * the error budget counts across all waves.
  *
  * @generated from service ocore.api.v1.RunService
  */
@@ -717,6 +1133,38 @@ export const RunService: GenService<{
     methodKind: "unary";
     input: typeof CancelRunRequestSchema;
     output: typeof CancelRunResponseSchema;
+  },
+  /**
+   * ResumeRun goes on with a run paused after its successful canary (the next wave starts).
+   *
+   * @generated from rpc ocore.api.v1.RunService.ResumeRun
+   */
+  resumeRun: {
+    methodKind: "unary";
+    input: typeof ResumeRunRequestSchema;
+    output: typeof ResumeRunResponseSchema;
+  },
+  /**
+   * StartAdhocRun runs a one-off script that is not a template (decision 0231): it needs
+   * commands.adhoc on every target, a deny list of dangerous patterns refuses it with the rule
+   * and why, and it runs in the same sandbox and with the same rate control as a template.
+   *
+   * @generated from rpc ocore.api.v1.RunService.StartAdhocRun
+   */
+  startAdhocRun: {
+    methodKind: "unary";
+    input: typeof StartAdhocRunRequestSchema;
+    output: typeof StartAdhocRunResponseSchema;
+  },
+  /**
+   * CheckAdhocCommand says which deny rules a script breaks, and lists every rule with why.
+   *
+   * @generated from rpc ocore.api.v1.RunService.CheckAdhocCommand
+   */
+  checkAdhocCommand: {
+    methodKind: "unary";
+    input: typeof CheckAdhocCommandRequestSchema;
+    output: typeof CheckAdhocCommandResponseSchema;
   },
   /**
    * RerunFailed starts a new run of the same version and parameters on the failed hosts only.

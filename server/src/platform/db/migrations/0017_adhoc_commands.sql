@@ -1,0 +1,1 @@
+ALTER TABLE "command_templates" ADD COLUMN "adhoc" boolean DEFAULT false NOT NULL;
