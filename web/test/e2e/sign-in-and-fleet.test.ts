@@ -213,6 +213,31 @@ describe("signing in and the fleet", () => {
     expect(await page.getByTestId("fleet-count").innerText()).toBe("10 servers match the filters");
   });
 
+  it("selects all servers matching a filter, on every page, and tags them after confirming the count", async () => {
+    const selector = page.getByTestId("selector-input");
+    await page.getByTestId("server-search").fill("");
+    await selector.fill("env=bulk");
+    await selector.press("Enter");
+    await expect
+      .poll(() => page.getByTestId("fleet-count").innerText(), { timeout: 10_000 })
+      .toMatch(/^120 /);
+    expect(await rows().count()).toBe(50);
+    await page.getByTestId("select-all-matching").click();
+    await page.getByTestId("bulk-set-tags").fill("tier=gold");
+    await page.getByTestId("bulk-review").click();
+    // The count comes from the server's dry run, not from the 50 rows on screen.
+    await expect.poll(() => page.getByTestId("bulk-apply").innerText()).toBe("Apply to 120 servers");
+    await page.getByTestId("bulk-apply").click();
+    await expect.poll(() => page.getByTestId("bulk-done").innerText()).toBe("Updated 120 servers.");
+
+    await selector.fill("tier=gold");
+    await selector.press("Enter");
+    await expect
+      .poll(() => page.getByTestId("fleet-count").innerText(), { timeout: 10_000 })
+      .toMatch(/^120 /);
+    await shot("servers-bulk-tags");
+  });
+
   it("signs out to the sign-in page and keeps the pages closed after", async () => {
     await page.getByTestId("user-menu").click();
     await page.getByTestId("sign-out").click();

@@ -7,6 +7,7 @@ import { ApiErrorAlert } from "@/components/system/api-error-alert";
 import { Button } from "@/components/ui/button";
 import { DEFAULT_FLEET_VIEW, type FleetView, fleetViewSearch, parseFleetView } from "@/lib/fleet-url";
 import { windowEntries } from "@/lib/live-fleet";
+import { FleetBulkTags, type MatchingFilter } from "./fleet-bulk-tags";
 import { FleetEmptyState } from "./fleet-empty-state";
 import { FleetFilters } from "./fleet-filters";
 import { FleetSkeleton } from "./fleet-skeleton";
@@ -66,6 +67,11 @@ export function ServerFleet() {
   const filtered = view.search.trim() !== "" || view.status !== "" || view.selector !== "";
   const total = page?.totalSize ?? 0;
   const first = trail.length === 0 && !view.page;
+  const matching: MatchingFilter = {
+    query: view.search.trim(),
+    statuses: view.status ? [view.status] : [],
+    selector: view.selector,
+  };
 
   return (
     <div className="space-y-4">
@@ -104,6 +110,7 @@ export function ServerFleet() {
               </p>
               <LiveIndicator live={!live.error} />
             </div>
+            <FleetBulkTags key={JSON.stringify(matching)} filter={matching} total={total} />
             <ServerTable entries={entries} now={live.receivedAt} />
             <nav className="flex items-center justify-end gap-2" aria-label="Pages">
               <Button
