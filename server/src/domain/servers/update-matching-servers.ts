@@ -152,6 +152,9 @@ export async function updateMatchingServers(
     const last = outcome.rows.at(-1);
     if (!last || outcome.rows.length < limit) break;
     after = last.name;
+    // PGlite runs in this process: without a turn of the event loop between batches, a change of
+    // 100,000 servers would hold off every timer and socket (agents, other requests) until it ends.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return { matched, ...totals };
 }
