@@ -229,6 +229,8 @@ describe("signing in and the fleet", () => {
     await expect.poll(() => page.getByTestId("bulk-apply").innerText()).toBe("Apply to 120 servers");
     await page.getByTestId("bulk-apply").click();
     await expect.poll(() => page.getByTestId("bulk-done").innerText()).toBe("Updated 120 servers.");
+    // The rows on screen follow the change live (WatchFleet), without a reload.
+    await expect.poll(() => rows().first().innerText(), { timeout: 10_000 }).toContain("tier=gold");
     await page.screenshot({ path: `${SCREENSHOTS}servers-bulk-tags.png` });
 
     await selector.fill("tier=gold");
