@@ -85,7 +85,12 @@ describe.each(databaseKinds)("tagging every server matching a filter on %s", { t
     expect(entries.map((entry) => entry.target_id)).toEqual(Array(3).fill(result.operationId));
     const ids = entries.flatMap((entry) => JSON.parse(entry.after_json).ids as string[]);
     expect(new Set(ids).size).toBe(10);
-    expect(Object.keys(JSON.parse(entries[0]?.before_json ?? "{}").tags)).toHaveLength(4);
+    // Before: only what the change overwrote or removed, per server (enough to undo it).
+    const overwritten = JSON.parse(entries[0]?.before_json ?? "{}").tags as Record<string, { n: string }>;
+    expect(Object.keys(overwritten)).toHaveLength(4);
+    expect(Object.values(overwritten).sort((a, b) => Number(a.n) - Number(b.n))).toEqual(
+      ["0", "4", "8", "12"].map((n) => ({ tier: null, n })),
+    );
     expect(entries.map((entry) => entry.detail)).toEqual([
       "batch 1: 4 servers updated of 10 matching",
       "batch 2: 4 servers updated of 10 matching",

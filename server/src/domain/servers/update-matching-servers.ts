@@ -85,6 +85,8 @@ export async function updateMatchingServers(
   }
 
   const batchSize = input.batchSize ?? BULK_BATCH_SIZE;
+  // The audit keeps what the change overwrote (enough to undo it), not every tag of every server.
+  const touched = [...Object.keys(set), ...remove];
   const operationId = randomUUID();
   const totals = { ...empty, operationId };
   const auditedFilter = {
@@ -104,7 +106,7 @@ export async function updateMatchingServers(
         .orderBy(asc(servers.name))
         .limit(limit)
         .for("update");
-      const changed: { id: string; before: Tags }[] = [];
+      const changed: { id: string; before: Record<string, string | null> }[] = [];
       let unchanged = 0;
       let outOfScope = 0;
       let tooMany = 0;
@@ -114,7 +116,7 @@ export async function updateMatchingServers(
         else if (Object.keys(next).length > MAX_TAGS) tooMany++;
         else if (!scope.all && !scope.selectors.some((selector) => matchesSelector(selector, next)))
           outOfScope++;
-        else changed.push({ id: row.id, before: row.tags });
+        else changed.push({ id: row.id, before: touchedValues(row.tags, touched) });
       }
       if (changed.length > 0) {
         const ids = changed.map((row) => row.id);
@@ -182,6 +184,11 @@ function checkRemovals(keys: readonly string[], set: Readonly<Record<string, str
     if (Object.hasOwn(set, key)) throw AppError.invalid("remove_tags", `"${key}" is also in set_tags`);
   }
   return unique.sort();
+}
+
+/** The values the change overwrites or removes; null where the server had no such key. */
+function touchedValues(tags: Tags, keys: readonly string[]): Record<string, string | null> {
+  return Object.fromEntries(keys.map((key) => [key, Object.hasOwn(tags, key) ? (tags[key] ?? null) : null]));
 }
 
 /** The tags after the change, or undefined when the change leaves them as they are. */
