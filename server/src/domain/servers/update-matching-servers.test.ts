@@ -158,7 +158,7 @@ describe.each(databaseKinds)("tagging every server matching a filter on %s", { t
         all,
         input({ filter: { statuses: ["asleep"] }, dryRun: true }),
       ),
-    ).rejects.toMatchObject({ code: "invalid_argument", field: "statuses" });
+    ).rejects.toMatchObject({ code: "invalid_argument", field: "filter.statuses" });
     expect(Object.values(await tagsByName(db)).filter((t) => t.a)).toHaveLength(0);
     expect(await bulkEntries(db)).toEqual([]);
   });

@@ -8,7 +8,8 @@ import { recordAudit } from "../audit/record-audit.js";
 import type { Scope } from "../auth/principal.js";
 import { isValidTagKey, matchesSelector, type Selector, type Tags } from "../auth/selector.js";
 import { selectorCondition } from "../auth/selector-sql.js";
-import { checkStatuses, MAX_QUERY_LENGTH, searchCondition } from "./server-page.js";
+import { isServerStatus, SERVER_STATUSES } from "../server-status/server-status.js";
+import { MAX_QUERY_LENGTH, searchCondition } from "./server-page.js";
 import { scopeCondition } from "./servers.js";
 import { checkTags, MAX_TAGS } from "./tags.js";
 
@@ -163,7 +164,14 @@ export async function updateMatchingServers(
 
 /** The servers matching `filter` within `scope`, as a SQL condition (what ListServers would list). */
 export function filterCondition(scope: Scope, filter: ServerFilter): SQL | undefined {
-  const statuses = checkStatuses(filter.statuses ?? []);
+  const unknown = (filter.statuses ?? []).filter((status) => !isServerStatus(status));
+  if (unknown.length > 0) {
+    throw AppError.invalid(
+      "filter.statuses",
+      `unknown: ${unknown.join(", ")}; known: ${SERVER_STATUSES.join(", ")}`,
+    );
+  }
+  const statuses = (filter.statuses ?? []).filter(isServerStatus);
   const query = (filter.query ?? "").trim();
   if (query.length > MAX_QUERY_LENGTH)
     throw AppError.invalid("filter.query", `at most ${MAX_QUERY_LENGTH} characters`);
