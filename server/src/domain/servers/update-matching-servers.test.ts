@@ -163,6 +163,31 @@ describe.each(databaseKinds)("tagging every server matching a filter on %s", { t
     expect(await bulkEntries(db)).toEqual([]);
   });
 
+  it("takes ticked ids as the target, within the rest of the filter, and refuses what is not an id", async () => {
+    const { db } = database;
+    const ids = (
+      await db
+        .select({ id: servers.id })
+        .from(servers)
+        .where(sql`${servers.name} in ('srv-000', 'srv-001', 'srv-002')`)
+    ).map((row) => row.id);
+    const filter = { ids, selector: parseSelector("env=prod") }; // srv-001 is dev
+    expect(
+      (await updateMatchingServers(db, systemContext(), all, input({ filter, dryRun: true }))).matched,
+    ).toBe(2);
+    await updateMatchingServers(
+      db,
+      systemContext(),
+      all,
+      input({ filter, setTags: { picked: "yes" }, expectedCount: 2 }),
+    );
+    const tags = await tagsByName(db);
+    expect(Object.keys(tags).filter((name) => tags[name]?.picked === "yes")).toEqual(["srv-000", "srv-002"]);
+    await expect(
+      updateMatchingServers(db, systemContext(), all, input({ filter: { ids: ["srv-000"] }, dryRun: true })),
+    ).rejects.toMatchObject({ code: "invalid_argument", field: "filter.ids" });
+  });
+
   it("changes only servers in the caller's scope and never moves one out of it", async () => {
     const { db } = database;
     const prodOnly: Scope = { all: false, selectors: [parseSelector("env=prod")] };

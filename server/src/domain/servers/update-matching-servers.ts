@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, count, gt, inArray, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
+import { isUuid } from "../../platform/db/is-uuid.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import type { AuditContext } from "../audit/audit-context.js";
@@ -22,7 +23,11 @@ export interface ServerFilter {
   readonly selector?: Selector;
   /** Case-insensitive substring of the name or the host. */
   readonly query?: string;
+  /** Only these servers (rows ticked one by one), at most MAX_FILTER_IDS; empty: all. */
+  readonly ids?: readonly string[];
 }
+
+export const MAX_FILTER_IDS = 1000;
 
 export interface UpdateMatchingInput {
   readonly filter: ServerFilter;
@@ -91,6 +96,7 @@ export async function updateMatchingServers(
   const operationId = randomUUID();
   const totals = { ...empty, operationId };
   const auditedFilter = {
+    ids: input.filter.ids ?? [],
     statuses: input.filter.statuses ?? [],
     selector: input.filter.selector?.source ?? "",
     query: input.filter.query ?? "",
@@ -175,8 +181,13 @@ export function filterCondition(scope: Scope, filter: ServerFilter): SQL | undef
   const query = (filter.query ?? "").trim();
   if (query.length > MAX_QUERY_LENGTH)
     throw AppError.invalid("filter.query", `at most ${MAX_QUERY_LENGTH} characters`);
+  const ids = filter.ids ?? [];
+  if (ids.length > MAX_FILTER_IDS) throw AppError.invalid("filter.ids", `at most ${MAX_FILTER_IDS}`);
+  const badId = ids.find((id) => !isUuid(id));
+  if (badId !== undefined) throw AppError.invalid("filter.ids", `"${badId.slice(0, 40)}" is not a server id`);
   return and(
     scopeCondition(scope),
+    ids.length > 0 ? sql`${servers.id} = any(${`{${ids.join(",")}}`}::uuid[])` : undefined,
     statuses.length > 0 ? inArray(servers.status, statuses) : undefined,
     filter.selector ? selectorCondition(servers.tags, filter.selector) : undefined,
     query ? searchCondition(query) : undefined,

@@ -96,6 +96,7 @@ export function createServerService({
             statuses: filter?.statuses ?? [],
             selector: filter?.selector ? parseSelector(filter.selector, "filter.selector") : undefined,
             query: filter?.query ?? "",
+            ids: filter?.ids ?? [],
           },
           setTags: request.setTags,
           removeTags: request.removeTags,
