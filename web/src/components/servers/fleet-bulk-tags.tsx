@@ -19,12 +19,26 @@ export interface MatchingFilter {
 const plural = (n: number) => `${n.toLocaleString("en")} ${n === 1 ? "server" : "servers"}`;
 
 /**
- * "Select all N matching" and a tag change for them: the filter goes to the server, not the ids
- * on screen, so it reaches servers on every page. A dry run counts the servers the caller may
- * change; the change is applied with that count, and the server refuses it if more match by then.
- * Keyed by the filter in the parent, so a new filter starts over.
+ * "Select all N matching" (or the rows ticked) and a tag change for them: for all matching, the
+ * filter goes to the server, not the ids on screen, so it reaches servers on every page. A dry run
+ * counts the servers the caller may change; the change is applied with that count, and the server
+ * refuses it if more match by then. Keyed by the filter and the ticked rows in the parent, so a
+ * new target starts over.
  */
-export function FleetBulkTags({ filter, total }: { filter: MatchingFilter; total: number }) {
+export function FleetBulkTags({
+  filter: matching,
+  total,
+  picked,
+  onClearPicked,
+}: {
+  filter: MatchingFilter;
+  total: number;
+  picked: readonly string[];
+  onClearPicked: () => void;
+}) {
+  // Ticked rows are the target as they are: they were chosen by hand, whatever the filter says now.
+  const filter = picked.length > 0 ? { query: "", statuses: [], selector: "", ids: [...picked] } : matching;
+  const size = picked.length > 0 ? picked.length : total;
   const [open, setOpen] = useState(false);
   const [setText, setSetText] = useState("");
   const [removeText, setRemoveText] = useState("");
@@ -33,7 +47,16 @@ export function FleetBulkTags({ filter, total }: { filter: MatchingFilter; total
   const apply = useMutation(ServerService.method.updateMatchingServers);
 
   if (!open) {
-    return (
+    return picked.length > 0 ? (
+      <div className="flex flex-wrap items-center gap-3">
+        <Button data-testid="change-picked" onClick={() => setOpen(true)}>
+          Change {picked.length.toLocaleString("en")} selected
+        </Button>
+        <Button data-testid="clear-picked" onClick={onClearPicked}>
+          Clear selection
+        </Button>
+      </div>
+    ) : (
       <Button data-testid="select-all-matching" onClick={() => setOpen(true)}>
         Select all {plural(total)} matching
       </Button>
@@ -125,9 +148,9 @@ export function FleetBulkTags({ filter, total }: { filter: MatchingFilter; total
               {apply.isPending ? "Applying…" : `Apply to ${plural(matched)}`}
             </Button>
           )}
-          {matched !== total ? (
+          {matched !== size ? (
             <p className="text-sm text-ink-muted">
-              Your roles let you change {plural(matched)} of the {plural(total)} you see.
+              Your roles let you change {plural(matched)} of the {plural(size)} selected.
             </p>
           ) : null}
         </div>

@@ -31,6 +31,8 @@ export function ServerFleet() {
   useEffect(() => setSelectorDraft(view.selector), [view.selector]);
   /** Tokens of the pages before this one, for "Previous" (a shared link starts a new trail). */
   const [trail, setTrail] = useState<string[]>([]);
+  /** Rows ticked one by one, kept across pages; a new filter clears them. */
+  const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
 
   const show = (next: FleetView, mode: "push" | "replace" = "replace") => {
     const search = fleetViewSearch(next).slice(1);
@@ -40,6 +42,7 @@ export function ServerFleet() {
   };
   const filter = (next: Partial<FleetView>) => {
     setTrail([]);
+    setPicked(new Set());
     show({ ...view, ...next, page: "" });
   };
 
@@ -110,8 +113,24 @@ export function ServerFleet() {
               </p>
               <LiveIndicator live={!live.error} />
             </div>
-            <FleetBulkTags key={JSON.stringify(matching)} filter={matching} total={total} />
-            <ServerTable entries={entries} now={live.receivedAt} />
+            <FleetBulkTags
+              key={JSON.stringify([matching, [...picked]])}
+              filter={matching}
+              total={total}
+              picked={[...picked]}
+              onClearPicked={() => setPicked(new Set())}
+            />
+            <ServerTable
+              entries={entries}
+              now={live.receivedAt}
+              picked={picked}
+              onPick={(id, on) => {
+                const next = new Set(picked);
+                if (on) next.add(id);
+                else next.delete(id);
+                setPicked(next);
+              }}
+            />
             <nav className="flex items-center justify-end gap-2" aria-label="Pages">
               <Button
                 data-testid="page-previous"

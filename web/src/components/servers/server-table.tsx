@@ -8,13 +8,31 @@ import { UsageGlance } from "./usage-glance";
 
 const HEAD = "px-3 py-2 text-left text-xs font-medium tracking-wide text-ink-muted uppercase";
 
-/** The servers, one row each; at phone width host and tags move under the name. */
-export function ServerTable({ entries, now }: { entries: readonly FleetServer[]; now: Date }) {
+/**
+ * The servers, one row each; at phone width host and tags move under the name. With `picked`, a
+ * first column ticks rows for a batch action.
+ */
+export function ServerTable({
+  entries,
+  now,
+  picked,
+  onPick,
+}: {
+  entries: readonly FleetServer[];
+  now: Date;
+  picked?: ReadonlySet<string>;
+  onPick?: (id: string, on: boolean) => void;
+}) {
   return (
     <div className="overflow-x-auto rounded-lg border border-line bg-surface">
       <table className="w-full text-sm" data-testid="server-table">
         <thead className="border-b border-line bg-surface-muted">
           <tr>
+            {picked ? (
+              <th scope="col" className={`${HEAD} w-8`}>
+                <span className="sr-only">Selected</span>
+              </th>
+            ) : null}
             <th scope="col" className={HEAD}>
               Name
             </th>
@@ -39,6 +57,17 @@ export function ServerTable({ entries, now }: { entries: readonly FleetServer[];
           {entries.map(({ server, latest }) =>
             server ? (
               <tr key={server.id} data-testid="server-row" className="align-top">
+                {picked ? (
+                  <td className="px-3 py-2.5">
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${server.name}`}
+                      checked={picked.has(server.id)}
+                      onChange={(event) => onPick?.(server.id, event.target.checked)}
+                      data-testid="server-pick"
+                    />
+                  </td>
+                ) : null}
                 <th scope="row" className="px-3 py-2.5 text-left font-medium">
                   <Link
                     href={`/servers/${server.id}`}
