@@ -238,6 +238,19 @@ describe("signing in and the fleet", () => {
     await expect
       .poll(() => page.getByTestId("fleet-count").innerText(), { timeout: 10_000 })
       .toMatch(/^120 /);
+
+    // Rows ticked one by one are a target too: only they change.
+    await page.getByTestId("server-pick").nth(0).check();
+    await page.getByTestId("server-pick").nth(2).check();
+    await page.getByTestId("change-picked").click();
+    await page.getByTestId("bulk-set-tags").fill("picked=yes");
+    await page.getByTestId("bulk-review").click();
+    await expect.poll(() => page.getByTestId("bulk-apply").innerText()).toBe("Apply to 2 servers");
+    await page.getByTestId("bulk-apply").click();
+    await expect.poll(() => page.getByTestId("bulk-done").innerText()).toBe("Updated 2 servers.");
+    await selector.fill("picked=yes");
+    await selector.press("Enter");
+    await expect.poll(() => page.getByTestId("fleet-count").innerText(), { timeout: 10_000 }).toMatch(/^2 /);
   });
 
   it("signs out to the sign-in page and keeps the pages closed after", async () => {
