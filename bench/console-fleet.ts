@@ -2,11 +2,13 @@
 // time to first rows in a fresh browser context, the page's JS heap once it settled, and the time
 // from typing a name filter to the filtered rows. Run with `npm run bench:console` (after the page
 // loads of console-load.ts) or `node bench/console-fleet.ts 10000` after building server and
-// console; BENCH_RUNS sets the runs (>= 3), DATABASE_URL runs the server on that PostgreSQL.
+// console; BENCH_RUNS sets the runs (>= 3), DATABASE_URL runs the server on that PostgreSQL, and
+// `node bench/console-fleet.ts 10000 postgres` on a throwaway PostgreSQL cluster it starts and removes.
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { startCluster } from "../server/test/support/postgres-cluster.ts";
 import { launchBrowser } from "../web/test/e2e/support/browser.ts";
 import { startControlServer } from "../web/test/e2e/support/control-server.ts";
 import { callApi, signInFirstAdmin } from "../web/test/e2e/support/session.ts";
@@ -88,9 +90,9 @@ async function oneRun(browser: Browser, state: unknown, base: string, run: numbe
   }
 }
 
-const env: Record<string, string> = process.env.DATABASE_URL
-  ? { DATABASE_URL: process.env.DATABASE_URL }
-  : {};
+const cluster = process.argv[3] === "postgres" ? await startCluster() : undefined;
+const databaseUrl = cluster?.url ?? process.env.DATABASE_URL;
+const env: Record<string, string> = databaseUrl ? { DATABASE_URL: databaseUrl } : {};
 const server = await startControlServer({ OCORE_LOG_LEVEL: "warn", ...env });
 let browser: Browser | undefined;
 try {
@@ -138,4 +140,5 @@ try {
 } finally {
   await browser?.close();
   await server.stop();
+  await cluster?.stop();
 }

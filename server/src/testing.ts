@@ -8,6 +8,7 @@
 export { issueAgentCertificate } from "./domain/agent-identity/issue-agent-certificate.js";
 export { defaultBuiltinRuleSettings } from "./domain/alerts/alert-types.js";
 export { evaluateAlerts } from "./domain/alerts/evaluate-alerts.js";
+export { parseSelector } from "./domain/auth/selector.js";
 export { createCommandJournal } from "./domain/commands/command-journal.js";
 export { createCommandRunner } from "./domain/commands/create-command-runner.js";
 export { buildBaseline, persistentAnomalies } from "./domain/diagnosis/baseline.js";
@@ -20,6 +21,8 @@ export { createRunDispatcher } from "./domain/runs/run-dispatcher.js";
 export { getRun } from "./domain/runs/run-queries.js";
 export { startRun } from "./domain/runs/start-run.js";
 export { runSignature } from "./domain/runs/watch-run.js";
+export { listServerPage } from "./domain/servers/server-page.js";
+export { updateMatchingServers } from "./domain/servers/update-matching-servers.js";
 export { reviewVersion } from "./domain/templates/review-version.js";
 export { createTemplate } from "./domain/templates/save-template.js";
 export { createDatabase } from "./platform/db/database.js";

@@ -213,6 +213,46 @@ describe("signing in and the fleet", () => {
     expect(await page.getByTestId("fleet-count").innerText()).toBe("10 servers match the filters");
   });
 
+  it("selects all servers matching a filter, on every page, and tags them after confirming the count", async () => {
+    const selector = page.getByTestId("selector-input");
+    await page.getByTestId("server-search").fill("");
+    await selector.fill("env=bulk");
+    await selector.press("Enter");
+    await expect
+      .poll(() => page.getByTestId("fleet-count").innerText(), { timeout: 10_000 })
+      .toMatch(/^120 /);
+    expect(await rows().count()).toBe(50);
+    await page.getByTestId("select-all-matching").click();
+    await page.getByTestId("bulk-set-tags").fill("tier=gold");
+    await page.getByTestId("bulk-review").click();
+    // The count comes from the server's dry run, not from the 50 rows on screen.
+    await expect.poll(() => page.getByTestId("bulk-apply").innerText()).toBe("Apply to 120 servers");
+    await page.getByTestId("bulk-apply").click();
+    await expect.poll(() => page.getByTestId("bulk-done").innerText()).toBe("Updated 120 servers.");
+    // The rows on screen follow the change live (WatchFleet), without a reload.
+    await expect.poll(() => rows().first().innerText(), { timeout: 10_000 }).toContain("tier=gold");
+    await page.screenshot({ path: `${SCREENSHOTS}servers-bulk-tags.png` });
+
+    await selector.fill("tier=gold");
+    await selector.press("Enter");
+    await expect
+      .poll(() => page.getByTestId("fleet-count").innerText(), { timeout: 10_000 })
+      .toMatch(/^120 /);
+
+    // Rows ticked one by one are a target too: only they change.
+    await page.getByTestId("server-select").nth(0).check();
+    await page.getByTestId("server-select").nth(2).check();
+    await page.getByTestId("change-picked").click();
+    await page.getByTestId("bulk-set-tags").fill("picked=yes");
+    await page.getByTestId("bulk-review").click();
+    await expect.poll(() => page.getByTestId("bulk-apply").innerText()).toBe("Apply to 2 servers");
+    await page.getByTestId("bulk-apply").click();
+    await expect.poll(() => page.getByTestId("bulk-done").innerText()).toBe("Updated 2 servers.");
+    await selector.fill("picked=yes");
+    await selector.press("Enter");
+    await expect.poll(() => page.getByTestId("fleet-count").innerText(), { timeout: 10_000 }).toMatch(/^2 /);
+  });
+
   it("signs out to the sign-in page and keeps the pages closed after", async () => {
     await page.getByTestId("user-menu").click();
     await page.getByTestId("sign-out").click();

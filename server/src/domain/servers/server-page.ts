@@ -145,7 +145,7 @@ function afterCondition(order: ServerOrder, after: PagePosition, descending: boo
   return sql`(${expression}, ${servers.name}) ${beyond} (${after.key}::${sql.raw(cast)}, ${after.name})`;
 }
 
-function searchCondition(query: string): SQL | undefined {
+export function searchCondition(query: string): SQL | undefined {
   const pattern = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   return or(sql`${servers.name} ilike ${pattern}`, sql`${servers.host} ilike ${pattern}`);
 }

@@ -244,6 +244,18 @@ const examples: Record<string, Example> = {
       return h.client(ServerService, token).updateServer({ id, replaceTags: true, tags: { env: "prod" } });
     },
   },
+  "ocore.api.v1.ServerService/UpdateMatchingServers": {
+    prepare: async (h) => [await h.ownerToken(), await newServer(h, "bulk-tagged")],
+    run: (h, p) => {
+      const [token] = p as string[];
+      // One matching server: one batch, one entry.
+      return h.client(ServerService, token).updateMatchingServers({
+        filter: { query: "bulk-tagged" },
+        setTags: { env: "prod" },
+        expectedCount: 1,
+      });
+    },
+  },
   "ocore.api.v1.ServerService/ImportServers": {
     prepare: owner,
     run: (h, t) =>

@@ -137,6 +137,13 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
     target: serverById,
     action: "server.update",
   },
+  // A filter, not ids (issue 21): checked per server by its handler, which changes only servers
+  // in the caller's servers.write scope and never moves one out of it.
+  "ocore.api.v1.ServerService/UpdateMatchingServers": {
+    access: "servers.write",
+    scope: "server",
+    action: "server.bulk_update",
+  },
   "ocore.api.v1.ServerService/ImportServers": global("servers.import", "server.import"),
   "ocore.api.v1.ServerService/ExportServers": { access: "servers.read", scope: "server" },
   "ocore.api.v1.ServerService/ExportServersStream": { access: "servers.read", scope: "server" },

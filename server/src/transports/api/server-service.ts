@@ -14,6 +14,7 @@ import { exportServerChunks, exportServers } from "../../domain/servers/server-e
 import { importServers } from "../../domain/servers/server-import.js";
 import { listServerPage } from "../../domain/servers/server-page.js";
 import { getServer, listServers, type ServerRow, updateServer } from "../../domain/servers/servers.js";
+import { updateMatchingServers } from "../../domain/servers/update-matching-servers.js";
 import type { Db } from "../../platform/db/database.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { checkCredentials } from "../../platform/ssh/ssh-credentials.js";
@@ -83,6 +84,27 @@ export function createServerService({
         tags: request.replaceTags ? request.tags : undefined,
       });
       return { server: serverMessage(row) };
+    },
+    async updateMatchingServers(request, context) {
+      const filter = request.filter;
+      const result = await updateMatchingServers(
+        db,
+        auditContextOf(context),
+        scopeOf(principalOf(context), "servers.write"),
+        {
+          filter: {
+            statuses: filter?.statuses ?? [],
+            selector: filter?.selector ? parseSelector(filter.selector, "filter.selector") : undefined,
+            query: filter?.query ?? "",
+            ids: filter?.ids ?? [],
+          },
+          setTags: request.setTags,
+          removeTags: request.removeTags,
+          dryRun: request.dryRun,
+          expectedCount: request.expectedCount,
+        },
+      );
+      return result;
     },
     async importServers(request, context) {
       const report = await importServers(db, auditContextOf(context), {

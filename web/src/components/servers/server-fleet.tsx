@@ -7,6 +7,7 @@ import { ApiErrorAlert } from "@/components/system/api-error-alert";
 import { Button } from "@/components/ui/button";
 import { DEFAULT_FLEET_VIEW, type FleetView, fleetViewSearch, parseFleetView } from "@/lib/fleet-url";
 import { windowEntries } from "@/lib/live-fleet";
+import { FleetBulkTags, type MatchingFilter } from "./fleet-bulk-tags";
 import { FleetEmptyState } from "./fleet-empty-state";
 import { FleetFilters } from "./fleet-filters";
 import { FleetSkeleton } from "./fleet-skeleton";
@@ -29,7 +30,10 @@ export function ServerFleet() {
   const view = useMemo(() => parseFleetView(params), [params]);
   const [selectorDraft, setSelectorDraft] = useState(view.selector);
   useEffect(() => setSelectorDraft(view.selector), [view.selector]);
-  /** Servers ticked for "Run on these" (ids; kept across pages and filters until cleared). */
+  /**
+   * Servers ticked for "Run on these" and the bulk tag change (ids; kept across pages, cleared
+   * by a new filter, which the bulk change would narrow them by).
+   */
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const toggle = (id: string, on: boolean) =>
     setSelected((all) => {
@@ -49,6 +53,7 @@ export function ServerFleet() {
   };
   const filter = (next: Partial<FleetView>) => {
     setTrail([]);
+    setSelected(new Set());
     show({ ...view, ...next, page: "" });
   };
 
@@ -76,6 +81,11 @@ export function ServerFleet() {
   const filtered = view.search.trim() !== "" || view.status !== "" || view.selector !== "";
   const total = page?.totalSize ?? 0;
   const first = trail.length === 0 && !view.page;
+  const matching: MatchingFilter = {
+    query: view.search.trim(),
+    statuses: view.status ? [view.status] : [],
+    selector: view.selector,
+  };
 
   return (
     <div className="space-y-4">
@@ -115,6 +125,13 @@ export function ServerFleet() {
               <LiveIndicator live={!live.error} />
             </div>
             <RunOnSelection selected={[...selected]} onClear={() => setSelected(new Set())} />
+            <FleetBulkTags
+              key={JSON.stringify([matching, [...selected]])}
+              filter={matching}
+              total={total}
+              picked={[...selected]}
+              onClearPicked={() => setSelected(new Set())}
+            />
             <ServerTable entries={entries} now={live.receivedAt} selected={selected} onToggle={toggle} />
             <nav className="flex items-center justify-end gap-2" aria-label="Pages">
               <Button

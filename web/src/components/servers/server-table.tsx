@@ -10,7 +10,7 @@ const HEAD = "px-3 py-2 text-left text-xs font-medium tracking-wide text-ink-mut
 
 /**
  * The servers, one row each; at phone width host and tags move under the name. With `selected`
- * each row has a box to pick it (for "Run on these").
+ * each row has a box to pick it (for "Run on these" and the bulk tag change).
  */
 export function ServerTable({
   entries,

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ocore/api/v1/server_service.proto.
  */
 export const file_ocore_api_v1_server_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFvY29yZS9hcGkvdjEvc2VydmVyX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSLTBAoGU2VydmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEaG9zdBgDIAEoCRIQCghzc2hfcG9ydBgEIAEoDRIQCghzc2hfdXNlchgFIAEoCRIOCgZzdGF0dXMYBiABKAkSFQoNc3RhdHVzX3JlYXNvbhgHIAEoCRIWCg5zdGF0dXNfbWVzc2FnZRgIIAEoCRIsCgR0YWdzGAkgAygLMh4ub2NvcmUuYXBpLnYxLlNlcnZlci5UYWdzRW50cnkSMAoMbGFzdF9zZWVuX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVmYWN0cxgMIAEoCzIXLm9jb3JlLmFwaS52MS5Ib3N0RmFjdHMSFQoNYWdlbnRfdmVyc2lvbhgNIAEoCRIcChRob3N0X2tleV9maW5nZXJwcmludBgOIAEoCRIaChJob3N0X2tleV9hbGdvcml0aG0YDyABKAkSJAoccGVuZGluZ19ob3N0X2tleV9maW5nZXJwcmludBgQIAEoCRIUCgxpbnN0YWxsX21vZGUYESABKAkSFwoPaGFzX2NyZWRlbnRpYWxzGBIgASgIEjMKDHByb3Zpc2lvbmluZxgTIAEoCzIdLm9jb3JlLmFwaS52MS5Qcm92aXNpb25pbmdKb2IaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEixwIKD1Byb3Zpc2lvbmluZ0pvYhIMCgRraW5kGAEgASgJEg0KBXN0YXRlGAIgASgJEgwKBHN0ZXAYAyABKAkSDwoHYXR0ZW1wdBgEIAEoDRIUCgxlcnJvcl9yZWFzb24YBSABKAkSFQoNZXJyb3JfbWVzc2FnZRgGIAEoCRItCgVzdGVwcxgHIAMoCzIeLm9jb3JlLmFwaS52MS5Qcm92aXNpb25pbmdTdGVwEjIKCHZlcmRpY3RzGAggAygLMiAub2NvcmUuYXBpLnYxLlJlcXVpcmVtZW50VmVyZGljdBIuCgVmYWN0cxgJIAEoCzIfLm9jb3JlLmFwaS52MS5Qcm92aXNpb25pbmdGYWN0cxIZChFwbGFubmVkX2luc3RhbmNlcxgKIAEoDRIdChVhY2NlcHRlZF9yZXF1aXJlbWVudHMYCyADKAkisAEKEFByb3Zpc2lvbmluZ1N0ZXASDwoHYXR0ZW1wdBgBIAEoDRIMCgRzdGVwGAIgASgJEg4KBnN0YXR1cxgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEi4KCnN0YXJ0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJjChJSZXF1aXJlbWVudFZlcmRpY3QSCgoCaWQYASABKAkSDQoFdGl0bGUYAiABKAkSDwoHdmVyZGljdBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEhAKCGFjY2VwdGVkGAUgASgIItoCChFQcm92aXNpb25pbmdGYWN0cxIPCgdvc19uYW1lGAEgASgJEg0KBW9zX2lkGAIgASgJEhIKCm9zX3ZlcnNpb24YAyABKAkSDgoGa2VybmVsGAQgASgJEhQKDGFyY2hpdGVjdHVyZRgFIAEoCRIRCgljcHVfY29yZXMYBiABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAcgASgEEhwKFGRpc2tfYXZhaWxhYmxlX2J5dGVzGAggASgEEhgKEGRpc2tfdG90YWxfYnl0ZXMYCSABKAQSFgoOZG9ja2VyX3ZlcnNpb24YCiABKAkSHQoVZG9ja2VyX2RhZW1vbl9hbnN3ZXJzGAsgASgIEg8KB3N5c3RlbWQYDCABKAgSDwoHaXNfcm9vdBgNIAEoCBIZChFwYXNzd29yZGxlc3Nfc3VkbxgOIAEoCBIQCghob3N0bmFtZRgPIAEoCSLEAQoJSG9zdEZhY3RzEhAKCGhvc3RuYW1lGAEgASgJEg0KBW9zX2lkGAIgASgJEhIKCm9zX3ZlcnNpb24YAyABKAkSDgoGa2VybmVsGAQgASgJEhQKDGFyY2hpdGVjdHVyZRgFIAEoCRIRCgljcHVfY29yZXMYBiABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAcgASgEEi0KCWJvb3RlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigAEKEkxpc3RTZXJ2ZXJzUmVxdWVzdBIQCghzdGF0dXNlcxgBIAMoCRIQCghzZWxlY3RvchgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIQCghvcmRlcl9ieRgFIAEoCRINCgVxdWVyeRgGIAEoCSLqAQoTTGlzdFNlcnZlcnNSZXNwb25zZRIlCgdzZXJ2ZXJzGAEgAygLMhQub2NvcmUuYXBpLnYxLlNlcnZlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoDRJKCg1zdGF0dXNfY291bnRzGAQgAygLMjMub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJzUmVzcG9uc2UuU3RhdHVzQ291bnRzRW50cnkaMwoRU3RhdHVzQ291bnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASIeChBHZXRTZXJ2ZXJSZXF1ZXN0EgoKAmlkGAEgASgJIjkKEUdldFNlcnZlclJlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiuwEKE1VwZGF0ZVNlcnZlclJlcXVlc3QSCgoCaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEjkKBHRhZ3MYAyADKAsyKy5vY29yZS5hcGkudjEuVXBkYXRlU2VydmVyUmVxdWVzdC5UYWdzRW50cnkSFAoMcmVwbGFjZV90YWdzGAQgASgIGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgcKBV9uYW1lIjwKFFVwZGF0ZVNlcnZlclJlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiXwoUSW1wb3J0U2VydmVyc1JlcXVlc3QSKAoGZm9ybWF0GAEgASgOMhgub2NvcmUuYXBpLnYxLkRhdGFGb3JtYXQSDAoEZGF0YRgCIAEoDBIPCgdkcnlfcnVuGAMgASgIIkwKD0ltcG9ydFJvd1Jlc3VsdBILCgNyb3cYASABKA0SDAoEbmFtZRgCIAEoCRIOCgZhY3Rpb24YAyABKAkSDgoGZXJyb3JzGAQgAygJIowBChVJbXBvcnRTZXJ2ZXJzUmVzcG9uc2USKwoEcm93cxgBIAMoCzIdLm9jb3JlLmFwaS52MS5JbXBvcnRSb3dSZXN1bHQSDwoHYXBwbGllZBgCIAEoCBIPCgdjcmVhdGVkGAMgASgNEg8KB3VwZGF0ZWQYBCABKA0SEwoLZXJyb3JfY291bnQYBSABKA0iUgoURXhwb3J0U2VydmVyc1JlcXVlc3QSKAoGZm9ybWF0GAEgASgOMhgub2NvcmUuYXBpLnYxLkRhdGFGb3JtYXQSEAoIc2VsZWN0b3IYAiABKAkiJQoVRXhwb3J0U2VydmVyc1Jlc3BvbnNlEgwKBGRhdGEYASABKAwiWAoaRXhwb3J0U2VydmVyc1N0cmVhbVJlcXVlc3QSKAoGZm9ybWF0GAEgASgOMhgub2NvcmUuYXBpLnYxLkRhdGFGb3JtYXQSEAoIc2VsZWN0b3IYAiABKAkiKwobRXhwb3J0U2VydmVyc1N0cmVhbVJlc3BvbnNlEgwKBGRhdGEYASABKAwi2QIKE0NyZWF0ZVNlcnZlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRob3N0GAIgASgJEhAKCHNzaF9wb3J0GAMgASgNEhAKCHNzaF91c2VyGAQgASgJEhAKCHBhc3N3b3JkGAUgASgJEhMKC3ByaXZhdGVfa2V5GAYgASgJEhIKCnBhc3NwaHJhc2UYByABKAkSOQoEdGFncxgIIAMoCzIrLm9jb3JlLmFwaS52MS5DcmVhdGVTZXJ2ZXJSZXF1ZXN0LlRhZ3NFbnRyeRIlCh1leHBlY3RlZF9ob3N0X2tleV9maW5nZXJwcmludBgJIAEoCRIZChFwbGFubmVkX2luc3RhbmNlcxgKIAEoDRIdChVhY2NlcHRlZF9yZXF1aXJlbWVudHMYCyADKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPAoUQ3JlYXRlU2VydmVyUmVzcG9uc2USJAoGc2VydmVyGAEgASgLMhQub2NvcmUuYXBpLnYxLlNlcnZlciKaAQoYUmV0cnlQcm92aXNpb25pbmdSZXF1ZXN0EgoKAmlkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhMKC3ByaXZhdGVfa2V5GAMgASgJEhIKCnBhc3NwaHJhc2UYBCABKAkSHQoVYWNjZXB0ZWRfcmVxdWlyZW1lbnRzGAUgAygJEhgKEHJlcGxhY2VfYWNjZXB0ZWQYBiABKAgiQQoZUmV0cnlQcm92aXNpb25pbmdSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIjAKE0RlbGV0ZVNlcnZlclJlcXVlc3QSCgoCaWQYASABKAkSDQoFZm9yY2UYAiABKAgiPAoURGVsZXRlU2VydmVyUmVzcG9uc2USJAoGc2VydmVyGAEgASgLMhQub2NvcmUuYXBpLnYxLlNlcnZlciImChhGb3JnZXRDcmVkZW50aWFsc1JlcXVlc3QSCgoCaWQYASABKAkiQQoZRm9yZ2V0Q3JlZGVudGlhbHNSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIjcKFEFjY2VwdEhvc3RLZXlSZXF1ZXN0EgoKAmlkGAEgASgJEhMKC2ZpbmdlcnByaW50GAIgASgJIj0KFUFjY2VwdEhvc3RLZXlSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyKlQKCkRhdGFGb3JtYXQSGwoXREFUQV9GT1JNQVRfVU5TUEVDSUZJRUQQABITCg9EQVRBX0ZPUk1BVF9DU1YQARIUChBEQVRBX0ZPUk1BVF9KU09OEAIykggKDVNlcnZlclNlcnZpY2USVwoLTGlzdFNlcnZlcnMSIC5vY29yZS5hcGkudjEuTGlzdFNlcnZlcnNSZXF1ZXN0GiEub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJzUmVzcG9uc2UiA5ACARJRCglHZXRTZXJ2ZXISHi5vY29yZS5hcGkudjEuR2V0U2VydmVyUmVxdWVzdBofLm9jb3JlLmFwaS52MS5HZXRTZXJ2ZXJSZXNwb25zZSIDkAIBElUKDFVwZGF0ZVNlcnZlchIhLm9jb3JlLmFwaS52MS5VcGRhdGVTZXJ2ZXJSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLlVwZGF0ZVNlcnZlclJlc3BvbnNlElgKDUltcG9ydFNlcnZlcnMSIi5vY29yZS5hcGkudjEuSW1wb3J0U2VydmVyc1JlcXVlc3QaIy5vY29yZS5hcGkudjEuSW1wb3J0U2VydmVyc1Jlc3BvbnNlEl0KDUV4cG9ydFNlcnZlcnMSIi5vY29yZS5hcGkudjEuRXhwb3J0U2VydmVyc1JlcXVlc3QaIy5vY29yZS5hcGkudjEuRXhwb3J0U2VydmVyc1Jlc3BvbnNlIgOQAgEScQoTRXhwb3J0U2VydmVyc1N0cmVhbRIoLm9jb3JlLmFwaS52MS5FeHBvcnRTZXJ2ZXJzU3RyZWFtUmVxdWVzdBopLm9jb3JlLmFwaS52MS5FeHBvcnRTZXJ2ZXJzU3RyZWFtUmVzcG9uc2UiA5ACATABElUKDENyZWF0ZVNlcnZlchIhLm9jb3JlLmFwaS52MS5DcmVhdGVTZXJ2ZXJSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLkNyZWF0ZVNlcnZlclJlc3BvbnNlEmQKEVJldHJ5UHJvdmlzaW9uaW5nEiYub2NvcmUuYXBpLnYxLlJldHJ5UHJvdmlzaW9uaW5nUmVxdWVzdBonLm9jb3JlLmFwaS52MS5SZXRyeVByb3Zpc2lvbmluZ1Jlc3BvbnNlElUKDERlbGV0ZVNlcnZlchIhLm9jb3JlLmFwaS52MS5EZWxldGVTZXJ2ZXJSZXF1ZXN0GiIub2NvcmUuYXBpLnYxLkRlbGV0ZVNlcnZlclJlc3BvbnNlEmQKEUZvcmdldENyZWRlbnRpYWxzEiYub2NvcmUuYXBpLnYxLkZvcmdldENyZWRlbnRpYWxzUmVxdWVzdBonLm9jb3JlLmFwaS52MS5Gb3JnZXRDcmVkZW50aWFsc1Jlc3BvbnNlElgKDUFjY2VwdEhvc3RLZXkSIi5vY29yZS5hcGkudjEuQWNjZXB0SG9zdEtleVJlcXVlc3QaIy5vY29yZS5hcGkudjEuQWNjZXB0SG9zdEtleVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiFvY29yZS9hcGkvdjEvc2VydmVyX3NlcnZpY2UucHJvdG8SDG9jb3JlLmFwaS52MSLTBAoGU2VydmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEaG9zdBgDIAEoCRIQCghzc2hfcG9ydBgEIAEoDRIQCghzc2hfdXNlchgFIAEoCRIOCgZzdGF0dXMYBiABKAkSFQoNc3RhdHVzX3JlYXNvbhgHIAEoCRIWCg5zdGF0dXNfbWVzc2FnZRgIIAEoCRIsCgR0YWdzGAkgAygLMh4ub2NvcmUuYXBpLnYxLlNlcnZlci5UYWdzRW50cnkSMAoMbGFzdF9zZWVuX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVmYWN0cxgMIAEoCzIXLm9jb3JlLmFwaS52MS5Ib3N0RmFjdHMSFQoNYWdlbnRfdmVyc2lvbhgNIAEoCRIcChRob3N0X2tleV9maW5nZXJwcmludBgOIAEoCRIaChJob3N0X2tleV9hbGdvcml0aG0YDyABKAkSJAoccGVuZGluZ19ob3N0X2tleV9maW5nZXJwcmludBgQIAEoCRIUCgxpbnN0YWxsX21vZGUYESABKAkSFwoPaGFzX2NyZWRlbnRpYWxzGBIgASgIEjMKDHByb3Zpc2lvbmluZxgTIAEoCzIdLm9jb3JlLmFwaS52MS5Qcm92aXNpb25pbmdKb2IaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEixwIKD1Byb3Zpc2lvbmluZ0pvYhIMCgRraW5kGAEgASgJEg0KBXN0YXRlGAIgASgJEgwKBHN0ZXAYAyABKAkSDwoHYXR0ZW1wdBgEIAEoDRIUCgxlcnJvcl9yZWFzb24YBSABKAkSFQoNZXJyb3JfbWVzc2FnZRgGIAEoCRItCgVzdGVwcxgHIAMoCzIeLm9jb3JlLmFwaS52MS5Qcm92aXNpb25pbmdTdGVwEjIKCHZlcmRpY3RzGAggAygLMiAub2NvcmUuYXBpLnYxLlJlcXVpcmVtZW50VmVyZGljdBIuCgVmYWN0cxgJIAEoCzIfLm9jb3JlLmFwaS52MS5Qcm92aXNpb25pbmdGYWN0cxIZChFwbGFubmVkX2luc3RhbmNlcxgKIAEoDRIdChVhY2NlcHRlZF9yZXF1aXJlbWVudHMYCyADKAkisAEKEFByb3Zpc2lvbmluZ1N0ZXASDwoHYXR0ZW1wdBgBIAEoDRIMCgRzdGVwGAIgASgJEg4KBnN0YXR1cxgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEi4KCnN0YXJ0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJjChJSZXF1aXJlbWVudFZlcmRpY3QSCgoCaWQYASABKAkSDQoFdGl0bGUYAiABKAkSDwoHdmVyZGljdBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEhAKCGFjY2VwdGVkGAUgASgIItoCChFQcm92aXNpb25pbmdGYWN0cxIPCgdvc19uYW1lGAEgASgJEg0KBW9zX2lkGAIgASgJEhIKCm9zX3ZlcnNpb24YAyABKAkSDgoGa2VybmVsGAQgASgJEhQKDGFyY2hpdGVjdHVyZRgFIAEoCRIRCgljcHVfY29yZXMYBiABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAcgASgEEhwKFGRpc2tfYXZhaWxhYmxlX2J5dGVzGAggASgEEhgKEGRpc2tfdG90YWxfYnl0ZXMYCSABKAQSFgoOZG9ja2VyX3ZlcnNpb24YCiABKAkSHQoVZG9ja2VyX2RhZW1vbl9hbnN3ZXJzGAsgASgIEg8KB3N5c3RlbWQYDCABKAgSDwoHaXNfcm9vdBgNIAEoCBIZChFwYXNzd29yZGxlc3Nfc3VkbxgOIAEoCBIQCghob3N0bmFtZRgPIAEoCSLEAQoJSG9zdEZhY3RzEhAKCGhvc3RuYW1lGAEgASgJEg0KBW9zX2lkGAIgASgJEhIKCm9zX3ZlcnNpb24YAyABKAkSDgoGa2VybmVsGAQgASgJEhQKDGFyY2hpdGVjdHVyZRgFIAEoCRIRCgljcHVfY29yZXMYBiABKA0SGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAcgASgEEi0KCWJvb3RlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigAEKEkxpc3RTZXJ2ZXJzUmVxdWVzdBIQCghzdGF0dXNlcxgBIAMoCRIQCghzZWxlY3RvchgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIQCghvcmRlcl9ieRgFIAEoCRINCgVxdWVyeRgGIAEoCSLqAQoTTGlzdFNlcnZlcnNSZXNwb25zZRIlCgdzZXJ2ZXJzGAEgAygLMhQub2NvcmUuYXBpLnYxLlNlcnZlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoDRJKCg1zdGF0dXNfY291bnRzGAQgAygLMjMub2NvcmUuYXBpLnYxLkxpc3RTZXJ2ZXJzUmVzcG9uc2UuU3RhdHVzQ291bnRzRW50cnkaMwoRU3RhdHVzQ291bnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASIeChBHZXRTZXJ2ZXJSZXF1ZXN0EgoKAmlkGAEgASgJIjkKEUdldFNlcnZlclJlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiuwEKE1VwZGF0ZVNlcnZlclJlcXVlc3QSCgoCaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEjkKBHRhZ3MYAyADKAsyKy5vY29yZS5hcGkudjEuVXBkYXRlU2VydmVyUmVxdWVzdC5UYWdzRW50cnkSFAoMcmVwbGFjZV90YWdzGAQgASgIGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgcKBV9uYW1lIjwKFFVwZGF0ZVNlcnZlclJlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiTgoMU2VydmVyRmlsdGVyEhAKCHN0YXR1c2VzGAEgAygJEhAKCHNlbGVjdG9yGAIgASgJEg0KBXF1ZXJ5GAMgASgJEgsKA2lkcxgEIAMoCSKDAgocVXBkYXRlTWF0Y2hpbmdTZXJ2ZXJzUmVxdWVzdBIqCgZmaWx0ZXIYASABKAsyGi5vY29yZS5hcGkudjEuU2VydmVyRmlsdGVyEkkKCHNldF90YWdzGAIgAygLMjcub2NvcmUuYXBpLnYxLlVwZGF0ZU1hdGNoaW5nU2VydmVyc1JlcXVlc3QuU2V0VGFnc0VudHJ5EhMKC3JlbW92ZV90YWdzGAMgAygJEg8KB2RyeV9ydW4YBCABKAgSFgoOZXhwZWN0ZWRfY291bnQYBSABKA0aLgoMU2V0VGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEipwEKHVVwZGF0ZU1hdGNoaW5nU2VydmVyc1Jlc3BvbnNlEg8KB21hdGNoZWQYASABKA0SDwoHdXBkYXRlZBgCIAEoDRIRCgl1bmNoYW5nZWQYAyABKA0SHAoUc2tpcHBlZF9vdXRfb2Zfc2NvcGUYBCABKA0SHQoVc2tpcHBlZF90b29fbWFueV90YWdzGAUgASgNEhQKDG9wZXJhdGlvbl9pZBgGIAEoCSJfChRJbXBvcnRTZXJ2ZXJzUmVxdWVzdBIoCgZmb3JtYXQYASABKA4yGC5vY29yZS5hcGkudjEuRGF0YUZvcm1hdBIMCgRkYXRhGAIgASgMEg8KB2RyeV9ydW4YAyABKAgiTAoPSW1wb3J0Um93UmVzdWx0EgsKA3JvdxgBIAEoDRIMCgRuYW1lGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIOCgZlcnJvcnMYBCADKAkijAEKFUltcG9ydFNlcnZlcnNSZXNwb25zZRIrCgRyb3dzGAEgAygLMh0ub2NvcmUuYXBpLnYxLkltcG9ydFJvd1Jlc3VsdBIPCgdhcHBsaWVkGAIgASgIEg8KB2NyZWF0ZWQYAyABKA0SDwoHdXBkYXRlZBgEIAEoDRITCgtlcnJvcl9jb3VudBgFIAEoDSJSChRFeHBvcnRTZXJ2ZXJzUmVxdWVzdBIoCgZmb3JtYXQYASABKA4yGC5vY29yZS5hcGkudjEuRGF0YUZvcm1hdBIQCghzZWxlY3RvchgCIAEoCSIlChVFeHBvcnRTZXJ2ZXJzUmVzcG9uc2USDAoEZGF0YRgBIAEoDCJYChpFeHBvcnRTZXJ2ZXJzU3RyZWFtUmVxdWVzdBIoCgZmb3JtYXQYASABKA4yGC5vY29yZS5hcGkudjEuRGF0YUZvcm1hdBIQCghzZWxlY3RvchgCIAEoCSIrChtFeHBvcnRTZXJ2ZXJzU3RyZWFtUmVzcG9uc2USDAoEZGF0YRgBIAEoDCLZAgoTQ3JlYXRlU2VydmVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBGhvc3QYAiABKAkSEAoIc3NoX3BvcnQYAyABKA0SEAoIc3NoX3VzZXIYBCABKAkSEAoIcGFzc3dvcmQYBSABKAkSEwoLcHJpdmF0ZV9rZXkYBiABKAkSEgoKcGFzc3BocmFzZRgHIAEoCRI5CgR0YWdzGAggAygLMisub2NvcmUuYXBpLnYxLkNyZWF0ZVNlcnZlclJlcXVlc3QuVGFnc0VudHJ5EiUKHWV4cGVjdGVkX2hvc3Rfa2V5X2ZpbmdlcnByaW50GAkgASgJEhkKEXBsYW5uZWRfaW5zdGFuY2VzGAogASgNEh0KFWFjY2VwdGVkX3JlcXVpcmVtZW50cxgLIAMoCRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI8ChRDcmVhdGVTZXJ2ZXJSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIpoBChhSZXRyeVByb3Zpc2lvbmluZ1JlcXVlc3QSCgoCaWQYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEwoLcHJpdmF0ZV9rZXkYAyABKAkSEgoKcGFzc3BocmFzZRgEIAEoCRIdChVhY2NlcHRlZF9yZXF1aXJlbWVudHMYBSADKAkSGAoQcmVwbGFjZV9hY2NlcHRlZBgGIAEoCCJBChlSZXRyeVByb3Zpc2lvbmluZ1Jlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiMAoTRGVsZXRlU2VydmVyUmVxdWVzdBIKCgJpZBgBIAEoCRINCgVmb3JjZRgCIAEoCCI8ChREZWxldGVTZXJ2ZXJSZXNwb25zZRIkCgZzZXJ2ZXIYASABKAsyFC5vY29yZS5hcGkudjEuU2VydmVyIiYKGEZvcmdldENyZWRlbnRpYWxzUmVxdWVzdBIKCgJpZBgBIAEoCSJBChlGb3JnZXRDcmVkZW50aWFsc1Jlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIiNwoUQWNjZXB0SG9zdEtleVJlcXVlc3QSCgoCaWQYASABKAkSEwoLZmluZ2VycHJpbnQYAiABKAkiPQoVQWNjZXB0SG9zdEtleVJlc3BvbnNlEiQKBnNlcnZlchgBIAEoCzIULm9jb3JlLmFwaS52MS5TZXJ2ZXIqVAoKRGF0YUZvcm1hdBIbChdEQVRBX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhMKD0RBVEFfRk9STUFUX0NTVhABEhQKEERBVEFfRk9STUFUX0pTT04QAjKECQoNU2VydmVyU2VydmljZRJXCgtMaXN0U2VydmVycxIgLm9jb3JlLmFwaS52MS5MaXN0U2VydmVyc1JlcXVlc3QaIS5vY29yZS5hcGkudjEuTGlzdFNlcnZlcnNSZXNwb25zZSIDkAIBElEKCUdldFNlcnZlchIeLm9jb3JlLmFwaS52MS5HZXRTZXJ2ZXJSZXF1ZXN0Gh8ub2NvcmUuYXBpLnYxLkdldFNlcnZlclJlc3BvbnNlIgOQAgESVQoMVXBkYXRlU2VydmVyEiEub2NvcmUuYXBpLnYxLlVwZGF0ZVNlcnZlclJlcXVlc3QaIi5vY29yZS5hcGkudjEuVXBkYXRlU2VydmVyUmVzcG9uc2UScAoVVXBkYXRlTWF0Y2hpbmdTZXJ2ZXJzEioub2NvcmUuYXBpLnYxLlVwZGF0ZU1hdGNoaW5nU2VydmVyc1JlcXVlc3QaKy5vY29yZS5hcGkudjEuVXBkYXRlTWF0Y2hpbmdTZXJ2ZXJzUmVzcG9uc2USWAoNSW1wb3J0U2VydmVycxIiLm9jb3JlLmFwaS52MS5JbXBvcnRTZXJ2ZXJzUmVxdWVzdBojLm9jb3JlLmFwaS52MS5JbXBvcnRTZXJ2ZXJzUmVzcG9uc2USXQoNRXhwb3J0U2VydmVycxIiLm9jb3JlLmFwaS52MS5FeHBvcnRTZXJ2ZXJzUmVxdWVzdBojLm9jb3JlLmFwaS52MS5FeHBvcnRTZXJ2ZXJzUmVzcG9uc2UiA5ACARJxChNFeHBvcnRTZXJ2ZXJzU3RyZWFtEigub2NvcmUuYXBpLnYxLkV4cG9ydFNlcnZlcnNTdHJlYW1SZXF1ZXN0Gikub2NvcmUuYXBpLnYxLkV4cG9ydFNlcnZlcnNTdHJlYW1SZXNwb25zZSIDkAIBMAESVQoMQ3JlYXRlU2VydmVyEiEub2NvcmUuYXBpLnYxLkNyZWF0ZVNlcnZlclJlcXVlc3QaIi5vY29yZS5hcGkudjEuQ3JlYXRlU2VydmVyUmVzcG9uc2USZAoRUmV0cnlQcm92aXNpb25pbmcSJi5vY29yZS5hcGkudjEuUmV0cnlQcm92aXNpb25pbmdSZXF1ZXN0Gicub2NvcmUuYXBpLnYxLlJldHJ5UHJvdmlzaW9uaW5nUmVzcG9uc2USVQoMRGVsZXRlU2VydmVyEiEub2NvcmUuYXBpLnYxLkRlbGV0ZVNlcnZlclJlcXVlc3QaIi5vY29yZS5hcGkudjEuRGVsZXRlU2VydmVyUmVzcG9uc2USZAoRRm9yZ2V0Q3JlZGVudGlhbHMSJi5vY29yZS5hcGkudjEuRm9yZ2V0Q3JlZGVudGlhbHNSZXF1ZXN0Gicub2NvcmUuYXBpLnYxLkZvcmdldENyZWRlbnRpYWxzUmVzcG9uc2USWAoNQWNjZXB0SG9zdEtleRIiLm9jb3JlLmFwaS52MS5BY2NlcHRIb3N0S2V5UmVxdWVzdBojLm9jb3JlLmFwaS52MS5BY2NlcHRIb3N0S2V5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Server is a managed host.
@@ -755,6 +755,155 @@ export const UpdateServerResponseSchema: GenMessage<UpdateServerResponse> = /*@_
   messageDesc(file_ocore_api_v1_server_service, 11);
 
 /**
+ * ServerFilter chooses servers the way ListServers does, without paging.
+ *
+ * @generated from message ocore.api.v1.ServerFilter
+ */
+export type ServerFilter = Message<"ocore.api.v1.ServerFilter"> & {
+  /**
+   * statuses keeps servers in one of these statuses; empty keeps all.
+   *
+   * @generated from field: repeated string statuses = 1;
+   */
+  statuses: string[];
+
+  /**
+   * selector keeps servers whose tags match, e.g. "env=prod,role in (web,worker)".
+   *
+   * @generated from field: string selector = 2;
+   */
+  selector: string;
+
+  /**
+   * query keeps servers whose name or host contains it, ignoring case (at most 200 characters).
+   *
+   * @generated from field: string query = 3;
+   */
+  query: string;
+
+  /**
+   * ids keeps only these servers (the rows an operator ticked; at most 1000); empty keeps all.
+   *
+   * @generated from field: repeated string ids = 4;
+   */
+  ids: string[];
+};
+
+/**
+ * Describes the message ocore.api.v1.ServerFilter.
+ * Use `create(ServerFilterSchema)` to create a new message.
+ */
+export const ServerFilterSchema: GenMessage<ServerFilter> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 12);
+
+/**
+ * UpdateMatchingServersRequest is a tag change for every server matching a filter.
+ *
+ * @generated from message ocore.api.v1.UpdateMatchingServersRequest
+ */
+export type UpdateMatchingServersRequest = Message<"ocore.api.v1.UpdateMatchingServersRequest"> & {
+  /**
+   * filter chooses the servers; an empty filter is every server the caller may change.
+   *
+   * @generated from field: ocore.api.v1.ServerFilter filter = 1;
+   */
+  filter?: ServerFilter | undefined;
+
+  /**
+   * set_tags are added, or replace the value of a key the server already has.
+   *
+   * @generated from field: map<string, string> set_tags = 2;
+   */
+  setTags: { [key: string]: string };
+
+  /**
+   * remove_tags are keys to remove (a key the server lacks is ignored); none may also be in set_tags.
+   *
+   * @generated from field: repeated string remove_tags = 3;
+   */
+  removeTags: string[];
+
+  /**
+   * dry_run counts the matching servers and changes nothing (what a console shows before confirming).
+   *
+   * @generated from field: bool dry_run = 4;
+   */
+  dryRun: boolean;
+
+  /**
+   * expected_count is the count the caller confirmed (from a dry run); required unless dry_run. The
+   * change is refused when more servers match now, so it never touches more servers than confirmed.
+   *
+   * @generated from field: uint32 expected_count = 5;
+   */
+  expectedCount: number;
+};
+
+/**
+ * Describes the message ocore.api.v1.UpdateMatchingServersRequest.
+ * Use `create(UpdateMatchingServersRequestSchema)` to create a new message.
+ */
+export const UpdateMatchingServersRequestSchema: GenMessage<UpdateMatchingServersRequest> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 13);
+
+/**
+ * UpdateMatchingServersResponse says what the change did (or, for a dry run, would match).
+ *
+ * @generated from message ocore.api.v1.UpdateMatchingServersResponse
+ */
+export type UpdateMatchingServersResponse = Message<"ocore.api.v1.UpdateMatchingServersResponse"> & {
+  /**
+   * matched counts the servers matching the filter that the caller may change (servers.write).
+   *
+   * @generated from field: uint32 matched = 1;
+   */
+  matched: number;
+
+  /**
+   * updated counts the servers whose tags changed.
+   *
+   * @generated from field: uint32 updated = 2;
+   */
+  updated: number;
+
+  /**
+   * unchanged counts matching servers that already had the tags asked for.
+   *
+   * @generated from field: uint32 unchanged = 3;
+   */
+  unchanged: number;
+
+  /**
+   * skipped_out_of_scope counts servers left alone because the new tags would take them out of the
+   * caller's servers.write scope (a tag-scoped caller cannot move servers out of its reach).
+   *
+   * @generated from field: uint32 skipped_out_of_scope = 4;
+   */
+  skippedOutOfScope: number;
+
+  /**
+   * skipped_too_many_tags counts servers left alone because they would have more than 50 tags.
+   *
+   * @generated from field: uint32 skipped_too_many_tags = 5;
+   */
+  skippedTooManyTags: number;
+
+  /**
+   * operation_id names the change in the audit log: every batch's entry has it as its target id.
+   *
+   * @generated from field: string operation_id = 6;
+   */
+  operationId: string;
+};
+
+/**
+ * Describes the message ocore.api.v1.UpdateMatchingServersResponse.
+ * Use `create(UpdateMatchingServersResponseSchema)` to create a new message.
+ */
+export const UpdateMatchingServersResponseSchema: GenMessage<UpdateMatchingServersResponse> = /*@__PURE__*/
+  messageDesc(file_ocore_api_v1_server_service, 14);
+
+/**
  * ImportServersRequest carries the file.
  *
  * @generated from message ocore.api.v1.ImportServersRequest
@@ -787,7 +936,7 @@ export type ImportServersRequest = Message<"ocore.api.v1.ImportServersRequest"> 
  * Use `create(ImportServersRequestSchema)` to create a new message.
  */
 export const ImportServersRequestSchema: GenMessage<ImportServersRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 12);
+  messageDesc(file_ocore_api_v1_server_service, 15);
 
 /**
  * ImportRowResult is the outcome for one row.
@@ -829,7 +978,7 @@ export type ImportRowResult = Message<"ocore.api.v1.ImportRowResult"> & {
  * Use `create(ImportRowResultSchema)` to create a new message.
  */
 export const ImportRowResultSchema: GenMessage<ImportRowResult> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 13);
+  messageDesc(file_ocore_api_v1_server_service, 16);
 
 /**
  * ImportServersResponse reports every row.
@@ -878,7 +1027,7 @@ export type ImportServersResponse = Message<"ocore.api.v1.ImportServersResponse"
  * Use `create(ImportServersResponseSchema)` to create a new message.
  */
 export const ImportServersResponseSchema: GenMessage<ImportServersResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 14);
+  messageDesc(file_ocore_api_v1_server_service, 17);
 
 /**
  * ExportServersRequest chooses the format and the servers.
@@ -906,7 +1055,7 @@ export type ExportServersRequest = Message<"ocore.api.v1.ExportServersRequest"> 
  * Use `create(ExportServersRequestSchema)` to create a new message.
  */
 export const ExportServersRequestSchema: GenMessage<ExportServersRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 15);
+  messageDesc(file_ocore_api_v1_server_service, 18);
 
 /**
  * ExportServersResponse carries the file.
@@ -927,7 +1076,7 @@ export type ExportServersResponse = Message<"ocore.api.v1.ExportServersResponse"
  * Use `create(ExportServersResponseSchema)` to create a new message.
  */
 export const ExportServersResponseSchema: GenMessage<ExportServersResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 16);
+  messageDesc(file_ocore_api_v1_server_service, 19);
 
 /**
  * ExportServersStreamRequest chooses the format and the servers, as ExportServersRequest does.
@@ -955,7 +1104,7 @@ export type ExportServersStreamRequest = Message<"ocore.api.v1.ExportServersStre
  * Use `create(ExportServersStreamRequestSchema)` to create a new message.
  */
 export const ExportServersStreamRequestSchema: GenMessage<ExportServersStreamRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 17);
+  messageDesc(file_ocore_api_v1_server_service, 20);
 
 /**
  * ExportServersStreamResponse carries the next part of the file.
@@ -976,7 +1125,7 @@ export type ExportServersStreamResponse = Message<"ocore.api.v1.ExportServersStr
  * Use `create(ExportServersStreamResponseSchema)` to create a new message.
  */
 export const ExportServersStreamResponseSchema: GenMessage<ExportServersStreamResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 18);
+  messageDesc(file_ocore_api_v1_server_service, 21);
 
 /**
  * CreateServerRequest describes the server and how to reach it over SSH.
@@ -1067,7 +1216,7 @@ export type CreateServerRequest = Message<"ocore.api.v1.CreateServerRequest"> & 
  * Use `create(CreateServerRequestSchema)` to create a new message.
  */
 export const CreateServerRequestSchema: GenMessage<CreateServerRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 19);
+  messageDesc(file_ocore_api_v1_server_service, 22);
 
 /**
  * CreateServerResponse returns the new server (status connecting).
@@ -1088,7 +1237,7 @@ export type CreateServerResponse = Message<"ocore.api.v1.CreateServerResponse"> 
  * Use `create(CreateServerResponseSchema)` to create a new message.
  */
 export const CreateServerResponseSchema: GenMessage<CreateServerResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 20);
+  messageDesc(file_ocore_api_v1_server_service, 23);
 
 /**
  * RetryProvisioningRequest names the server and optionally new credentials.
@@ -1144,7 +1293,7 @@ export type RetryProvisioningRequest = Message<"ocore.api.v1.RetryProvisioningRe
  * Use `create(RetryProvisioningRequestSchema)` to create a new message.
  */
 export const RetryProvisioningRequestSchema: GenMessage<RetryProvisioningRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 21);
+  messageDesc(file_ocore_api_v1_server_service, 24);
 
 /**
  * RetryProvisioningResponse returns the server.
@@ -1165,7 +1314,7 @@ export type RetryProvisioningResponse = Message<"ocore.api.v1.RetryProvisioningR
  * Use `create(RetryProvisioningResponseSchema)` to create a new message.
  */
 export const RetryProvisioningResponseSchema: GenMessage<RetryProvisioningResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 22);
+  messageDesc(file_ocore_api_v1_server_service, 25);
 
 /**
  * DeleteServerRequest names the server.
@@ -1193,7 +1342,7 @@ export type DeleteServerRequest = Message<"ocore.api.v1.DeleteServerRequest"> & 
  * Use `create(DeleteServerRequestSchema)` to create a new message.
  */
 export const DeleteServerRequestSchema: GenMessage<DeleteServerRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 23);
+  messageDesc(file_ocore_api_v1_server_service, 26);
 
 /**
  * DeleteServerResponse returns the server in status removing.
@@ -1214,7 +1363,7 @@ export type DeleteServerResponse = Message<"ocore.api.v1.DeleteServerResponse"> 
  * Use `create(DeleteServerResponseSchema)` to create a new message.
  */
 export const DeleteServerResponseSchema: GenMessage<DeleteServerResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 24);
+  messageDesc(file_ocore_api_v1_server_service, 27);
 
 /**
  * ForgetCredentialsRequest names the server.
@@ -1235,7 +1384,7 @@ export type ForgetCredentialsRequest = Message<"ocore.api.v1.ForgetCredentialsRe
  * Use `create(ForgetCredentialsRequestSchema)` to create a new message.
  */
 export const ForgetCredentialsRequestSchema: GenMessage<ForgetCredentialsRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 25);
+  messageDesc(file_ocore_api_v1_server_service, 28);
 
 /**
  * ForgetCredentialsResponse returns the server.
@@ -1256,7 +1405,7 @@ export type ForgetCredentialsResponse = Message<"ocore.api.v1.ForgetCredentialsR
  * Use `create(ForgetCredentialsResponseSchema)` to create a new message.
  */
 export const ForgetCredentialsResponseSchema: GenMessage<ForgetCredentialsResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 26);
+  messageDesc(file_ocore_api_v1_server_service, 29);
 
 /**
  * AcceptHostKeyRequest confirms the new host key.
@@ -1284,7 +1433,7 @@ export type AcceptHostKeyRequest = Message<"ocore.api.v1.AcceptHostKeyRequest"> 
  * Use `create(AcceptHostKeyRequestSchema)` to create a new message.
  */
 export const AcceptHostKeyRequestSchema: GenMessage<AcceptHostKeyRequest> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 27);
+  messageDesc(file_ocore_api_v1_server_service, 30);
 
 /**
  * AcceptHostKeyResponse returns the server.
@@ -1305,7 +1454,7 @@ export type AcceptHostKeyResponse = Message<"ocore.api.v1.AcceptHostKeyResponse"
  * Use `create(AcceptHostKeyResponseSchema)` to create a new message.
  */
 export const AcceptHostKeyResponseSchema: GenMessage<AcceptHostKeyResponse> = /*@__PURE__*/
-  messageDesc(file_ocore_api_v1_server_service, 28);
+  messageDesc(file_ocore_api_v1_server_service, 31);
 
 /**
  * DataFormat is the format of an import or export.
@@ -1376,6 +1525,18 @@ export const ServerService: GenService<{
     methodKind: "unary";
     input: typeof UpdateServerRequestSchema;
     output: typeof UpdateServerResponseSchema;
+  },
+  /**
+   * UpdateMatchingServers adds and removes tags on every server matching a filter (search, statuses,
+   * selector) that the caller may change, not on a list of ids: the server resolves the filter in
+   * batches of 1000 servers, each batch one transaction with one audit entry. dry_run only counts.
+   *
+   * @generated from rpc ocore.api.v1.ServerService.UpdateMatchingServers
+   */
+  updateMatchingServers: {
+    methodKind: "unary";
+    input: typeof UpdateMatchingServersRequestSchema;
+    output: typeof UpdateMatchingServersResponseSchema;
   },
   /**
    * ImportServers creates or updates servers from CSV or JSON, all or nothing; dry_run only reports.
