@@ -6,6 +6,7 @@ import type { Logger } from "../logging/logger.js";
 import type { CheckResult } from "./check-result.js";
 import { checkContainerStart, checkDockerDaemon } from "./docker-checks.js";
 import { checkInodes } from "./inode-check.js";
+import { checkOdooInstances } from "./odoo-checks.js";
 import { checkSshd } from "./sshd-check.js";
 
 export type HostChecksInit = MessageInitShape<typeof HostChecksSchema>;
@@ -35,13 +36,16 @@ export interface HostChecksOptions {
   readonly intervalMs?: number;
   /** How often the container start check runs (default 6 h, 0: never); its last result rides every cycle. */
   readonly startCheckEveryMs?: number;
+  /** Each HTTP probe of an instance's port is bounded by this (default 5 s). */
+  readonly instanceTimeoutMs?: number;
   /** When it first runs after the agent starts (default 10 min: a restart storm starts nothing). */
   readonly firstStartCheckAfterMs?: number;
 }
 
 /**
  * The checks the agent runs from inside its host, every `intervalMs`: the Docker daemon's ping and
- * version, sshd running and listening, inodes per filesystem; and, every `startCheckEveryMs`, whether
+ * version, sshd running and listening, inodes per filesystem, the Odoo instances' containers, web
+ * and real-time ports (odoo-checks.ts); and, every `startCheckEveryMs`, whether
  * Docker can start a container. Each cycle's results go to the live stream, if there is one (a
  * cycle without a stream is not kept: the next stream gets fresh results within one cycle).
  */
@@ -63,6 +67,21 @@ export function createHostChecks(options: HostChecksOptions): HostChecks {
     results: results.map((result) => ({ ...result })),
   });
 
+  /** The Odoo instances' checks (none when Docker cannot list them: its own check says why). */
+  async function instanceChecks(socketPath: string): Promise<CheckResult[]> {
+    try {
+      const { results, skipped } = await checkOdooInstances(socketPath, {
+        timeoutMs: options.instanceTimeoutMs,
+      });
+      if (skipped > 0 && !failing)
+        logger.warn({ skipped }, "too many instances on this host; some are not checked");
+      return results;
+    } catch (error) {
+      if (!failing) logger.warn({ err: error }, "could not check the Odoo instances");
+      return [];
+    }
+  }
+
   async function runOnce(): Promise<CheckResult[]> {
     const results: CheckResult[] = [];
     const [sshd, inodes] = await Promise.all([
@@ -82,6 +101,7 @@ export function createHostChecks(options: HostChecksOptions): HostChecks {
           logger.warn({ check: lastStart.result }, "container start check failed");
       }
       if (lastStart) results.push(lastStart.result);
+      if (docker.state === "ok") results.push(...(await instanceChecks(options.dockerSocket)));
     }
     results.push(sshd, ...inodes);
     latest = toMessage(results);
