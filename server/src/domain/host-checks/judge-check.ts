@@ -36,6 +36,12 @@ export function checkAction(key: CheckKey, subject: string, serverName: string):
       return `sshd on ${serverName} is not running or not listening: run \`systemctl status ssh\` (or \`sshd\`) on it through the console's terminal and start it; the SSH gateway and onboarding need it.`;
     case "inodes":
       return `${subject} on ${serverName} is running out of inodes (many small files): find them with \`du --inodes -x ${subject} | sort -n | tail\` (session files, mail queues, caches) and delete them, or rebuild the filesystem with more inodes.`;
+    case "odoo_containers":
+      return `A container of instance ${subject} on ${serverName} is not running: read why on the instance's page (state, exit code, out of memory) and its logs (\`docker logs --tail 100 ocore-${subject}-odoo\`, \`-db\`), then start the instance again from the console.`;
+    case "odoo_web":
+      return `Odoo of instance ${subject} on ${serverName} does not answer its health check: read its logs on the instance's page (database unreachable, a failed module upgrade, workers killed for memory), then restart the instance; users cannot reach it meanwhile.`;
+    case "odoo_realtime":
+      return `The real-time port of instance ${subject} on ${serverName} does not answer (chat, notifications and live updates stop): check that Odoo runs with workers and its gevent process is up (\`docker logs ocore-${subject}-odoo | grep -i gevent\`), and that the reverse proxy forwards /websocket (or /longpolling before Odoo 16) to it.`;
   }
 }
 
@@ -50,5 +56,11 @@ export function checkTitle(key: CheckKey, subject: string): string {
       return "sshd";
     case "inodes":
       return `Inodes ${subject}`;
+    case "odoo_containers":
+      return `Containers of ${subject}`.trim();
+    case "odoo_web":
+      return `Odoo web ${subject}`.trim();
+    case "odoo_realtime":
+      return `Odoo real time ${subject}`.trim();
   }
 }

@@ -1,0 +1,164 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { HostChecksSchema } from "@ocore/proto/gen/ocore/agent/v1/host_checks_pb.js";
+import { eq } from "drizzle-orm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type AlertFixture, createAlertFixture, settings } from "../../../test/support/alert-fixture.js";
+import { databaseKinds } from "../../../test/support/test-databases.js";
+import { alerts } from "../../platform/db/schema/alerts.js";
+import { instances } from "../../platform/db/schema/instances.js";
+import { AppError } from "../../platform/errors/app-error.js";
+import { evaluateAlerts } from "../alerts/evaluate-alerts.js";
+import { validateHostChecks } from "./host-check-input.js";
+import { listServerChecks } from "./list-server-checks.js";
+import { recordHostChecks } from "./record-host-checks.js";
+import { createThresholdResolver } from "./server-thresholds.js";
+
+type RawResult = { key: string; subject?: string; state?: string; value?: number; message?: string };
+const message = (results: RawResult[], at = new Date()) =>
+  create(HostChecksSchema, {
+    checkedAt: timestampFromDate(at),
+    results: results.map((result) => ({ subject: "", state: "ok", message: "fine", ...result })),
+  });
+
+describe("an instance's checks at the stream boundary", () => {
+  it("need the instance's name as subject, and fit 100 instances in one message", () => {
+    const refused = (results: RawResult[]) => {
+      try {
+        validateHostChecks(message(results));
+      } catch (error) {
+        if (error instanceof AppError) return `${error.code} ${error.field} ${error.message}`;
+        throw error;
+      }
+      return "accepted";
+    };
+    expect(refused([{ key: "odoo_web" }])).toMatch(
+      /^invalid_argument hostChecks.results\[0\].subject .*instance name/,
+    );
+    expect(refused([{ key: "odoo_realtime", subject: "Shop!" }])).toMatch(
+      /^invalid_argument hostChecks.results\[0\].subject/,
+    );
+    expect(refused([{ key: "odoo_mail", subject: "shop" }])).toMatch(
+      /^invalid_argument hostChecks.results\[0\].key/,
+    );
+    const many = Array.from({ length: 100 }, (_, i) =>
+      ["odoo_containers", "odoo_web", "odoo_realtime"].map((key) => ({ key, subject: `shop-${i}` })),
+    ).flat();
+    expect(refused([...many, { key: "docker" }, { key: "sshd" }])).toBe("accepted");
+  });
+});
+
+describe.each(databaseKinds)("an instance's checks and their alerts on %s", (kind) => {
+  let t: AlertFixture;
+  beforeEach(async () => {
+    t = await createAlertFixture(kind);
+  });
+  afterEach(async () => {
+    await t?.close();
+  });
+
+  const tuned = { ...settings, hostCheckForSeconds: 0 };
+  const record = (serverId: string, results: RawResult[]) =>
+    recordHostChecks(t.db, serverId, validateHostChecks(message(results, t.clock.now())), {
+      now: t.clock.now(),
+      thresholdsFor: createThresholdResolver(tuned),
+    });
+  const evaluate = () =>
+    evaluateAlerts(t.db, { now: t.clock.now(), settings: tuned, maxSampleAgeMs: 120_000 });
+  const instance = async (
+    serverId: string,
+    name: string,
+    state: "running" | "creating",
+    desired = "running",
+  ) => {
+    await t.db.insert(instances).values({
+      serverId,
+      name,
+      state,
+      desiredState: desired as "running" | "stopped",
+      odooImage: "odoo:17.0",
+      postgresImage: "postgres:16",
+      mailpitImage: "axllent/mailpit",
+      basePort: 10_000 + name.length * 10,
+    });
+  };
+  const checksFor = (name: string) => [
+    { key: "odoo_containers", subject: name, value: 3, message: "db, mail and odoo are running" },
+    { key: "odoo_web", subject: name, message: "/web/health on port 10000 passes in 4 ms" },
+    { key: "odoo_realtime", subject: name, message: "the WebSocket upgrade on /websocket answers" },
+  ];
+
+  it("keep only instances oCore expects to run, fire under the host, and resolve when fixed or stopped on purpose", async () => {
+    const serverId = await t.addServer("odoo-1");
+    await instance(serverId, "shop", "running");
+    await instance(serverId, "paused", "running", "stopped");
+    await instance(serverId, "fresh", "creating");
+    await t.sample(serverId, { "/": 40 });
+    const failing = (name: string) => [
+      checksFor(name)[0] as RawResult,
+      {
+        key: "odoo_web",
+        subject: name,
+        state: "critical",
+        message: "/web/health on port 10000 fails: HTTP 500",
+      },
+      checksFor(name)[2] as RawResult,
+    ];
+    await record(serverId, [
+      { key: "docker" },
+      ...failing("shop"),
+      ...failing("paused"),
+      ...failing("fresh"),
+      ...failing("ghost"),
+    ]);
+    const listed = await listServerChecks(t.db, serverId, { historyLimit: 20 });
+    expect(listed.checks.map((check) => `${check.key} ${check.subject} ${check.state}`)).toEqual([
+      "docker  ok",
+      "odoo_containers shop ok",
+      "odoo_realtime shop ok",
+      "odoo_web shop critical",
+    ]);
+    expect(listed.checks.find((check) => check.key === "odoo_web")?.action).toMatch(
+      /^Odoo of instance shop on odoo-1 does not answer its health check/,
+    );
+
+    await evaluate();
+    const [fired] = await t.db.select().from(alerts).where(eq(alerts.serverId, serverId));
+    expect(fired).toMatchObject({
+      ruleKey: "builtin:instance_web",
+      state: "firing",
+      severity: "critical",
+      labels: { instance: "shop" },
+      summary: "Odoo web shop on odoo-1: /web/health on port 10000 fails: HTTP 500",
+    });
+
+    // Fixed: resolves.
+    t.clock.advance(10_000);
+    await t.sample(serverId, { "/": 40 });
+    await record(serverId, [{ key: "docker" }, ...checksFor("shop")]);
+    await evaluate();
+    expect((await t.db.select().from(alerts).where(eq(alerts.serverId, serverId)))[0]?.state).toBe(
+      "resolved",
+    );
+
+    // Fails again, then stopped on purpose: its checks are no longer kept and the alert resolves.
+    t.clock.advance(10_000);
+    await t.sample(serverId, { "/": 40 });
+    await record(serverId, [{ key: "docker" }, ...failing("shop")]);
+    await evaluate();
+    expect((await t.db.select().from(alerts).where(eq(alerts.serverId, serverId)))[0]?.state).toBe("firing");
+    await t.db
+      .update(instances)
+      .set({ desiredState: "stopped", state: "stopped" })
+      .where(eq(instances.name, "shop"));
+    t.clock.advance(10_000);
+    await t.sample(serverId, { "/": 40 });
+    await record(serverId, [{ key: "docker" }, ...failing("shop")]);
+    await evaluate();
+    const [stopped] = await t.db.select().from(alerts).where(eq(alerts.serverId, serverId));
+    expect(stopped?.state).toBe("resolved");
+    expect((await listServerChecks(t.db, serverId, { historyLimit: 20 })).checks.map((c) => c.key)).toEqual([
+      "docker",
+    ]);
+  });
+});
