@@ -14,7 +14,11 @@ export type HostChecksInit = MessageInitShape<typeof HostChecksSchema>;
 /** The live stream as the checks write to it (the session builds one per Welcome). */
 export interface HostChecksWriter {
   write(checks: HostChecksInit): boolean;
+  /** The server takes the Odoo instance checks (its Welcome says so); else they are left out. */
+  readonly instanceChecks?: boolean;
 }
+
+const isInstanceCheck = (key: string | undefined) => key?.startsWith("odoo_") ?? false;
 
 export interface HostChecks {
   /** A stream is live: the newest results go out at once, then every cycle. */
@@ -56,16 +60,20 @@ export function createHostChecks(options: HostChecksOptions): HostChecks {
   const startEveryMs = options.startCheckEveryMs ?? 6 * 3_600_000;
   const halt = new AbortController();
   let writer: HostChecksWriter | undefined;
-  let latest: HostChecksInit | undefined;
+  let latest: { at: number; results: readonly CheckResult[] } | undefined;
   let lastStart: { at: number; result: CheckResult } | undefined;
   let nextStartAt = clock.now() + (options.firstStartCheckAfterMs ?? 600_000);
   let loop: Promise<void> | undefined;
   let failing = false;
 
-  const toMessage = (results: readonly CheckResult[]): HostChecksInit => ({
-    checkedAt: timestampFromMs(clock.now()),
-    results: results.map((result) => ({ ...result })),
-  });
+  /** A cycle's message, without the instance checks for a server that does not take them. */
+  const writeTo = (to: HostChecksWriter, cycle: { at: number; results: readonly CheckResult[] }) =>
+    to.write({
+      checkedAt: timestampFromMs(cycle.at),
+      results: cycle.results
+        .filter((result) => to.instanceChecks || !isInstanceCheck(result.key))
+        .map((result) => ({ ...result })),
+    });
 
   /** The Odoo instances' checks (none when Docker cannot list them: its own check says why). */
   async function instanceChecks(socketPath: string): Promise<CheckResult[]> {
@@ -104,15 +112,15 @@ export function createHostChecks(options: HostChecksOptions): HostChecks {
       if (docker.state === "ok") results.push(...(await instanceChecks(options.dockerSocket)));
     }
     results.push(sshd, ...inodes);
-    latest = toMessage(results);
-    writer?.write(latest);
+    latest = { at: clock.now(), results };
+    if (writer) writeTo(writer, latest);
     return results;
   }
 
   return {
     attach(next) {
       writer = next;
-      if (latest) next.write(latest);
+      if (latest) writeTo(next, latest);
     },
     detach(old) {
       if (writer === old) writer = undefined;

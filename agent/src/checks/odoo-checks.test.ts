@@ -2,9 +2,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCaptureLogger } from "../test/capture-logger.js";
 import { connectTestDocker, TEST_DOCKER_SOCKET } from "../test/docker-test-image.js";
 import { ensureInstanceTestImages, type InstanceTestImages } from "../test/instance-test-images.js";
 import type { CheckResult } from "./check-result.js";
+import { createHostChecks, type HostChecksInit } from "./host-checks.js";
 import { checkOdooInstances, parseMajor, webHealthPath } from "./odoo-checks.js";
 import { probeHttp } from "./odoo-probes.js";
 
@@ -210,6 +212,26 @@ describe("Odoo instance checks on Docker", () => {
     expect(checks.odoo_realtime).toMatchObject({ state: "critical" });
     expect(checks.odoo_realtime?.message).toMatch(
       /^the WebSocket upgrade on \/websocket on port \d+ fails: HTTP 404/,
+    );
+
+    // The cycle sends them only to a server whose Welcome says it takes them.
+    const hostChecks = createHostChecks({
+      dockerSocket: TEST_DOCKER_SOCKET,
+      logger: createCaptureLogger().logger,
+      startCheckEveryMs: 0,
+      instanceTimeoutMs: 2_000,
+    });
+    const sent = { older: [] as HostChecksInit[], newer: [] as HostChecksInit[] };
+    hostChecks.attach({ write: (message) => sent.older.push(message) > 0 });
+    await hostChecks.runOnce();
+    hostChecks.attach({ write: (message) => sent.newer.push(message) > 0, instanceChecks: true });
+    const keys = (message: HostChecksInit | undefined) =>
+      (message?.results ?? []).map((result) => result.key);
+    expect(keys(sent.older[0])).toContain("docker");
+    expect(keys(sent.older[0]).filter((key) => key?.startsWith("odoo_"))).toEqual([]);
+    // Attaching sends the newest cycle at once, this time with the instances' checks.
+    expect(keys(sent.newer[0])).toEqual(
+      expect.arrayContaining(["docker", "odoo_containers", "odoo_web", "odoo_realtime"]),
     );
   }, 60_000);
 });
