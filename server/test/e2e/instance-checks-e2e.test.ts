@@ -208,6 +208,8 @@ describe("Odoo instance checks from a real agent", () => {
     );
     expect(after.filter((alert) => alert.ruleKey === "builtin:instance_containers")).toEqual([]);
     const instanceAlerts = after.filter((alert) => alert.ruleKey.startsWith("builtin:instance_"));
-    expect(instanceAlerts.filter((alert) => alert.state === "firing" || alert.state === "pending")).toEqual([]);
+    expect(instanceAlerts.filter((alert) => alert.state === "firing" || alert.state === "pending")).toEqual(
+      [],
+    );
   });
 });
