@@ -7,7 +7,9 @@ export interface CheckResult {
     | "inodes"
     | "odoo_containers"
     | "odoo_web"
-    | "odoo_realtime";
+    | "odoo_realtime"
+    | "odoo_cron"
+    | "odoo_mail";
   readonly subject: string;
   readonly state: "ok" | "warning" | "critical" | "unknown";
   readonly value?: number;

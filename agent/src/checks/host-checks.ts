@@ -40,6 +40,8 @@ export interface HostChecksOptions {
   readonly intervalMs?: number;
   /** How often the container start check runs (default 6 h, 0: never); its last result rides every cycle. */
   readonly startCheckEveryMs?: number;
+  /** How often cron lag and the mail queue are read from each instance's database (default 5 min, 0: never). */
+  readonly databaseCheckEveryMs?: number;
   /** Each HTTP probe of an instance's port is bounded by this (default 5 s). */
   readonly instanceTimeoutMs?: number;
   /** When it first runs after the agent starts (default 10 min: a restart storm starts nothing). */
@@ -64,6 +66,9 @@ export function createHostChecks(options: HostChecksOptions): HostChecks {
   let lastStart: { at: number; result: CheckResult } | undefined;
   let nextStartAt = clock.now() + (options.firstStartCheckAfterMs ?? 600_000);
   let loop: Promise<void> | undefined;
+  const databaseEveryMs = options.databaseCheckEveryMs ?? 300_000;
+  let nextDatabaseAt = clock.now();
+  let lastDatabase: CheckResult[] = [];
   let failing = false;
 
   /** A cycle's message, without the instance checks for a server that does not take them. */
@@ -75,15 +80,30 @@ export function createHostChecks(options: HostChecksOptions): HostChecks {
         .map((result) => ({ ...result })),
     });
 
-  /** The Odoo instances' checks (none when Docker cannot list them: its own check says why). */
+  /**
+   * The Odoo instances' checks (none when Docker cannot list them: its own check says why). Cron
+   * lag and the mail queue (psql in each db container) run every `databaseCheckEveryMs`; between
+   * runs their last results ride along for the instances whose Odoo still runs.
+   */
   async function instanceChecks(socketPath: string): Promise<CheckResult[]> {
     try {
+      const database = databaseEveryMs > 0 && clock.now() >= nextDatabaseAt;
       const { results, skipped } = await checkOdooInstances(socketPath, {
         timeoutMs: options.instanceTimeoutMs,
+        database,
       });
       if (skipped > 0 && !failing)
         logger.warn({ skipped }, "too many instances on this host; some are not checked");
-      return results;
+      const isDatabase = (result: CheckResult) => result.key === "odoo_cron" || result.key === "odoo_mail";
+      if (database) {
+        nextDatabaseAt = clock.now() + databaseEveryMs;
+        lastDatabase = results.filter(isDatabase);
+        return results;
+      }
+      const running = new Set(
+        results.filter((r) => r.key === "odoo_web" && r.state !== "unknown").map((r) => r.subject),
+      );
+      return [...results, ...lastDatabase.filter((result) => running.has(result.subject))];
     } catch (error) {
       if (!failing) logger.warn({ err: error }, "could not check the Odoo instances");
       return [];

@@ -214,6 +214,14 @@ describe("Odoo instance checks on Docker", () => {
       /^the WebSocket upgrade on \/websocket on port \d+ fails: HTTP 404/,
     );
 
+    // Cron lag and mail queue: psql runs in the db container (the stand-in has none: unknown, said so).
+    const withDatabase = await checkOdooInstances(TEST_DOCKER_SOCKET, { timeoutMs: 2_000, database: true });
+    const cron = withDatabase.results.find(
+      (r) => r.key === "odoo_cron" && r.subject === `${prefix.slice(6)}b`,
+    );
+    expect(cron).toMatchObject({ state: "unknown" });
+    expect(cron?.message).toMatch(/^psql in the db container failed \(exit 12[67]\): .*psql/);
+
     // The cycle sends them only to a server whose Welcome says it takes them.
     const hostChecks = createHostChecks({
       dockerSocket: TEST_DOCKER_SOCKET,

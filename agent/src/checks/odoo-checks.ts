@@ -1,5 +1,6 @@
 import { type CheckResult, sentence } from "./check-result.js";
 import { engineCall, engineMessage } from "./engine-call.js";
+import { checkOdooDatabase } from "./odoo-database-checks.js";
 import { type ProbeAnswer, probeHttp } from "./odoo-probes.js";
 
 /** The labels create-instance puts on an instance's containers (instances/instance-layout.ts). */
@@ -26,6 +27,8 @@ export interface OdooCheckOptions {
   readonly host?: string;
   /** Each HTTP probe's bound (connect and answer; default 5 s). */
   readonly timeoutMs?: number;
+  /** Also read cron lag and the mail queue from each running instance's database (psql in its db container). */
+  readonly database?: boolean;
 }
 
 /**
@@ -114,15 +117,18 @@ async function checkInstance(
   const timeoutMs = options.timeoutMs ?? 5_000;
   const webPort = published(WEB_PORT);
   const realtimePort = published(REALTIME_PORT);
-  const [web, realtime] = await Promise.all([
+  const [web, realtime, database] = await Promise.all([
     webPort
       ? checkWeb(host, webPort, version, timeoutMs, subject)
       : notPublished("odoo_web", subject, WEB_PORT),
     realtimePort
       ? checkRealtime(host, realtimePort, webPort, version, timeoutMs, subject)
       : notPublished("odoo_realtime", subject, REALTIME_PORT),
+    options.database && containers.db?.State === "running"
+      ? checkOdooDatabase(socketPath, containers.db.Id, subject)
+      : Promise.resolve([]),
   ]);
-  return [containerCheck, web, realtime];
+  return [containerCheck, web, realtime, ...database];
 }
 
 function notPublished(key: "odoo_web" | "odoo_realtime", subject: string, port: number): CheckResult {

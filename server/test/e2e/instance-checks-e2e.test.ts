@@ -113,6 +113,15 @@ describe("Odoo instance checks from a real agent", () => {
       ).catch(() => undefined);
     }
     agent?.kill("SIGTERM");
+    // Whatever the removal left (it backs up first and may not end in time): by name.
+    const prefix = `ocore-${name}`;
+    await run("docker", ["rm", "-f", "-v", `${prefix}-odoo`, `${prefix}-mail`, `${prefix}-db`]).catch(
+      () => undefined,
+    );
+    await run("docker", ["network", "rm", prefix]).catch(() => undefined);
+    await run("docker", ["volume", "rm", `${prefix}-db`, `${prefix}-data`, `${prefix}-config`]).catch(
+      () => undefined,
+    );
     await server?.stop();
     if (databaseUrl) await dropPostgresDatabase(databaseUrl);
     rmSync(scratch, { recursive: true, force: true });

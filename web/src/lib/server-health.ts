@@ -51,6 +51,10 @@ export function agentCheckTitle(key: string, subject: string): string {
       return `Odoo web ${subject}`;
     case "odoo_realtime":
       return `Odoo real time ${subject}`;
+    case "odoo_cron":
+      return `Scheduled actions of ${subject}`;
+    case "odoo_mail":
+      return `Mail queue of ${subject}`;
     default:
       return subject ? `${key} ${subject}` : key;
   }
@@ -61,7 +65,7 @@ export function instanceChecks<T extends { readonly key: string; readonly subjec
   checks: readonly T[],
   instanceName: string,
 ): T[] {
-  const order = ["odoo_containers", "odoo_web", "odoo_realtime"];
+  const order = ["odoo_containers", "odoo_web", "odoo_realtime", "odoo_cron", "odoo_mail"];
   return checks
     .filter((check) => check.subject === instanceName && order.includes(check.key))
     .sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
@@ -72,6 +76,8 @@ export const INSTANCE_CHECK_NAMES: Readonly<Record<string, string>> = {
   odoo_containers: "Containers",
   odoo_web: "Web (health check)",
   odoo_realtime: "Real time",
+  odoo_cron: "Scheduled actions",
+  odoo_mail: "Mail queue",
 };
 
 const RANK: Record<HealthState, number> = { ok: 0, pending: 1, unreachable: 2, warning: 3, critical: 4 };

@@ -13,6 +13,8 @@ export const AGENT_CHECK_RULES: Readonly<Record<CheckKey, string>> = {
   odoo_containers: "builtin:instance_containers",
   odoo_web: "builtin:instance_web",
   odoo_realtime: "builtin:instance_realtime",
+  odoo_cron: "builtin:instance_cron",
+  odoo_mail: "builtin:instance_mail",
 };
 
 /** A daemon down this long fires (two agent check cycles and some), or sooner if OCORE_ALERT_HOST_CHECK_FOR_SECONDS is shorter. */

@@ -117,6 +117,8 @@ const VANISHED_NOTE: Readonly<Record<string, string>> = {
   "builtin:instance_containers": " (instance stopped on purpose or removed)",
   "builtin:instance_web": " (instance stopped on purpose or removed)",
   "builtin:instance_realtime": " (instance stopped on purpose or removed)",
+  "builtin:instance_cron": " (instance stopped on purpose or removed)",
+  "builtin:instance_mail": " (instance stopped on purpose or removed)",
   [BACKUP_FRESHNESS_RULE]: " (no longer scheduled)",
 };
 

@@ -11,9 +11,17 @@ export const CHECK_KEYS = [
   "odoo_containers",
   "odoo_web",
   "odoo_realtime",
+  "odoo_cron",
+  "odoo_mail",
 ] as const;
 /** The checks of one Odoo instance; their subject is the instance's name. */
-export const INSTANCE_CHECK_KEYS = ["odoo_containers", "odoo_web", "odoo_realtime"] as const;
+export const INSTANCE_CHECK_KEYS = [
+  "odoo_containers",
+  "odoo_web",
+  "odoo_realtime",
+  "odoo_cron",
+  "odoo_mail",
+] as const;
 export const isInstanceCheck = (key: string): boolean =>
   (INSTANCE_CHECK_KEYS as readonly string[]).includes(key);
 /** An instance's name as instances are named (instance-input.ts). */
@@ -24,9 +32,9 @@ export type CheckState = (typeof CHECK_STATES)[number];
 
 /**
  * What one HostChecks message may carry; beyond it the agent's stream is refused. The agent sends
- * at most 32 mounts and 100 instances (3 checks each), plus its three host checks.
+ * at most 32 mounts and 100 instances (5 checks each), plus its three host checks.
  */
-export const HOST_CHECK_LIMITS = { results: 400, subject: 256, message: 500 } as const;
+export const HOST_CHECK_LIMITS = { results: 600, subject: 256, message: 500 } as const;
 
 const result = z
   .object({

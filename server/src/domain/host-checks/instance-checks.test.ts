@@ -38,11 +38,14 @@ describe("an instance's checks at the stream boundary", () => {
     expect(refused([{ key: "odoo_realtime", subject: "Shop!" }])).toMatch(
       /^invalid_argument hostChecks.results\[0\].subject/,
     );
-    expect(refused([{ key: "odoo_mail", subject: "shop" }])).toMatch(
+    expect(refused([{ key: "odoo_queue", subject: "shop" }])).toMatch(
       /^invalid_argument hostChecks.results\[0\].key/,
     );
     const many = Array.from({ length: 100 }, (_, i) =>
-      ["odoo_containers", "odoo_web", "odoo_realtime"].map((key) => ({ key, subject: `shop-${i}` })),
+      ["odoo_containers", "odoo_web", "odoo_realtime", "odoo_cron", "odoo_mail"].map((key) => ({
+        key,
+        subject: `shop-${i}`,
+      })),
     ).flat();
     expect(refused([...many, { key: "docker" }, { key: "sshd" }])).toBe("accepted");
   });

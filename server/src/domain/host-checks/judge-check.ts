@@ -42,6 +42,10 @@ export function checkAction(key: CheckKey, subject: string, serverName: string):
       return `Odoo of instance ${subject} on ${serverName} does not answer its health check: read its logs on the instance's page (database unreachable, a failed module upgrade, workers killed for memory), then restart the instance; users cannot reach it meanwhile.`;
     case "odoo_realtime":
       return `The real-time port of instance ${subject} on ${serverName} does not answer (chat, notifications and live updates stop): check that Odoo runs with workers and its gevent process is up (\`docker logs ocore-${subject}-odoo | grep -i gevent\`), and that the reverse proxy forwards /websocket (or /longpolling before Odoo 16) to it.`;
+    case "odoo_cron":
+      return `Scheduled actions of instance ${subject} on ${serverName} are late: Odoo's cron workers are busy, stuck on a long job or disabled (\`max_cron_threads = 0\`). Look for "cron" in its logs on the instance's page, and at Settings > Technical > Scheduled Actions for a job that runs for hours.`;
+    case "odoo_mail":
+      return `E-mail of instance ${subject} on ${serverName} is not leaving: see the failed messages under Settings > Technical > Emails (state "Delivery Failed") for the SMTP server's answer, fix the outgoing mail server's settings, then retry them.`;
   }
 }
 
@@ -62,5 +66,9 @@ export function checkTitle(key: CheckKey, subject: string): string {
       return `Odoo web ${subject}`.trim();
     case "odoo_realtime":
       return `Odoo real time ${subject}`.trim();
+    case "odoo_cron":
+      return `Scheduled actions of ${subject}`.trim();
+    case "odoo_mail":
+      return `Mail queue of ${subject}`.trim();
   }
 }

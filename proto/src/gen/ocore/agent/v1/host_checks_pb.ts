@@ -56,7 +56,9 @@ export type HostCheckResult = Message<"ocore.agent.v1.HostCheckResult"> & {
    * "inodes" (inodes in use on one filesystem, judged by the server's thresholds); per Odoo
    * instance "odoo_containers" (its db, mail and odoo containers run), "odoo_web" (/web/health,
    * or /web/login before Odoo 15, on its web port) and "odoo_realtime" (the WebSocket upgrade on
-   * Odoo 16+, longpolling before, on its real-time port).
+   * Odoo 16+, longpolling before, on its real-time port), "odoo_cron" (the most overdue active
+   * scheduled action, in seconds) and "odoo_mail" (outgoing and failed e-mails queued), the
+   * last two read with psql in the instance's db container.
    *
    * @generated from field: string key = 1;
    */
