@@ -87,23 +87,27 @@ export function createHostChecks(options: HostChecksOptions): HostChecks {
    */
   async function instanceChecks(socketPath: string): Promise<CheckResult[]> {
     try {
-      const database = databaseEveryMs > 0 && clock.now() >= nextDatabaseAt;
+      // All instances when due, else only those not read yet (created since the last read).
+      const due = databaseEveryMs > 0 && clock.now() >= nextDatabaseAt;
+      const read = new Set(lastDatabase.map((result) => result.subject));
       const { results, skipped } = await checkOdooInstances(socketPath, {
         timeoutMs: options.instanceTimeoutMs,
-        database,
+        database: databaseEveryMs > 0 ? (subject) => due || !read.has(subject) : undefined,
       });
       if (skipped > 0 && !failing)
         logger.warn({ skipped }, "too many instances on this host; some are not checked");
       const isDatabase = (result: CheckResult) => result.key === "odoo_cron" || result.key === "odoo_mail";
-      if (database) {
-        nextDatabaseAt = clock.now() + databaseEveryMs;
-        lastDatabase = results.filter(isDatabase);
-        return results;
-      }
+      const fresh = results.filter(isDatabase);
+      const freshSubjects = new Set(fresh.map((result) => result.subject));
+      if (due) nextDatabaseAt = clock.now() + databaseEveryMs;
+      lastDatabase = due
+        ? fresh
+        : [...lastDatabase.filter((result) => !freshSubjects.has(result.subject)), ...fresh];
       const running = new Set(
         results.filter((r) => r.key === "odoo_web" && r.state !== "unknown").map((r) => r.subject),
       );
-      return [...results, ...lastDatabase.filter((result) => running.has(result.subject))];
+      const others = results.filter((result) => !isDatabase(result));
+      return [...others, ...lastDatabase.filter((result) => running.has(result.subject))];
     } catch (error) {
       if (!failing) logger.warn({ err: error }, "could not check the Odoo instances");
       return [];

@@ -215,7 +215,10 @@ describe("Odoo instance checks on Docker", () => {
     );
 
     // Cron lag and mail queue: psql runs in the db container (the stand-in has none: unknown, said so).
-    const withDatabase = await checkOdooInstances(TEST_DOCKER_SOCKET, { timeoutMs: 2_000, database: true });
+    const withDatabase = await checkOdooInstances(TEST_DOCKER_SOCKET, {
+      timeoutMs: 2_000,
+      database: () => true,
+    });
     const cron = withDatabase.results.find(
       (r) => r.key === "odoo_cron" && r.subject === `${prefix.slice(6)}b`,
     );

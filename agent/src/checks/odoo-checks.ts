@@ -27,8 +27,11 @@ export interface OdooCheckOptions {
   readonly host?: string;
   /** Each HTTP probe's bound (connect and answer; default 5 s). */
   readonly timeoutMs?: number;
-  /** Also read cron lag and the mail queue from each running instance's database (psql in its db container). */
-  readonly database?: boolean;
+  /**
+   * Also read cron lag and the mail queue from the database (psql in the db container) of each
+   * running instance this accepts (by name); none: not read.
+   */
+  readonly database?: (subject: string) => boolean;
 }
 
 /**
@@ -124,7 +127,7 @@ async function checkInstance(
     realtimePort
       ? checkRealtime(host, realtimePort, webPort, version, timeoutMs, subject)
       : notPublished("odoo_realtime", subject, REALTIME_PORT),
-    options.database && containers.db?.State === "running"
+    options.database?.(subject) && containers.db?.State === "running"
       ? checkOdooDatabase(socketPath, containers.db.Id, subject)
       : Promise.resolve([]),
   ]);
