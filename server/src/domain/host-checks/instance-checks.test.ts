@@ -8,6 +8,8 @@ import { databaseKinds } from "../../../test/support/test-databases.js";
 import { alerts } from "../../platform/db/schema/alerts.js";
 import { instances } from "../../platform/db/schema/instances.js";
 import { AppError } from "../../platform/errors/app-error.js";
+import { agentCheckSignals } from "../alerts/agent-check-signals.js";
+import { defaultBuiltinRuleSettings } from "../alerts/alert-types.js";
 import { evaluateAlerts } from "../alerts/evaluate-alerts.js";
 import { validateHostChecks } from "./host-check-input.js";
 import { listServerChecks } from "./list-server-checks.js";
@@ -48,6 +50,60 @@ describe("an instance's checks at the stream boundary", () => {
       })),
     ).flat();
     expect(refused([...many, { key: "docker" }, { key: "sshd" }])).toBe("accepted");
+  });
+});
+
+describe("an instance's checks as alert signals", () => {
+  it("give each check its rule, labelled by instance, with what was found and what to do", () => {
+    const check = (key: string, state: string, message: string) => ({
+      key,
+      subject: "shop",
+      state,
+      value: 1,
+      message,
+    });
+    const signals = agentCheckSignals(
+      {
+        serverId: "s-1",
+        name: "odoo-1",
+        tags: {},
+        offline: false,
+        lastSeenAt: new Date(),
+        checks: [
+          check("odoo_cron", "warning", "2 scheduled actions are late; the most overdue by 20 min"),
+          check("odoo_mail", "critical", "3 outgoing and 0 failed e-mails queued; the oldest for 180 min"),
+          check("odoo_realtime", "unknown", "not checked: the Odoo container is exited"),
+          check("odoo_containers", "ok", "db, mail and odoo are running"),
+        ],
+        backupSchedules: [],
+        certificateNotAfter: null,
+        sample: undefined,
+        diskTrend: undefined,
+      },
+      defaultBuiltinRuleSettings,
+    );
+    expect(
+      signals.map((s) => [
+        s.ruleKey,
+        s.labels.instance,
+        s.severity,
+        s.active,
+        s.recovered,
+        s.noData,
+        s.dependent,
+      ]),
+    ).toEqual([
+      ["builtin:instance_cron", "shop", "warning", true, false, false, true],
+      ["builtin:instance_mail", "shop", "critical", true, false, false, true],
+      ["builtin:instance_realtime", "shop", "warning", false, false, true, true],
+      ["builtin:instance_containers", "shop", "warning", false, true, false, true],
+    ]);
+    expect(signals[0]?.describe()).toEqual({
+      summary:
+        "Scheduled actions of shop on odoo-1: 2 scheduled actions are late; the most overdue by 20 min",
+      action: expect.stringMatching(/^Scheduled actions of instance shop on odoo-1 are late/),
+    });
+    expect(signals[1]?.describe().action).toMatch(/^E-mail of instance shop on odoo-1 is not leaving/);
   });
 });
 
