@@ -147,6 +147,35 @@ describe.each(databaseKinds)("an instance's checks and their alerts on %s", (kin
     { key: "odoo_realtime", subject: name, message: "the WebSocket upgrade on /websocket answers" },
   ];
 
+  it("judge cron lag with each server's (per-tag) thresholds", async () => {
+    const staging = await t.addServer("stage-1", { env: "staging" });
+    const prod = await t.addServer("prod-1", { env: "prod" });
+    for (const id of [staging, prod]) await instance(id, "shop", "running");
+    const perTag = createThresholdResolver({
+      ...tuned,
+      tagOverrides: [{ selector: "env=staging", thresholds: { cron_lag: { warn: 30, critical: 90 } } }],
+    });
+    const lateBy = async (serverId: string, seconds: number, state = "ok") => {
+      await recordHostChecks(
+        t.db,
+        serverId,
+        validateHostChecks(
+          message([{ key: "odoo_cron", subject: "shop", state, value: seconds }], t.clock.now()),
+        ),
+        { now: t.clock.now(), thresholdsFor: perTag },
+      );
+      return (await listServerChecks(t.db, serverId, { historyLimit: 1 })).checks[0]?.state;
+    };
+    // 20 min late: past the default 15 min, within staging's 30.
+    expect(await lateBy(prod, 1200)).toBe("warning");
+    expect(await lateBy(staging, 1200)).toBe("ok");
+    expect(await lateBy(prod, 3600)).toBe("critical");
+    expect(await lateBy(staging, 3600)).toBe("warning");
+    expect(await lateBy(prod, 60)).toBe("ok");
+    // The agent could not read the database: unknown, whatever it measured.
+    expect(await lateBy(prod, 0, "unknown")).toBe("unknown");
+  });
+
   it("keep only instances oCore expects to run, fire under the host, and resolve when fixed or stopped on purpose", async () => {
     const serverId = await t.addServer("odoo-1");
     await instance(serverId, "shop", "running");

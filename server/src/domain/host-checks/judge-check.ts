@@ -7,14 +7,22 @@ const INODE_RECOVERY_POINTS = 5;
 /**
  * The state the server keeps for one result: the agent's own state, except for inodes, which are
  * judged here against the server's thresholds, with hysteresis (a check at warning or critical
- * stays warning until the value is INODE_RECOVERY_POINTS below the warn threshold).
+ * stays warning until the value is INODE_RECOVERY_POINTS below the warn threshold), and an
+ * instance's cron lag (the value in seconds, against the thresholds in minutes).
  */
 export function judgeCheck(
   check: HostCheckInput,
   previous: CheckState | undefined,
-  inodes: Thresholds,
+  thresholds: { readonly inodes: Thresholds; readonly cronLagMinutes: Thresholds },
 ): CheckState {
+  if (check.key === "odoo_cron") {
+    if (check.value === undefined || check.state === "unknown") return "unknown";
+    const minutes = check.value / 60;
+    const { warn, critical } = thresholds.cronLagMinutes;
+    return minutes >= critical ? "critical" : minutes >= warn ? "warning" : "ok";
+  }
   if (check.key !== "inodes") return check.state;
+  const inodes = thresholds.inodes;
   const value = check.value;
   if (value === undefined) return "unknown";
   if (value >= inodes.critical) return "critical";

@@ -19,7 +19,8 @@ export interface RecordedChecks {
  * Stores one cycle of an agent's check results: the newest result of each check replaces the
  * previous one (checks the agent no longer reports are dropped: a mount that went away, Docker
  * switched off), and a state change is appended to the check's history, which keeps the newest
- * CHECK_HISTORY_PER_CHECK changes. Inodes are judged here with the server's (per-tag) thresholds.
+ * CHECK_HISTORY_PER_CHECK changes. Inodes and cron lag are judged here with the server's (per-tag)
+ * thresholds.
  * An instance's checks are kept only while oCore expects it to run (see watchedInstances).
  */
 export async function recordHostChecks(
@@ -31,7 +32,8 @@ export async function recordHostChecks(
   return db.transaction(async (tx) => {
     const [server] = await tx.select({ tags: servers.tags }).from(servers).where(eq(servers.id, serverId));
     if (!server) return { changed: 0 };
-    const inodes = input.thresholdsFor(server.tags as Tags).inodesPercent;
+    const settings = input.thresholdsFor(server.tags as Tags);
+    const thresholds = { inodes: settings.inodesPercent, cronLagMinutes: settings.cronLagMinutes };
     const watched = checks.results.some((check) => isInstanceCheck(check.key))
       ? await watchedInstances(tx, serverId)
       : new Set<string>();
@@ -50,7 +52,7 @@ export async function recordHostChecks(
     const before = new Map(previous.map((row) => [`${row.key}\u0000${row.subject}`, row]));
     const rows = results.map((check) => {
       const old = before.get(`${check.key}\u0000${check.subject}`);
-      const state = judgeCheck(check, old?.state as CheckState | undefined, inodes);
+      const state = judgeCheck(check, old?.state as CheckState | undefined, thresholds);
       return {
         check,
         state,
