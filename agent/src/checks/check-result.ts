@@ -1,6 +1,15 @@
 /** One check's outcome as the agent sends it (proto HostCheckResult). */
 export interface CheckResult {
-  readonly key: "docker" | "docker_start" | "sshd" | "inodes";
+  readonly key:
+    | "docker"
+    | "docker_start"
+    | "sshd"
+    | "inodes"
+    | "odoo_containers"
+    | "odoo_web"
+    | "odoo_realtime"
+    | "odoo_cron"
+    | "odoo_mail";
   readonly subject: string;
   readonly state: "ok" | "warning" | "critical" | "unknown";
   readonly value?: number;

@@ -198,7 +198,10 @@ export function createSession(options: SessionOptions): Session {
           options.instanceStates.attach(statesWriter);
         }
         if (options.hostChecks && !halt.signal.aborted) {
-          checksWriter = { write: (checks) => send({ case: "hostChecks", value: checks }) };
+          checksWriter = {
+            write: (checks) => send({ case: "hostChecks", value: checks }),
+            instanceChecks: payload.value.instanceChecks,
+          };
           options.hostChecks.attach(checksWriter);
         }
         return;

@@ -7,7 +7,8 @@ import { connectTestDocker, ensureTestImage, TEST_DOCKER_SOCKET } from "./docker
 /**
  * Stand-ins for the instance images, built FROM the busybox test image (no registry here). They
  * keep the contract the real images have with the agent:
- * - odoo: serves HTTP on 8069 (web) and 8072 (longpolling); refuses to start without
+ * - odoo: serves HTTP on 8069 (web: /web/login, and /web/health answering as Odoo 17 does) and
+ *   8072 (longpolling); refuses to start without
  *   /etc/odoo/odoo.conf (so a missing config shows); its data dir is /var/lib/odoo.
  * - postgres: keeps its "database" in /var/lib/postgresql/data/db.txt; `pg_dump` writes it to
  *   stdout and `pg_restore` reads it from stdin (the names the production commands use).
@@ -18,8 +19,10 @@ const IDLE = "trap 'exit 0' TERM INT\nwhile :; do sleep 3600 & wait $!; done\n";
 const FILES: Record<string, string> = {
   "standin/odoo.sh": `#!/bin/sh
 test -f /etc/odoo/odoo.conf || { echo "no /etc/odoo/odoo.conf" >&2; exit 3; }
-mkdir -p /www /var/lib/odoo/filestore
+mkdir -p /www/web /var/lib/odoo/filestore
 echo "odoo stand-in" > /www/index.html
+echo "odoo stand-in login" > /www/web/login
+echo '{"status": "pass", "db_server_status": true}' > /www/web/health
 httpd -p 8069 -h /www
 httpd -p 8072 -h /www
 echo "odoo stand-in serving on 8069 and 8072"

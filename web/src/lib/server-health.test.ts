@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { HEALTH_CHECKS, type HealthAlert, serverHealth } from "./server-health";
+import {
+  agentCheckTitle,
+  HEALTH_CHECKS,
+  type HealthAlert,
+  instanceChecks,
+  serverHealth,
+} from "./server-health";
 
 const alert = (overrides: Partial<HealthAlert>): HealthAlert => ({
   serverId: "s1",
@@ -40,5 +46,23 @@ describe("serverHealth", () => {
     expect(byCheck.get("Memory")?.state).toBe("unreachable");
     expect(byCheck.get("CPU high")?.state).toBe("critical");
     expect(byCheck.get("Agent connected")?.state).toBe("ok");
+  });
+});
+
+describe("instanceChecks", () => {
+  it("keeps one instance's checks, in the panel's order, and names them on the server page", () => {
+    const checks = [
+      { key: "odoo_realtime", subject: "shop" },
+      { key: "odoo_web", subject: "shop-2" },
+      { key: "inodes", subject: "/" },
+      { key: "odoo_web", subject: "shop" },
+      { key: "odoo_containers", subject: "shop" },
+    ];
+    expect(instanceChecks(checks, "shop").map((check) => check.key)).toEqual([
+      "odoo_containers",
+      "odoo_web",
+      "odoo_realtime",
+    ]);
+    expect(agentCheckTitle("odoo_web", "shop")).toBe("Odoo web shop");
   });
 });

@@ -45,10 +45,40 @@ export function agentCheckTitle(key: string, subject: string): string {
       return "sshd";
     case "inodes":
       return `Inodes ${subject}`;
+    case "odoo_containers":
+      return `Containers of ${subject}`;
+    case "odoo_web":
+      return `Odoo web ${subject}`;
+    case "odoo_realtime":
+      return `Odoo real time ${subject}`;
+    case "odoo_cron":
+      return `Scheduled actions of ${subject}`;
+    case "odoo_mail":
+      return `Mail queue of ${subject}`;
     default:
       return subject ? `${key} ${subject}` : key;
   }
 }
+
+/** The agent's checks of one Odoo instance (by its name), in the order the instance page lists them. */
+export function instanceChecks<T extends { readonly key: string; readonly subject: string }>(
+  checks: readonly T[],
+  instanceName: string,
+): T[] {
+  const order = ["odoo_containers", "odoo_web", "odoo_realtime", "odoo_cron", "odoo_mail"];
+  return checks
+    .filter((check) => check.subject === instanceName && order.includes(check.key))
+    .sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+}
+
+/** An instance check's name on the instance's own page (the instance is already named there). */
+export const INSTANCE_CHECK_NAMES: Readonly<Record<string, string>> = {
+  odoo_containers: "Containers",
+  odoo_web: "Web (health check)",
+  odoo_realtime: "Real time",
+  odoo_cron: "Scheduled actions",
+  odoo_mail: "Mail queue",
+};
 
 const RANK: Record<HealthState, number> = { ok: 0, pending: 1, unreachable: 2, warning: 3, critical: 4 };
 

@@ -63,6 +63,7 @@ export const defaultBuiltinRuleSettings: BuiltinRuleSettings = {
   diskFullHours: { warn: 48, critical: 12 },
   hostCheckForSeconds: 300,
   inodesPercent: { warn: 85, critical: 95 },
+  cronLagMinutes: { warn: 15, critical: 60 },
   tagOverrides: [],
   backupGraceSeconds: 3600,
 };

@@ -114,6 +114,11 @@ const VANISHED_NOTE: Readonly<Record<string, string>> = {
   [DISK_USED_RULE]: " (mount no longer reported)",
   [RESTART_LOOP_RULE]: " (no longer restarting)",
   "builtin:inodes_used": " (mount no longer reported)",
+  "builtin:instance_containers": " (instance stopped on purpose or removed)",
+  "builtin:instance_web": " (instance stopped on purpose or removed)",
+  "builtin:instance_realtime": " (instance stopped on purpose or removed)",
+  "builtin:instance_cron": " (instance stopped on purpose or removed)",
+  "builtin:instance_mail": " (instance stopped on purpose or removed)",
   [BACKUP_FRESHNESS_RULE]: " (no longer scheduled)",
 };
 

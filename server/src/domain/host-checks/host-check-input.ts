@@ -3,13 +3,38 @@ import type { HostChecks } from "@ocore/proto/gen/ocore/agent/v1/host_checks_pb.
 import { z } from "zod";
 import { AppError } from "../../platform/errors/app-error.js";
 
-export const CHECK_KEYS = ["docker", "docker_start", "sshd", "inodes"] as const;
+export const CHECK_KEYS = [
+  "docker",
+  "docker_start",
+  "sshd",
+  "inodes",
+  "odoo_containers",
+  "odoo_web",
+  "odoo_realtime",
+  "odoo_cron",
+  "odoo_mail",
+] as const;
+/** The checks of one Odoo instance; their subject is the instance's name. */
+export const INSTANCE_CHECK_KEYS = [
+  "odoo_containers",
+  "odoo_web",
+  "odoo_realtime",
+  "odoo_cron",
+  "odoo_mail",
+] as const;
+export const isInstanceCheck = (key: string): boolean =>
+  (INSTANCE_CHECK_KEYS as readonly string[]).includes(key);
+/** An instance's name as instances are named (instance-input.ts). */
+const INSTANCE_NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 export type CheckKey = (typeof CHECK_KEYS)[number];
 export const CHECK_STATES = ["ok", "warning", "critical", "unknown"] as const;
 export type CheckState = (typeof CHECK_STATES)[number];
 
-/** What one HostChecks message may carry; beyond it the agent's stream is refused. */
-export const HOST_CHECK_LIMITS = { results: 64, subject: 256, message: 500 } as const;
+/**
+ * What one HostChecks message may carry; beyond it the agent's stream is refused. The agent sends
+ * at most 32 mounts and 100 instances (5 checks each), plus its three host checks.
+ */
+export const HOST_CHECK_LIMITS = { results: 600, subject: 256, message: 500 } as const;
 
 const result = z
   .object({
@@ -19,10 +44,19 @@ const result = z
     value: z.number().finite().optional(),
     message: z.string().max(HOST_CHECK_LIMITS.message),
   })
-  .refine((check) => (check.key === "inodes" ? check.subject.startsWith("/") : check.subject === ""), {
-    message: "inodes name a mount point (starting with /); the other checks have no subject",
-    path: ["subject"],
-  });
+  .refine(
+    (check) =>
+      check.key === "inodes"
+        ? check.subject.startsWith("/")
+        : isInstanceCheck(check.key)
+          ? INSTANCE_NAME.test(check.subject)
+          : check.subject === "",
+    {
+      message:
+        "inodes name a mount point (starting with /), the odoo_ checks an instance name; the other checks have no subject",
+      path: ["subject"],
+    },
+  );
 
 export type HostCheckInput = z.infer<typeof result>;
 

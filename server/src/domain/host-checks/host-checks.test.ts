@@ -10,7 +10,7 @@ import { alerts } from "../../platform/db/schema/alerts.js";
 import { hostCheckChanges } from "../../platform/db/schema/host-checks.js";
 import { AppError } from "../../platform/errors/app-error.js";
 import { evaluateAlerts } from "../alerts/evaluate-alerts.js";
-import { validateHostChecks } from "./host-check-input.js";
+import { HOST_CHECK_LIMITS, validateHostChecks } from "./host-check-input.js";
 import { listServerChecks } from "./list-server-checks.js";
 import { CHECK_HISTORY_PER_CHECK, recordHostChecks } from "./record-host-checks.js";
 import { createThresholdResolver } from "./server-thresholds.js";
@@ -57,7 +57,10 @@ describe("host checks at the stream boundary", () => {
     expect(fieldOf(() => validateHostChecks(message([{ key: "sshd" }, { key: "sshd" }])))).toBe(
       "invalid_argument hostChecks.results[1]",
     );
-    const many = Array.from({ length: 65 }, (_, i) => ({ key: "inodes", subject: `/m${i}` }));
+    const many = Array.from({ length: HOST_CHECK_LIMITS.results + 1 }, (_, i) => ({
+      key: "inodes",
+      subject: `/m${i}`,
+    }));
     expect(fieldOf(() => validateHostChecks(message(many)))).toBe("invalid_argument hostChecks.results");
     expect(fieldOf(() => validateHostChecks(create(HostChecksSchema, {})))).toBe(
       "invalid_argument hostChecks.checkedAt",

@@ -1,9 +1,10 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
 import { hostCheckChanges, hostCheckResults } from "../../platform/db/schema/host-checks.js";
+import { instances } from "../../platform/db/schema/instances.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import type { Tags } from "../auth/selector.js";
-import type { CheckState, ValidHostChecks } from "./host-check-input.js";
+import { type CheckState, isInstanceCheck, type ValidHostChecks } from "./host-check-input.js";
 import { judgeCheck } from "./judge-check.js";
 import type { ThresholdResolver } from "./server-thresholds.js";
 
@@ -18,7 +19,9 @@ export interface RecordedChecks {
  * Stores one cycle of an agent's check results: the newest result of each check replaces the
  * previous one (checks the agent no longer reports are dropped: a mount that went away, Docker
  * switched off), and a state change is appended to the check's history, which keeps the newest
- * CHECK_HISTORY_PER_CHECK changes. Inodes are judged here with the server's (per-tag) thresholds.
+ * CHECK_HISTORY_PER_CHECK changes. Inodes and cron lag are judged here with the server's (per-tag)
+ * thresholds.
+ * An instance's checks are kept only while oCore expects it to run (see watchedInstances).
  */
 export async function recordHostChecks(
   db: Db,
@@ -29,7 +32,14 @@ export async function recordHostChecks(
   return db.transaction(async (tx) => {
     const [server] = await tx.select({ tags: servers.tags }).from(servers).where(eq(servers.id, serverId));
     if (!server) return { changed: 0 };
-    const inodes = input.thresholdsFor(server.tags as Tags).inodesPercent;
+    const settings = input.thresholdsFor(server.tags as Tags);
+    const thresholds = { inodes: settings.inodesPercent, cronLagMinutes: settings.cronLagMinutes };
+    const watched = checks.results.some((check) => isInstanceCheck(check.key))
+      ? await watchedInstances(tx, serverId)
+      : new Set<string>();
+    const results = checks.results.filter(
+      (check) => !isInstanceCheck(check.key) || watched.has(check.subject),
+    );
     const previous = await tx
       .select({
         key: hostCheckResults.key,
@@ -40,9 +50,9 @@ export async function recordHostChecks(
       .from(hostCheckResults)
       .where(eq(hostCheckResults.serverId, serverId));
     const before = new Map(previous.map((row) => [`${row.key}\u0000${row.subject}`, row]));
-    const rows = checks.results.map((check) => {
+    const rows = results.map((check) => {
       const old = before.get(`${check.key}\u0000${check.subject}`);
-      const state = judgeCheck(check, old?.state as CheckState | undefined, inodes);
+      const state = judgeCheck(check, old?.state as CheckState | undefined, thresholds);
       return {
         check,
         state,
@@ -50,7 +60,7 @@ export async function recordHostChecks(
         since: old && old.state === state ? old.since : input.now,
       };
     });
-    const reported = new Set(checks.results.map((check) => `${check.key}\u0000${check.subject}`));
+    const reported = new Set(results.map((check) => `${check.key}\u0000${check.subject}`));
     for (const row of previous) {
       if (!reported.has(`${row.key}\u0000${row.subject}`)) {
         await tx
@@ -118,4 +128,21 @@ export async function recordHostChecks(
     }
     return { changed: changes.length };
   });
+}
+
+/**
+ * The names of the instances of a server whose checks are kept: those oCore expects to run. An
+ * instance stopped on purpose, still being created or being removed is not judged (its containers
+ * are down or starting by design), nor is a container set oCore does not know.
+ */
+async function watchedInstances(tx: Pick<Db, "select">, serverId: string): Promise<Set<string>> {
+  const rows = await tx
+    .select({ name: instances.name, state: instances.state, desiredState: instances.desiredState })
+    .from(instances)
+    .where(eq(instances.serverId, serverId));
+  return new Set(
+    rows
+      .filter((row) => row.desiredState === "running" && row.state !== "creating" && row.state !== "removing")
+      .map((row) => row.name),
+  );
 }

@@ -40,5 +40,6 @@ function applyOverride(
     loadPerCore: thresholds.load ?? base.loadPerCore,
     clockSkewSeconds: thresholds.clock_skew ?? base.clockSkewSeconds,
     diskFullHours: thresholds.disk_full_hours ?? base.diskFullHours,
+    cronLagMinutes: thresholds.cron_lag ?? base.cronLagMinutes,
   };
 }

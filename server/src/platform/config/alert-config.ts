@@ -29,6 +29,8 @@ export interface BuiltinRuleSettings {
   readonly hostCheckForSeconds: number;
   /** Inodes in use per filesystem (judged when the agent's check results arrive). */
   readonly inodesPercent: Thresholds;
+  /** Minutes an instance's most overdue scheduled action may be late (judged when the agent's results arrive). */
+  readonly cronLagMinutes: Thresholds;
   /** Per-tag threshold overrides, first match wins (OCORE_ALERT_TAG_THRESHOLDS). */
   readonly tagOverrides: readonly TagThresholdOverride[];
   /** A scheduled backup may be this late before its freshness alert fires. */
@@ -76,6 +78,7 @@ export function toAlertConfig(values: SettingValues): AlertConfig {
       diskFullHours: values.OCORE_ALERT_DISK_FULL_HOURS,
       hostCheckForSeconds: values.OCORE_ALERT_HOST_CHECK_FOR_SECONDS,
       inodesPercent: values.OCORE_ALERT_INODES_PERCENT,
+      cronLagMinutes: values.OCORE_ALERT_CRON_LAG_MINUTES,
       tagOverrides: values.OCORE_ALERT_TAG_THRESHOLDS,
       backupGraceSeconds: values.OCORE_ALERT_BACKUP_GRACE_MINUTES * 60,
     },

@@ -10,6 +10,7 @@ export const overridableThresholds = {
   load: thresholdPair(0.1, 1000, "up"),
   clock_skew: thresholdPair(1, 86400, "up"),
   disk_full_hours: thresholdPair(0, 8760, "down"),
+  cron_lag: thresholdPair(1, 10080, "up"),
 } as const;
 
 export type OverridableThreshold = keyof typeof overridableThresholds;
@@ -70,10 +71,18 @@ export const checkSettings = {
     secret: false,
     schema: thresholdPair(1, 100, "up"),
   },
+  OCORE_ALERT_CRON_LAG_MINUTES: {
+    env: "OCORE_ALERT_CRON_LAG_MINUTES",
+    description:
+      "How late an Odoo instance's most overdue scheduled action (ir_cron) may be, minutes, WARN,CRITICAL (read by the agent from the instance's database).",
+    defaultValue: "15,60",
+    secret: false,
+    schema: thresholdPair(1, 10080, "up"),
+  },
   OCORE_ALERT_TAG_THRESHOLDS: {
     env: "OCORE_ALERT_TAG_THRESHOLDS",
     description:
-      'Per-tag thresholds, a JSON list: [{"selector": "env=staging", "disk": "90,95", "inodes": "90,98"}]; the first matching entry wins. Keys: disk, inodes, memory, swap, load, clock_skew, disk_full_hours (each "WARN,CRITICAL").',
+      'Per-tag thresholds, a JSON list: [{"selector": "env=staging", "disk": "90,95", "inodes": "90,98"}]; the first matching entry wins. Keys: disk, inodes, memory, swap, load, clock_skew, disk_full_hours, cron_lag (each "WARN,CRITICAL").',
     defaultValue: "",
     secret: false,
     schema: tagThresholds,

@@ -137,6 +137,20 @@ describe("loadConfig", () => {
       loadConfig({ OCORE_ALERT_TAG_THRESHOLDS: '[{"selector": "a", "cpu": "1,2"}]' }, { cwd }),
     );
     expect(unknown.message).toContain("keys: selector, disk, inodes");
+    const cron = loadConfig(
+      {
+        OCORE_ALERT_CRON_LAG_MINUTES: "20,120",
+        OCORE_ALERT_TAG_THRESHOLDS: '[{"selector": "a", "cron_lag": "30,90"}]',
+      },
+      { cwd },
+    ).alerts.builtin;
+    expect([cron.cronLagMinutes, cron.tagOverrides[0]?.thresholds]).toEqual([
+      { warn: 20, critical: 120 },
+      { cron_lag: { warn: 30, critical: 90 } },
+    ]);
+    expect(
+      configError(() => loadConfig({ OCORE_ALERT_CRON_LAG_MINUTES: "60,15" }, { cwd })).message,
+    ).toContain("OCORE_ALERT_CRON_LAG_MINUTES");
   });
 
   it("never shows a secret's value in its error", () => {

@@ -168,6 +168,7 @@ export class AgentSession implements CommandLink {
           serverVersion: this.options.welcome.serverVersion,
           metricsIntervalSeconds: this.options.welcome.metricsIntervalSeconds,
           commandEventBatches: this.options.hooks.onCommandEvent !== undefined,
+          instanceChecks: true,
         },
       });
       this.options.hooks.onLive?.(this);

@@ -13,11 +13,12 @@ import { formatRelativeTime } from "@/lib/relative-time";
 import { InstanceActions } from "./instance-actions";
 import { InstanceBackupSchedule } from "./instance-backup-schedule";
 import { InstanceBackups } from "./instance-backups";
+import { InstanceHealth } from "./instance-health";
 import { InstanceLinks } from "./instance-links";
 import { InstanceLogs } from "./instance-logs";
 import { InstanceStateBadge } from "./instance-state-badge";
 
-/** One instance: state, links, actions, live logs and backups. */
+/** One instance: state, links, actions, health checks, live logs and backups. */
 export function InstanceDetail({ id }: { id: string }) {
   const query = useQuery(InstanceService.method.getInstance, { id });
   const instance = query.data?.instance;
@@ -100,6 +101,7 @@ export function InstanceDetail({ id }: { id: string }) {
           </div>
         ))}
       </dl>
+      <InstanceHealth serverId={instance.serverId} name={instance.name} />
       <InstanceLogs instanceId={instance.id} />
       <InstanceBackups instanceId={instance.id} onRestored={refetch} />
       <InstanceBackupSchedule instanceId={instance.id} />

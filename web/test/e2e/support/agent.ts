@@ -46,8 +46,11 @@ export async function startAgent(enrollment: {
   gatewayAddress: string;
   token: string;
   intervalSeconds: number;
+  /** More of the agent's settings (e.g. OCORE_AGENT_CHECK_INTERVAL_SECONDS). */
+  env?: Record<string, string>;
 }): Promise<RunningAgent> {
   const env = {
+    ...enrollment.env,
     PATH: process.env.PATH ?? "",
     NODE_ENV: "production" as const,
     OCORE_AGENT_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), "ocore-web-e2e-agent-")),

@@ -14,7 +14,7 @@ import { servers } from "./servers.js";
 
 /**
  * The newest result of each check an agent runs on its host (docker, docker_start, sshd, inodes
- * per mount): one row per (server, key, subject), replaced each check cycle. `state` is what the
+ * per mount, odoo_containers/odoo_web/odoo_realtime per instance): one row per (server, key, subject), replaced each check cycle. `state` is what the
  * server judged (the agent's state, or the inode thresholds'); `since` is when it entered it.
  */
 export const hostCheckResults = pgTable(

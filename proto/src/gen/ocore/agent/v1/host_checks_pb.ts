@@ -53,14 +53,20 @@ export type HostCheckResult = Message<"ocore.agent.v1.HostCheckResult"> & {
   /**
    * key names the check: "docker" (API ping and version), "docker_start" (a container can be
    * started; run rarely, its last result is repeated), "sshd" (running and listening) or
-   * "inodes" (inodes in use on one filesystem, judged by the server's thresholds).
+   * "inodes" (inodes in use on one filesystem, judged by the server's thresholds); per Odoo
+   * instance "odoo_containers" (its db, mail and odoo containers run), "odoo_web" (/web/health,
+   * or /web/login before Odoo 15, on its web port) and "odoo_realtime" (the WebSocket upgrade on
+   * Odoo 16+, longpolling before, on its real-time port), "odoo_cron" (the most overdue active
+   * scheduled action, in seconds) and "odoo_mail" (outgoing and failed e-mails queued), the
+   * last two read with psql in the instance's db container.
    *
    * @generated from field: string key = 1;
    */
   key: string;
 
   /**
-   * subject is what the check is about when there are several (the mount point for "inodes").
+   * subject is what the check is about when there are several (the mount point for "inodes",
+   * the instance's name for the "odoo_" checks).
    *
    * @generated from field: string subject = 2;
    */
