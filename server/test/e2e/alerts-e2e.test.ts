@@ -72,6 +72,8 @@ describe("alerts across a server crash", () => {
       { headers: { authorization: `Bearer ${first.tokens?.accessToken}` } },
     );
     const headers = { authorization: `Bearer ${changed.tokens?.accessToken}` };
+    const secrets = [SECRET, STRONG, changed.tokens?.accessToken ?? "", changed.tokens?.refreshToken ?? ""];
+    server.rememberSecret(...secrets);
     const alerts = createClient(AlertService, transport);
     const mail = await alerts.createChannel(
       {
@@ -179,6 +181,7 @@ describe("alerts across a server crash", () => {
 
     webhook.mode = "ok";
     server = await startServerProcess(env);
+    server.rememberSecret(...secrets);
     await until("the webhook from the new process", () => webhook.received.length === 2);
     expect(webhook.received.map((r) => r.signatureValid)).toEqual([true, true]);
     expect(webhook.uniqueKeys()).toHaveLength(1);

@@ -29,9 +29,20 @@ export interface ServerProcess {
    * `first-admin-password` in its data directory.
    */
   firstAdminPassword(): string;
-  /** Sends SIGTERM and resolves with the exit code. */
+  /**
+   * Values that must never appear in the process's output: the secrets in its environment and
+   * the first admin's password are remembered at once; a test adds what it creates (tokens,
+   * channel secrets). `stop()` fails, naming where, when one was written.
+   */
+  rememberSecret(...values: string[]): void;
+  /** Where remembered secrets appear in the output so far ("stdout: token #2", …); empty when none. */
+  leakedSecrets(): string[];
+  /** Sends SIGTERM and resolves with the exit code; rejects if a remembered secret was logged. */
   stop(): Promise<number | null>;
 }
+
+/** Environment variables whose values are secrets (checked in the process's output). */
+const SECRET_ENV = /(KEY|SECRET|TOKEN|PASSWORD)$/;
 
 export interface ExitedServer {
   readonly code: number | null;
@@ -89,16 +100,41 @@ export function startServerProcess(
         if (child.exitCode !== null) done(child.exitCode);
         else child.once("exit", (code) => done(code));
       });
+      const secrets = Object.entries(env)
+        .filter(([name, value]) => SECRET_ENV.test(name) && value.length >= 8)
+        .map(([, value]) => value);
+      const firstAdminPassword = () =>
+        readFileSync(path.join(dataDir, "first-admin-password"), "utf8").trim();
+      const leakedSecrets = () => {
+        const found: string[] = [];
+        secrets.forEach((secret, index) => {
+          if (stdout.includes(secret)) found.push(`stdout: secret #${index + 1}`);
+          if (stderr.includes(secret)) found.push(`stderr: secret #${index + 1}`);
+        });
+        return found;
+      };
       resolve({
         url: match[1],
         dataDir,
         child,
         stderr: () => stderr,
         stdout: () => stdout,
-        firstAdminPassword: () => readFileSync(path.join(dataDir, "first-admin-password"), "utf8").trim(),
-        stop: () => {
+        firstAdminPassword: () => {
+          const password = firstAdminPassword();
+          if (!secrets.includes(password)) secrets.push(password);
+          return password;
+        },
+        rememberSecret: (...values) => {
+          for (const value of values) if (value.length >= 8 && !secrets.includes(value)) secrets.push(value);
+        },
+        leakedSecrets,
+        stop: async () => {
           child.kill("SIGTERM");
-          return exited;
+          const code = await exited;
+          const leaked = leakedSecrets();
+          if (leaked.length > 0)
+            throw new Error(`the server logged secrets it was given: ${leaked.join(", ")}`);
+          return code;
         },
       });
     });

@@ -41,8 +41,8 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** A whole HTTP/1.1 request (an upload, say) must be received within this. */
-const REQUEST_TIMEOUT_MS = 300_000;
+/** An HTTP/1.1 socket with nothing either way for this long is closed. */
+const SOCKET_IDLE_TIMEOUT_MS = 300_000;
 
 /** HTTP/2's connection preface starts with a method HTTP/1.x does not have. */
 const HTTP2_PREFACE_START = Buffer.from("PRI ");
@@ -84,19 +84,30 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     api(request, response);
   };
 
-  // Node enforces these only for servers it saw listening (its connection checker starts on
-  // 'listening'); connections are handed to `http1` by the front below, so it is told it listens.
-  const http1 = http.createServer(
-    {
-      // A request's headers must be complete this long after its first byte (20 s by default).
-      headersTimeout: 2 * (options.connectTimeoutMs ?? 10_000),
-      requestTimeout: Math.max(REQUEST_TIMEOUT_MS, 2 * (options.connectTimeoutMs ?? 10_000)),
-      connectionsCheckingInterval: Math.min(2_000, options.connectTimeoutMs ?? 10_000),
-    },
-    handle,
-  );
-  http1.emit("listening");
+  // Node's own headersTimeout/requestTimeout only run for a server it saw listening, and
+  // `http1` never listens (the front hands it sockets); telling it that it listens made an
+  // orphaned process hang at its stop. So a request head has its own deadline here: from the
+  // hand-off, and again after each response on a kept-alive connection, until the next request
+  // arrives; a socket idle that long (a trickling body) is closed too.
+  const headersTimeoutMs = 2 * (options.connectTimeoutMs ?? 10_000);
+  const headDeadlines = new WeakMap<Duplex, NodeJS.Timeout>();
+  const awaitHead = (socket: net.Socket) => {
+    clearTimeout(headDeadlines.get(socket));
+    if (!socket.destroyed)
+      headDeadlines.set(
+        socket,
+        setTimeout(() => socket.destroy(), headersTimeoutMs),
+      );
+  };
+  const headArrived = (socket: Duplex) => clearTimeout(headDeadlines.get(socket));
+  const http1 = http.createServer(handle);
+  http1.timeout = Math.max(SOCKET_IDLE_TIMEOUT_MS, headersTimeoutMs);
+  http1.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
+    headArrived(request.socket);
+    response.once("finish", () => awaitHead(request.socket));
+  });
   http1.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    headArrived(socket);
     if (options.upgrade?.(request, socket, head)) return;
     socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
   });
@@ -125,6 +136,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         h2c.emit("connection", replayingStream(socket, chunk));
       } else {
         socket.unshift(chunk);
+        awaitHead(socket);
+        socket.once("close", () => headArrived(socket));
         http1.emit("connection", socket);
       }
       socket.resume();
@@ -145,7 +158,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       new Promise((resolve) => {
         if (!front.listening) return resolve();
         front.close(() => resolve());
-        http1.close(() => undefined); // stops Node's connection checker; idle connections go
+        http1.closeIdleConnections();
 
         // In-flight requests get a moment to finish; then the remaining connections go.
         setTimeout(() => {
