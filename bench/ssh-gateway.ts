@@ -2,7 +2,9 @@
 // server/test/support/ssh-gateway-fixture.ts): session setup (ssh started → first output) for N
 // sequential and C concurrent sessions, keystroke echo on a pty, throughput of `cat` of a 100 MB
 // text file, and the gateway's memory per open session; each next to direct ssh to the same sshd.
-// Run with `npm run bench:ssh` (as root: it creates a test user); `BENCH_SESSIONS=N` (default 20).
+// Run with `npm run bench:ssh` (as root: it creates a test user); `BENCH_SESSIONS=N` (default 20);
+// `BENCH_ONLY=echo,cat` picks cases (setup, echo, cat, memory; default all), `BENCH_ROUTES=direct,gateway,unrecorded`
+// picks routes, `BENCH_CAT_SECONDS=N` caps each `cat` (default 60).
 import { execFileSync, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -14,6 +16,8 @@ import {
 const sessions = Math.max(5, Number(process.env.BENCH_SESSIONS ?? 20));
 const FILE = "/tmp/h15s-bench-100mb.txt";
 const FILE_BYTES = 100 * 1000 * 1000;
+const CASES = new Set((process.env.BENCH_ONLY ?? "setup,echo,cat,memory").split(","));
+const CAT_SECONDS = Number(process.env.BENCH_CAT_SECONDS ?? 60);
 
 type Route = "direct" | "gateway" | "gateway, unrecorded";
 
@@ -141,7 +145,7 @@ function throughput(fx: SshGatewayFixture, route: Route): Promise<{ rate: number
       stderr += chunk.toString();
     });
     // At most a minute per route: a slower route reports the rate of what it moved by then.
-    const cap = setTimeout(() => child.kill("SIGTERM"), 60_000);
+    const cap = setTimeout(() => child.kill("SIGTERM"), CAT_SECONDS * 1000);
     child.once("exit", () => {
       clearTimeout(cap);
       if (bytes === 0) return reject(new Error(`${route}: nothing received: ${stderr}`));
@@ -194,23 +198,28 @@ async function main() {
         .trim()
         .replace(/.*load/, "load");
     console.log(`SSH gateway bench, ${sessions} sessions per case; ${load()}`);
-    const routes: Route[] = ["direct", "gateway", "gateway, unrecorded"];
+    const routes = (process.env.BENCH_ROUTES ?? "direct,gateway,unrecorded")
+      .split(",")
+      .map((route) => route.trim())
+      .map((route) => (route === "unrecorded" ? "gateway, unrecorded" : route)) as Route[];
     console.log(
       "| route | setup p50 / p99 sequential | setup p50 / p99 concurrent | echo p50 / p99 | cat 100 MB |",
     );
     console.log("| --- | --- | --- | --- | --- |");
-    for (const route of process.env.BENCH_ONLY === "memory" ? [] : routes) {
-      const setup = await setupLatency(fx, route);
-      const echo = await echoLatency(fx, route);
-      const rate = await throughput(fx, route);
+    for (const route of routes) {
+      const setup = CASES.has("setup") ? await setupLatency(fx, route) : { sequential: [], concurrent: [] };
+      const echo = CASES.has("echo") ? await echoLatency(fx, route) : [];
+      const rate = CASES.has("cat") ? await throughput(fx, route) : { rate: Number.NaN, complete: true };
       console.log(
-        `| ${route} | ${ms(pct(setup.sequential, 50))} / ${ms(pct(setup.sequential, 99))} | ${ms(pct(setup.concurrent, 50))} / ${ms(pct(setup.concurrent, 99))} (${sessions} at once) | ${ms(pct(echo, 50))} / ${ms(pct(echo, 99))} | ${rate.rate.toFixed(1)} MB/s${rate.complete ? "" : " (stopped after 60 s)"} |`,
+        `| ${route} | ${ms(pct(setup.sequential, 50))} / ${ms(pct(setup.sequential, 99))} | ${ms(pct(setup.concurrent, 50))} / ${ms(pct(setup.concurrent, 99))} (${sessions} at once) | ${ms(pct(echo, 50))} / ${ms(pct(echo, 99))} | ${rate.rate.toFixed(1)} MB/s${rate.complete ? "" : ` (stopped after ${CAT_SECONDS} s)`} |`,
       );
     }
-    const memory = await memoryPerSession(fx, sessions);
-    console.log(
-      `gateway memory per open session (${memory.open} of ${sessions} open, idle, after GC): ${(memory.live / 1024).toFixed(0)} KB live heap + external, ${(memory.rss / 1024).toFixed(0)} KB RSS`,
-    );
+    if (CASES.has("memory")) {
+      const memory = await memoryPerSession(fx, sessions);
+      console.log(
+        `gateway memory per open session (${memory.open} of ${sessions} open, idle, after GC): ${(memory.live / 1024).toFixed(0)} KB live heap + external, ${(memory.rss / 1024).toFixed(0)} KB RSS`,
+      );
+    }
     console.log(load());
   } finally {
     await fx.close();

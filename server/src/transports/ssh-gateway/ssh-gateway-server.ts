@@ -1,4 +1,4 @@
-import type { AddressInfo, Socket } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import ssh2 from "ssh2";
 import { serveConnection } from "./gateway-connection.js";
 import type { GatewayDeps, JumpRequest } from "./gateway-deps.js";
@@ -46,19 +46,23 @@ export function createSshGatewayServer(base: GatewayDeps, hostPrivateKey: string
   );
   // A client that never finishes its handshake must not hold a socket for ever.
   server.on("connection", () => {});
+  // The listener is ours so that every client socket has TCP_NODELAY (ssh2's own listener leaves
+  // Nagle on): a keystroke's echo is a small write after a small read, and with Nagle plus the
+  // client's delayed ACK it waited ~40 ms per hop (decision 0210).
+  const listener = net.createServer({ noDelay: true }, (socket) => server.injectSocket(socket));
   return {
     listen(host, port) {
       return new Promise<number>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.removeListener("error", reject);
-          resolve((server.address() as AddressInfo).port);
+        listener.once("error", reject);
+        listener.listen(port, host, () => {
+          listener.removeListener("error", reject);
+          resolve((listener.address() as AddressInfo).port);
         });
       });
     },
     close() {
       for (const client of connections) client.end();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
+      return new Promise<void>((resolve) => listener.close(() => resolve()));
     },
   };
 }
