@@ -6,7 +6,8 @@
 // `BENCH_ONLY=echo,cat` picks cases (setup, echo, cat, memory; default all), `BENCH_ROUTES=direct,gateway,unrecorded`
 // picks routes, `BENCH_CAT_SECONDS=N` caps each `cat` (default 60).
 import { execFileSync, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { performance } from "node:perf_hooks";
 import {
   type SshGatewayFixture,
@@ -154,6 +155,24 @@ function throughput(fx: SshGatewayFixture, route: Route): Promise<{ rate: number
   });
 }
 
+/** `fn` under this process's CPU profiler when BENCH_CPU_PROFILE is set (the gateway runs here). */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (!process.env.BENCH_CPU_PROFILE) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    const file = `/tmp/ssh-gateway-${name.replace(/\W+/g, "-")}.cpuprofile`;
+    writeFileSync(file, JSON.stringify(profile));
+    console.log(`CPU profile of the gateway process: ${file}`);
+    session.disconnect();
+  }
+}
+
 /** This process's memory (the gateway, its tunnels and recorders) per open idle session. */
 async function memoryPerSession(fx: SshGatewayFixture, count: number) {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -209,7 +228,9 @@ async function main() {
     for (const route of routes) {
       const setup = CASES.has("setup") ? await setupLatency(fx, route) : { sequential: [], concurrent: [] };
       const echo = CASES.has("echo") ? await echoLatency(fx, route) : [];
-      const rate = CASES.has("cat") ? await throughput(fx, route) : { rate: Number.NaN, complete: true };
+      const rate = CASES.has("cat")
+        ? await profiled(`cat ${route}`, () => throughput(fx, route))
+        : { rate: Number.NaN, complete: true };
       console.log(
         `| ${route} | ${ms(pct(setup.sequential, 50))} / ${ms(pct(setup.sequential, 99))} | ${ms(pct(setup.concurrent, 50))} / ${ms(pct(setup.concurrent, 99))} (${sessions} at once) | ${ms(pct(echo, 50))} / ${ms(pct(echo, 99))} | ${rate.rate.toFixed(1)} MB/s${rate.complete ? "" : ` (stopped after ${CAT_SECONDS} s)`} |`,
       );
