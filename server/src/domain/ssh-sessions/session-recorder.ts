@@ -104,6 +104,8 @@ const DEFAULTS = {
   heartbeatMs: 5000,
 };
 const MAX_TERMINAL_SIDE = 10_000;
+/** Chunk rows per insert statement within one write (decision 0210). */
+const ROWS_PER_STATEMENT = 4;
 
 const dimension = (field: string, value: number): number => {
   if (!Number.isInteger(value) || value < 1 || value > MAX_TERMINAL_SIDE)
@@ -279,11 +281,13 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
     let state: { endRequestedBy: string | null } | undefined;
     try {
       [state] = await db.transaction(async (tx) => {
-        if (chunks.length > 0) {
+        // A few chunks per statement, one commit for all: the embedded PGlite runs each statement
+        // on this event loop, so a 1 MB statement would stall every other session meanwhile.
+        for (let from = 0; from < chunks.length; from += ROWS_PER_STATEMENT) {
           await tx.insert(sshSessionChunks).values(
-            chunks.map((chunk, index) => ({
+            chunks.slice(from, from + ROWS_PER_STATEMENT).map((chunk, index) => ({
               sessionId,
-              seq: firstSeq + index,
+              seq: firstSeq + from + index,
               events: chunk.events,
               searchText: chunk.searchText,
               searchIndexed: indexed,
