@@ -21,6 +21,9 @@ export const gatewayChannelOptions: grpc.ChannelOptions = {
   // Our own backoff (connection/backoff.ts) decides when to retry, not the channel's.
   "grpc.initial_reconnect_backoff_ms": 1000,
   "grpc.max_reconnect_backoff_ms": 1000,
+  // HTTP/2 receive window per stream and connection (64 KB by default): an SSH tunnel's upload
+  // (scp to the host) moves a few frames per round trip instead of one (decision 0210).
+  "grpc-node.flow_control_window": 1024 * 1024,
 };
 
 /** The gateway's address as a grpc-js target (`host:port`, `[v6]:port`). */

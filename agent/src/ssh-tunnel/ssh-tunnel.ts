@@ -51,7 +51,8 @@ async function prepare(request: OpenSshTunnel, timeoutMs: number): Promise<net.S
     throw new TunnelError("bad_request", "no sshd port");
   await installGatewayKey(request.login, request.gatewayPublicKey);
   return new Promise<net.Socket>((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
+    // Keystrokes are small writes: without TCP_NODELAY, Nagle and sshd's delayed ACK hold echoes.
+    const socket = net.connect({ host: "127.0.0.1", port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new TunnelError("sshd_unreachable", `the host's sshd did not answer on 127.0.0.1:${port}`));

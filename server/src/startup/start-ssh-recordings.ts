@@ -1,3 +1,4 @@
+import { startSearchIndexer } from "../domain/ssh-sessions/index-search-text.js";
 import { createLiveSessions, type LiveSessions } from "../domain/ssh-sessions/live-sessions.js";
 import { startRecordingsMaintenance } from "../domain/ssh-sessions/recordings-maintenance.js";
 import type { RecordingSettings } from "../domain/ssh-sessions/session-recorder.js";
@@ -13,7 +14,10 @@ export interface SshRecordings {
   stop(): Promise<void>;
 }
 
-/** Session recordings: the live registry, the recorders' settings, retention and the interrupted-session sweep. */
+/**
+ * Session recordings: the live registry, the recorders' settings, retention and the
+ * interrupted-session sweep, and the search indexer for chunks written in batches.
+ */
 export function startSshRecordings(deps: {
   readonly config: Pick<Config, "sshRecordings">;
   readonly db: Db;
@@ -27,6 +31,7 @@ export function startSshRecordings(deps: {
     retentionDays: deps.config.sshRecordings.retentionDays,
     now: deps.now,
   });
+  const indexer = startSearchIndexer({ db: deps.db, logger });
   return {
     liveSessions: createLiveSessions(),
     settings: {
@@ -34,6 +39,8 @@ export function startSshRecordings(deps: {
       maxBytes: deps.config.sshRecordings.maxBytes,
       logger,
     },
-    stop: () => maintenance.stop(),
+    stop: async () => {
+      await Promise.all([maintenance.stop(), indexer.stop()]);
+    },
   };
 }

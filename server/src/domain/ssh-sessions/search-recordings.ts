@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, ilike, inArray, or } from "drizzle-orm";
+import { and, asc, desc, eq, ilike, inArray, or, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
 import { servers } from "../../platform/db/schema/servers.js";
 import { sshSessionChunks, sshSessions } from "../../platform/db/schema/ssh-sessions.js";
@@ -28,6 +28,17 @@ const SNIPPET_CONTEXT = 60;
 const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /**
+ * A chunk's text matches `pattern`: indexed chunks through the trigram index (partial, on
+ * `search_indexed`), chunks not indexed yet (a recorder's batch, decision 0210) through their
+ * own small index and a scan of their text, so a search never misses what was just recorded.
+ */
+const chunkMatches = (pattern: string) =>
+  or(
+    and(sql`${sshSessionChunks.searchIndexed}`, ilike(sshSessionChunks.searchText, pattern)),
+    and(sql`not ${sshSessionChunks.searchIndexed}`, ilike(sshSessionChunks.searchText, pattern)),
+  );
+
+/**
  * Sessions whose recording showed `query` (its search text: what was printed, and typed when
  * input is recorded, escapes removed) or whose command contains it, newest first. A substring
  * match, case-insensitive; the trigram index on the chunks' text finds the candidate chunks
@@ -42,7 +53,7 @@ export async function searchRecordings(db: Db, input: SearchInput): Promise<Sear
   const matchingChunks = db
     .select({ sessionId: sshSessionChunks.sessionId })
     .from(sshSessionChunks)
-    .where(ilike(sshSessionChunks.searchText, pattern));
+    .where(chunkMatches(pattern));
   const rows = await db
     .select(sessionColumns)
     .from(sshSessions)
@@ -68,7 +79,7 @@ export async function searchRecordings(db: Db, input: SearchInput): Promise<Sear
           sshSessionChunks.sessionId,
           rows.map((row) => row.session.id),
         ),
-        ilike(sshSessionChunks.searchText, pattern),
+        chunkMatches(pattern),
       ),
     )
     .orderBy(sshSessionChunks.sessionId, asc(sshSessionChunks.seq));

@@ -2,103 +2,40 @@ import { performance } from "node:perf_hooks";
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/database.js";
 import { servers } from "../../platform/db/schema/servers.js";
-import { type SshSessionKind, sshSessionChunks, sshSessions } from "../../platform/db/schema/ssh-sessions.js";
+import { sshSessionChunks, sshSessions } from "../../platform/db/schema/ssh-sessions.js";
 import { users } from "../../platform/db/schema/users.js";
 import { AppError } from "../../platform/errors/app-error.js";
-import type { Logger } from "../../platform/logging/logger.js";
 import { castEventLine, type EventCode } from "./asciicast.js";
+import {
+  RecordingFailure,
+  type RecordingSettings,
+  type SessionEnd,
+  type SessionRecorder,
+  type SessionStart,
+} from "./recorder-types.js";
 import { createTerminalTextFilter } from "./terminal-text.js";
 
-export interface SessionStart {
-  readonly userId: string;
-  readonly serverId: string;
-  readonly login: string;
-  readonly kind: SshSessionKind;
-  readonly command?: string;
-  readonly cols: number;
-  readonly rows: number;
-  readonly clientAddress: string;
-}
-
-/** How recordings are kept (config.sshRecordings), and the recorder's pace (tests shorten it). */
-export interface RecordingSettings {
-  readonly recordInput: boolean;
-  /** Largest recording, in bytes of event lines; reaching it ends the session. */
-  readonly maxBytes: number;
-  /** Pending events are written at least this often (the most a crash can lose). */
-  readonly flushEveryMs?: number;
-  /** A chunk is written as soon as this many bytes are pending. */
-  readonly chunkBytes?: number;
-  /** Pending bytes allowed while a write is slow; beyond, the session is ended (bounded memory). */
-  readonly maxBacklogBytes?: number;
-  /** With nothing to write, the session row is still touched this often (liveness, end requests). */
-  readonly heartbeatMs?: number;
-  readonly logger?: Logger;
-}
-
-export type RecordingFailureReason = "write_failed" | "size_limit" | "backlog" | "end_requested";
-
-/**
- * Why the session must end now; `message` is for the user's terminal. An Error, so a gateway
- * that takes `(error: Error) => void` callbacks gets it as one.
- */
-export class RecordingFailure extends Error {
-  constructor(
-    readonly reason: RecordingFailureReason,
-    message: string,
-  ) {
-    super(message);
-    this.name = "RecordingFailure";
-  }
-}
-
-export interface SessionEnd {
-  readonly exitStatus?: number | null;
-  /** Why it ended, e.g. "exit", "client_closed", "terminated", "recording_failed". */
-  readonly reason: string;
-  /** Totals of the session; default: what the recorder itself was given. */
-  readonly bytesIn?: number;
-  readonly bytesOut?: number;
-}
-
-export interface SessionRecorder {
-  readonly sessionId: string;
-  /** What the host sent to the terminal. */
-  /**
-   * Returns false once more than HIGH_WATER_CHUNKS chunks wait to be written: the caller should
-   * stop reading from the host (its SSH window then holds the host back) until `onDrain`.
-   * Ignored, the backlog grows to `maxBacklogBytes` and the session is ended.
-   */
-  output(bytes: Uint8Array): boolean;
-  /** Called each time the backlog fell back under one chunk after `output` returned false. */
-  onDrain(callback: () => void): void;
-  /** What the user typed; stored only when input recording is on (counted always). */
-  input(bytes: Uint8Array): void;
-  resize(cols: number, rows: number): void;
-  /**
-   * Called once when the session must end: the recording cannot be written or kept up, its size
-   * limit is reached, or an administrator ended it from another replica. Fail closed: the
-   * gateway ends the session and shows `message`.
-   */
-  onFailure(callback: (failure: RecordingFailure) => void): void;
-  /**
-   * Writes what is pending and closes the session row. Safe to call twice; never rejects (a
-   * failed last write is logged, and the sweep closes the row as interrupted).
-   */
-  end(outcome: SessionEnd): Promise<void>;
-}
+export {
+  RecordingFailure,
+  type RecordingFailureReason,
+  type RecordingSettings,
+  type SessionEnd,
+  type SessionRecorder,
+  type SessionStart,
+} from "./recorder-types.js";
 
 /** Characters of the previous chunk's text repeated before a chunk's, so cut words are found. */
 export const SEARCH_OVERLAP = 64;
-/** Chunks pending before `output` asks the caller to pause. */
-const HIGH_WATER_CHUNKS = 4;
 const DEFAULTS = {
   flushEveryMs: 1000,
   chunkBytes: 64 * 1024,
+  batchBytes: 1024 * 1024,
   maxBacklogBytes: 8 * 1024 * 1024,
   heartbeatMs: 5000,
 };
 const MAX_TERMINAL_SIDE = 10_000;
+/** Chunk rows per insert statement within one write (decision 0210). */
+const ROWS_PER_STATEMENT = 4;
 
 const dimension = (field: string, value: number): number => {
   if (!Number.isInteger(value) || value < 1 || value > MAX_TERMINAL_SIDE)
@@ -108,9 +45,11 @@ const dimension = (field: string, value: number): number => {
 
 /**
  * Opens the session's row and returns its recorder. Events are kept in memory only until the
- * next write: one chunk row per write, at least every `flushEveryMs`, at once when `chunkBytes`
- * are pending, and on end. Writes never overlap (one in flight per session), so chunks are in
- * order; while one is slow, events queue up to `maxBacklogBytes`, then the session is ended.
+ * next write: at least every `flushEveryMs`, at once when `chunkBytes` are pending, and on end.
+ * Writes never overlap (one in flight per session), so chunks are in order; what arrives during
+ * a write goes in the next one, up to `batchBytes` as several chunk rows in one transaction
+ * (group commit, decision 0210). Past two batches pending, `output` asks the caller to pause;
+ * a caller that does not, meets `maxBacklogBytes` and the session is ended.
  */
 export async function startSessionRecording(
   db: Db,
@@ -151,8 +90,12 @@ export async function startSessionRecording(
 function createRecorder(db: Db, sessionId: string, settings: RecordingSettings): SessionRecorder {
   const flushEveryMs = settings.flushEveryMs ?? DEFAULTS.flushEveryMs;
   const chunkBytes = settings.chunkBytes ?? DEFAULTS.chunkBytes;
+  const batchBytes = Math.max(chunkBytes, settings.batchBytes ?? DEFAULTS.batchBytes);
   const maxBacklogBytes = settings.maxBacklogBytes ?? DEFAULTS.maxBacklogBytes;
   const heartbeatMs = settings.heartbeatMs ?? DEFAULTS.heartbeatMs;
+  // Pause the caller past two batches (or half the allowed backlog), go on below one batch.
+  const highWater = Math.min(2 * batchBytes, Math.floor(maxBacklogBytes / 2));
+  const lowWater = Math.min(batchBytes, Math.floor(highWater / 2));
   const origin = performance.now();
   const outDecoder = new TextDecoder("utf-8");
   const inDecoder = new TextDecoder("utf-8");
@@ -215,63 +158,100 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
     if (pendingBytes >= chunkBytes) kick();
   };
 
+  /** Takes the oldest pending events as chunks of at most `chunkBytes` (one event alone may be more). */
+  const takeChunks = (limit: number) => {
+    const chunks: Array<{ events: string; searchText: string; size: number }> = [];
+    let taken = 0;
+    while (pending.length > 0 && taken < limit) {
+      let take = 0;
+      let size = 0;
+      while (take < pending.length && (take === 0 || size + (pending[take]?.size ?? 0) <= chunkBytes)) {
+        size += pending[take]?.size ?? 0;
+        take += 1;
+      }
+      const events = pending.slice(0, take);
+      pending = pending.slice(take);
+      pendingBytes -= size;
+      taken += size;
+      // What was printed reads on (the echo of typing included); what was typed, when recorded,
+      // follows on its own lines so keystrokes do not interleave with the output they caused.
+      const printed = events
+        .filter((event) => !event.typed)
+        .map((event) => event.text)
+        .join("");
+      const typed = events
+        .filter((event) => event.typed)
+        .map((event) => event.text)
+        .join("");
+      const printedText = textTail + printed;
+      textTail = printedText.slice(-SEARCH_OVERLAP);
+      chunks.push({
+        events: events.map((event) => event.line).join(""),
+        searchText: typed ? `${printedText}\n${typed}` : printedText,
+        size,
+      });
+    }
+    return chunks;
+  };
+
   /**
-   * Writes the oldest pending events, up to one chunk (maybe none: a heartbeat), and, on end,
-   * closes the row.
+   * Writes the oldest pending events, up to `batchBytes` as chunk rows in one transaction (maybe
+   * none: a heartbeat), and, on end, closes the row. A write of one chunk (an interactive
+   * session) is indexed for search at once; a batch (output faster than the database indexes
+   * text) is left to the search indexer.
    */
   const writeOnce = async (end?: SessionEnd) => {
-    let take = 0;
-    let size = 0;
-    while (take < pending.length && (take === 0 || size + (pending[take]?.size ?? 0) <= chunkBytes)) {
-      size += pending[take]?.size ?? 0;
-      take += 1;
-    }
-    const taken = pending.slice(0, take);
-    pending = pending.slice(take);
-    pendingBytes -= size;
-    const events = taken.map((event) => event.line).join("");
-    // What was printed reads on (the echo of typing included); what was typed, when recorded,
-    // follows on its own lines so keystrokes do not interleave with the output they caused.
-    const text = taken
-      .filter((event) => !event.typed)
-      .map((event) => event.text)
-      .join("");
-    const typedText = taken
-      .filter((event) => event.typed)
-      .map((event) => event.text)
-      .join("");
+    const tailBefore = textTail;
+    const chunks = takeChunks(batchBytes);
+    const size = chunks.reduce((sum, chunk) => sum + chunk.size, 0);
     lastWriteAt = performance.now();
-    const printedText = textTail + text;
-    const searchText = typedText ? `${printedText}\n${typedText}` : printedText;
-    const chunkSeq = seq;
-    if (events) seq += 1;
-    const [state] = await db.transaction(async (tx) => {
-      if (events) {
-        await tx.insert(sshSessionChunks).values({ sessionId, seq: chunkSeq, events, searchText });
-      }
-      return tx
-        .update(sshSessions)
-        .set({
-          recordingBytes: sql`${sshSessions.recordingBytes} + ${size}`,
-          recordingTruncated: truncated,
-          bytesIn: end?.bytesIn ?? bytesIn,
-          bytesOut: end?.bytesOut ?? bytesOut,
-          recordedUntil: sql`now()`,
-          ...(end
-            ? {
-                endedAt: sql`now()`,
-                durationMs: sql`greatest(0, (extract(epoch from now() - ${sshSessions.startedAt}) * 1000)::bigint)`,
-                exitStatus: end.exitStatus ?? null,
-                endReason:
-                  failure && end.reason !== failure.reason ? `${end.reason}: ${failure.reason}` : end.reason,
-              }
-            : {}),
-        })
-        .where(eq(sshSessions.id, sessionId))
-        .returning({ endRequestedBy: sshSessions.endRequestedBy });
-    });
+    const firstSeq = seq;
+    seq += chunks.length;
+    const indexed = chunks.length <= 1;
+    let state: { endRequestedBy: string | null } | undefined;
+    try {
+      [state] = await db.transaction(async (tx) => {
+        // A few chunks per statement, one commit for all: the embedded PGlite runs each statement
+        // on this event loop, so a 1 MB statement would stall every other session meanwhile.
+        for (let from = 0; from < chunks.length; from += ROWS_PER_STATEMENT) {
+          await tx.insert(sshSessionChunks).values(
+            chunks.slice(from, from + ROWS_PER_STATEMENT).map((chunk, index) => ({
+              sessionId,
+              seq: firstSeq + from + index,
+              events: chunk.events,
+              searchText: chunk.searchText,
+              searchIndexed: indexed,
+            })),
+          );
+        }
+        return tx
+          .update(sshSessions)
+          .set({
+            recordingBytes: sql`${sshSessions.recordingBytes} + ${size}`,
+            recordingTruncated: truncated,
+            bytesIn: end?.bytesIn ?? bytesIn,
+            bytesOut: end?.bytesOut ?? bytesOut,
+            recordedUntil: sql`now()`,
+            ...(end
+              ? {
+                  endedAt: sql`now()`,
+                  durationMs: sql`greatest(0, (extract(epoch from now() - ${sshSessions.startedAt}) * 1000)::bigint)`,
+                  exitStatus: end.exitStatus ?? null,
+                  endReason:
+                    failure && end.reason !== failure.reason
+                      ? `${end.reason}: ${failure.reason}`
+                      : end.reason,
+                }
+              : {}),
+          })
+          .where(eq(sshSessions.id, sessionId))
+          .returning({ endRequestedBy: sshSessions.endRequestedBy });
+      });
+    } catch (error) {
+      textTail = tailBefore; // nothing was written; the session ends (fail closed) anyway
+      throw error;
+    }
     storedBytes += size;
-    if (events) textTail = printedText.slice(-SEARCH_OVERLAP);
     if (state?.endRequestedBy && !end) {
       fail(new RecordingFailure("end_requested", `The session was ended by ${state.endRequestedBy}.`));
     }
@@ -303,7 +283,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
         );
       } finally {
         running = undefined;
-        if (paused && pendingBytes < chunkBytes) {
+        if (paused && pendingBytes < lowWater) {
           paused = false;
           for (const callback of drainCallbacks) callback();
         }
@@ -328,7 +308,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
       if (!accepting()) return true;
       const data = outDecoder.decode(bytes, { stream: true });
       if (data) append("o", data, outText.push(data));
-      if (pendingBytes > HIGH_WATER_CHUNKS * chunkBytes) paused = true;
+      if (pendingBytes > highWater) paused = true;
       return !paused;
     },
     onDrain(callback) {
@@ -361,7 +341,7 @@ function createRecorder(db: Db, sessionId: string, settings: RecordingSettings):
       clearInterval(timer);
       while (running) await running;
       try {
-        while (pendingBytes > chunkBytes) await writeOnce();
+        while (pendingBytes > batchBytes) await writeOnce();
         await writeOnce(outcome);
       } catch (error) {
         // The session is over either way; the row stays open and the sweep closes it later.

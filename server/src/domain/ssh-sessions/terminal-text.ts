@@ -18,6 +18,9 @@ const ESC = 0x1b;
 const BEL = 0x07;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** What ends a run of text copied whole: any control character but line feed and tab. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const RUN_END = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 export function createTerminalTextFilter(): TerminalTextFilter {
   let state: State = "text";
@@ -39,14 +42,24 @@ export function createTerminalTextFilter(): TerminalTextFilter {
               }
               out.push("\n");
             }
-            if (c === ESC) state = "esc";
+            if (c === 0x0a || c === 0x09 || (c >= 0x20 && (c < 0x7f || c > 0x9f))) {
+              // Printed text (lines of output, mostly) is copied a run at a time, not per character.
+              RUN_END.lastIndex = i;
+              const end = RUN_END.exec(data)?.index ?? data.length;
+              out.push(data.slice(i, end));
+              i = end - 1;
+            } else if (c === ESC) state = "esc";
             else if (c === 0x9b) state = "csi";
             else if (c === 0x90 || c === 0x9d || c === 0x9e || c === 0x9f || c === 0x98) state = "string";
             else if (c === 0x0d) pendingCr = true;
             else if (c === 0x08) {
-              if (out.length > 0 && out[out.length - 1] !== "\n") out.pop();
-            } else if (c === 0x0a || c === 0x09) out.push(data[i] as string);
-            else if (c >= 0x20 && (c < 0x7f || c > 0x9f)) out.push(data[i] as string);
+              // Takes back the last character, not across a line break.
+              const last = out[out.length - 1];
+              if (last !== undefined && !last.endsWith("\n")) {
+                if (last.length <= 1) out.pop();
+                else out[out.length - 1] = last.slice(0, -1);
+              }
+            }
             break;
           case "esc":
             if (c === 0x5b) state = "csi";

@@ -1,3 +1,4 @@
+import type http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../platform/logging/logger.js";
 import type { AgentPki } from "../../platform/pki/agent-pki.js";
@@ -24,6 +25,46 @@ const serverOptions: grpc.ServerOptions = {
   "grpc.max_concurrent_streams": 1024 + 8,
 };
 
+/**
+ * HTTP/2 receive windows of the agents' connections: per stream (each SSH tunnel is one) and per
+ * connection. At HTTP/2's default of 64 KB an agent could send one tunnel frame (64 KB of sshd
+ * output) per round trip, which capped a gateway session near 16 MB/s; with 1 MB a stream moves a
+ * few frames per round trip, and what the server holds per stream stays bounded by the window
+ * (a tunnel whose SSH side is paused stops granting window). grpc-js has no option for the server's
+ * windows, so its HTTP/2 settings are extended here (decision 0210).
+ */
+export const STREAM_WINDOW_BYTES = 1024 * 1024;
+const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
+
+interface GrpcServerInternals {
+  commonServerOptions?: { settings?: Record<string, unknown> };
+  http2Servers?: Map<http2.Http2SecureServer, unknown>;
+}
+
+/** The per-stream window, for every connection accepted from now on. */
+function widenStreamWindows(server: grpc.Server): void {
+  const internals = server as unknown as GrpcServerInternals;
+  if (!internals.commonServerOptions) return; // another grpc-js: keep its defaults
+  internals.commonServerOptions.settings = {
+    ...internals.commonServerOptions.settings,
+    initialWindowSize: STREAM_WINDOW_BYTES,
+  };
+}
+
+/** The connection window of every session of the bound HTTP/2 servers (after `bindAsync`). */
+function widenConnectionWindows(server: grpc.Server): void {
+  const servers = (server as unknown as GrpcServerInternals).http2Servers;
+  for (const http2Server of servers?.keys() ?? []) {
+    http2Server.on("session", (session: http2.ServerHttp2Session) => {
+      try {
+        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      } catch {
+        // A session already closing: nothing to widen.
+      }
+    });
+  }
+}
+
 export interface AgentGrpcServer {
   /** Where the routes are registered (agent-gateway/routes.ts) before `listen`. */
   readonly server: grpc.Server;
@@ -49,6 +90,7 @@ export function createAgentGrpcServer(options: {
 }): AgentGrpcServer {
   const { pki, logger } = options;
   const server = new grpc.Server(serverOptions);
+  widenStreamWindows(server);
   let certificateTimer: NodeJS.Timeout | undefined;
   return {
     server,
@@ -60,6 +102,7 @@ export function createAgentGrpcServer(options: {
           (error, p) => (error ? reject(error) : resolve(p)),
         ),
       );
+      widenConnectionWindows(server);
       if (options.certificateCheckEveryMs > 0) {
         certificateTimer = setInterval(() => {
           pki

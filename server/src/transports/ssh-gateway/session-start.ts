@@ -41,11 +41,14 @@ export async function startSession(
       return undefined;
     }
     const upstream = await state.upstream();
+    const openedSize = input.size();
     up = await input.open(upstream);
     const channel = up;
     const recording = state.deps.recording;
+    let recordedSize = input.size();
     if (recording && state.identity) {
-      const { cols, rows } = input.size();
+      recordedSize = input.size();
+      const { cols, rows } = recordedSize;
       recorder = await recording.start(state.deps.db, {
         userId: state.identity.recordAs,
         serverId: upstream.server.id,
@@ -88,6 +91,14 @@ export async function startSession(
         })
         .catch((error: unknown) => state.deps.logger.error({ err: error }, "could not finish a recording"));
     });
+    // A resize that arrived while the host's channel or the recording was being opened found no
+    // started session to pass it on (with TCP_NODELAY the client's window-change often lands
+    // there): the host and the recording get the size as it is now.
+    const size = input.size();
+    if (size.cols !== openedSize.cols || size.rows !== openedSize.rows)
+      channel.setWindow(size.rows, size.cols, 0, 0);
+    if (size.cols !== recordedSize.cols || size.rows !== recordedSize.rows)
+      started?.resize(size.cols, size.rows);
     return {
       resize(cols, rows, width = 0, height = 0) {
         channel.setWindow(rows, cols, height, width);

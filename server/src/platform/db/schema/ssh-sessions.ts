@@ -79,10 +79,21 @@ export const sshSessionChunks = pgTable(
     seq: integer("seq").notNull(),
     events: text("events").notNull(),
     searchText: text("search_text").notNull(),
+    /**
+     * Whether the trigram index holds the text yet. A recorder behind on fast output writes its
+     * chunks unindexed (the index costs far more than the insert) and the search indexer marks
+     * them later; searches read unindexed chunks directly (decision 0210).
+     */
+    searchIndexed: boolean("search_indexed").notNull().default(true),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
     primaryKey({ columns: [table.sessionId, table.seq] }),
-    index("ssh_session_chunks_search_trgm").using("gin", table.searchText.op("gin_trgm_ops")),
+    index("ssh_session_chunks_search_trgm")
+      .using("gin", table.searchText.op("gin_trgm_ops"))
+      .where(sql`${table.searchIndexed}`),
+    index("ssh_session_chunks_unindexed")
+      .on(table.sessionId, table.seq)
+      .where(sql`not ${table.searchIndexed}`),
   ],
 );
