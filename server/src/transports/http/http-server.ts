@@ -86,9 +86,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   // Node's own headersTimeout/requestTimeout only run for a server it saw listening, and
   // `http1` never listens (the front hands it sockets); telling it that it listens made an
-  // orphaned process hang at its stop. So a request head has its own deadline here: from the
-  // hand-off, and again after each response on a kept-alive connection, until the next request
-  // arrives; a socket idle that long (a trickling body) is closed too.
+  // orphaned process hang at its stop. So the first request head has its own deadline here, from
+  // the hand-off; a socket idle for SOCKET_IDLE_TIMEOUT_MS (a trickling body) is closed too.
   const headersTimeoutMs = 2 * (options.connectTimeoutMs ?? 10_000);
   const headDeadlines = new WeakMap<Duplex, NodeJS.Timeout>();
   const awaitHead = (socket: net.Socket) => {
@@ -102,10 +101,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const headArrived = (socket: Duplex) => clearTimeout(headDeadlines.get(socket));
   const http1 = http.createServer(handle);
   http1.timeout = Math.max(SOCKET_IDLE_TIMEOUT_MS, headersTimeoutMs);
-  http1.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
-    headArrived(request.socket);
-    response.once("finish", () => awaitHead(request.socket));
-  });
+  // Only the first head is timed: a 'finish' listener on every response (to time the next one
+  // on a kept-alive connection) broke the connection's next request after a gRPC-Web call. Later
+  // heads are bounded by Node's keep-alive timeout (5 s idle between requests) and the idle timeout.
+  http1.on("request", (request: http.IncomingMessage) => headArrived(request.socket));
   http1.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     headArrived(socket);
     if (options.upgrade?.(request, socket, head)) return;
