@@ -130,7 +130,7 @@ describe("slow and oversized clients", () => {
     expect(await healthz()).toBeLessThan(1_000);
   }, 60_000);
 
-  it("still takes a TLS handshake that completes in time on the agent port", async () => {
+  it("still takes a TLS 1.3 handshake that completes in time on the agent port, and refuses TLS 1.2", async () => {
     // The gateway's certificate chain answers (the agent is not enrolled: no certificate sent).
     const socket = tls.connect({
       host: "127.0.0.1",
@@ -143,6 +143,21 @@ describe("slow and oversized clients", () => {
       socket.once("error", reject);
     });
     expect(socket.alpnProtocol).toBe("h2");
+    expect(socket.getProtocol()).toBe("TLSv1.3");
     socket.destroy();
+
+    // A client that offers at most TLS 1.2 is refused in the handshake.
+    const old = tls.connect({
+      host: "127.0.0.1",
+      port: ports.agent,
+      rejectUnauthorized: false,
+      maxVersion: "TLSv1.2",
+    });
+    const refused = await new Promise<Error | undefined>((resolve) => {
+      old.once("secureConnect", () => resolve(undefined));
+      old.once("error", resolve);
+    });
+    old.destroy();
+    expect(refused?.message).toMatch(/protocol version|alert/i);
   });
 });

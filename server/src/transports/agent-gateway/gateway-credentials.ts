@@ -32,7 +32,38 @@ export function createGatewayCredentials(
   credentials._getConstructorOptions = () => ({
     ...constructorOptions(),
     handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+    minVersion: TLS_MIN_VERSION,
   });
+  return onlyTls13(credentials);
+}
+
+/** Agents are ours and speak TLS 1.3, so nothing older is offered (issue 20's hardening). */
+const TLS_MIN_VERSION = "TLSv1.3";
+
+/**
+ * grpc-js replaces the TLS server's secure context with each certificate update
+ * (`setSecureContext`), and a context built without `minVersion` would accept TLS 1.2 again: the
+ * initial options and every update given to the server's watcher carry the minimum.
+ */
+function onlyTls13(credentials: grpc.ServerCredentials): grpc.ServerCredentials {
+  const initial = credentials._getSecureContextOptions.bind(credentials);
+  credentials._getSecureContextOptions = () => {
+    const options = initial();
+    return options && { ...options, minVersion: TLS_MIN_VERSION };
+  };
+  type Watcher = Parameters<grpc.ServerCredentials["_addWatcher"]>[0];
+  const wrapped = new Map<Watcher, Watcher>();
+  const add = credentials._addWatcher.bind(credentials);
+  const remove = credentials._removeWatcher.bind(credentials);
+  credentials._addWatcher = (watcher) => {
+    const withMinimum: Watcher = (context) => watcher(context && { ...context, minVersion: TLS_MIN_VERSION });
+    wrapped.set(watcher, withMinimum);
+    add(withMinimum);
+  };
+  credentials._removeWatcher = (watcher) => {
+    remove(wrapped.get(watcher) ?? watcher);
+    wrapped.delete(watcher);
+  };
   return credentials;
 }
 
